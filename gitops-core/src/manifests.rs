@@ -1,0 +1,239 @@
+//! Multi-document YAML to [`Manifest`]s: each object with the file, document and line it came
+//! from.
+//!
+//! Empty documents (only comments, `---` separators, or `null`) are skipped, as kubectl and
+//! kustomize skip them. Every object must carry `apiVersion`, `kind` and `metadata.name`; a
+//! `List` (kind `List` or ending in `List` with `items`) is expanded into its items.
+
+use serde_json::Value;
+
+use crate::Error;
+use crate::object::{Manifest, Object, Origin};
+
+/// Parses a multi-document YAML file into manifests.
+///
+/// `file` names the file in errors and origins.
+///
+/// ```
+/// use gitops_core::manifests::parse;
+/// let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n# nothing\n---\n\
+///             apiVersion: v1\nkind: Secret\nmetadata:\n  name: b\n";
+/// let manifests = parse("app/objects.yaml", yaml).unwrap();
+/// assert_eq!(manifests.len(), 2);
+/// assert_eq!(manifests[1].origin.document, 2);
+/// assert_eq!(manifests[1].origin.line, 8);
+/// ```
+pub fn parse(file: &str, text: &str) -> Result<Vec<Manifest>, Error> {
+    let mut out = Vec::new();
+    for (document, (line, body)) in split_documents(text).into_iter().enumerate() {
+        let origin = Origin {
+            file: file.into(),
+            document,
+            line,
+        };
+        let Some(value) = parse_document(body, &origin)? else {
+            continue;
+        };
+        push_objects(value, &origin, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Parses one YAML document into a JSON value; `None` for an empty document.
+pub fn parse_document(body: &str, origin: &Origin) -> Result<Option<Value>, Error> {
+    if body
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Ok(None);
+    }
+    let value: Value =
+        serde_saphyr::from_str_with_options(body, options()).map_err(|e| Error::Yaml {
+            origin: origin.clone(),
+            message: one_line(&e.to_string()),
+        })?;
+    Ok(if value.is_null() { None } else { Some(value) })
+}
+
+fn options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    // CRD bundles are deep and long; the defaults (64, 1024) are for configuration files.
+    budget.max_depth = 256;
+    budget.max_documents = 1_000_000;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    // YAML 1.2 core schema, as kustomize's kyaml reads manifests: `yes` and `on` are strings,
+    // `0755` is decimal, `1_000` is a string.
+    options.strict_booleans = true;
+    options.underscored_numbers_as_strings = true;
+    options
+}
+
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn push_objects(value: Value, origin: &Origin, out: &mut Vec<Manifest>) -> Result<(), Error> {
+    let is_list = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.ends_with("List"))
+        && value.get("items").is_some_and(Value::is_array);
+    if is_list {
+        if let Some(Value::Array(items)) = value.get("items") {
+            for item in items {
+                push_objects(item.clone(), origin, out)?;
+            }
+        }
+        return Ok(());
+    }
+    let object = Object::from_value(value).map_err(|e| match e {
+        Error::InvalidObject {
+            object,
+            field,
+            reason,
+            ..
+        } => Error::InvalidObject {
+            origin: Some(origin.clone()),
+            object,
+            field,
+            reason,
+        },
+        other => other,
+    })?;
+    out.push(Manifest {
+        object,
+        origin: origin.clone(),
+    });
+    Ok(())
+}
+
+/// Splits YAML text into documents at `---` lines, returning each body with the 1-based line
+/// where it starts. A document marker at the start of a line cannot occur inside a scalar,
+/// so this split is exact.
+fn split_documents(text: &str) -> Vec<(usize, &str)> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut start_line = 1;
+    let mut offset = 0;
+    for (idx, line) in text.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_end_matches(['\n', '\r']);
+        let is_marker = trimmed == "---"
+            || trimmed.starts_with("--- ")
+            || trimmed.starts_with("---\t")
+            || trimmed == "...";
+        if is_marker {
+            if idx > 0 {
+                docs.push((start_line, &text[start..offset]));
+            }
+            let rest = &trimmed[3..];
+            // `--- value` starts a document with content on the marker line.
+            if trimmed.starts_with("---")
+                && !rest.trim().is_empty()
+                && !rest.trim().starts_with('#')
+            {
+                start = offset + 3;
+                start_line = idx + 1;
+            } else {
+                start = offset + line.len();
+                start_line = idx + 2;
+            }
+        }
+        offset += line.len();
+    }
+    docs.push((start_line, &text[start..]));
+    docs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skips_empty_documents_and_keeps_lines() {
+        let yaml = "---\n# only a comment\n---\n\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n...\n---\nnull\n";
+        let m = parse("x.yaml", yaml).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(
+            m[0].origin,
+            Origin {
+                file: "x.yaml".into(),
+                document: 2,
+                line: 6
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_yaml_names_file_and_document() {
+        let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\nkind: [unclosed\n";
+        let err = parse("apps/broken.yaml", yaml).unwrap_err();
+        assert!(matches!(err, Error::Yaml { .. }));
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("apps/broken.yaml (document 1, line 6): malformed YAML"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn missing_kind_or_name_is_named() {
+        let err = parse("a.yaml", "apiVersion: v1\nmetadata:\n  name: x\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a.yaml (document 0, line 1): x: field 'kind' is required and must be a non-empty string"
+        );
+        let err = parse(
+            "b.yaml",
+            "---\napiVersion: v1\nkind: Secret\nmetadata: {}\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "b.yaml (document 0, line 2): Secret: field 'metadata.name' is required and must be a non-empty string"
+        );
+        let err = parse("c.yaml", "- a\n- b\n").unwrap_err();
+        assert!(
+            err.to_string().contains("must be a YAML or JSON map"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let err = parse(
+            "d.yaml",
+            "apiVersion: v1\nkind: A\nkind: B\nmetadata:\n  name: x\n",
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Yaml { .. }), "{err}");
+    }
+
+    #[test]
+    fn lists_are_expanded() {
+        let yaml = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: a\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: b\n";
+        let m = parse("l.yaml", yaml).unwrap();
+        assert_eq!(
+            m.iter().map(|m| m.object.name()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn scalars_keep_yaml_types() {
+        let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  yes: yes\n  n: '1'\nspec:\n  replicas: 3\n  on: true\n  off: off\n";
+        let m = parse("t.yaml", yaml).unwrap();
+        let v = m[0].object.to_value();
+        assert_eq!(v["data"]["yes"], "yes");
+        assert_eq!(v["data"]["n"], "1");
+        assert_eq!(v["spec"]["replicas"], 3);
+        assert_eq!(v["spec"]["on"], true);
+        assert_eq!(v["spec"]["off"], "off");
+    }
+}
