@@ -20,12 +20,14 @@
 //! assert_eq!(plan.applies().count(), 1);
 //! ```
 
+pub mod api;
 pub mod diff;
 mod error;
 pub mod fs;
 pub mod health;
 mod inventory;
 pub mod manifests;
+pub mod merge;
 mod object;
 pub mod plan;
 pub mod reconcile;

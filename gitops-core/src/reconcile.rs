@@ -1,1 +1,1 @@
-//! TODO
+//! Reconcilers (in progress).
