@@ -227,6 +227,11 @@ impl GitRepository {
     pub fn from_object(object: &Object) -> Result<Self, Error> {
         from_object(object)
     }
+
+    /// The GitRepository as an object (`source.toolkit.fluxcd.io/v1`).
+    pub fn to_object(&self) -> Result<Object, Error> {
+        to_object(self, &format!("{SOURCE_GROUP}/v1"), "GitRepository")
+    }
 }
 
 /// `spec.sourceRef` of a Kustomization.
@@ -411,6 +416,11 @@ impl Kustomization {
     pub fn from_object(object: &Object) -> Result<Self, Error> {
         from_object(object)
     }
+
+    /// The Kustomization as an object (`kustomize.toolkit.fluxcd.io/v1`).
+    pub fn to_object(&self) -> Result<Object, Error> {
+        to_object(self, &format!("{KUSTOMIZE_GROUP}/v1"), "Kustomization")
+    }
 }
 
 fn is_empty_value(v: &Value) -> bool {
@@ -422,6 +432,20 @@ fn is_empty_value(v: &Value) -> bool {
         Value::Object(o) => o.is_empty(),
         Value::Number(_) => false,
     }
+}
+
+fn to_object<T: Serialize>(value: &T, api_version: &str, kind: &str) -> Result<Object, Error> {
+    let invalid = |reason: String| Error::InvalidSpec {
+        object: kind.into(),
+        field: "spec".into(),
+        reason,
+    };
+    let mut v = serde_json::to_value(value).map_err(|e| invalid(e.to_string()))?;
+    if let Value::Object(map) = &mut v {
+        map.insert("apiVersion".into(), Value::String(api_version.into()));
+        map.insert("kind".into(), Value::String(kind.into()));
+    }
+    Object::from_value(v)
 }
 
 fn from_object<T: serde::de::DeserializeOwned>(object: &Object) -> Result<T, Error> {

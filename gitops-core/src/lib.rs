@@ -31,11 +31,12 @@ pub mod merge;
 mod object;
 pub mod plan;
 pub mod reconcile;
+pub mod render;
 mod revision;
 pub mod schedule;
 pub mod schema;
 pub mod status;
-#[cfg(feature = "testkit")]
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
 pub use error::{Error, SourceFailure};

@@ -92,6 +92,8 @@ pub mod reason {
     pub const ARTIFACT_UP_TO_DATE: &str = "ArtifactUpToDate";
     /// The spec is invalid; a change to the object is needed.
     pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// The spec sets a field this implementation does not act on yet.
+    pub const UNSUPPORTED_FIELD: &str = "UnsupportedField";
 }
 
 /// The exact messages Flux writes into conditions and events.

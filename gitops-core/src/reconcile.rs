@@ -1,1 +1,0 @@
-//! Reconcilers (in progress).

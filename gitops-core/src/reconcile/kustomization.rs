@@ -1,0 +1,778 @@
+//! The Kustomization reconciler: source, dependencies, render, plan, apply, prune, health.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::{
+    Clock, Cluster, Event, EventType, FIELD_MANAGER, Finalizer, Outcome, Requeue, Source, elapsed,
+};
+use crate::api::{GitRepository, KUSTOMIZE_GROUP, Kustomization};
+use crate::health::{self, Health};
+use crate::plan::{ChangeAction, ChangeSet, ChangeSetEntry, Live, Owner, Plan, PlanOptions};
+use crate::status::{Artifact, ConditionStatus, KustomizationStatus, condition, message, reason};
+use crate::{Error, Inventory, Manifest, Object, ObjectRef, render, schedule};
+
+/// Settings of the Kustomization reconciler (the kustomize controller's flags).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KustomizationOptions {
+    /// The SSA field manager, `kustomize-controller`.
+    pub field_manager: String,
+    /// `--interval-jitter-percentage` as a fraction.
+    pub jitter: f64,
+    /// `--requeue-dependency`.
+    pub requeue_dependency: Duration,
+    /// `--custom-apply-stage-kinds` as `(group, kind)` pairs.
+    pub custom_stage_kinds: Vec<(String, String)>,
+    /// `--no-cross-namespace-refs`.
+    pub no_cross_namespace_refs: bool,
+}
+
+impl Default for KustomizationOptions {
+    fn default() -> Self {
+        Self {
+            field_manager: FIELD_MANAGER.into(),
+            jitter: schedule::DEFAULT_JITTER,
+            requeue_dependency: schedule::DEPENDENCY_REQUEUE,
+            custom_stage_kinds: Vec::new(),
+            no_cross_namespace_refs: false,
+        }
+    }
+}
+
+/// Reconciles Kustomizations: the decisions of Flux's kustomize controller.
+pub struct KustomizationReconciler<'a> {
+    /// Opens artifacts.
+    pub source: &'a dyn Source,
+    /// Reads and changes live objects.
+    pub cluster: &'a dyn Cluster,
+    /// The time.
+    pub clock: &'a dyn Clock,
+    /// Settings.
+    pub options: KustomizationOptions,
+}
+
+/// Why a reconciliation stopped early: the condition to report and when to retry.
+struct Failure {
+    reason: &'static str,
+    message: String,
+    requeue: Requeue,
+    stalled: bool,
+}
+
+impl Failure {
+    fn retry(reason: &'static str, message: impl Into<String>, after: Duration) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+            requeue: Requeue::After(after),
+            stalled: false,
+        }
+    }
+
+    fn stalled(reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+            requeue: Requeue::Never,
+            stalled: true,
+        }
+    }
+}
+
+/// Durations of one run, read from the spec once.
+struct Timing {
+    interval: Duration,
+    retry: Duration,
+    timeout: Duration,
+}
+
+impl<'a> KustomizationReconciler<'a> {
+    /// A reconciler with the default options.
+    pub fn new(source: &'a dyn Source, cluster: &'a dyn Cluster, clock: &'a dyn Clock) -> Self {
+        Self {
+            source,
+            cluster,
+            clock,
+            options: KustomizationOptions::default(),
+        }
+    }
+
+    /// Reconciles one Kustomization.
+    pub async fn reconcile(&self, ks: &Kustomization) -> Outcome<KustomizationStatus> {
+        let now = self.clock.now();
+        let mut out = Outcome {
+            status: ks.status.clone(),
+            requeue: Requeue::Never,
+            events: Vec::new(),
+            finalizer: if ks.metadata.has_finalizer() {
+                Finalizer::Keep
+            } else {
+                Finalizer::Add
+            },
+        };
+        if ks.metadata.deletion_timestamp.is_some() {
+            self.finalize(ks, &mut out).await;
+            return out;
+        }
+        if ks.spec.suspend {
+            return out;
+        }
+        let timing = match timing(ks) {
+            Ok(t) => t,
+            Err(e) => {
+                self.fail(
+                    ks,
+                    &mut out,
+                    Failure::stalled(reason::INVALID_SPEC, e.to_string()),
+                    now,
+                );
+                return out;
+            }
+        };
+        match self.run(ks, &timing, &mut out, now).await {
+            Ok(Some(requeue)) => out.requeue = requeue,
+            Ok(None) => {
+                let key = format!("{}/{}", ks.metadata.namespace, ks.metadata.name);
+                let next = schedule::jittered(
+                    timing.interval,
+                    self.options.jitter,
+                    schedule::seed(&key, now.as_second()),
+                );
+                out.requeue = Requeue::After(next);
+                out.events.push(
+                    Event::new(
+                        EventType::Normal,
+                        reason::RECONCILIATION_SUCCEEDED,
+                        message::reconciliation_finished(
+                            elapsed(now, self.clock.now()),
+                            timing.interval,
+                        ),
+                    )
+                    .with("kustomize.toolkit.fluxcd.io/commit_status", "update"),
+                );
+            }
+            Err(failure) => self.fail(ks, &mut out, failure, now),
+        }
+        finish(ks, &mut out.status);
+        out
+    }
+
+    /// The pipeline. `Ok(None)`: done and ready; `Ok(Some(r))`: in progress, come back;
+    /// `Err`: failed with a condition to report.
+    async fn run(
+        &self,
+        ks: &Kustomization,
+        timing: &Timing,
+        out: &mut Outcome<KustomizationStatus>,
+        now: Timestamp,
+    ) -> Result<Option<Requeue>, Failure> {
+        let generation = ks.metadata.generation;
+        let unsupported = ks.unsupported_fields();
+        if !unsupported.is_empty() {
+            return Err(Failure::stalled(
+                reason::UNSUPPORTED_FIELD,
+                format!(
+                    "{} not supported by this controller yet; remove {} or reconcile this Kustomization with Flux",
+                    unsupported.join(", "),
+                    if unsupported.len() == 1 { "it" } else { "them" }
+                ),
+            ));
+        }
+        let artifact = self.artifact(ks, timing).await?;
+        let revision = artifact.revision.clone();
+        self.check_dependencies(ks, &revision).await?;
+
+        let st = &mut out.status;
+        st.conditions.set(
+            condition::RECONCILING,
+            ConditionStatus::True,
+            reason::PROGRESSING,
+            message::fetching_manifests(&revision, timing.timeout),
+            generation,
+            now,
+        );
+        st.conditions.set(
+            condition::READY,
+            ConditionStatus::Unknown,
+            reason::PROGRESSING,
+            message::KUSTOMIZATION_IN_PROGRESS,
+            generation,
+            now,
+        );
+        st.last_attempted_revision = Some(revision.clone());
+
+        let files =
+            self.source.open(&artifact).await.map_err(|e| {
+                Failure::retry(reason::ARTIFACT_FAILED, e.to_string(), timing.retry)
+            })?;
+        let path = ks.spec.path.as_deref().unwrap_or("");
+        let mut desired = render::build(files.as_ref(), path)
+            .map_err(|e| Failure::retry(reason::BUILD_FAILED, build_message(&e), timing.retry))?;
+        if let Some(common) = &ks.spec.common_metadata {
+            for m in &mut desired {
+                apply_common_metadata(&mut m.object, common);
+            }
+        }
+
+        let previous = out.status.inventory.clone().unwrap_or_default();
+        let live = self.snapshot(&desired, &previous).await.map_err(|e| {
+            Failure::retry(reason::RECONCILIATION_FAILED, e.to_string(), timing.retry)
+        })?;
+        let mut options = PlanOptions::new(Owner::new(&ks.metadata.name, &ks.metadata.namespace));
+        options.prune = ks.spec.prune;
+        options.force = ks.spec.force;
+        options.custom_stage_kinds = self.options.custom_stage_kinds.clone();
+        let plan = Plan::compute(desired, &live, &previous, &options).map_err(|e| {
+            Failure::retry(reason::RECONCILIATION_FAILED, e.to_string(), timing.retry)
+        })?;
+
+        // Apply stage by stage; any failure stops here, before the inventory or a prune moves.
+        let mut applied = ChangeSet::default();
+        for stage in &plan.stages {
+            for apply in &stage.applies {
+                let action = match apply.action {
+                    crate::plan::Action::Create => ChangeAction::Created,
+                    crate::plan::Action::Configure(_) => ChangeAction::Configured,
+                };
+                self.apply_one(&apply.object, apply.recreate_on_immutable)
+                    .await
+                    .map_err(|e| {
+                        Failure::retry(
+                            reason::RECONCILIATION_FAILED,
+                            format!("{} apply failed: {e}", apply.object.object_ref()),
+                            timing.retry,
+                        )
+                    })?;
+                applied
+                    .entries
+                    .push(ChangeSetEntry::new(apply.object.object_ref(), action));
+            }
+            if stage.kind.waits() {
+                let refs: Vec<(ObjectRef, String)> = stage
+                    .applies
+                    .iter()
+                    .map(|a| (a.object.object_ref(), a.object.api_version().to_string()))
+                    .collect();
+                let pending = self.not_ready(&refs, now).await.map_err(|e| {
+                    Failure::retry(reason::RECONCILIATION_FAILED, e.to_string(), timing.retry)
+                })?;
+                if !pending.is_empty() {
+                    // The next stage needs these; come back shortly instead of holding a worker.
+                    record_changes(out, &applied, &revision);
+                    out.status.conditions.set(
+                        condition::RECONCILING,
+                        ConditionStatus::True,
+                        reason::PROGRESSING,
+                        format!(
+                            "waiting for {} to become ready",
+                            health::summarize(&pending).not_ready_list()
+                        ),
+                        generation,
+                        now,
+                    );
+                    return Ok(Some(Requeue::After(Duration::from_secs(2))));
+                }
+            }
+        }
+        record_changes(out, &applied, &revision);
+
+        // Prune what the new revision no longer has.
+        let mut inventory = plan.inventory.clone();
+        let mut prune_errors = Vec::new();
+        let mut pruned = ChangeSet::default();
+        for entry in &plan.prunes {
+            match self
+                .cluster
+                .delete(&entry.object, &entry.api_version())
+                .await
+            {
+                Ok(()) => pruned.entries.push(ChangeSetEntry::new(
+                    entry.object.clone(),
+                    ChangeAction::Deleted,
+                )),
+                Err(e) => {
+                    prune_errors.push(format!("{}: {e}", entry.object));
+                    // Keep it in the inventory so the next run retries (Flux v1.9).
+                    inventory =
+                        Inventory::new(inventory.entries.into_iter().chain([entry.clone()]));
+                }
+            }
+        }
+        record_changes(out, &pruned, &revision);
+        out.status.inventory = Some(inventory);
+        if !prune_errors.is_empty() {
+            return Err(Failure::retry(
+                reason::PRUNE_FAILED,
+                format!("delete failed, errors: {}", prune_errors.join("; ")),
+                timing.retry,
+            ));
+        }
+
+        if let Some(requeue) = self.health_checks(ks, &plan, timing, out, now).await? {
+            return Ok(Some(requeue));
+        }
+
+        let st = &mut out.status;
+        st.last_applied_revision = Some(revision.clone());
+        st.conditions.set(
+            condition::READY,
+            ConditionStatus::True,
+            reason::RECONCILIATION_SUCCEEDED,
+            message::applied_revision(&revision),
+            generation,
+            now,
+        );
+        st.conditions.remove(condition::STALLED);
+        Ok(None)
+    }
+
+    /// The source's artifact, or the failure Flux reports when there is none.
+    async fn artifact(&self, ks: &Kustomization, timing: &Timing) -> Result<Artifact, Failure> {
+        let source = ks.source_object_ref();
+        if self.options.no_cross_namespace_refs && source.namespace != ks.metadata.namespace {
+            return Err(Failure::stalled(
+                reason::ACCESS_DENIED,
+                format!(
+                    "can't access '{}/{}', cross-namespace references have been blocked",
+                    source.kind,
+                    format_args!("{}/{}", source.namespace, source.name)
+                ),
+            ));
+        }
+        if source.kind != "GitRepository" {
+            return Err(Failure::stalled(
+                reason::ARTIFACT_FAILED,
+                format!(
+                    "source kind '{}' is not supported by this controller yet; use a GitRepository",
+                    source.kind
+                ),
+            ));
+        }
+        let api_version = ks
+            .spec
+            .source_ref
+            .api_version
+            .clone()
+            .unwrap_or_else(|| format!("{}/v1", crate::api::SOURCE_GROUP));
+        let object = self
+            .cluster
+            .get(&source, &api_version)
+            .await
+            .map_err(|e| {
+                Failure::retry(
+                    reason::ARTIFACT_FAILED,
+                    format!(
+                        "unable to get source '{}/{}': {e}",
+                        source.namespace, source.name
+                    ),
+                    timing.retry,
+                )
+            })?
+            .ok_or_else(|| {
+                Failure::retry(
+                    reason::ARTIFACT_FAILED,
+                    format!(
+                        "{}.{} \"{}\" not found",
+                        source.kind, source.group, source.name
+                    ),
+                    timing.retry,
+                )
+            })?;
+        let repo = GitRepository::from_object(&object)
+            .map_err(|e| Failure::retry(reason::ARTIFACT_FAILED, e.to_string(), timing.retry))?;
+        repo.status.artifact.ok_or_else(|| {
+            Failure::retry(
+                reason::ARTIFACT_FAILED,
+                message::source_artifact_not_found(self.options.requeue_dependency),
+                self.options.requeue_dependency,
+            )
+        })
+    }
+
+    /// Flux's built-in dependency check (FLUX.md 2.10).
+    async fn check_dependencies(
+        &self,
+        ks: &Kustomization,
+        revision: &crate::Revision,
+    ) -> Result<(), Failure> {
+        let retry = self.options.requeue_dependency;
+        for dep in &ks.spec.depends_on {
+            let ns = dep.namespace.as_deref().unwrap_or(&ks.metadata.namespace);
+            let key = ObjectRef::new(KUSTOMIZE_GROUP, "Kustomization", ns, &dep.name);
+            let not_ready = |msg: String| Failure::retry(reason::DEPENDENCY_NOT_READY, msg, retry);
+            let object = match self
+                .cluster
+                .get(&key, &format!("{KUSTOMIZE_GROUP}/v1"))
+                .await
+            {
+                Ok(Some(o)) => o,
+                Ok(None) => {
+                    let e = Error::NotFound {
+                        object: key.clone(),
+                    };
+                    return Err(not_ready(message::dependency_not_found(
+                        ns,
+                        &dep.name,
+                        &e.to_string(),
+                    )));
+                }
+                Err(e) => {
+                    return Err(not_ready(message::dependency_not_found(
+                        ns,
+                        &dep.name,
+                        &e.to_string(),
+                    )));
+                }
+            };
+            let dependency = Kustomization::from_object(&object).map_err(|e| {
+                not_ready(message::dependency_not_found(ns, &dep.name, &e.to_string()))
+            })?;
+            let st = &dependency.status;
+            let ready = !st.conditions.0.is_empty()
+                && st.observed_generation == dependency.metadata.generation
+                && st.conditions.is_true(condition::READY);
+            if !ready {
+                return Err(not_ready(message::dependency_not_ready(ns, &dep.name)));
+            }
+            if dependency.source_object_ref() == ks.source_object_ref()
+                && st.last_applied_revision.as_ref() != Some(revision)
+            {
+                return Err(not_ready(message::dependency_not_up_to_date(ns, &dep.name)));
+            }
+        }
+        Ok(())
+    }
+
+    async fn snapshot(&self, desired: &[Manifest], previous: &Inventory) -> Result<Live, Error> {
+        let mut live = Live::new();
+        for (key, api_version) in Plan::reads(desired, previous) {
+            if let Some(o) = self.cluster.get(&key, &api_version).await? {
+                live.insert(key, o);
+            }
+        }
+        Ok(live)
+    }
+
+    async fn apply_one(&self, object: &Object, recreate: bool) -> Result<(), Error> {
+        match self
+            .cluster
+            .apply(object, &self.options.field_manager)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if recreate && e.is_immutable() => {
+                self.cluster
+                    .delete(&object.object_ref(), object.api_version())
+                    .await?;
+                self.cluster
+                    .apply(object, &self.options.field_manager)
+                    .await
+                    .map(|_| ())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The objects among `refs` that are not Current.
+    async fn not_ready(
+        &self,
+        refs: &[(ObjectRef, String)],
+        now: Timestamp,
+    ) -> Result<Vec<(ObjectRef, Health)>, Error> {
+        let mut results = Vec::new();
+        for (key, api_version) in refs {
+            let h = self.cluster.health(key, api_version, now).await?;
+            if !h.is_current() {
+                results.push((key.clone(), h));
+            }
+        }
+        Ok(results)
+    }
+
+    /// Runs `wait` / `healthChecks`. `Ok(Some(_))`: still waiting, come back.
+    async fn health_checks(
+        &self,
+        ks: &Kustomization,
+        plan: &Plan,
+        timing: &Timing,
+        out: &mut Outcome<KustomizationStatus>,
+        now: Timestamp,
+    ) -> Result<Option<Requeue>, Failure> {
+        let refs: Vec<(ObjectRef, String)> = if ks.spec.wait {
+            plan.inventory
+                .entries
+                .iter()
+                .map(|e| (e.object.clone(), e.api_version()))
+                .collect()
+        } else {
+            ks.spec
+                .health_checks
+                .iter()
+                .map(|h| {
+                    let api_version = h.api_version.clone().unwrap_or_default();
+                    let group = crate::split_api_version(&api_version).0;
+                    let ns = h.namespace.clone().unwrap_or_default();
+                    (ObjectRef::new(group, &h.kind, ns, &h.name), api_version)
+                })
+                .filter(|(r, _)| *r != ks.object_ref())
+                .collect()
+        };
+        let generation = ks.metadata.generation;
+        let st = &mut out.status;
+        if refs.is_empty() {
+            st.conditions.remove(condition::HEALTHY);
+            return Ok(None);
+        }
+        let revision = st.last_attempted_revision.clone();
+        // The wait started when Healthy last turned Unknown for this revision.
+        let started = match st.conditions.get(condition::HEALTHY) {
+            Some(c)
+                if c.status == ConditionStatus::Unknown
+                    && st.last_applied_revision.is_some()
+                    && c.observed_generation == Some(generation) =>
+            {
+                c.last_transition_time
+            }
+            _ => now,
+        };
+        let mut results = Vec::new();
+        for (key, api_version) in &refs {
+            let h = self
+                .cluster
+                .health(key, api_version, now)
+                .await
+                .map_err(|e| {
+                    Failure::retry(reason::HEALTH_CHECK_FAILED, e.to_string(), timing.retry)
+                })?;
+            results.push((key.clone(), h));
+        }
+        let summary = health::summarize(&results);
+        let waited = elapsed(started, now);
+        if summary.all_current() {
+            st.conditions.set(
+                condition::HEALTHY,
+                ConditionStatus::True,
+                reason::SUCCEEDED,
+                "Health check passed",
+                generation,
+                now,
+            );
+            out.events.push(Event::new(
+                EventType::Normal,
+                reason::SUCCEEDED,
+                message::health_check_passed(waited),
+            ));
+            return Ok(None);
+        }
+        let fail = |msg: String| Failure::retry(reason::HEALTH_CHECK_FAILED, msg, timing.retry);
+        if summary.any_failed() {
+            let msg = message::health_check_stalled(waited, &summary.failed_list());
+            set_unhealthy(st, &msg, generation, now);
+            return Err(fail(msg));
+        }
+        if waited >= timing.timeout {
+            let msg = message::health_check_timeout(waited, &summary.not_ready_list());
+            set_unhealthy(st, &msg, generation, now);
+            return Err(fail(msg));
+        }
+        // Healthy is reset when a new revision starts waiting, so its transition time is
+        // the start of this wait.
+        if st.last_applied_revision.is_none() || revision != st.last_applied_revision {
+            st.conditions.remove(condition::HEALTHY);
+        }
+        if let Some(rev) = &revision {
+            st.last_applied_revision = Some(rev.clone());
+            st.conditions.set(
+                condition::RECONCILING,
+                ConditionStatus::True,
+                reason::PROGRESSING,
+                message::running_health_checks(rev, timing.timeout),
+                generation,
+                now,
+            );
+        }
+        st.conditions.set(
+            condition::HEALTHY,
+            ConditionStatus::Unknown,
+            reason::PROGRESSING,
+            format!("waiting for: {}", summary.not_ready_list()),
+            generation,
+            started,
+        );
+        Ok(Some(Requeue::After(schedule::HEALTH_POLL)))
+    }
+
+    /// Deletion: prune the inventory when Flux would, then let the object go.
+    async fn finalize(&self, ks: &Kustomization, out: &mut Outcome<KustomizationStatus>) {
+        out.finalizer = Finalizer::Remove;
+        let policy = ks
+            .spec
+            .other
+            .get("deletionPolicy")
+            .and_then(|v| v.as_str())
+            .unwrap_or("MirrorPrune");
+        let delete = match policy {
+            "Delete" | "WaitForTermination" => true,
+            "Orphan" => false,
+            _ => ks.spec.prune,
+        };
+        let Some(inventory) = ks
+            .status
+            .inventory
+            .as_ref()
+            .filter(|_| delete && !ks.spec.suspend)
+        else {
+            return;
+        };
+        let owner = Owner::new(&ks.metadata.name, &ks.metadata.namespace);
+        let mut live = Live::new();
+        for e in &inventory.entries {
+            if let Ok(Some(o)) = self.cluster.get(&e.object, &e.api_version()).await {
+                live.insert(e.object.clone(), o);
+            }
+        }
+        let mut options = PlanOptions::new(owner);
+        options.prune = true;
+        // Planning an empty desired set against the inventory gives Flux's deletion rules.
+        let Ok(plan) = Plan::compute(Vec::new(), &live, inventory, &options) else {
+            return;
+        };
+        let mut deleted = ChangeSet::default();
+        for entry in &plan.prunes {
+            match self
+                .cluster
+                .delete(&entry.object, &entry.api_version())
+                .await
+            {
+                Ok(()) => deleted.entries.push(ChangeSetEntry::new(
+                    entry.object.clone(),
+                    ChangeAction::Deleted,
+                )),
+                Err(e) => out.events.push(Event::new(
+                    EventType::Warning,
+                    reason::PRUNE_FAILED,
+                    format!("{}: {e}", entry.object),
+                )),
+            }
+        }
+        if !deleted.is_empty() {
+            out.events.push(Event::new(
+                EventType::Normal,
+                reason::RECONCILIATION_SUCCEEDED,
+                deleted.to_string(),
+            ));
+        }
+    }
+
+    fn fail(
+        &self,
+        ks: &Kustomization,
+        out: &mut Outcome<KustomizationStatus>,
+        failure: Failure,
+        now: Timestamp,
+    ) {
+        let generation = ks.metadata.generation;
+        let c = &mut out.status.conditions;
+        c.set(
+            condition::READY,
+            ConditionStatus::False,
+            failure.reason,
+            &failure.message,
+            generation,
+            now,
+        );
+        if failure.stalled {
+            c.set(
+                condition::STALLED,
+                ConditionStatus::True,
+                failure.reason,
+                &failure.message,
+                generation,
+                now,
+            );
+            c.remove(condition::RECONCILING);
+        }
+        let mut event = Event::new(EventType::Warning, failure.reason, failure.message);
+        if let Some(rev) = &out.status.last_attempted_revision {
+            event = event.with("kustomize.toolkit.fluxcd.io/revision", rev.to_string());
+        }
+        out.events.push(event);
+        out.requeue = failure.requeue;
+    }
+}
+
+fn timing(ks: &Kustomization) -> Result<Timing, Error> {
+    Ok(Timing {
+        interval: ks.interval()?,
+        retry: ks.retry_interval()?,
+        timeout: ks.timeout()?,
+    })
+}
+
+fn set_unhealthy(st: &mut KustomizationStatus, msg: &str, generation: i64, now: Timestamp) {
+    st.conditions.set(
+        condition::HEALTHY,
+        ConditionStatus::False,
+        reason::HEALTH_CHECK_FAILED,
+        msg,
+        generation,
+        now,
+    );
+}
+
+/// Flux's `finalizeStatus`: the handled request; on success the generation and no
+/// Reconciling; on failure Reconciling becomes ProgressingWithRetry.
+fn finish(ks: &Kustomization, status: &mut KustomizationStatus) {
+    if let Some(v) = ks.metadata.requested_at() {
+        status.last_handled_reconcile_at = Some(v.to_string());
+    }
+    let ready = status.conditions.get(condition::READY).map(|c| c.status);
+    match ready {
+        Some(ConditionStatus::True) => {
+            status.conditions.remove(condition::RECONCILING);
+            status.observed_generation = ks.metadata.generation;
+        }
+        Some(ConditionStatus::False) => {
+            if let Some(c) = status
+                .conditions
+                .0
+                .iter_mut()
+                .find(|c| c.type_ == condition::RECONCILING)
+            {
+                c.reason = reason::PROGRESSING_WITH_RETRY.into();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn record_changes(
+    out: &mut Outcome<KustomizationStatus>,
+    changes: &ChangeSet,
+    revision: &crate::Revision,
+) {
+    if changes.is_empty() {
+        return;
+    }
+    out.events.push(
+        Event::new(EventType::Normal, reason::PROGRESSING, changes.to_string())
+            .with("kustomize.toolkit.fluxcd.io/revision", revision.to_string()),
+    );
+}
+
+fn build_message(e: &Error) -> String {
+    match e {
+        Error::Render { message: m } if m.starts_with("kustomization path not found") => m.clone(),
+        other => message::build_failed(&other.to_string()),
+    }
+}
+
+fn apply_common_metadata(object: &mut Object, common: &crate::api::CommonMetadata) {
+    for (k, v) in &common.labels {
+        object.set_label(k, v);
+    }
+    for (k, v) in &common.annotations {
+        object.set_annotation(k, v);
+    }
+}

@@ -1,0 +1,515 @@
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::health::{self, Health};
+use crate::reconcile::Cluster;
+use crate::{Error, Object, ObjectRef, merge};
+
+/// A request kind, for counters and faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Verb {
+    /// Reads (including health reads).
+    Get,
+    /// Server-side applies.
+    Apply,
+    /// Deletes.
+    Delete,
+}
+
+/// An injected failure: requests of `verb` (on `object`, or on any object when `None`) fail
+/// with `error`, `times` times or forever when `times` is `None`.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    /// Which requests.
+    pub verb: Verb,
+    /// On which object; any when `None`.
+    pub object: Option<ObjectRef>,
+    /// The error to answer with.
+    pub error: Error,
+    /// How many times; forever when `None`.
+    pub times: Option<usize>,
+}
+
+#[derive(Debug)]
+struct Stored {
+    object: Object,
+    /// What each field manager applied last.
+    applied: BTreeMap<String, Object>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    objects: BTreeMap<ObjectRef, Stored>,
+    counter: u64,
+    health: BTreeMap<ObjectRef, Health>,
+    faults: Vec<Fault>,
+    requests: BTreeMap<Verb, usize>,
+}
+
+/// A Kubernetes cluster in memory, honest about what the reconcilers rely on:
+///
+/// - apply merges as one server-side-apply field manager would ([`crate::merge`]): fields a
+///   manager stops applying are removed, other fields kept; an apply that changes nothing
+///   keeps the resourceVersion; `metadata.generation` moves only when something outside
+///   `metadata` and `status` changes;
+/// - objects in a namespace that does not exist are refused (`namespaces "x" not found`);
+/// - immutable fields are refused with 422 (`field is immutable`): workload selectors, Job
+///   templates, a Service's `clusterIP`, immutable ConfigMaps and Secrets;
+/// - objects with finalizers get a `deletionTimestamp` instead of disappearing; deleting a
+///   Namespace deletes what is in it;
+/// - CustomResourceDefinitions are Established as soon as they are created.
+///
+/// Health is the kstatus assessment of the stored object unless set with
+/// [`MemoryCluster::set_health`]. Faults can be injected, and requests are counted.
+#[derive(Debug)]
+pub struct MemoryCluster {
+    state: Mutex<State>,
+}
+
+impl Default for MemoryCluster {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryCluster {
+    /// A cluster with the namespaces every cluster has: `default`, `kube-system`,
+    /// `kube-public` and `kube-node-lease`.
+    pub fn new() -> Self {
+        let cluster = Self {
+            state: Mutex::new(State::default()),
+        };
+        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            cluster.create_namespace(ns);
+        }
+        cluster
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Creates a namespace (no-op when it exists).
+    pub fn create_namespace(&self, name: &str) {
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+        if let Ok(o) = Object::from_value(ns)
+            && self.get_object(&o.object_ref()).is_none()
+        {
+            let _ = self.store(o, "kube-apiserver");
+        }
+    }
+
+    /// Creates or updates an object as another client would (field manager `manager`),
+    /// e.g. to seed objects that exist before a reconciliation or to drift one by hand.
+    pub fn put(&self, object: Object, manager: &str) -> Result<Object, Error> {
+        self.store(object, manager)
+    }
+
+    /// Replaces an object's `status`, as its controller would (no generation change).
+    pub fn set_status(&self, object: &ObjectRef, status: Value) {
+        let mut state = self.lock();
+        state.counter += 1;
+        let rv = state.counter.to_string();
+        if let Some(stored) = state.objects.get_mut(object) {
+            let map = stored.object.as_map_mut();
+            map.insert("status".into(), status);
+            set_meta(&mut stored.object, "resourceVersion", json!(rv));
+        }
+    }
+
+    /// Adds a finalizer to an object.
+    pub fn add_finalizer(&self, object: &ObjectRef, finalizer: &str) {
+        self.edit_finalizers(object, |f| {
+            if !f.iter().any(|x| x == finalizer) {
+                f.push(finalizer.into());
+            }
+        });
+    }
+
+    /// Removes a finalizer; an object being deleted goes once its last finalizer does.
+    pub fn remove_finalizer(&self, object: &ObjectRef, finalizer: &str) {
+        self.edit_finalizers(object, |f| f.retain(|x| x != finalizer));
+        let mut state = self.lock();
+        let gone = state
+            .objects
+            .get(object)
+            .is_some_and(|s| s.object.is_terminating() && finalizers(&s.object).is_empty());
+        if gone {
+            state.objects.remove(object);
+        }
+    }
+
+    fn edit_finalizers(&self, object: &ObjectRef, edit: impl FnOnce(&mut Vec<String>)) {
+        let mut state = self.lock();
+        if let Some(stored) = state.objects.get_mut(object) {
+            let mut f = finalizers(&stored.object);
+            edit(&mut f);
+            set_meta(&mut stored.object, "finalizers", json!(f));
+        }
+    }
+
+    /// Overrides an object's health (until [`MemoryCluster::clear_health`]).
+    pub fn set_health(&self, object: &ObjectRef, health: Health) {
+        self.lock().health.insert(object.clone(), health);
+    }
+
+    /// Goes back to assessing an object's health from its status.
+    pub fn clear_health(&self, object: &ObjectRef) {
+        self.lock().health.remove(object);
+    }
+
+    /// Injects a fault.
+    pub fn inject(&self, fault: Fault) {
+        self.lock().faults.push(fault);
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    /// How many requests of a verb were made through the [`Cluster`] trait.
+    pub fn requests(&self, verb: Verb) -> usize {
+        self.lock().requests.get(&verb).copied().unwrap_or(0)
+    }
+
+    /// An object as stored, without counting a request.
+    pub fn get_object(&self, object: &ObjectRef) -> Option<Object> {
+        self.lock().objects.get(object).map(|s| s.object.clone())
+    }
+
+    /// Every stored object, sorted by identity.
+    pub fn objects(&self) -> Vec<Object> {
+        self.lock()
+            .objects
+            .values()
+            .map(|s| s.object.clone())
+            .collect()
+    }
+
+    /// Takes a matching fault, if any, counting the request.
+    fn request(&self, verb: Verb, object: &ObjectRef) -> Result<(), Error> {
+        let mut state = self.lock();
+        *state.requests.entry(verb).or_default() += 1;
+        let hit = state
+            .faults
+            .iter()
+            .position(|f| f.verb == verb && f.object.as_ref().is_none_or(|o| o == object));
+        let Some(i) = hit else {
+            return Ok(());
+        };
+        let error = state.faults[i].error.clone();
+        match &mut state.faults[i].times {
+            Some(1) => {
+                state.faults.remove(i);
+            }
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        Err(error)
+    }
+
+    fn store(&self, desired: Object, manager: &str) -> Result<Object, Error> {
+        let key = desired.object_ref();
+        let mut state = self.lock();
+        if let Some(ns) = desired.namespace() {
+            let ns_key = ObjectRef::new("", "Namespace", "", ns);
+            let ns_live = state.objects.get(&ns_key);
+            if ns_live.is_none() {
+                return Err(api_error(
+                    &key,
+                    "NotFound",
+                    404,
+                    format!("namespaces \"{ns}\" not found"),
+                ));
+            }
+            if ns_live.is_some_and(|n| n.object.is_terminating()) {
+                return Err(api_error(
+                    &key,
+                    "Forbidden",
+                    403,
+                    format!(
+                        "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                        key.kind.to_lowercase(),
+                        key.name
+                    ),
+                ));
+            }
+        }
+        state.counter += 1;
+        let counter = state.counter;
+        match state.objects.get_mut(&key) {
+            None => {
+                let mut object = desired.clone();
+                set_meta(&mut object, "uid", json!(format!("uid-{counter}")));
+                set_meta(&mut object, "resourceVersion", json!(counter.to_string()));
+                set_meta(&mut object, "generation", json!(1));
+                if key.kind == "CustomResourceDefinition" {
+                    object.as_map_mut().insert(
+                        "status".into(),
+                        json!({"conditions": [
+                            {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts"},
+                            {"type": "Established", "status": "True", "reason": "InitialNamesAccepted"}
+                        ]}),
+                    );
+                }
+                let applied = BTreeMap::from([(manager.to_string(), desired)]);
+                state.objects.insert(
+                    key,
+                    Stored {
+                        object: object.clone(),
+                        applied,
+                    },
+                );
+                Ok(object)
+            }
+            Some(stored) => {
+                let merged =
+                    merge::apply(Some(&stored.object), stored.applied.get(manager), &desired);
+                if let Some(path) = immutable_change(&stored.object, &merged) {
+                    return Err(api_error(
+                        &key,
+                        "Invalid",
+                        422,
+                        format!(
+                            "{} \"{}\" is invalid: {path}: Invalid value: field is immutable",
+                            key.kind, key.name
+                        ),
+                    ));
+                }
+                stored.applied.insert(manager.into(), desired);
+                if merged == stored.object {
+                    return Ok(merged);
+                }
+                let mut merged = merged;
+                if body(&merged) != body(&stored.object) {
+                    let generation = stored.object.generation().unwrap_or(0) + 1;
+                    set_meta(&mut merged, "generation", json!(generation));
+                }
+                set_meta(&mut merged, "resourceVersion", json!(counter.to_string()));
+                stored.object = merged.clone();
+                Ok(merged)
+            }
+        }
+    }
+}
+
+fn finalizers(object: &Object) -> Vec<String> {
+    object
+        .at(&["metadata", "finalizers"])
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn set_meta(object: &mut Object, key: &str, value: Value) {
+    let map = object.as_map_mut();
+    let meta = map.entry("metadata").or_insert_with(|| json!({}));
+    if let Value::Object(m) = meta {
+        m.insert(key.into(), value);
+    }
+}
+
+/// Everything but `metadata` and `status`: what a generation counts.
+fn body(object: &Object) -> Value {
+    let mut m = object.as_map().clone();
+    m.remove("metadata");
+    m.remove("status");
+    Value::Object(m)
+}
+
+fn api_error(object: &ObjectRef, reason: &str, code: u16, message: String) -> Error {
+    Error::Api {
+        object: Some(object.clone()),
+        reason: reason.into(),
+        code,
+        message,
+    }
+}
+
+/// The first immutable field that `after` changes, if any.
+fn immutable_change(before: &Object, after: &Object) -> Option<String> {
+    let kind = before.kind();
+    let mut paths: Vec<&[&str]> = Vec::new();
+    match (before.group(), kind) {
+        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => {
+            paths.push(&["spec", "selector"]);
+        }
+        ("batch", "Job") => {
+            paths.push(&["spec", "selector"]);
+            paths.push(&["spec", "template"]);
+        }
+        ("", "Service") if before.at(&["spec", "clusterIP"]).is_some() => {
+            paths.push(&["spec", "clusterIP"]);
+        }
+        ("", "ConfigMap" | "Secret") if before.at(&["immutable"]) == Some(&Value::Bool(true)) => {
+            paths.extend([&["data"][..], &["binaryData"][..], &["immutable"][..]]);
+        }
+        _ => {}
+    }
+    paths
+        .into_iter()
+        .find(|p| before.at(p) != after.at(p))
+        .map(|p| p.join("."))
+}
+
+#[async_trait]
+impl Cluster for MemoryCluster {
+    async fn get(&self, object: &ObjectRef, _api_version: &str) -> Result<Option<Object>, Error> {
+        self.request(Verb::Get, object)?;
+        Ok(self.get_object(object))
+    }
+
+    async fn apply(&self, object: &Object, field_manager: &str) -> Result<Object, Error> {
+        self.request(Verb::Apply, &object.object_ref())?;
+        self.store(object.clone(), field_manager)
+    }
+
+    async fn delete(&self, object: &ObjectRef, _api_version: &str) -> Result<(), Error> {
+        self.request(Verb::Delete, object)?;
+        let mut state = self.lock();
+        let Some(stored) = state.objects.get_mut(object) else {
+            return Ok(());
+        };
+        if !finalizers(&stored.object).is_empty() {
+            if !stored.object.is_terminating() {
+                set_meta(
+                    &mut stored.object,
+                    "deletionTimestamp",
+                    json!("2026-01-01T00:00:00Z"),
+                );
+            }
+            return Ok(());
+        }
+        state.objects.remove(object);
+        if object.kind == "Namespace" && object.group.is_empty() {
+            state.objects.retain(|k, _| k.namespace != object.name);
+        }
+        Ok(())
+    }
+
+    async fn health(
+        &self,
+        object: &ObjectRef,
+        api_version: &str,
+        now: Timestamp,
+    ) -> Result<Health, Error> {
+        if let Some(h) = self.lock().health.get(object) {
+            return Ok(h.clone());
+        }
+        Ok(match self.get(object, api_version).await? {
+            Some(live) => health::assess(&live, now),
+            None => health::not_found(object),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::block_on;
+
+    fn obj(v: Value) -> Object {
+        Object::from_value(v).unwrap()
+    }
+
+    fn cm(data: Value) -> Object {
+        obj(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"}, "data": data}),
+        )
+    }
+
+    #[test]
+    fn apply_tracks_versions_honestly() {
+        let c = MemoryCluster::new();
+        let first = block_on(c.apply(&cm(json!({"a": "1"})), "m")).unwrap();
+        assert_eq!(first.generation(), Some(1));
+        let rv = first.resource_version().unwrap().to_string();
+        let same = block_on(c.apply(&cm(json!({"a": "1"})), "m")).unwrap();
+        assert_eq!(same.resource_version(), Some(rv.as_str()));
+        let changed = block_on(c.apply(&cm(json!({"a": "2"})), "m")).unwrap();
+        assert_ne!(changed.resource_version(), Some(rv.as_str()));
+        assert_eq!(changed.generation(), Some(2));
+        // Fields another manager set survive; fields this manager dropped go.
+        c.put(cm(json!({"a": "2", "other": "x"})), "kubectl")
+            .unwrap();
+        let v = block_on(c.apply(&cm(json!({})), "m")).unwrap().to_value();
+        assert_eq!(v["data"], json!({"other": "x"}));
+        assert_eq!(c.requests(Verb::Apply), 4);
+    }
+
+    #[test]
+    fn refuses_missing_namespace_and_immutable_fields() {
+        let c = MemoryCluster::new();
+        let o = obj(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "nope"}}),
+        );
+        let err = block_on(c.apply(&o, "m")).unwrap_err();
+        assert_eq!(err.to_string(), "namespaces \"nope\" not found");
+        let d = |app: &str| {
+            obj(
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "default"},
+            "spec": {"selector": {"matchLabels": {"app": app}}}}),
+            )
+        };
+        block_on(c.apply(&d("a"), "m")).unwrap();
+        let err = block_on(c.apply(&d("b"), "m")).unwrap_err();
+        assert!(err.is_immutable(), "{err}");
+        assert!(err.to_string().contains("spec.selector"), "{err}");
+    }
+
+    #[test]
+    fn finalizers_and_namespace_deletion() {
+        let c = MemoryCluster::new();
+        c.create_namespace("app");
+        let o = obj(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "app"}}),
+        );
+        block_on(c.apply(&o, "m")).unwrap();
+        c.add_finalizer(&o.object_ref(), "x/y");
+        block_on(c.delete(&o.object_ref(), "v1")).unwrap();
+        assert!(c.get_object(&o.object_ref()).unwrap().is_terminating());
+        c.remove_finalizer(&o.object_ref(), "x/y");
+        assert!(c.get_object(&o.object_ref()).is_none());
+        block_on(c.apply(&o, "m")).unwrap();
+        block_on(c.delete(&ObjectRef::new("", "Namespace", "", "app"), "v1")).unwrap();
+        assert!(c.get_object(&o.object_ref()).is_none());
+    }
+
+    #[test]
+    fn faults_and_health() {
+        let c = MemoryCluster::new();
+        let o = cm(json!({}));
+        c.inject(Fault {
+            verb: Verb::Apply,
+            object: None,
+            error: api_error(&o.object_ref(), "InternalError", 500, "boom".into()),
+            times: Some(1),
+        });
+        assert!(block_on(c.apply(&o, "m")).is_err());
+        assert!(block_on(c.apply(&o, "m")).is_ok());
+        let now = Timestamp::UNIX_EPOCH;
+        assert!(
+            block_on(c.health(&o.object_ref(), "v1", now))
+                .unwrap()
+                .is_current()
+        );
+        c.set_health(
+            &o.object_ref(),
+            Health::new(health::Status::InProgress, "wait"),
+        );
+        assert!(
+            !block_on(c.health(&o.object_ref(), "v1", now))
+                .unwrap()
+                .is_current()
+        );
+    }
+}
