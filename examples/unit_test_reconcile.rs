@@ -72,8 +72,14 @@ fn push(env: &Env, apps: &[(&str, &str)], subject: &str) -> Revision {
 }
 
 fn ready_message(env: &Env) -> (ConditionStatus, String, String) {
-    let ks = env.kustomization("flux-system", "apps").expect("kustomization exists");
-    let ready = ks.status.conditions.get(condition::READY).expect("Ready is set");
+    let ks = env
+        .kustomization("flux-system", "apps")
+        .expect("kustomization exists");
+    let ready = ks
+        .status
+        .conditions
+        .get(condition::READY)
+        .expect("Ready is set");
     (ready.status, ready.reason.clone(), ready.message.clone())
 }
 
@@ -117,8 +123,18 @@ mod tests {
             "ConfigMap/default/web-config created\nService/default/web created"
         );
         let ks = env.kustomization("flux-system", "apps").unwrap();
-        let ids: Vec<String> = ks.status.inventory.unwrap().entries.iter().map(|e| e.id()).collect();
-        assert_eq!(ids, ["default_web-config__ConfigMap", "default_web__Service"]);
+        let ids: Vec<String> = ks
+            .status
+            .inventory
+            .unwrap()
+            .entries
+            .iter()
+            .map(|e| e.id())
+            .collect();
+        assert_eq!(
+            ids,
+            ["default_web-config__ConfigMap", "default_web__Service"]
+        );
     }
 
     #[test]
@@ -131,8 +147,15 @@ mod tests {
 
         assert_eq!(ready_message(&env).2, format!("Applied revision: {rev}"));
         assert!(live(&env, "ConfigMap", "web-config"));
-        assert!(!live(&env, "Service", "web"), "the service was removed from Git");
-        assert!(out.events.iter().any(|e| e.message == "Service/default/web deleted"));
+        assert!(
+            !live(&env, "Service", "web"),
+            "the service was removed from Git"
+        );
+        assert!(
+            out.events
+                .iter()
+                .any(|e| e.message == "Service/default/web deleted")
+        );
     }
 
     #[test]
@@ -142,16 +165,31 @@ mod tests {
         let before = env.cluster.objects();
 
         // The service is gone and the config is broken: nothing may be pruned or applied.
-        push(&env, &[("apps/config.yaml", "kind: ConfigMap\nmetadata: [oops\n")], "broken");
+        push(
+            &env,
+            &[("apps/config.yaml", "kind: ConfigMap\nmetadata: [oops\n")],
+            "broken",
+        );
         block_on(env.reconcile_kustomization("flux-system", "apps")).unwrap();
 
-        assert_eq!(env.cluster.objects().iter().filter(|o| o.kind() != "Kustomization" && o.kind() != "GitRepository").collect::<Vec<_>>(),
-                   before.iter().filter(|o| o.kind() != "Kustomization" && o.kind() != "GitRepository").collect::<Vec<_>>());
+        assert_eq!(
+            env.cluster
+                .objects()
+                .iter()
+                .filter(|o| o.kind() != "Kustomization" && o.kind() != "GitRepository")
+                .collect::<Vec<_>>(),
+            before
+                .iter()
+                .filter(|o| o.kind() != "Kustomization" && o.kind() != "GitRepository")
+                .collect::<Vec<_>>()
+        );
         let (status, reason, message) = ready_message(&env);
         assert_eq!(status, ConditionStatus::False);
         assert_eq!(reason, "BuildFailed");
         assert!(
-            message.starts_with("kustomize build failed: apps/config.yaml (document 0, line 2): malformed YAML"),
+            message.starts_with(
+                "kustomize build failed: apps/config.yaml (document 0, line 2): malformed YAML"
+            ),
             "{message}"
         );
         let ks = env.kustomization("flux-system", "apps").unwrap();
