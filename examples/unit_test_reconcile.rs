@@ -7,6 +7,9 @@
 //! Run them with `cargo test --example unit_test_reconcile`; `cargo run --example
 //! unit_test_reconcile` prints the same story.
 
+// Test code: a failed expectation should stop the test loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use gitops::core::status::{ConditionStatus, condition};
 use gitops::core::testkit::{Env, block_on, files};
 use gitops::core::{ObjectRef, Revision};
@@ -91,17 +94,46 @@ fn live(env: &Env, kind: &str, name: &str) -> bool {
 
 fn main() {
     let (env, rev) = setup(&[("apps/config.yaml", CONFIG), ("apps/service.yaml", SERVICE)]);
-    let out = block_on(env.reconcile_kustomization("flux-system", "apps")).expect("exists");
-    println!("revision {rev}");
-    for event in &out.events {
-        println!("event {}: {}", event.reason, event.message);
-    }
-    println!("{:?}", ready_message(&env));
+    println!("commit {rev}");
+    block_on(env.reconcile_kustomization("flux-system", "apps")).expect("exists");
+    println!(
+        "  {:?}, service live: {}",
+        ready_message(&env),
+        live(&env, "Service", "web")
+    );
+
+    let rev = push(&env, &[("apps/config.yaml", CONFIG)], "remove the service");
+    println!("commit {rev}");
+    block_on(env.reconcile_kustomization("flux-system", "apps")).expect("exists");
+    println!(
+        "  {:?}, service live: {}",
+        ready_message(&env),
+        live(&env, "Service", "web")
+    );
+
+    let rev = push(&env, &[("apps/config.yaml", "kind: [")], "break it");
+    println!("commit {rev}");
+    block_on(env.reconcile_kustomization("flux-system", "apps")).expect("exists");
+    println!(
+        "  {:?}, config live: {}",
+        ready_message(&env),
+        live(&env, "ConfigMap", "web-config")
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every object in the cluster except the Flux objects, whose status the reconcilers write.
+    fn workloads(env: &Env) -> Vec<gitops::core::Object> {
+        let flux = ["GitRepository", "Kustomization"];
+        env.cluster
+            .objects()
+            .into_iter()
+            .filter(|o| !flux.contains(&o.kind()))
+            .collect()
+    }
 
     #[test]
     fn a_revision_with_two_objects_is_applied() {
@@ -162,7 +194,7 @@ mod tests {
     fn a_broken_revision_leaves_the_cluster_untouched() {
         let (env, good) = setup(&[("apps/config.yaml", CONFIG), ("apps/service.yaml", SERVICE)]);
         block_on(env.reconcile_kustomization("flux-system", "apps")).unwrap();
-        let before = env.cluster.objects();
+        let before = workloads(&env);
 
         // The service is gone and the config is broken: nothing may be pruned or applied.
         push(
@@ -172,23 +204,13 @@ mod tests {
         );
         block_on(env.reconcile_kustomization("flux-system", "apps")).unwrap();
 
-        assert_eq!(
-            env.cluster
-                .objects()
-                .iter()
-                .filter(|o| o.kind() != "Kustomization" && o.kind() != "GitRepository")
-                .collect::<Vec<_>>(),
-            before
-                .iter()
-                .filter(|o| o.kind() != "Kustomization" && o.kind() != "GitRepository")
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(workloads(&env), before, "not one object changed");
         let (status, reason, message) = ready_message(&env);
         assert_eq!(status, ConditionStatus::False);
         assert_eq!(reason, "BuildFailed");
         assert!(
             message.starts_with(
-                "kustomize build failed: apps/config.yaml (document 0, line 2): malformed YAML"
+                "kustomize build failed: apps/config.yaml (document 0, line 1): malformed YAML: line 2, column 11"
             ),
             "{message}"
         );

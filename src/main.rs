@@ -1,1 +1,5 @@
-fn main() {}
+//! The `gitops` binary: hands over to the controllers crate's command line.
+
+fn main() -> std::process::ExitCode {
+    gitops_controllers::cli::main()
+}

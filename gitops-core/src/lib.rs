@@ -12,12 +12,17 @@
 //! `testkit` feature ships in-memory implementations so that a whole reconciliation runs in a
 //! plain `#[test]`.
 //!
-//! ```ignore
-//! use gitops_core::{manifests, plan::{Plan, PlanOptions, Owner}, Inventory};
-//! let desired = manifests::parse("app.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: default\n").unwrap();
-//! let owner = Owner::new("apps", "flux-system");
-//! let plan = Plan::compute(desired, &Default::default(), &Inventory::default(), &PlanOptions::new(owner)).unwrap();
-//! assert_eq!(plan.applies().count(), 1);
+//! ```
+//! use gitops_core::plan::{Live, Owner, Plan, PlanOptions};
+//! use gitops_core::{manifests, Inventory};
+//! let desired = manifests::parse(
+//!     "app.yaml",
+//!     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: default\n",
+//! )
+//! .unwrap();
+//! let options = PlanOptions::new(Owner::new("apps", "flux-system"));
+//! let plan = Plan::compute(desired, &Live::new(), &Inventory::default(), &options).unwrap();
+//! assert_eq!(plan.change_set().to_string(), "ConfigMap/default/app created");
 //! ```
 
 pub mod api;

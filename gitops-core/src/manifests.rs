@@ -50,7 +50,7 @@ pub fn parse_document(body: &str, origin: &Origin) -> Result<Option<Value>, Erro
     let value: Value =
         serde_saphyr::from_str_with_options(body, options()).map_err(|e| Error::Yaml {
             origin: origin.clone(),
-            message: one_line(&e.to_string()),
+            message: describe_error(&e, origin.line),
         })?;
     Ok(if value.is_null() { None } else { Some(value) })
 }
@@ -68,6 +68,22 @@ fn options() -> serde_saphyr::Options {
     options.strict_booleans = true;
     options.underscored_numbers_as_strings = true;
     options
+}
+
+/// The parser's message on one line, with the position made absolute within the file.
+fn describe_error(e: &serde_saphyr::Error, first_line: usize) -> String {
+    let text = one_line(&e.without_snippet().to_string());
+    let text = text.strip_prefix("error: ").unwrap_or(&text).to_string();
+    let Some(loc) = e.location() else {
+        return text;
+    };
+    // The parser states the position relative to the document, as a prefix or a suffix.
+    let prefix = format!("line {} column {}: ", loc.line(), loc.column());
+    let suffix = format!(" at line {}, column {}", loc.line(), loc.column());
+    let rest = text.strip_prefix(&prefix).unwrap_or(&text);
+    let rest = rest.strip_suffix(&suffix).unwrap_or(rest);
+    let line = first_line as u64 + loc.line().saturating_sub(1);
+    format!("line {line}, column {}: {rest}", loc.column())
 }
 
 fn one_line(message: &str) -> String {

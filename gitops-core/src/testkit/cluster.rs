@@ -162,6 +162,62 @@ impl MemoryCluster {
         self.lock().health.remove(object);
     }
 
+    /// Plays the part of the cluster's controllers and kubelets: every Deployment,
+    /// StatefulSet, ReplicaSet and DaemonSet reports its replicas ready at its current
+    /// generation, Jobs complete, claims bind and Pods run. Objects whose health was set with
+    /// [`MemoryCluster::set_health`] keep that health.
+    pub fn settle(&self) {
+        let mut state = self.lock();
+        let keys: Vec<ObjectRef> = state.objects.keys().cloned().collect();
+        for key in keys {
+            state.counter += 1;
+            let rv = state.counter.to_string();
+            let Some(stored) = state.objects.get_mut(&key) else {
+                continue;
+            };
+            let o = &stored.object;
+            let generation = o.generation().unwrap_or(1);
+            let replicas = o
+                .at(&["spec", "replicas"])
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            let status = match (key.group.as_str(), key.kind.as_str()) {
+                ("apps", "Deployment") => json!({
+                "observedGeneration": generation, "replicas": replicas,
+                "updatedReplicas": replicas, "readyReplicas": replicas,
+                "availableReplicas": replicas,
+                "conditions": [
+                    {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}
+                ]}),
+                ("apps", "StatefulSet") => json!({
+                    "observedGeneration": generation, "replicas": replicas,
+                    "readyReplicas": replicas, "currentReplicas": replicas,
+                    "updatedReplicas": replicas, "availableReplicas": replicas,
+                    "currentRevision": "r1", "updateRevision": "r1"}),
+                ("apps", "ReplicaSet") => json!({
+                    "observedGeneration": generation, "replicas": replicas,
+                    "fullyLabeledReplicas": replicas, "readyReplicas": replicas,
+                    "availableReplicas": replicas}),
+                ("apps", "DaemonSet") => json!({
+                    "observedGeneration": generation, "desiredNumberScheduled": 1,
+                    "currentNumberScheduled": 1, "updatedNumberScheduled": 1,
+                    "numberAvailable": 1, "numberReady": 1}),
+                ("batch", "Job") => json!({
+                    "succeeded": 1,
+                    "conditions": [{"type": "Complete", "status": "True"}]}),
+                ("", "PersistentVolumeClaim") => json!({"phase": "Bound"}),
+                ("", "Pod") => json!({
+                    "phase": "Running",
+                    "conditions": [{"type": "Ready", "status": "True"}]}),
+                _ => continue,
+            };
+            let o = &mut stored.object;
+            o.as_map_mut().insert("status".into(), status);
+            set_meta(o, "resourceVersion", json!(rv));
+        }
+    }
+
     /// Injects a fault.
     pub fn inject(&self, fault: Fault) {
         self.lock().faults.push(fault);
@@ -482,6 +538,25 @@ mod tests {
         block_on(c.apply(&o, "m")).unwrap();
         block_on(c.delete(&ObjectRef::new("", "Namespace", "", "app"), "v1")).unwrap();
         assert!(c.get_object(&o.object_ref()).is_none());
+    }
+
+    #[test]
+    fn settle_makes_workloads_current() {
+        let c = MemoryCluster::new();
+        let d = obj(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "default"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "a"}}}}),
+        );
+        block_on(c.apply(&d, "m")).unwrap();
+        let now = Timestamp::UNIX_EPOCH;
+        assert!(
+            !block_on(c.health(&d.object_ref(), "apps/v1", now))
+                .unwrap()
+                .is_current()
+        );
+        c.settle();
+        let h = block_on(c.health(&d.object_ref(), "apps/v1", now)).unwrap();
+        assert!(h.is_current(), "{h:?}");
     }
 
     #[test]

@@ -1,0 +1,40 @@
+//! The `gitops` command line.
+//!
+//! Results go to stdout, diagnostics to stderr. Exit codes: 0 success, 1 the command ran and
+//! found a failure (e.g. a reconciliation that did not become ready), 2 usage or input errors.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Pull-based continuous delivery for Kubernetes, the Flux way.
+#[derive(Debug, Parser)]
+#[command(name = "gitops", version, about)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the GitRepository → Kustomization pipeline on an embedded example repository,
+    /// against an in-memory cluster and Git source, and print what happens.
+    Quickstart,
+}
+
+/// Parses the arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Quickstart => match crate::quickstart::run(&mut std::io::stdout()) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
