@@ -42,7 +42,7 @@ use std::fmt;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::{Object, ObjectRef};
+use crate::Object;
 
 pub use summary::{Aggregate, summarize};
 
@@ -136,9 +136,14 @@ pub fn assess(object: &Object, now: Timestamp) -> Health {
 }
 
 /// The health of an object that is not in the cluster: [`Status::NotFound`].
-pub fn not_found(object: &ObjectRef) -> Health {
-    let _ = object; // The reference is taken for symmetry with `assess`; the message is fixed.
+pub fn not_found() -> Health {
     Health::new(Status::NotFound, "Resource not found")
+}
+
+/// The health of an object as read from the cluster: [`assess`] when it exists, else
+/// [`not_found`].
+pub fn of(live: Option<&Object>, now: Timestamp) -> Health {
+    live.map_or_else(not_found, |o| assess(o, now))
 }
 
 /// The health of an applied object that is no longer in the cluster, given its desired form.
@@ -154,7 +159,7 @@ pub fn assess_missing(desired: &Object) -> Health {
     if is_job && has_ttl {
         Health::current("Job was deleted after it finished (ttlSecondsAfterFinished)")
     } else {
-        not_found(&desired.object_ref())
+        not_found()
     }
 }
 
@@ -414,7 +419,7 @@ mod tests {
 
     #[test]
     fn not_found_has_kstatus_message() {
-        let health = not_found(&ObjectRef::new("apps", "Deployment", "ns", "x"));
+        let health = not_found();
         assert_eq!(health.status, Status::NotFound);
         assert_eq!(health.message, "Resource not found");
     }

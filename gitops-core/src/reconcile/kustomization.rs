@@ -215,6 +215,12 @@ impl<'a> KustomizationReconciler<'a> {
             }
         }
 
+        // Flux counts a Job with a TTL that finished and vanished as healthy.
+        let ttl_jobs: Vec<Object> = desired
+            .iter()
+            .filter(|m| health::assess_missing(&m.object).is_current())
+            .map(|m| m.object.clone())
+            .collect();
         let previous = out.status.inventory.clone().unwrap_or_default();
         let live = self.snapshot(&desired, &previous).await.map_err(|e| {
             Failure::retry(reason::RECONCILIATION_FAILED, e.to_string(), timing.retry)
@@ -309,7 +315,10 @@ impl<'a> KustomizationReconciler<'a> {
             ));
         }
 
-        if let Some(requeue) = self.health_checks(ks, &plan, timing, out, now).await? {
+        if let Some(requeue) = self
+            .health_checks(ks, &plan, &ttl_jobs, timing, out, now)
+            .await?
+        {
             return Ok(Some(requeue));
         }
 
@@ -495,6 +504,7 @@ impl<'a> KustomizationReconciler<'a> {
         &self,
         ks: &Kustomization,
         plan: &Plan,
+        ttl_jobs: &[Object],
         timing: &Timing,
         out: &mut Outcome<KustomizationStatus>,
         now: Timestamp,
@@ -538,13 +548,18 @@ impl<'a> KustomizationReconciler<'a> {
         };
         let mut results = Vec::new();
         for (key, api_version) in &refs {
-            let h = self
+            let mut h = self
                 .cluster
                 .health(key, api_version, now)
                 .await
                 .map_err(|e| {
                     Failure::retry(reason::HEALTH_CHECK_FAILED, e.to_string(), timing.retry)
                 })?;
+            if h.status == health::Status::NotFound
+                && let Some(job) = ttl_jobs.iter().find(|j| j.object_ref() == *key)
+            {
+                h = health::assess_missing(job);
+            }
             results.push((key.clone(), h));
         }
         let summary = health::summarize(&results);

@@ -93,10 +93,10 @@ pub trait Cluster: Send + Sync {
         api_version: &str,
         now: Timestamp,
     ) -> Result<Health, Error> {
-        Ok(match self.get(object, api_version).await? {
-            Some(live) => health::assess(&live, now),
-            None => health::not_found(object),
-        })
+        Ok(health::of(
+            self.get(object, api_version).await?.as_ref(),
+            now,
+        ))
     }
 }
 

@@ -791,3 +791,36 @@ fn requested_at_is_handled_and_generation_observed() {
         ready(&out.status.conditions).1
     );
 }
+
+#[test]
+fn finished_jobs_with_a_ttl_count_as_healthy_when_gone() {
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  namespace: default\nspec:\n  ttlSecondsAfterFinished: 10\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: busybox\n";
+    let env = env_with(&[("app/job.yaml", job)], "  wait: true\n");
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    assert_eq!(
+        ready(&out.status.conditions).0,
+        ConditionStatus::Unknown,
+        "a running Job is waited for"
+    );
+    // Between the apply and the health read, the Job finished and its TTL removed it.
+    let key = crate::ObjectRef::new("batch", "Job", "default", "migrate");
+    env.cluster.set_health(&key, crate::health::not_found());
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    assert_eq!(ready(&out.status.conditions).0, ConditionStatus::True);
+    // Any other kind that vanishes is not healthy.
+    let env = env_with(
+        &[("app/a.yaml", &cm("a", "1"))],
+        "  wait: true\n  timeout: 30s\n",
+    );
+    env.cluster.set_health(
+        &crate::ObjectRef::new("", "ConfigMap", "default", "a"),
+        crate::health::not_found(),
+    );
+    block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    env.clock.advance(Duration::from_secs(31));
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    assert_eq!(
+        ready(&out.status.conditions).2,
+        "health check failed after 31s: timeout waiting for: [ConfigMap/default/a status: 'NotFound']"
+    );
+}

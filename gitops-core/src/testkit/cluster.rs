@@ -461,10 +461,10 @@ impl Cluster for MemoryCluster {
         if let Some(h) = self.lock().health.get(object) {
             return Ok(h.clone());
         }
-        Ok(match self.get(object, api_version).await? {
-            Some(live) => health::assess(&live, now),
-            None => health::not_found(object),
-        })
+        Ok(health::of(
+            self.get(object, api_version).await?.as_ref(),
+            now,
+        ))
     }
 }
 
