@@ -172,6 +172,15 @@ impl Object {
         self.at(path).and_then(Value::as_str)
     }
 
+    /// A digest of the object's content that does not depend on key order: two objects with
+    /// the same fields and values have the same fingerprint. The apply engine keeps it for
+    /// each applied object, so that an unchanged desired object costs no request.
+    pub fn fingerprint(&self) -> crate::Digest {
+        let mut canonical = Vec::new();
+        write_canonical(&Value::Object(self.map.clone()), &mut canonical);
+        crate::Digest::sha256(&canonical)
+    }
+
     /// The object's fields.
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.map
@@ -238,6 +247,37 @@ impl From<Object> for Value {
 impl fmt::Display for Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.object_ref().fmt(f)
+    }
+}
+
+/// Writes JSON with map keys sorted, so equal values give equal bytes.
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push(b'{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(&Value::String(k.clone()), out);
+                out.push(b':');
+                write_canonical(&map[k], out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(b']');
+        }
+        scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
     }
 }
 
@@ -370,6 +410,21 @@ mod tests {
         assert!(err.to_string().contains("ConfigMap"), "{err}");
         let err = Object::from_value(json!(["a"])).unwrap_err();
         assert!(err.to_string().contains("map"), "{err}");
+    }
+
+    #[test]
+    fn fingerprint_ignores_key_order_only() {
+        let a = Object::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "x"}, "data": {"a": "1", "b": "2"}}))
+        .unwrap();
+        let b = Object::from_value(json!({"kind": "ConfigMap", "data": {"b": "2", "a": "1"},
+            "metadata": {"name": "x"}, "apiVersion": "v1"}))
+        .unwrap();
+        let c = Object::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "x"}, "data": {"a": "1", "b": "3"}}))
+        .unwrap();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        assert_ne!(a.fingerprint(), c.fingerprint());
     }
 
     #[test]
