@@ -534,12 +534,16 @@ impl<'a> KustomizationReconciler<'a> {
             st.conditions.remove(condition::HEALTHY);
             return Ok(None);
         }
-        let revision = st.last_attempted_revision.clone();
-        // The wait started when Healthy last turned Unknown for this revision.
+        let Some(revision) = st.last_attempted_revision.clone() else {
+            return Ok(None);
+        };
+        // A wait in progress is recorded as Healthy=Unknown with this message; its transition
+        // time is when the wait began, which is what the timeout counts from.
+        let waiting = message::running_health_checks(&revision, timing.timeout);
         let started = match st.conditions.get(condition::HEALTHY) {
             Some(c)
                 if c.status == ConditionStatus::Unknown
-                    && st.last_applied_revision.is_some()
+                    && c.message == waiting
                     && c.observed_generation == Some(generation) =>
             {
                 c.last_transition_time
@@ -591,30 +595,18 @@ impl<'a> KustomizationReconciler<'a> {
             set_unhealthy(st, &msg, generation, now);
             return Err(fail(msg));
         }
-        // Healthy is reset when a new revision starts waiting, so its transition time is
-        // the start of this wait.
-        if st.last_applied_revision.is_none() || revision != st.last_applied_revision {
+        if started == now {
             st.conditions.remove(condition::HEALTHY);
         }
-        if let Some(rev) = &revision {
-            st.last_applied_revision = Some(rev.clone());
-            st.conditions.set(
-                condition::RECONCILING,
-                ConditionStatus::True,
-                reason::PROGRESSING,
-                message::running_health_checks(rev, timing.timeout),
-                generation,
-                now,
-            );
+        for c in [condition::RECONCILING, condition::HEALTHY] {
+            let status = if c == condition::HEALTHY {
+                ConditionStatus::Unknown
+            } else {
+                ConditionStatus::True
+            };
+            st.conditions
+                .set(c, status, reason::PROGRESSING, &waiting, generation, now);
         }
-        st.conditions.set(
-            condition::HEALTHY,
-            ConditionStatus::Unknown,
-            reason::PROGRESSING,
-            format!("waiting for: {}", summary.not_ready_list()),
-            generation,
-            started,
-        );
         Ok(Some(Requeue::After(schedule::HEALTH_POLL)))
     }
 

@@ -634,6 +634,9 @@ fn health_checks_requeue_then_time_out() {
         reconciling.message
     );
     assert!(reconciling.message.ends_with("with a timeout of 1m0s"));
+    // Not applied until healthy: dependents keep waiting on lastAppliedRevision.
+    assert_eq!(out.status.last_applied_revision, None);
+    assert!(out.status.last_attempted_revision.is_some());
     env.clock.advance(Duration::from_secs(30));
     let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
     assert_eq!(out.requeue, Requeue::After(Duration::from_secs(5)));
