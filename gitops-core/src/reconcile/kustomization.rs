@@ -192,14 +192,18 @@ impl<'a> KustomizationReconciler<'a> {
             generation,
             now,
         );
-        st.conditions.set(
-            condition::READY,
-            ConditionStatus::Unknown,
-            reason::PROGRESSING,
-            message::KUSTOMIZATION_IN_PROGRESS,
-            generation,
-            now,
-        );
+        // A ready object stays Ready=True while it is re-checked, so a converged run leaves the
+        // status exactly as it was and nothing needs writing.
+        if !st.conditions.is_true(condition::READY) {
+            st.conditions.set(
+                condition::READY,
+                ConditionStatus::Unknown,
+                reason::PROGRESSING,
+                message::KUSTOMIZATION_IN_PROGRESS,
+                generation,
+                now,
+            );
+        }
         st.last_attempted_revision = Some(revision.clone());
 
         let files =
