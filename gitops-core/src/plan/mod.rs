@@ -358,6 +358,8 @@ impl fmt::Display for ChangeAction {
 pub struct ChangeSetEntry {
     /// The object.
     pub object: ObjectRef,
+    /// The API version it was applied with, when known.
+    pub version: Option<String>,
     /// What happened to it.
     pub action: ChangeAction,
 }
@@ -365,7 +367,17 @@ pub struct ChangeSetEntry {
 impl ChangeSetEntry {
     /// An entry.
     pub fn new(object: ObjectRef, action: ChangeAction) -> Self {
-        Self { object, action }
+        Self {
+            object,
+            version: None,
+            action,
+        }
+    }
+
+    /// The entry with the API version it was applied with.
+    pub fn with_version(mut self, version: &str) -> Self {
+        self.version = Some(version.into());
+        self
     }
 }
 

@@ -11,7 +11,7 @@ use crate::api::{GitRepository, KUSTOMIZE_GROUP, Kustomization};
 use crate::health::{self, Health};
 use crate::plan::{ChangeAction, ChangeSet, ChangeSetEntry, Live, Owner, Plan, PlanOptions};
 use crate::status::{Artifact, ConditionStatus, KustomizationStatus, condition, message, reason};
-use crate::{Error, Inventory, Manifest, Object, ObjectRef, render, schedule};
+use crate::{Error, Inventory, InventoryEntry, Manifest, Object, ObjectRef, render, schedule};
 
 /// Settings of the Kustomization reconciler (the kustomize controller's flags).
 #[derive(Clone, Debug, PartialEq)]
@@ -245,18 +245,22 @@ impl<'a> KustomizationReconciler<'a> {
                     crate::plan::Action::Create => ChangeAction::Created,
                     crate::plan::Action::Configure(_) => ChangeAction::Configured,
                 };
-                self.apply_one(&apply.object, apply.recreate_on_immutable)
+                if let Err(e) = self
+                    .apply_one(&apply.object, apply.recreate_on_immutable)
                     .await
-                    .map_err(|e| {
-                        Failure::retry(
-                            reason::RECONCILIATION_FAILED,
-                            format!("{} apply failed: {e}", apply.object.object_ref()),
-                            timing.retry,
-                        )
-                    })?;
-                applied
-                    .entries
-                    .push(ChangeSetEntry::new(apply.object.object_ref(), action));
+                {
+                    // Nothing is pruned, but what this run created is tracked from now on.
+                    out.status.inventory = Some(track(&previous, &applied));
+                    return Err(Failure::retry(
+                        reason::RECONCILIATION_FAILED,
+                        format!("{} apply failed: {e}", apply.object.object_ref()),
+                        timing.retry,
+                    ));
+                }
+                applied.entries.push(
+                    ChangeSetEntry::new(apply.object.object_ref(), action)
+                        .with_version(apply.object.version()),
+                );
             }
             if stage.kind.waits() {
                 let refs: Vec<(ObjectRef, String)> = stage
@@ -270,6 +274,7 @@ impl<'a> KustomizationReconciler<'a> {
                 if !pending.is_empty() {
                     // The next stage needs these; come back shortly instead of holding a worker.
                     record_changes(out, &applied, &revision);
+                    out.status.inventory = Some(track(&previous, &applied));
                     out.status.conditions.set(
                         condition::RECONCILING,
                         ConditionStatus::True,
@@ -756,6 +761,16 @@ fn finish(ks: &Kustomization, status: &mut KustomizationStatus) {
         }
         _ => {}
     }
+}
+
+/// The previous inventory plus what a partial run applied.
+fn track(previous: &Inventory, applied: &ChangeSet) -> Inventory {
+    let added = applied.entries.iter().filter_map(|e| {
+        e.version
+            .as_ref()
+            .map(|v| InventoryEntry::new(e.object.clone(), v))
+    });
+    Inventory::new(previous.entries.iter().cloned().chain(added))
 }
 
 fn record_changes(

@@ -827,3 +827,52 @@ fn finished_jobs_with_a_ttl_count_as_healthy_when_gone() {
         "health check failed after 31s: timeout waiting for: [ConfigMap/default/a status: 'NotFound']"
     );
 }
+
+#[test]
+fn objects_created_before_a_failed_apply_are_tracked_for_pruning() {
+    let env = env_with(
+        &[("app/a.yaml", &cm("a", "1")), ("app/b.yaml", &cm("b", "1"))],
+        "",
+    );
+    let b = crate::ObjectRef::new("", "ConfigMap", "default", "b");
+    env.cluster.inject(Fault {
+        verb: Verb::Apply,
+        object: Some(b.clone()),
+        error: Error::Api {
+            object: Some(b),
+            reason: "Invalid".into(),
+            code: 422,
+            message: "bad b".into(),
+        },
+        times: Some(1),
+    });
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    assert_eq!(
+        ready(&out.status.conditions).2,
+        "ConfigMap/default/b apply failed: bad b"
+    );
+    let ids: Vec<String> = out
+        .status
+        .inventory
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| e.id())
+        .collect();
+    assert_eq!(
+        ids,
+        ["default_a__ConfigMap"],
+        "a was created and is tracked"
+    );
+    // The next revision no longer has a: it is pruned even though no run fully succeeded before.
+    env.source.commit(
+        URL,
+        "main",
+        files(&[("app/b.yaml", &cm("b", "1"))]),
+        "only b",
+    );
+    block_on(env.reconcile_source("flux-system", "fleet")).unwrap();
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    assert_eq!(ready(&out.status.conditions).0, ConditionStatus::True);
+    assert!(configmap(&env, "a").is_none());
+}
