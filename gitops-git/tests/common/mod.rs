@@ -3,7 +3,12 @@
 //! TLS from a CA made with `openssl` at test time) and `sshd`. Every server is started by the
 //! test that uses it and stopped when dropped. A missing program fails the test, naming it.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::type_complexity
+)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
