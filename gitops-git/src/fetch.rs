@@ -278,6 +278,8 @@ struct Session<'a> {
     options: &'a FetchOptions,
     deadline: Instant,
     secrets: Vec<String>,
+    /// Where `ssh` writes its messages (`-E`), read to explain a failure.
+    ssh_log: Option<PathBuf>,
 }
 
 impl Session<'_> {
@@ -291,11 +293,32 @@ impl Session<'_> {
     }
 
     fn classify(&self, e: gix::Error) -> Error {
-        let detail = self.scrub(chain(&e));
+        let mut detail = chain(&e);
+        if let Some(log) = self
+            .ssh_log
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+        {
+            let log = log.trim();
+            if !log.is_empty() {
+                detail = format!(
+                    "{detail}: ssh: {}",
+                    log.lines().collect::<Vec<_>>().join("; ")
+                );
+            }
+        }
+        let detail = self.scrub(detail);
         let lower = detail.to_lowercase();
         let url = self.display.clone();
+        let expired = Instant::now() + Duration::from_millis(100) >= self.deadline;
+        if expired && !self.options.cancel.load(Ordering::Relaxed) {
+            return Error::Timeout {
+                url,
+                seconds: self.options.timeout.as_secs(),
+            };
+        }
         if self.options.cancel.load(Ordering::Relaxed) || e.is_cancelled() {
-            if Instant::now() >= self.deadline {
+            if expired {
                 return Error::Timeout {
                     url,
                     seconds: self.options.timeout.as_secs(),
@@ -349,6 +372,49 @@ impl Session<'_> {
             });
         }
         Ok(left)
+    }
+
+    /// A `git://` connection whose reads and writes time out with the fetch, which gitoxide's
+    /// own `git://` connector does not bound.
+    fn git_daemon_transport(
+        &self,
+    ) -> Result<Box<dyn gix::protocol::transport::client::blocking_io::Transport + Send>, Error>
+    {
+        use std::net::{TcpStream, ToSocketAddrs};
+        let remaining = self.remaining()?;
+        let host = self.url.host().unwrap_or("localhost").to_string();
+        let port = self.url.port.unwrap_or(9418);
+        let io =
+            |e: std::io::Error| self.git_error(format!("could not connect to git server: {e}"));
+        let address = (host.as_str(), port)
+            .to_socket_addrs()
+            .map_err(io)?
+            .next()
+            .ok_or_else(|| self.git_error(format!("could not resolve '{host}'")))?;
+        let read = TcpStream::connect_timeout(&address, remaining.min(Duration::from_secs(30)))
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::TimedOut {
+                    Error::Timeout {
+                        url: self.display.clone(),
+                        seconds: self.options.timeout.as_secs(),
+                    }
+                } else {
+                    io(e)
+                }
+            })?;
+        read.set_read_timeout(Some(remaining)).map_err(io)?;
+        read.set_write_timeout(Some(remaining)).map_err(io)?;
+        let write = read.try_clone().map_err(io)?;
+        let connection = gix::protocol::transport::client::git::blocking_io::Connection::new(
+            read,
+            write,
+            gix::protocol::transport::Protocol::V2,
+            self.url.path.clone(),
+            Some((host, self.url.port)),
+            gix::protocol::transport::client::git::ConnectMode::Daemon,
+            false,
+        );
+        Ok(Box::new(connection))
     }
 
     fn http_options(&self) -> Result<http::Options, Error> {
@@ -419,9 +485,13 @@ impl Session<'_> {
             .with_fetch_tags(Tags::None)
             .with_refspecs([spec], Direction::Fetch)
             .map_err(|e| self.git_error(format!("invalid ref '{spec}': {}", chain(&e))))?;
-        let mut connection = remote
-            .connect(Direction::Fetch)
-            .map_err(|e| self.classify(e))?;
+        let mut connection = if self.url.scheme == gix::url::Scheme::Git {
+            remote.to_connection_with_transport(self.git_daemon_transport()?)
+        } else {
+            remote
+                .connect(Direction::Fetch)
+                .map_err(|e| self.classify(e))?
+        };
         if matches!(
             self.url.scheme,
             gix::url::Scheme::Http | gix::url::Scheme::Https
@@ -544,6 +614,7 @@ pub fn fetch_blocking(
     if let Some(p) = parsed.password() {
         secrets.push(p.to_string());
     }
+    let mut ssh_log = None;
     if parsed.scheme == Scheme::Ssh {
         let Some(ssh) = &auth.ssh else {
             return Err(Error::InvalidSecret {
@@ -555,6 +626,7 @@ pub fn fetch_blocking(
             secrets.push(p.clone());
         }
         let command = ssh_command(dir.path(), ssh, options.timeout)?;
+        ssh_log = Some(dir.path().join("ssh.log"));
         overrides.push(format!("core.sshCommand={command}"));
         overrides.push("ssh.variant=ssh".into());
     }
@@ -574,6 +646,7 @@ pub fn fetch_blocking(
         options,
         deadline: started + options.timeout,
         secrets,
+        ssh_log,
     };
     let span = tracing::debug_span!("fetch", url = %session.display, checkout = ?checkout);
     let _entered = span.enter();
@@ -797,10 +870,11 @@ fn ssh_command(dir: &Path, ssh: &crate::auth::Ssh, timeout: Duration) -> Result<
         "ssh -F /dev/null -o IdentitiesOnly=yes -o IdentityAgent=none -o IdentityFile={} \
          -o UserKnownHostsFile={} -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes \
          -o UpdateHostKeys=no -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no \
-         -o ConnectTimeout={} -o ServerAliveInterval=15 -o LogLevel=ERROR",
+         -o ConnectTimeout={} -o ServerAliveInterval=15 -o LogLevel=ERROR -E {}",
         quote(&key),
         quote(&known_hosts),
-        timeout.as_secs().max(1)
+        timeout.as_secs().max(1),
+        quote(&dir.join("ssh.log"))
     );
     match &ssh.password {
         None => command.push_str(" -o BatchMode=yes"),
