@@ -340,6 +340,14 @@ impl Session<'_> {
             || lower.contains("permission denied")
             || lower.contains("unauthorized")
         {
+            let detail = if self.auth.basic.is_none()
+                && self.auth.bearer_token.is_none()
+                && self.auth.ssh.is_none()
+            {
+                "the server requires credentials and none were given: set 'username' and 'password' or 'bearerToken' in the secret".to_string()
+            } else {
+                detail
+            };
             return Error::Authentication { url, detail };
         }
         if lower.contains("timed out") || lower.contains("timeout") {

@@ -1,6 +1,9 @@
 //! What goes wrong, and how it is reported: auth, host keys, missing refs, rewritten and
 //! deleted branches, empty repositories, timeouts; and the unchanged poll's cost.
 
+// Test helpers panic on setup failures: that is how a test reports them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;
@@ -83,6 +86,7 @@ fn wrong_password_is_an_authentication_error_that_hides_the_password() {
         Auth::none().with_ca(tls.ca_pem.clone()),
     ] {
         let err = fetch_err(&url, branch("main"), &auth);
+        println!("wrong credentials: {err}");
         assert!(matches!(err, Error::Authentication { .. }), "{err:?}");
         assert_eq!(err.failure(), SourceFailure::Authentication);
         let text = format!("{err} {err:?}");
@@ -142,6 +146,7 @@ fn unknown_host_key_is_refused() {
     for known_hosts in [wrong.into_bytes(), b"# nobody\n".to_vec()] {
         let auth = Auth::ssh(sshd.client_key.clone(), known_hosts);
         let err = fetch_err(&sshd.url(&fx.bare()), branch("main"), &auth);
+        println!("unknown host key: {err}");
         assert!(matches!(err, Error::HostKey { .. }), "{err:?}");
         assert_eq!(err.failure(), SourceFailure::Authentication);
     }
@@ -155,6 +160,7 @@ fn unknown_ssh_key_is_an_authentication_error() {
     let other = Sshd::start();
     let auth = Auth::ssh(other.client_key.clone(), sshd.known_hosts.clone());
     let err = fetch_err(&sshd.url(&fx.bare()), branch("main"), &auth);
+    println!("unknown ssh key: {err}");
     assert!(matches!(err, Error::Authentication { .. }), "{err:?}");
 }
 

@@ -1,5 +1,8 @@
 //! Every ref type over every transport, against real servers on 127.0.0.1.
 
+// Test helpers panic on setup failures: that is how a test reports them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

@@ -89,6 +89,11 @@ impl Fixture {
         run(Command::new("git")
             .args(["init", "-q", "--bare", "-b", "main"])
             .arg(&bare));
+        run(Command::new("git").arg("-C").arg(&bare).args([
+            "config",
+            "receive.denyDeleteCurrent",
+            "ignore",
+        ]));
         let work = root.path().join("work");
         run(Command::new("git")
             .args(["init", "-q", "-b", "main"])
