@@ -137,6 +137,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// An artifact download that failed.
+    #[error("unable to download artifact '{url}': {reason}")]
+    Download {
+        /// The URL, without user information.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+
     /// A stored artifact whose bytes do not match its digest.
     #[error("artifact '{path}' has digest {actual}, expected {expected}")]
     DigestMismatch {
@@ -174,6 +183,7 @@ impl Error {
             | Error::SecretUnavailable { .. } => SourceFailure::Authentication,
             Error::Io { .. } | Error::InvalidArtifactPath { .. } => SourceFailure::Storage,
             Error::UnsafeArchive { .. }
+            | Error::Download { .. }
             | Error::InvalidArchive { .. }
             | Error::DigestMismatch { .. } => SourceFailure::Artifact,
             _ => SourceFailure::Git,

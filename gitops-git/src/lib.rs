@@ -14,6 +14,7 @@
 //! - [`store`]: atomic writes, per-source locks, retention of the newest two;
 //! - [`extract`] and [`disk`]: refusing hostile archives, and reading an extracted tree through
 //!   [`gitops_core::fs::FileSystem`];
+//! - [`download`]: the consumer side, fetching an artifact over HTTP and verifying its digest;
 //! - [`GitSource`]: all of the above as the core's [`gitops_core::reconcile::Source`].
 //!
 //! It is not a Kubernetes client (Secrets come through [`SecretReader`]), not an HTTP server
@@ -48,6 +49,7 @@ pub mod artifact;
 pub mod auth;
 pub mod constraint;
 pub mod disk;
+pub mod download;
 mod error;
 pub mod extract;
 pub mod fetch;
