@@ -56,7 +56,8 @@ pub struct FetchOptions {
     /// The revision of the last stored artifact: when the remote ref still points at it, the
     /// fetch returns [`FetchOutcome::Unchanged`] without downloading objects.
     pub last: Option<Revision>,
-    /// Set to `true` to cancel the fetch; [`fetch`] also sets it when its future is dropped.
+    /// Set to `true` to cancel the fetch; [`fetch`] also sets it when its future is dropped
+    /// or times out. A flag once set stays set: give each fetch its own (the default does).
     pub cancel: Arc<AtomicBool>,
 }
 
@@ -478,6 +479,41 @@ impl Session<'_> {
         Ok(options)
     }
 
+    /// Fetches one named ref (shallow under `refs/heads/` and `refs/tags/`, as Flux), or
+    /// returns `Err(revision)` without a pack when it still points at `last`.
+    fn fetch_ref(
+        &self,
+        full: &str,
+        shown: &str,
+        last: Option<&Revision>,
+    ) -> Result<Result<(gix::ObjectId, Revision), Revision>, Error> {
+        let shallow = full.starts_with("refs/heads/") || full.starts_with("refs/tags/");
+        let mut outcome = None;
+        self.run(&format!("+{full}:{LOCAL_REF}"), |map| {
+            let commit = map
+                .remote_refs
+                .iter()
+                .find(|r| name_of(r) == full.as_bytes())
+                .and_then(commit_of)
+                .ok_or_else(|| Error::RefNotFound {
+                    url: self.display.clone(),
+                    reference: full.to_string(),
+                })?;
+            let rev = revision(Some(shown), &commit)?;
+            if last == Some(&rev) {
+                outcome = Some(Err(rev));
+                return Ok(None);
+            }
+            outcome = Some(Ok((commit, rev)));
+            Ok(Some(if shallow {
+                depth_one()
+            } else {
+                Shallow::NoChange
+            }))
+        })?;
+        outcome.ok_or_else(|| self.git_error("the remote ref was not resolved"))
+    }
+
     /// Connects with one refspec, shows the advertised refs to `plan`, and receives a pack
     /// when `plan` asks for one.
     fn run(
@@ -660,48 +696,20 @@ pub fn fetch_blocking(
     let _entered = span.enter();
 
     let last = options.last.as_ref();
-    let mut unchanged: Option<Revision> = None;
     let (id, rev) = match checkout {
-        Checkout::Branch(_) | Checkout::Tag(_) | Checkout::Name(_) => {
-            let (full, shown) = match checkout {
-                Checkout::Branch(b) => (format!("refs/heads/{b}"), b.clone()),
-                Checkout::Tag(t) => (format!("refs/tags/{t}"), t.clone()),
-                Checkout::Name(n) => (n.clone(), n.clone()),
-                _ => unreachable!("matched above"),
-            };
-            let shallow = full.starts_with("refs/heads/") || full.starts_with("refs/tags/");
-            let mut found = None;
-            session.run(&format!("+{full}:{LOCAL_REF}"), |map| {
-                let commit = map
-                    .remote_refs
-                    .iter()
-                    .find(|r| name_of(r) == full.as_bytes())
-                    .and_then(commit_of)
-                    .ok_or_else(|| Error::RefNotFound {
-                        url: display.clone(),
-                        reference: full.clone(),
-                    })?;
-                let rev = revision(Some(&shown), &commit)?;
-                if last == Some(&rev) {
-                    unchanged = Some(rev);
-                    return Ok(None);
-                }
-                found = Some((commit, rev));
-                Ok(Some(if shallow {
-                    depth_one()
-                } else {
-                    Shallow::NoChange
-                }))
-            })?;
-            match found {
-                Some(f) => f,
-                None => {
-                    return unchanged
-                        .map(FetchOutcome::Unchanged)
-                        .ok_or_else(|| session.git_error("no ref was resolved"));
-                }
-            }
-        }
+        Checkout::Branch(b) => match session.fetch_ref(&format!("refs/heads/{b}"), b, last)? {
+            Ok(found) => found,
+            Err(unchanged) => return Ok(FetchOutcome::Unchanged(unchanged)),
+        },
+        Checkout::Tag(t) => match session.fetch_ref(&format!("refs/tags/{t}"), t, last)? {
+            Ok(found) => found,
+            Err(unchanged) => return Ok(FetchOutcome::Unchanged(unchanged)),
+        },
+        // Flux keeps the absolute name in the revision for `spec.ref.name`.
+        Checkout::Name(n) => match session.fetch_ref(n, n, last)? {
+            Ok(found) => found,
+            Err(unchanged) => return Ok(FetchOutcome::Unchanged(unchanged)),
+        },
         Checkout::Semver(range) => {
             let constraint: Constraint = range.parse().map_err(|reason| Error::InvalidSemver {
                 range: range.clone(),

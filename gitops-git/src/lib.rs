@@ -3,7 +3,7 @@
 //!
 //! This is the source side of a Flux-compatible GitOps system. It covers:
 //!
-//! - [`fetch`]: branch, tag, semver range, full ref name or exact commit, over `file://`,
+//! - [`mod@fetch`]: branch, tag, semver range, full ref name or exact commit, over `file://`,
 //!   `git://`, `http(s)://` and `ssh://`, shallow where Flux is, with the revision in Flux's
 //!   format (`main@sha1:<hex>`), a timeout, cancellation, and an unchanged fast path that only
 //!   lists refs;

@@ -71,6 +71,45 @@ fn unchanged_poll_lists_refs_only_and_transfers_no_pack() {
 }
 
 #[test]
+fn shallow_where_flux_is_shallow() {
+    let fx = Fixture::new();
+    let h = standard_history(&fx);
+    let server = HttpServer::start(&fx.repos(), HttpAuth::None, None);
+    let url = server.url("repo.git");
+    for (checkout, shallow) in [
+        (branch("main"), true),
+        (Checkout::Tag("v1.1.0".into()), true),
+        (Checkout::Semver("^1".into()), true),
+        (Checkout::Name("refs/heads/main".into()), true),
+        (Checkout::Name("refs/pull/1/head".into()), false),
+        (
+            Checkout::Commit {
+                commit: h.c2.clone(),
+                branch: Some("main".into()),
+            },
+            false,
+        ),
+        (
+            Checkout::Commit {
+                commit: h.c2.clone(),
+                branch: None,
+            },
+            false,
+        ),
+    ] {
+        server.clear();
+        fetch_commit(&url, checkout.clone(), &Auth::none());
+        let fetches: Vec<_> = server
+            .served()
+            .into_iter()
+            .filter(|s| s.command.as_deref() == Some("fetch"))
+            .collect();
+        assert!(!fetches.is_empty(), "{checkout:?}");
+        assert_eq!(fetches[0].deepen, shallow, "{checkout:?}");
+    }
+}
+
+#[test]
 fn wrong_password_is_an_authentication_error_that_hides_the_password() {
     let fx = Fixture::new();
     standard_history(&fx);

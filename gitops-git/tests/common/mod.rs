@@ -347,6 +347,8 @@ pub struct Served {
     pub path: String,
     /// The Git protocol v2 command of a POST (`ls-refs`, `fetch`), if any.
     pub command: Option<String>,
+    /// Whether a `fetch` asked for a shallow history (`deepen`).
+    pub deepen: bool,
     pub status: u16,
     pub response_bytes: usize,
 }
@@ -616,11 +618,13 @@ fn serve(state: &HttpState, stream: &mut dyn ReadWrite) {
     } else {
         None
     };
+    let deepen = String::from_utf8_lossy(&body).contains("deepen 1");
     let record = |status: u16, bytes: usize| {
         state.served.lock().unwrap().push(Served {
             method: method.clone(),
             path: target.clone(),
             command: command.clone(),
+            deepen,
             status,
             response_bytes: bytes,
         });
