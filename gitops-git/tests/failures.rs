@@ -181,7 +181,7 @@ fn unknown_host_key_is_refused() {
     let wrong = other.known_hosts.clone().into_iter().collect::<Vec<u8>>();
     let wrong = String::from_utf8(wrong)
         .unwrap()
-        .replace(&format!(":{}]", other.port), &format!(":{}]", sshd.port));
+        .replace(&format!("]:{} ", other.port), &format!("]:{} ", sshd.port));
     for known_hosts in [wrong.into_bytes(), b"# nobody\n".to_vec()] {
         let auth = Auth::ssh(sshd.client_key.clone(), known_hosts);
         let err = fetch_err(&sshd.url(&fx.bare()), branch("main"), &auth);
@@ -458,5 +458,62 @@ fn secrets_stay_out_of_logs_and_errors() {
         for m in &messages {
             assert!(!m.contains(secret), "{secret} in an error: {m}");
         }
+    }
+}
+
+#[test]
+fn unchanged_poll_over_git_daemon_and_ssh_moves_no_pack() {
+    let fx = Fixture::new();
+    standard_history(&fx);
+    fx.commit(&[("data/blob.txt", Some(&noise(400_000)))], "a large file");
+    fx.push(&["main"]);
+    let daemon = GitDaemon::start(&fx.repos());
+    let sshd = Sshd::start();
+    let git_proxy = CountingProxy::start(daemon.port);
+    let ssh_proxy = CountingProxy::start(sshd.port);
+    let ssh_known_hosts = String::from_utf8(sshd.known_hosts.clone())
+        .unwrap()
+        .replace(
+            &format!("]:{} ", sshd.port),
+            &format!("]:{} ", ssh_proxy.port),
+        );
+    let cases = [
+        (
+            format!("git://127.0.0.1:{}/repo.git", git_proxy.port),
+            Auth::none(),
+            &git_proxy,
+        ),
+        (
+            format!(
+                "ssh://{}@127.0.0.1:{}{}",
+                sshd.user,
+                ssh_proxy.port,
+                fx.bare().display()
+            ),
+            Auth::ssh(sshd.client_key.clone(), ssh_known_hosts.into_bytes()),
+            &ssh_proxy,
+        ),
+    ];
+    for (url, auth, proxy) in cases {
+        let (commit, _) = fetch_commit(&url, branch("main"), &auth);
+        let (_, changed_bytes) = proxy.take();
+        assert!(
+            changed_bytes > 200_000,
+            "{url}: the pack carries the file ({changed_bytes} bytes)"
+        );
+        let outcome = fetch_blocking(
+            &url,
+            &branch("main"),
+            &auth,
+            &FetchOptions::default().with_last(Some(commit.revision().clone())),
+        )
+        .unwrap();
+        assert!(matches!(outcome, FetchOutcome::Unchanged(_)), "{outcome:?}");
+        let (connections, bytes) = proxy.take();
+        assert_eq!(connections, 1, "{url}: one connection");
+        assert!(
+            bytes < 20_000,
+            "{url}: unchanged poll moved {bytes} bytes, no pack expected"
+        );
     }
 }

@@ -820,3 +820,79 @@ impl Drop for Sshd {
         let _ = self.child.wait();
     }
 }
+
+/// A TCP proxy in front of a server that counts connections and the bytes the server sends.
+pub struct CountingProxy {
+    pub port: u16,
+    pub connections: Arc<std::sync::atomic::AtomicUsize>,
+    pub server_bytes: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingProxy {
+    pub fn start(target: u16) -> Self {
+        use std::sync::atomic::AtomicUsize;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let server_bytes = Arc::new(AtomicUsize::new(0));
+        let (c, b) = (connections.clone(), server_bytes.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                c.fetch_add(1, Ordering::SeqCst);
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_read, &mut s_write);
+                    let _ = s_write.shutdown(std::net::Shutdown::Write);
+                });
+                let (mut s_read, mut c_write) = (server, client);
+                let b = b.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    loop {
+                        match s_read.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                b.fetch_add(n, Ordering::SeqCst);
+                                if c_write.write_all(&buf[..n]).is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    let _ = c_write.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        Self {
+            port,
+            connections,
+            server_bytes,
+        }
+    }
+
+    /// Connections and server bytes since the last call.
+    pub fn take(&self) -> (usize, usize) {
+        (
+            self.connections.swap(0, Ordering::SeqCst),
+            self.server_bytes.swap(0, Ordering::SeqCst),
+        )
+    }
+}
+
+/// Text that does not compress well, `len` bytes.
+pub fn noise(len: usize) -> String {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut s = String::with_capacity(len);
+    while s.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.push_str(&format!("{x:016x}"));
+    }
+    s.truncate(len);
+    s
+}
