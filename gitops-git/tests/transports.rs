@@ -67,6 +67,29 @@ fn https_bearer_token_fetches_every_ref_type() {
 }
 
 #[test]
+fn https_client_certificate_fetches_every_ref_type() {
+    let fx = Fixture::new();
+    let h = standard_history(&fx);
+    let tls = Tls::generate();
+    let (config, cert, key) = tls.with_client_auth();
+    let server = HttpServer::start(&fx.repos(), HttpAuth::None, Some(config));
+    let secret = std::collections::BTreeMap::from([
+        ("ca.crt".to_string(), tls.ca_pem.clone()),
+        ("tls.crt".to_string(), cert),
+        ("tls.key".to_string(), key),
+    ]);
+    let auth = Auth::from_secret("flux-system/mtls", &secret).unwrap();
+    check_every_ref_type(&server.url("repo.git"), &auth, &h);
+    let without = gitops_git::fetch_blocking(
+        &server.url("repo.git"),
+        &gitops_core::api::Checkout::Branch("main".into()),
+        &Auth::none().with_ca(tls.ca_pem.clone()),
+        &gitops_git::FetchOptions::default(),
+    );
+    assert!(without.is_err(), "the server requires a client certificate");
+}
+
+#[test]
 fn ssh_fetches_every_ref_type() {
     let fx = Fixture::new();
     let h = standard_history(&fx);

@@ -435,6 +435,67 @@ impl Tls {
             config: Arc::new(config),
         }
     }
+
+    /// A server configuration that requires a client certificate signed by the CA, and such
+    /// a certificate and key (PEM).
+    pub fn with_client_auth(&self) -> (Arc<rustls::ServerConfig>, Vec<u8>, Vec<u8>) {
+        let d = self.dir.path();
+        let openssl = |args: &[&str]| run(Command::new("openssl").current_dir(d).args(args));
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.csr",
+            "-subj",
+            "/CN=gitops client",
+        ]);
+        std::fs::write(d.join("client.cnf"), "extendedKeyUsage=clientAuth\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "client.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "client.cnf",
+        ]);
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(d.join("ca.crt")).unwrap() {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+            .build()
+            .unwrap();
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(d.join("server.crt"))
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect();
+        let key = PrivateKeyDer::from_pem_file(d.join("server.key")).unwrap();
+        let config = rustls::ServerConfig::builder()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(certs, key)
+            .unwrap();
+        (
+            Arc::new(config),
+            std::fs::read(d.join("client.crt")).unwrap(),
+            std::fs::read(d.join("client.key")).unwrap(),
+        )
+    }
 }
 
 struct HttpState {
