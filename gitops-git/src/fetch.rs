@@ -661,9 +661,17 @@ pub fn fetch_blocking(
     let mut ssh_log = None;
     if parsed.scheme == Scheme::Ssh {
         let Some(ssh) = &auth.ssh else {
-            return Err(Error::InvalidSecret {
-                secret: auth.secret_name(),
-                reason: "ssh:// needs a secret with 'identity' and 'known_hosts'".into(),
+            return Err(match &auth.secret {
+                Some(secret) => Error::InvalidSecret {
+                    secret: secret.clone(),
+                    reason: "ssh:// needs 'identity' and 'known_hosts'".into(),
+                },
+                None => Error::Authentication {
+                    url: display,
+                    detail:
+                        "ssh:// needs a secret (spec.secretRef) with 'identity' and 'known_hosts'"
+                            .into(),
+                },
             });
         };
         if let Some(p) = &ssh.password {
