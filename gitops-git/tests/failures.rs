@@ -517,3 +517,31 @@ fn unchanged_poll_over_git_daemon_and_ssh_moves_no_pack() {
         );
     }
 }
+
+#[tokio::test]
+async fn dropping_the_fetch_future_cancels_the_blocking_fetch() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _hold = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for c in listener.incoming().take(2) {
+            open.push(c);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let options = FetchOptions::default().with_timeout(Duration::from_secs(3));
+    let flag = options.cancel.clone();
+    let url = format!("git://127.0.0.1:{port}/repo.git");
+    let checkout = branch("main");
+    let auth = Auth::none();
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(300),
+        gitops_git::fetch(&url, &checkout, &auth, options),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the caller stopped waiting");
+    assert!(
+        flag.load(std::sync::atomic::Ordering::SeqCst),
+        "dropping the future tells the blocking fetch to stop"
+    );
+}
