@@ -617,7 +617,8 @@ pub fn fetch_blocking(
     let display = redact_url(url);
     let parsed = gix::url::parse(gix::bstr::BStr::new(url)).map_err(|e| Error::InvalidUrl {
         url: display.clone(),
-        reason: e.to_string(),
+        // The parser may quote its input, which may hold a password.
+        reason: e.to_string().replace(url, &display),
     })?;
     use gix::url::Scheme;
     match parsed.scheme {
