@@ -26,6 +26,7 @@
 //! ```
 
 pub mod api;
+pub mod constraint;
 pub mod diff;
 mod error;
 pub mod fs;

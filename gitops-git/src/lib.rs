@@ -47,7 +47,6 @@
 
 pub mod artifact;
 pub mod auth;
-pub mod constraint;
 pub mod disk;
 pub mod download;
 mod error;
@@ -57,6 +56,8 @@ pub mod ignore;
 mod source;
 pub mod store;
 
+/// Semver ranges over tags with Flux's (Masterminds) semantics; they live in the pure core.
+pub use gitops_core::constraint;
 pub use auth::{Auth, SecretReader, StaticSecrets};
 pub use error::Error;
 pub use fetch::{FetchOptions, FetchOutcome, FetchedCommit, fetch, fetch_blocking};

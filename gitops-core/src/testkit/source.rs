@@ -153,19 +153,18 @@ fn resolve(repo: &Repo, url: &str, checkout: &Checkout) -> Result<(Option<String
         // Flux keeps the absolute name for `spec.ref.name`.
         Checkout::Name(n) => Ok((Some(n.clone()), lookup(n)?)),
         Checkout::Semver(range) => {
-            let req = semver::VersionReq::parse(range)
+            let constraint: crate::constraint::Constraint = range
+                .parse()
                 .map_err(|e| git_error(url, format!("semver parse error for '{range}': {e}")))?;
-            let best = repo
+            let tags: Vec<&str> = repo
                 .refs
-                .iter()
-                .filter_map(|(name, hex)| {
-                    let tag = name.strip_prefix("refs/tags/")?;
-                    let v = semver::Version::parse(tag.trim_start_matches('v')).ok()?;
-                    req.matches(&v).then(|| (v, tag.to_string(), hex.clone()))
-                })
-                .max_by(|a, b| a.0.cmp(&b.0));
-            best.map(|(_, tag, hex)| (Some(tag), hex))
-                .ok_or_else(|| git_error(url, format!("no match found for semver: {range}")))
+                .keys()
+                .filter_map(|name| name.strip_prefix("refs/tags/"))
+                .collect();
+            let (tag, _) = crate::constraint::highest(&constraint, tags.iter().copied())
+                .ok_or_else(|| git_error(url, format!("no match found for semver: {range}")))?;
+            let tag = tag.to_string();
+            Ok((Some(tag.clone()), lookup(&format!("refs/tags/{tag}"))?))
         }
         Checkout::Commit { commit, branch } => {
             if !repo.commits.contains_key(commit) {

@@ -6,7 +6,7 @@
 //! exists, and prereleases only match when the AND group that is checked names one.
 //!
 //! ```
-//! use gitops_git::constraint::{Constraint, parse_version};
+//! use gitops_core::constraint::{Constraint, parse_version};
 //! let range: Constraint = ">=1.0.0 <2.0.0 || ~3.1".parse().unwrap();
 //! assert!(range.matches(&parse_version("v1.4.2").unwrap()));
 //! assert!(range.matches(&parse_version("3.1.9").unwrap()));
