@@ -404,7 +404,87 @@ pub(crate) fn validate(custom: &CustomVersion, object: &Value) -> Vec<Cause> {
             }
         }
     }
+    if has_rules(&custom.schema) {
+        let blocking = causes.iter().any(|c| {
+            matches!(
+                c.reason,
+                "FieldValueRequired" | "FieldValueNotSupported" | "FieldValueTypeInvalid"
+            )
+        });
+        if blocking {
+            causes.push(Cause {
+                reason: "FieldValueInvalid",
+                message: "Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation".into(),
+                field: "<nil>".into(),
+            });
+        } else {
+            check_rules(&custom.schema, object, "", &mut causes);
+        }
+    }
     causes
+}
+
+/// Whether a schema declares `x-kubernetes-validations` anywhere.
+fn has_rules(schema: &Value) -> bool {
+    match schema {
+        Value::Object(map) => {
+            map.contains_key("x-kubernetes-validations") || map.values().any(has_rules)
+        }
+        Value::Array(items) => items.iter().any(has_rules),
+        _ => false,
+    }
+}
+
+/// Evaluates the CEL rules of the schema against the object, depth first.
+fn check_rules(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
+    for rule in schema
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let text = s(rule, "/rule");
+        if super::cel::evaluate(text, value) == Some(false) {
+            let message = rule
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("failed rule: {text}"));
+            causes.push(Cause {
+                reason: "FieldValueInvalid",
+                message: format!("Invalid value: {message}"),
+                field: if path.is_empty() {
+                    "<nil>".into()
+                } else {
+                    path.into()
+                },
+            });
+        }
+    }
+    match value {
+        Value::Object(map) => {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (key, sub) in props {
+                    if let Some(v) = map.get(key) {
+                        let child = if path.is_empty() {
+                            key.clone()
+                        } else {
+                            format!("{path}.{key}")
+                        };
+                        check_rules(sub, v, &child, causes);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(sub) = schema.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    check_rules(sub, item, &format!("{path}[{i}]"), causes);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 fn check(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {

@@ -442,7 +442,6 @@ fn compare_values(
             for key in keys {
                 let element = Element::Field(key.clone());
                 let child_node = node.and_then(|x| x.child(key));
-                let _ = top;
                 // Built-in structs always exist (Go zero values); maps and lists appear.
                 let is_struct = child_node.is_some_and(|c| c.keyword("properties").is_some());
                 let is_map = !is_struct;
@@ -452,7 +451,10 @@ fn compare_values(
                     n.get(key),
                     child_node,
                     (old_set, new_set),
-                    (structs_tracked || is_map, structs_tracked),
+                    (
+                        !(top && key == "metadata") && (structs_tracked || is_map),
+                        structs_tracked,
+                    ),
                     changed,
                     removed,
                 );

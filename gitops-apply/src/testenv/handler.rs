@@ -1581,6 +1581,11 @@ fn delete(
     if policy.as_deref() == Some("Orphan") && !finalizers.contains(&json!("orphan")) {
         finalizers.push(json!("orphan"));
     }
+    let is_crd =
+        resource.group == "apiextensions.k8s.io" && resource.plural == "customresourcedefinitions";
+    if is_crd && old.pointer("/metadata/deletionTimestamp").is_none() {
+        return delete_crd(state, resource, name, old, call);
+    }
     let is_namespace = resource.group.is_empty() && resource.kind == "Namespace";
     if !finalizers.is_empty() || is_namespace {
         if old.pointer("/metadata/deletionTimestamp").is_some() {
@@ -1625,6 +1630,44 @@ fn delete(
         200,
         &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}),
     ))
+}
+
+/// Deleting a CRD: the registry marks it Terminating behind the `customresourcecleanup`
+/// finalizer; the cleanup (its objects, then the finalizer) follows at once, as the
+/// apiextensions controller would do shortly after.
+fn delete_crd(
+    state: &mut State,
+    resource: &Resource,
+    name: &str,
+    old: Value,
+    call: &Call,
+) -> Result<Response, ApiError> {
+    let key = resource.storage_key();
+    let mut new = old.clone();
+    set_meta(&mut new, "deletionTimestamp", json!(now()));
+    let mut finalizers: Vec<Value> = old
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let cleanup = json!("customresourcecleanup.apiextensions.k8s.io");
+    if !finalizers.contains(&cleanup) {
+        finalizers.push(cleanup);
+    }
+    set_meta(&mut new, "finalizers", Value::Array(finalizers));
+    if let Some(conditions) = new
+        .pointer_mut("/status/conditions")
+        .and_then(Value::as_array_mut)
+    {
+        conditions.push(json!({"type": "Terminating", "status": "True", "lastTransitionTime": now(), "reason": "InstanceDeletionPending", "message": "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon"}));
+    }
+    if call.dry_run() {
+        return Ok(json_response(200, &new));
+    }
+    let stored = state.store.put(&key, "", name, new, EventType::Modified);
+    crd::unregister(state, &stored);
+    state.store.remove(&key, "", name);
+    Ok(json_response(200, &stored))
 }
 
 fn delete_collection(

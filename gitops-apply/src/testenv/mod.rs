@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cel;
 mod crd;
 mod defaults;
 mod discovery;

@@ -130,7 +130,21 @@ pub(crate) fn serve(
                 return;
             }
         }
-        let deadline = tokio::time::Instant::now() + timeout;
+        let start = tokio::time::Instant::now();
+        let deadline = start + timeout;
+        // As the watch cache does: a bookmark every minute, and one 2 s before the deadline
+        // when that is still ahead.
+        let mut next_bookmark = if bookmarks {
+            let pre_timeout = deadline.checked_sub(Duration::from_secs(2));
+            let heartbeat = start + Duration::from_secs(60);
+            match pre_timeout {
+                Some(t) if t < heartbeat && t > start => Some(t),
+                Some(t) if t <= start => None,
+                _ => Some(heartbeat),
+            }
+        } else {
+            None
+        };
         loop {
             let pending: Vec<Bytes> = {
                 let state = server.lock();
@@ -149,16 +163,22 @@ pub(crate) fn serve(
                     return;
                 }
             }
+            let bookmark_at = next_bookmark.unwrap_or(deadline);
             tokio::select! {
                 r = changed.changed() => if r.is_err() { break },
+                _ = tokio::time::sleep_until(bookmark_at), if next_bookmark.is_some() => {
+                    let rv = server.lock().store.rv().max(last);
+                    let b = watch.bookmark(rv, false);
+                    if tx.send(line("BOOKMARK", b)).await.is_err() {
+                        return;
+                    }
+                    let heartbeat = tokio::time::Instant::now() + Duration::from_secs(60);
+                    let pre_timeout = deadline.checked_sub(Duration::from_secs(2));
+                    next_bookmark = Some(heartbeat).filter(|h| pre_timeout.is_none_or(|p| *h < p));
+                }
                 _ = tokio::time::sleep_until(deadline) => break,
                 _ = tx.closed() => return,
             }
-        }
-        if bookmarks {
-            let rv = server.lock().store.rv().max(last);
-            let b = watch.bookmark(rv, false);
-            tx.send(line("BOOKMARK", b)).await.ok();
         }
     });
     let stream = futures::stream::unfold(rx, |mut rx| async move {
