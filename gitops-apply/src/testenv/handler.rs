@@ -21,6 +21,7 @@ use super::discovery;
 use super::fieldpath::{self, FieldSet};
 use super::managed::{self, Entry};
 use super::patch::{self, PatchKind};
+use super::rbac;
 use super::registry::{self, Group, Resource};
 use super::selector::{Filter, Selector};
 use super::status::{ApiError, Cause};
@@ -73,6 +74,8 @@ pub(crate) struct State {
     pub counters: BTreeMap<(String, String), u64>,
     pub faults: Vec<Fault>,
     pub watch_timeout: Duration,
+    /// Bearer tokens: user name and groups.
+    pub tokens: HashMap<String, (String, Vec<String>)>,
     next_ip: u32,
 }
 
@@ -84,6 +87,7 @@ impl Default for State {
             counters: BTreeMap::new(),
             faults: Vec::new(),
             watch_timeout: Duration::from_secs(1800),
+            tokens: HashMap::new(),
             next_ip: 10,
         }
     }
@@ -151,6 +155,7 @@ pub(crate) struct Call {
     pub accept: String,
     pub content_type: String,
     pub user_agent: String,
+    pub credentials: rbac::Credentials,
     pub body: Bytes,
 }
 
@@ -162,6 +167,7 @@ impl Call {
             accept: String::new(),
             content_type: "application/json".into(),
             user_agent: manager.into(),
+            credentials: rbac::Credentials::default(),
             body: Bytes::new(),
         }
     }
@@ -205,6 +211,26 @@ async fn handle(AxumState(server): AxumState<Arc<Server>>, request: Request) -> 
         accept: header_str(header::ACCEPT),
         content_type: header_str(header::CONTENT_TYPE),
         user_agent: header_str(header::USER_AGENT),
+        credentials: rbac::Credentials {
+            bearer: parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::to_string),
+            impersonate_user: parts
+                .headers
+                .get("Impersonate-User")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            impersonate_groups: parts
+                .headers
+                .get_all("Impersonate-Group")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(str::to_string)
+                .collect(),
+        },
         body,
     };
     let path = parts.uri.path().to_string();
@@ -342,6 +368,17 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
         return Err(ApiError::no_resource());
     }
     let verb = verb_of(&call.method, target.name.is_some(), call.q("watch"));
+    {
+        let state = server.lock();
+        let attributes = rbac::Attributes {
+            verb,
+            resource: &resource,
+            subresource: target.subresource,
+            namespace: target.namespace.filter(|_| resource.namespaced),
+            name: target.name,
+        };
+        rbac::check(&state.store, &state.tokens, &call.credentials, &attributes)?;
+    }
     let fault = {
         let mut state = server.lock();
         *state

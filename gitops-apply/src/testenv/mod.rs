@@ -32,6 +32,7 @@ mod fieldpath;
 mod handler;
 mod managed;
 mod patch;
+mod rbac;
 mod registry;
 mod selector;
 mod status;
@@ -221,6 +222,19 @@ impl TestEnv {
     /// Every request counter, by (verb, resource).
     pub fn request_counts(&self) -> BTreeMap<(String, String), u64> {
         self.server.lock().counters.clone()
+    }
+
+    /// Accepts `Authorization: Bearer <token>` as the user `name` in `groups` (besides
+    /// `system:authenticated`). Requests without a token are administrators; requests with an
+    /// unknown token get 401.
+    pub fn add_token(&self, token: &str, name: &str, groups: &[&str]) {
+        self.server.lock().tokens.insert(
+            token.to_string(),
+            (
+                name.to_string(),
+                groups.iter().map(|g| g.to_string()).collect(),
+            ),
+        );
     }
 
     /// Adds a fault: matching requests fail, slow down or have their watches dropped.
