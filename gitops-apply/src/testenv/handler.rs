@@ -18,6 +18,7 @@ use super::Server;
 use super::crd::{self, CustomResources};
 use super::defaults;
 use super::discovery;
+use super::events;
 use super::fieldpath::{self, FieldSet};
 use super::managed::{self, Entry};
 use super::patch::{self, PatchKind};
@@ -587,6 +588,13 @@ fn finish(
 
 /// The object as the Accept header asks: full, metadata-only or a Table.
 pub(crate) fn render(resource: &Resource, object: &Value, accept: &str, rv: u64) -> Value {
+    let converted;
+    let object = if events::is_event(resource) {
+        converted = events::view(resource, object);
+        &converted
+    } else {
+        object
+    };
     if accept.contains("as=PartialObjectMetadata") {
         return partial(object);
     }
@@ -660,7 +668,11 @@ fn list(
             if metadata_only {
                 partial(o)
             } else {
-                let mut item = (*o).clone();
+                let mut item = if events::is_event(resource) {
+                    events::view(resource, o)
+                } else {
+                    (*o).clone()
+                };
                 if let Some(map) = item.as_object_mut() {
                     map.remove("kind");
                     map.remove("apiVersion");
@@ -706,6 +718,9 @@ fn decode_continue(token: &str) -> Option<usize> {
 pub(crate) fn with_schema<R>(resource: &Resource, f: impl FnOnce(Option<Node<'_>>) -> R) -> R {
     if let Some(custom) = &resource.custom {
         return f(Node::from_schema(&custom.schema));
+    }
+    if resource.group == "events.k8s.io" {
+        return f(Node::from_schema(events::schema()));
     }
     f(Schema::builtin().root(&resource.api_version(), &resource.kind))
 }
@@ -1128,6 +1143,7 @@ pub(crate) fn write(
     }
     // Validation.
     let mut causes = validation::object(resource, &new);
+    causes.extend(events::validate(resource, &new));
     if let Some(custom) = &resource.custom {
         causes.extend(crd::validate(custom, &new));
     }
@@ -1162,12 +1178,13 @@ pub(crate) fn write(
         }
     }
     if !causes.is_empty() {
-        return Err(ApiError::invalid(
-            &resource.kind,
-            &resource.group,
-            name,
-            causes,
-        ));
+        // Events are validated in their internal (core) form.
+        let group = if events::is_event(resource) {
+            ""
+        } else {
+            resource.group.as_str()
+        };
+        return Err(ApiError::invalid(&resource.kind, group, name, causes));
     }
     // Generation follows spec changes only.
     if let Some(old) = old
@@ -1239,6 +1256,33 @@ pub(crate) fn write(
     ))
 }
 
+/// A stored object in the shape the resource's version has.
+fn stored(state: &State, resource: &Resource, ns: &str, name: &str) -> Option<Value> {
+    let object = state.store.get(&resource.storage_key(), ns, name)?;
+    if events::is_event(resource)
+        && object.get("apiVersion").and_then(Value::as_str) != Some(&resource.api_version())
+    {
+        let mut converted = events::view(resource, object);
+        // Only the stored fields, not the ones the view prints.
+        for key in [
+            "deprecatedSource",
+            "deprecatedFirstTimestamp",
+            "deprecatedLastTimestamp",
+            "source",
+            "firstTimestamp",
+            "lastTimestamp",
+        ] {
+            if let Some(map) = converted.as_object_mut()
+                && map.get(key).is_some_and(|v| v.is_null() || v == &json!({}))
+            {
+                map.remove(key);
+            }
+        }
+        return Some(converted);
+    }
+    Some(object.clone())
+}
+
 fn update(
     state: &mut State,
     resource: &Resource,
@@ -1269,7 +1313,7 @@ fn update(
         ));
     }
     check_namespace(state, resource, namespace, name, false)?;
-    let Some(old) = state.store.get(&resource.storage_key(), ns, name).cloned() else {
+    let Some(old) = stored(state, resource, ns, name) else {
         return Err(ApiError::not_found(resource, name));
     };
     if let Some(rv) = meta_str(&body, "resourceVersion").filter(|r| !r.is_empty())
@@ -1323,7 +1367,7 @@ fn patch_object(
         ""
     };
     check_namespace(state, resource, namespace, name, false)?;
-    let Some(old) = state.store.get(&resource.storage_key(), ns, name).cloned() else {
+    let Some(old) = stored(state, resource, ns, name) else {
         return Err(ApiError::not_found(resource, name));
     };
     let patched = with_schema(resource, |schema| {
@@ -1465,7 +1509,7 @@ fn apply(
             resource.kind
         )));
     }
-    let old = state.store.get(&resource.storage_key(), ns, name).cloned();
+    let old = stored(state, resource, ns, name);
     let base = old.clone().unwrap_or_else(|| {
         let mut metadata = Map::new();
         metadata.insert("name".into(), json!(name));

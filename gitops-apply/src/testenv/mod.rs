@@ -28,6 +28,7 @@ mod cel;
 mod crd;
 mod defaults;
 mod discovery;
+mod events;
 mod fieldpath;
 mod handler;
 mod managed;

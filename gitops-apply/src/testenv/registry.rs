@@ -47,6 +47,10 @@ impl Resource {
 
     /// The storage key of the resource: group and plural.
     pub fn storage_key(&self) -> (String, String) {
+        // events.k8s.io/v1 Events are core Events in another shape.
+        if self.group == "events.k8s.io" && self.plural == "events" {
+            return (String::new(), self.plural.clone());
+        }
         (self.group.clone(), self.plural.clone())
     }
 

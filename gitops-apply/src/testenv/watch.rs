@@ -41,6 +41,8 @@ impl Watch {
     fn shape(&self, object: &Value) -> Value {
         if self.metadata_only {
             partial(object)
+        } else if super::events::is_event(&self.resource) {
+            super::events::view(&self.resource, object)
         } else {
             object.clone()
         }
