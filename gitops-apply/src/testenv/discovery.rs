@@ -113,3 +113,67 @@ pub(crate) fn resource_list(group: &str, version: &str, resources: &[Value]) -> 
         json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": entries})
     }
 }
+
+/// `/openapi/v3`: where each group version's document is.
+pub(crate) fn openapi_root(groups: &[Group]) -> Value {
+    let mut paths = serde_json::Map::new();
+    let core = &super::registry::builtin().groups[0];
+    for g in std::iter::once(core).chain(groups.iter()) {
+        for (v, _) in &g.versions {
+            let key = if g.name.is_empty() {
+                format!("api/{v}")
+            } else {
+                format!("apis/{}/{v}", g.name)
+            };
+            paths.insert(
+                key.clone(),
+                json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash=0")}),
+            );
+        }
+    }
+    json!({"paths": paths})
+}
+
+/// `/openapi/v3/<group version>`: a document with the PATCH operation of each resource and its
+/// query parameters, which is what kubectl reads to learn that the server validates fields
+/// (`fieldValidation`) so that it need not validate on the client.
+pub(crate) fn openapi_group_version(g: &Group, version: &str) -> Option<Value> {
+    let (_, resources) = g.versions.iter().find(|(v, _)| v == version)?;
+    let prefix = if g.name.is_empty() {
+        format!("/api/{version}")
+    } else {
+        format!("/apis/{}/{version}", g.name)
+    };
+    let mut paths = serde_json::Map::new();
+    for entry in resources {
+        let plural = entry.get("resource").and_then(Value::as_str).unwrap_or("");
+        let kind = entry
+            .pointer("/responseKind/kind")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let namespaced = entry.get("scope").and_then(Value::as_str) == Some("Namespaced");
+        let path = if namespaced {
+            format!("{prefix}/namespaces/{{namespace}}/{plural}/{{name}}")
+        } else {
+            format!("{prefix}/{plural}/{{name}}")
+        };
+        let parameters: Vec<Value> = ["dryRun", "fieldManager", "fieldValidation", "force"]
+            .iter()
+            .map(|p| json!({"name": p, "in": "query", "schema": {"type": "string"}}))
+            .collect();
+        paths.insert(
+            path,
+            json!({"patch": {
+                "parameters": parameters,
+                "x-kubernetes-group-version-kind": {"group": g.name, "version": version, "kind": kind},
+                "responses": {"200": {"description": "OK"}},
+            }}),
+        );
+    }
+    Some(json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.36.2"},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }))
+}

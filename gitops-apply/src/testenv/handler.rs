@@ -287,6 +287,18 @@ pub(crate) fn json_response(status: u16, body: &Value) -> Response {
     response
 }
 
+/// Aggregated discovery names its media type: clients tell it from the legacy form by it.
+fn aggregated_response(body: &Value) -> Response {
+    let mut response = json_response(200, body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+        ),
+    );
+    response
+}
+
 fn error_response(error: &ApiError) -> Response {
     if error.plain {
         let mut response = (StatusCode::NOT_FOUND, error.message.clone()).into_response();
@@ -312,13 +324,36 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
         let aggregated = discovery::wants_aggregated(&call.accept);
         match segments.as_slice() {
             ["version"] => return Ok(json_response(200, &discovery::version())),
+            ["openapi", "v3"] => {
+                return Ok(json_response(
+                    200,
+                    &discovery::openapi_root(&state.groups()),
+                ));
+            }
+            ["openapi", "v3", rest @ ..] => {
+                let core = registry::builtin().groups[..1].to_vec();
+                let groups = state.groups();
+                let found = match rest {
+                    ["api", version] => core
+                        .first()
+                        .and_then(|g| discovery::openapi_group_version(g, version)),
+                    ["apis", group, version] => groups
+                        .iter()
+                        .find(|g| g.name == *group)
+                        .and_then(|g| discovery::openapi_group_version(g, version)),
+                    _ => None,
+                };
+                return found
+                    .map(|doc| json_response(200, &doc))
+                    .ok_or_else(ApiError::page_not_found);
+            }
             ["api"] if aggregated => {
                 let core = registry::builtin().groups[..1].to_vec();
-                return Ok(json_response(200, &discovery::aggregated(&core)));
+                return Ok(aggregated_response(&discovery::aggregated(&core)));
             }
             ["api"] => return Ok(json_response(200, &discovery::core_versions())),
             ["apis"] if aggregated => {
-                return Ok(json_response(200, &discovery::aggregated(&state.groups())));
+                return Ok(aggregated_response(&discovery::aggregated(&state.groups())));
             }
             ["apis"] => return Ok(json_response(200, &discovery::group_list(&state.groups()))),
             ["api", "v1"] => {

@@ -29,6 +29,7 @@ struct Watch {
     namespace: Option<String>,
     filter: Filter,
     metadata_only: bool,
+    table: bool,
 }
 
 impl Watch {
@@ -39,6 +40,14 @@ impl Watch {
     }
 
     fn shape(&self, object: &Value) -> Value {
+        if self.table {
+            let rv = object
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0);
+            return super::crd::table(&self.resource, &[object], rv);
+        }
         if self.metadata_only {
             partial(object)
         } else if super::events::is_event(&self.resource) {
@@ -74,6 +83,7 @@ pub(crate) fn serve(
         namespace: namespace.map(str::to_string),
         filter: filter_of(call)?,
         metadata_only: call.accept.contains("as=PartialObjectMetadata"),
+        table: call.accept.contains("as=Table"),
     };
     let q = |k: &str| call.query.get(k).map(String::as_str);
     let bookmarks = q("allowWatchBookmarks") == Some("true");
