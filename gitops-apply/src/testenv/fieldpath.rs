@@ -636,3 +636,61 @@ fn diff_member(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gitops_core::schema::Schema;
+    use serde_json::json;
+
+    #[test]
+    fn fields_v1_round_trips() {
+        let encoded = json!({"f:data": {".": {}, "f:a": {}}, "f:spec": {"f:containers": {
+            "k:{\"name\":\"web\"}": {".": {}, "f:image": {}}}}});
+        let set = FieldSet::from_json(&encoded);
+        assert_eq!(set.to_json(), encoded);
+        assert_eq!(
+            set.paths(),
+            vec![
+                ".data",
+                ".data.a",
+                ".spec.containers[name=\"web\"]",
+                ".spec.containers[name=\"web\"].image"
+            ]
+        );
+    }
+
+    #[test]
+    fn applied_set_uses_list_keys_with_schema_defaults() {
+        let schema = Schema::builtin().root("apps/v1", "Deployment");
+        let object = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"spec": {"containers": [
+                {"name": "web", "ports": [{"containerPort": 80}]}]}}}});
+        let set = object_set(&object, schema);
+        assert_eq!(
+            set.to_json(),
+            json!({"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {"f:selector": {},
+                "f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {".": {},
+                    "f:name": {}, "f:ports": {"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {
+                        ".": {}, "f:containerPort": {}}}}}}}}})
+        );
+    }
+
+    #[test]
+    fn update_tracks_new_maps_but_not_builtin_structs() {
+        let schema = Schema::builtin().root("v1", "ConfigMap");
+        let old = json!({});
+        let new = json!({"metadata": {"name": "c", "labels": {"x": "1"}}, "data": {"a": "1"}});
+        let (changed, removed) = compare(&old, &new, schema, false);
+        assert!(removed.is_empty());
+        assert_eq!(
+            changed.to_json(),
+            json!({"f:data": {".": {}, "f:a": {}}, "f:metadata": {"f:labels": {".": {}, "f:x": {}}}})
+        );
+        let newer = json!({"metadata": {"name": "c", "labels": {"x": "1"}}, "data": {"b": "2"}});
+        let (changed, removed) = compare(&new, &newer, schema, false);
+        assert_eq!(changed.to_json(), json!({"f:data": {"f:b": {}}}));
+        assert_eq!(removed.to_json(), json!({"f:data": {"f:a": {}}}));
+    }
+}

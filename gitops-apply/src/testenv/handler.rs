@@ -158,6 +158,8 @@ pub(crate) struct Call {
     pub user_agent: String,
     pub credentials: rbac::Credentials,
     pub body: Bytes,
+    /// `Warning` headers to answer with.
+    pub warnings: std::sync::Mutex<Vec<String>>,
 }
 
 impl Call {
@@ -170,6 +172,7 @@ impl Call {
             user_agent: manager.into(),
             credentials: rbac::Credentials::default(),
             body: Bytes::new(),
+            warnings: Default::default(),
         }
     }
 
@@ -233,6 +236,7 @@ async fn handle(AxumState(server): AxumState<Arc<Server>>, request: Request) -> 
                 .collect(),
         },
         body,
+        warnings: Default::default(),
     };
     let path = parts.uri.path().to_string();
     match route(&server, &path, &call).await {
@@ -464,14 +468,16 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
         }
         ("create", None) => {
             let mut state = server.lock();
-            let body = parse_json_body(&resource, call)?;
+            let mut body = parse_json_body(&resource, call)?;
+            check_unknown_fields(&resource, &mut body, call)?;
             let result = create_object(&mut state, &resource, namespace, body, call);
             drop(state);
             finish(server, &resource, call, result, 201)
         }
         ("update", Some(name)) => {
             let mut state = server.lock();
-            let body = parse_json_body(&resource, call)?;
+            let mut body = parse_json_body(&resource, call)?;
+            check_unknown_fields(&resource, &mut body, call)?;
             let result = update(
                 &mut state,
                 &resource,
@@ -804,7 +810,10 @@ fn go_json_error(text: &str, error: &serde_json::Error) -> String {
         .map(|l| l.len() + 1)
         .sum::<usize>()
         + error.column().saturating_sub(1);
-    let c = text[offset.min(text.len())..].chars().next().unwrap_or(' ');
+    let c = text
+        .get(offset.min(text.len())..)
+        .and_then(|rest| rest.chars().next())
+        .unwrap_or(' ');
     let message = error.to_string();
     if message.starts_with("key must be a string") {
         format!("invalid character '{c}' looking for beginning of object key string")
@@ -1408,6 +1417,8 @@ fn patch_object(
     let patched = with_schema(resource, |schema| {
         patch::apply_patch(kind, &old, &call.body, schema)
     })?;
+    let mut patched = patched;
+    check_unknown_fields(resource, &mut patched, call)?;
     if let Some(rv) = meta_str(&patched, "resourceVersion")
         && Some(rv) != meta_str(&old, "resourceVersion")
     {
@@ -1464,6 +1475,90 @@ fn undeclared(value: &Value, node: Option<Node<'_>>, path: &str, out: &mut Vec<S
             }
         }
         _ => {}
+    }
+}
+
+/// Drops fields the schema does not declare, as decoding into the typed object does, and
+/// collects their paths (`spec.foo`, `spec.containers[0].bar`).
+fn prune_undeclared(value: &mut Value, node: Option<Node<'_>>, path: &str, out: &mut Vec<String>) {
+    let Some(node) = node else {
+        return;
+    };
+    if node
+        .keyword("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        return;
+    }
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::Object(map) => {
+            let declares = node.keyword("properties").is_some();
+            let open = node.keyword("additionalProperties").is_some();
+            let mut unknown = Vec::new();
+            for (key, v) in map.iter_mut() {
+                if path.is_empty() && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
+                    continue;
+                }
+                if declares && !open && node.field(key).is_none() {
+                    unknown.push(key.clone());
+                    continue;
+                }
+                prune_undeclared(v, node.child(key), &join(key), out);
+            }
+            for key in unknown {
+                map.remove(&key);
+                out.push(join(&key));
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                prune_undeclared(item, node.items(), &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Unknown fields of a create, update or patch, by `fieldValidation`: `Strict` refuses them,
+/// `Ignore` drops them, `Warn` (the default) drops them with a warning.
+fn check_unknown_fields(
+    resource: &Resource,
+    object: &mut Value,
+    call: &Call,
+) -> Result<(), ApiError> {
+    let mut unknown = Vec::new();
+    with_schema(resource, |schema| {
+        prune_undeclared(object, schema, "", &mut unknown)
+    });
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<String> = unknown
+        .iter()
+        .map(|u| format!("unknown field \"{u}\""))
+        .collect();
+    match call.q("fieldValidation") {
+        Some("Strict") => Err(ApiError::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+            listed.join(", "),
+            kind = resource.kind,
+            version = resource.version,
+        ))),
+        Some("Ignore") => Ok(()),
+        _ => {
+            if let Ok(mut warnings) = call.warnings.lock() {
+                warnings.extend(listed);
+            }
+            Ok(())
+        }
     }
 }
 

@@ -211,3 +211,62 @@ fn is_empty_container(value: &Value) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testenv::fieldpath::object_set;
+    use gitops_core::schema::Schema;
+    use serde_json::json;
+
+    #[test]
+    fn merge_keeps_live_list_items_and_removal_drops_emptied_lists() {
+        let schema = Schema::builtin().root("apps/v1", "Deployment");
+        let live = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "web", "image": "a", "env": [{"name": "MODE", "value": "prod"}]},
+            {"name": "sidecar", "image": "b"}]}}}});
+        let config = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "web", "image": "c"}]}}}});
+        let mut merged = merge(&live, &config, schema);
+        assert_eq!(
+            merged.pointer("/spec/template/spec/containers/0/image"),
+            Some(&json!("c"))
+        );
+        assert_eq!(
+            merged.pointer("/spec/template/spec/containers/1/name"),
+            Some(&json!("sidecar"))
+        );
+        let env = object_set(
+            &json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "web", "env": [{"name": "MODE", "value": "prod"}]}]}}}}),
+            schema,
+        );
+        let mut stale = env.clone();
+        stale.subtract(&object_set(
+            &json!({"spec": {"template": {"spec": {"containers": [{"name": "web"}]}}}}),
+            schema,
+        ));
+        remove(&mut merged, &stale, schema);
+        assert_eq!(merged.pointer("/spec/template/spec/containers/0/env"), None);
+        assert_eq!(
+            merged.pointer("/spec/template/spec/containers/0/name"),
+            Some(&json!("web"))
+        );
+    }
+
+    #[test]
+    fn update_managers_print_their_version() {
+        let entry = Entry {
+            manager: "kubectl".into(),
+            operation: "Update".into(),
+            api_version: "apps/v1".into(),
+            time: Some(json!("2026-01-01T00:00:00Z")),
+            subresource: Some("status".into()),
+            set: FieldSet::default(),
+        };
+        assert_eq!(
+            entry.printed(),
+            "\"kubectl\" with subresource \"status\" using apps/v1"
+        );
+    }
+}
