@@ -219,3 +219,39 @@ async fn faults_and_expired_watches() {
         "{first:?} (list was at {rv})"
     );
 }
+
+#[tokio::test]
+async fn garbage_collection_and_namespace_deletion_when_controllers_run() {
+    let env = TestEnv::new();
+    env.enable_controllers();
+    let client = env.client().unwrap();
+    namespace(&client, "gc").await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "gc");
+    let owner = cms
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "owner"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let dependent = |name: &str| {
+        serde_json::from_value::<ConfigMap>(json!({"metadata": {"name": name, "ownerReferences": [{
+            "apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner.uid().unwrap()}]}}))
+        .unwrap()
+    };
+    cms.create(&PostParams::default(), &dependent("child"))
+        .await
+        .unwrap();
+    cms.delete("owner", &DeleteParams::foreground())
+        .await
+        .unwrap();
+    assert!(cms.get_opt("child").await.unwrap().is_none());
+    assert!(cms.get_opt("owner").await.unwrap().is_none());
+
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .delete("gc", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(namespaces.get_opt("gc").await.unwrap().is_none());
+}

@@ -75,6 +75,8 @@ pub(crate) struct State {
     pub counters: BTreeMap<(String, String), u64>,
     pub faults: Vec<Fault>,
     pub watch_timeout: Duration,
+    /// Whether the garbage collector and namespace controller run.
+    pub controllers: bool,
     /// Bearer tokens: user name and groups.
     pub tokens: HashMap<String, (String, Vec<String>)>,
     next_ip: u32,
@@ -89,6 +91,7 @@ impl Default for State {
             faults: Vec::new(),
             watch_timeout: Duration::from_secs(1800),
             tokens: HashMap::new(),
+            controllers: false,
             next_ip: 10,
         }
     }
@@ -520,6 +523,9 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
         ("delete", Some(name)) => {
             let mut state = server.lock();
             let response = delete(&mut state, &resource, namespace, name, call);
+            if state.controllers {
+                super::gc::collect(&mut state.store);
+            }
             let rv = state.store.rv();
             drop(state);
             server.notify(rv);
@@ -528,6 +534,9 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
         ("deletecollection", None) => {
             let mut state = server.lock();
             let response = delete_collection(&mut state, &resource, namespace, call);
+            if state.controllers {
+                super::gc::collect(&mut state.store);
+            }
             let rv = state.store.rv();
             drop(state);
             server.notify(rv);
@@ -619,7 +628,13 @@ fn finish(
     code: u16,
 ) -> Result<Response, ApiError> {
     let (object, _) = result?;
-    let rv = server.lock().store.rv();
+    let rv = {
+        let mut state = server.lock();
+        if state.controllers {
+            super::gc::collect(&mut state.store);
+        }
+        state.store.rv()
+    };
     server.notify(rv);
     Ok(json_response(
         code,

@@ -30,6 +30,7 @@ mod defaults;
 mod discovery;
 mod events;
 mod fieldpath;
+mod gc;
 mod handler;
 mod managed;
 mod patch;
@@ -246,6 +247,16 @@ impl TestEnv {
     /// Removes every fault.
     pub fn clear_faults(&self) {
         self.server.lock().faults.clear();
+    }
+
+    /// Runs the garbage collector and the namespace controller after every write, as a
+    /// cluster's controller-manager would: dependents go with their owners (Background and
+    /// Foreground), Orphan releases them, and a deleted namespace empties and goes. Off by
+    /// default, matching a bare kube-apiserver.
+    pub fn enable_controllers(&self) {
+        let mut state = self.server.lock();
+        state.controllers = true;
+        gc::collect(&mut state.store);
     }
 
     /// Forgets the event history: watches from any earlier resourceVersion get 410 Gone.

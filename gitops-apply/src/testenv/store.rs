@@ -32,7 +32,13 @@ pub(crate) struct Event {
     pub namespace: String,
     pub kind: EventType,
     pub object: Value,
+    /// The object before a modification, so that selector watches can tell an object leaving
+    /// or entering their selection.
+    pub previous: Option<Value>,
 }
+
+/// How many events the log keeps for watches before compacting the older half.
+const MAX_EVENTS: usize = 100_000;
 
 /// Objects of one resource by (namespace, name); cluster-scoped objects have namespace "".
 pub(crate) type Objects = BTreeMap<(String, String), Value>;
@@ -103,11 +109,12 @@ impl Store {
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), Value::String(self.rv.to_string()));
         }
-        self.resources
+        let previous = self
+            .resources
             .entry(resource.clone())
             .or_default()
             .insert((namespace.to_string(), name.to_string()), object.clone());
-        self.record(resource, namespace, kind, object.clone());
+        self.record(resource, namespace, kind, object.clone(), previous);
         object
     }
 
@@ -126,8 +133,26 @@ impl Store {
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), Value::String(self.rv.to_string()));
         }
-        self.record(resource, namespace, EventType::Deleted, object.clone());
+        self.record(
+            resource,
+            namespace,
+            EventType::Deleted,
+            object.clone(),
+            None,
+        );
         Some(object)
+    }
+
+    /// Every stored object with its resource key, namespace and name.
+    pub fn all(&self) -> Vec<((String, String), String, String, Value)> {
+        self.resources
+            .iter()
+            .flat_map(|(key, objects)| {
+                objects
+                    .iter()
+                    .map(move |((ns, name), o)| (key.clone(), ns.clone(), name.clone(), o.clone()))
+            })
+            .collect()
     }
 
     /// Drops every object of a resource (a deleted CRD's custom resources).
@@ -148,13 +173,22 @@ impl Store {
         namespace: &str,
         kind: EventType,
         object: Value,
+        previous: Option<Value>,
     ) {
+        if self.events.len() >= MAX_EVENTS {
+            // Keep the newer half; watches from before it get 410 Gone.
+            let dropped: Vec<Event> = self.events.drain(..MAX_EVENTS / 2).collect();
+            if let Some(last) = dropped.last() {
+                self.compacted = last.rv;
+            }
+        }
         self.events.push(Event {
             rv: self.rv,
             resource: resource.clone(),
             namespace: namespace.to_string(),
             kind,
             object,
+            previous,
         });
     }
 

@@ -17,6 +17,7 @@ use super::handler::{Call, filter_of, partial};
 use super::registry::Resource;
 use super::selector::Filter;
 use super::status::ApiError;
+use super::store::EventType;
 
 fn line(kind: &str, object: Value) -> Bytes {
     let mut text = json!({"type": kind, "object": object}).to_string();
@@ -164,8 +165,23 @@ pub(crate) fn serve(
                 let start = events.partition_point(|e| e.rv <= last);
                 let out = events[start..]
                     .iter()
-                    .filter(|e| watch.wants(&e.resource, &e.namespace, &e.object))
-                    .map(|e| line(e.kind.as_str(), watch.shape(&e.object)))
+                    .filter_map(|e| {
+                        let now = watch.wants(&e.resource, &e.namespace, &e.object);
+                        let before = e
+                            .previous
+                            .as_ref()
+                            .is_some_and(|p| watch.wants(&e.resource, &e.namespace, p));
+                        // A modification moving an object into or out of the selection is an
+                        // addition or a deletion for this watch.
+                        let kind = match (e.kind, before, now) {
+                            (EventType::Modified, false, true) => EventType::Added,
+                            (EventType::Modified, true, false) => EventType::Deleted,
+                            (EventType::Modified, false, false) => return None,
+                            (kind, _, true) => kind,
+                            (_, _, false) => return None,
+                        };
+                        Some(line(kind.as_str(), watch.shape(&e.object)))
+                    })
                     .collect();
                 last = last.max(events.last().map(|e| e.rv).unwrap_or(last));
                 out
