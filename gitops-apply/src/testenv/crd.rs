@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::handler::{Op, State, write};
+use super::handler::State;
 use super::registry::{Group, Resource};
 use super::status::Cause;
+use super::write::{Op, write};
 
 /// What serving one version of a custom resource needs from its CRD.
 #[derive(Debug)]

@@ -24,14 +24,17 @@
 //! # Ok(()) }
 //! ```
 
+mod apply;
 mod cel;
 mod crd;
 mod defaults;
+mod delete;
 mod discovery;
 mod events;
 mod fieldpath;
 mod gc;
 mod handler;
+mod list;
 mod managed;
 mod patch;
 mod rbac;
@@ -41,6 +44,7 @@ mod status;
 mod store;
 mod validation;
 mod watch;
+mod write;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
