@@ -138,6 +138,18 @@ async fn exercise(client: Client) -> anyhow::Result<()> {
     let spec = applied.spec.unwrap();
     assert_eq!(spec.replicas, Some(1));
     assert_eq!(spec.revision_history_limit, Some(10));
+    let scaled = deployments
+        .patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 4}})),
+        )
+        .await?;
+    assert_eq!(scaled.spec.unwrap().replicas, Some(4));
+    assert_eq!(
+        deployments.get("web").await?.spec.unwrap().replicas,
+        Some(4)
+    );
 
     // Missing namespaces are refused, missing objects are NotFound.
     let elsewhere: Api<ConfigMap> = Api::namespaced(client.clone(), "nowhere");

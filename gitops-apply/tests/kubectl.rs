@@ -133,6 +133,15 @@ async fn kubectl_apply_get_diff_delete() {
         let watched = watch.wait_with_output().unwrap();
         let watched = String::from_utf8_lossy(&watched.stdout);
         assert!(watched.contains("MODIFIED"), "watch output: {watched}");
+        // Deployments: the scale subresource and the columns of `get`.
+        let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: default\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n";
+        let (ok, out, err) = k(&["apply", "--server-side", "-f", "-"], Some(deployment));
+        assert!(ok, "apply deployment: {out}{err}");
+        let (ok, out, err) = k(&["scale", "deployment", "web", "--replicas=3"], None);
+        assert!(ok, "scale: {out}{err}");
+        let (ok, out, err) = k(&["get", "deployments"], None);
+        assert!(ok, "get deployments: {out}{err}");
+        assert!(out.contains("READY") && out.contains("0/3"), "{out}");
         let (ok, out, err) = k(&["delete", "configmap", "settings"], None);
         assert!(ok, "delete: {out}{err}");
         assert!(out.contains("deleted"), "{out}");

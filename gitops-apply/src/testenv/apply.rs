@@ -126,6 +126,14 @@ pub(crate) fn apply(
         )));
     }
     let old = stored(state, resource, ns, name);
+    // A resourceVersion in the configuration is a precondition.
+    if let Some(want) = meta_str(&config, "resourceVersion").filter(|r| !r.is_empty()) {
+        match &old {
+            Some(live) if meta_str(live, "resourceVersion") == Some(want) => {}
+            Some(_) => return Err(ApiError::modified(resource, name)),
+            None => return Err(ApiError::not_found(resource, name)),
+        }
+    }
     let base = old.clone().unwrap_or_else(|| {
         let mut metadata = Map::new();
         metadata.insert("name".into(), json!(name));

@@ -14,16 +14,18 @@ use http::{HeaderValue, Method, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::Server;
-use super::crd::{self, CustomResources};
+use super::crd::CustomResources;
 use super::delete::{delete, delete_collection};
 use super::discovery;
 use super::events;
 use super::list::list;
 use super::rbac;
 use super::registry::{self, Group, Resource};
+use super::scale;
 use super::selector::{Filter, Selector};
 use super::status::ApiError;
 use super::store::Store;
+use super::table;
 use super::watch;
 use super::write::{check_unknown_fields, create_object, parse_json_body, patch_object, update};
 
@@ -445,6 +447,36 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
         }
     }
     let namespace = target.namespace;
+    if target.subresource == Some("scale")
+        && let Some(name) = target.name
+    {
+        let ns = if resource.namespaced {
+            namespace.unwrap_or("")
+        } else {
+            ""
+        };
+        return match verb {
+            "get" => {
+                let state = server.lock();
+                let object = state
+                    .store
+                    .get(&resource.storage_key(), ns, name)
+                    .ok_or_else(|| ApiError::not_found(&resource, name))?;
+                Ok(json_response(200, &scale::view(object)))
+            }
+            "update" | "patch" => {
+                let result = {
+                    let mut state = server.lock();
+                    scale::write_scale(&mut state, &resource, ns, name, call)
+                };
+                let (scale, _) = result?;
+                let rv = server.lock().store.rv();
+                server.notify(rv);
+                Ok(json_response(200, &scale))
+            }
+            _ => Err(ApiError::method_not_supported(&resource, verb)),
+        };
+    }
     let base_verb = if verb == "watch" { "watch" } else { verb };
     if target.subresource.is_none() && !resource.supports(base_verb) && verb != "unsupported" {
         return Err(ApiError::method_not_supported(&resource, verb));
@@ -652,7 +684,7 @@ pub(crate) fn render(resource: &Resource, object: &Value, accept: &str, rv: u64)
         return partial(object);
     }
     if accept.contains("as=Table") {
-        return crd::table(resource, &[object], rv);
+        return table::table(resource, &[object], rv);
     }
     object.clone()
 }

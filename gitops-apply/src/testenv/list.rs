@@ -3,11 +3,11 @@
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::crd;
 use super::events;
 use super::handler::{Call, State, filter_of, json_response, partial};
 use super::registry::Resource;
 use super::status::ApiError;
+use super::table;
 
 pub(crate) fn list(
     state: &State,
@@ -45,7 +45,7 @@ pub(crate) fn list(
         metadata.insert("remainingItemCount".into(), json!(remaining));
     }
     if call.accept.contains("as=Table") {
-        let mut table = crd::table(resource, &page, rv);
+        let mut table = table::table(resource, &page, rv);
         if let Some(map) = table.as_object_mut() {
             map.insert("metadata".into(), Value::Object(metadata));
         }

@@ -47,7 +47,7 @@ impl Watch {
                 .and_then(Value::as_str)
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(0);
-            return super::crd::table(&self.resource, &[object], rv);
+            return super::table::table(&self.resource, &[object], rv);
         }
         if self.metadata_only {
             partial(object)
