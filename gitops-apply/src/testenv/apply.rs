@@ -104,7 +104,8 @@ pub(crate) fn apply(
     } else {
         ""
     };
-    check_namespace(state, resource, namespace, name, true)?;
+    let exists = state.store.get(&resource.storage_key(), ns, name).is_some();
+    check_namespace(state, resource, namespace, name, !exists)?;
     let mut unknown = Vec::new();
     with_schema(resource, |schema| {
         undeclared(&config, schema, "", &mut unknown)

@@ -23,9 +23,14 @@ pub(crate) fn list(
         .into_iter()
         .filter(|o| filter.matches(o))
         .collect();
+    // A continue token names the last key served, so that pages stay consistent while
+    // objects come and go.
     let start = match call.q("continue").filter(|c| !c.is_empty()) {
-        Some(token) => decode_continue(token)
-            .ok_or_else(|| ApiError::bad_request("continue key is not valid"))?,
+        Some(token) => {
+            let after = decode_continue(token)
+                .ok_or_else(|| ApiError::bad_request("continue key is not valid"))?;
+            all.iter().take_while(|o| key_of(o) <= after).count()
+        }
         None => 0,
     };
     let limit: usize = call
@@ -40,7 +45,10 @@ pub(crate) fn list(
     if remaining > 0 {
         metadata.insert(
             "continue".into(),
-            json!(encode_continue(start + page.len(), rv)),
+            json!(encode_continue(
+                page.last().map(|o| key_of(o)).unwrap_or_default(),
+                rv
+            )),
         );
         metadata.insert("remainingItemCount".into(), json!(remaining));
     }
@@ -85,12 +93,24 @@ pub(crate) fn list(
     ))
 }
 
-pub(crate) fn encode_continue(offset: usize, rv: u64) -> String {
-    let raw = format!("{{\"v\":\"meta.k8s.io/v1\",\"rv\":{rv},\"start\":{offset}}}");
+/// The storage order key of an object: namespace, then name.
+fn key_of(object: &Value) -> (String, String) {
+    let get = |k: &str| {
+        object
+            .pointer(&format!("/metadata/{k}"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    (get("namespace"), get("name"))
+}
+
+pub(crate) fn encode_continue(last: (String, String), rv: u64) -> String {
+    let raw = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": [last.0, last.1]}).to_string();
     raw.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-pub(crate) fn decode_continue(token: &str) -> Option<usize> {
+pub(crate) fn decode_continue(token: &str) -> Option<(String, String)> {
     let bytes: Option<Vec<u8>> = (0..token.len())
         .step_by(2)
         .map(|i| {
@@ -101,5 +121,9 @@ pub(crate) fn decode_continue(token: &str) -> Option<usize> {
         .collect();
     let text = String::from_utf8(bytes?).ok()?;
     let value: Value = serde_json::from_str(&text).ok()?;
-    value.get("start")?.as_u64().map(|s| s as usize)
+    let start = value.get("start")?.as_array()?;
+    Some((
+        start.first()?.as_str()?.to_string(),
+        start.get(1)?.as_str()?.to_string(),
+    ))
 }

@@ -259,6 +259,22 @@ pub(crate) fn content(object: &Value) -> Value {
     v
 }
 
+/// Whether a write changed what the generation counts: everything but metadata and, when the
+/// resource has a status subresource, status.
+fn spec_changed(resource: &Resource, old: &Value, new: &Value) -> bool {
+    if resource.custom.is_some() && !resource.has_subresource("status") {
+        let strip = |v: &Value| {
+            let mut v = v.clone();
+            if let Some(map) = v.as_object_mut() {
+                map.remove("metadata");
+            }
+            v
+        };
+        return strip(old) != strip(new);
+    }
+    spec_part(old) != spec_part(new)
+}
+
 pub(crate) fn spec_part(object: &Value) -> Value {
     let mut v = object.clone();
     if let Some(map) = v.as_object_mut() {
@@ -496,7 +512,7 @@ pub(crate) fn write(
     // Generation follows spec changes only.
     if let Some(old) = old
         && defaults::has_generation(resource)
-        && spec_part(old) != spec_part(&new)
+        && spec_changed(resource, old, &new)
     {
         let generation = old
             .pointer("/metadata/generation")
