@@ -29,6 +29,12 @@ pub(crate) fn delete(
         serde_json::from_slice(&call.body)
             .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
     };
+    // dryRun may come as a query parameter or in the DeleteOptions body.
+    let dry_run = call.dry_run()
+        || options
+            .get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|d| d.iter().any(|v| v == "All"));
     let key = resource.storage_key();
     let Some(old) = state.store.get(&key, ns, name).cloned() else {
         return Err(ApiError::not_found(resource, name));
@@ -82,7 +88,7 @@ pub(crate) fn delete(
     let is_crd =
         resource.group == "apiextensions.k8s.io" && resource.plural == "customresourcedefinitions";
     if is_crd && old.pointer("/metadata/deletionTimestamp").is_none() {
-        return delete_crd(state, resource, name, old, call);
+        return delete_crd(state, resource, name, old, dry_run);
     }
     let is_namespace = resource.group.is_empty() && resource.kind == "Namespace";
     if !finalizers.is_empty() || is_namespace {
@@ -99,13 +105,13 @@ pub(crate) fn delete(
             set_meta(&mut new, "deletionGracePeriodSeconds", json!(0));
             set_meta(&mut new, "finalizers", Value::Array(finalizers));
         }
-        if call.dry_run() {
+        if dry_run {
             return Ok(json_response(200, &new));
         }
         let stored = state.store.put(&key, ns, name, new, EventType::Modified);
         return Ok(json_response(200, &stored));
     }
-    if !call.dry_run() {
+    if !dry_run {
         state.store.remove(&key, ns, name);
         if resource.group == "apiextensions.k8s.io"
             && resource.plural == "customresourcedefinitions"
@@ -138,7 +144,7 @@ pub(crate) fn delete_crd(
     resource: &Resource,
     name: &str,
     old: Value,
-    call: &Call,
+    dry_run: bool,
 ) -> Result<Response, ApiError> {
     let key = resource.storage_key();
     let mut new = old.clone();
@@ -159,7 +165,7 @@ pub(crate) fn delete_crd(
     {
         conditions.push(json!({"type": "Terminating", "status": "True", "lastTransitionTime": now(), "reason": "InstanceDeletionPending", "message": "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon"}));
     }
-    if call.dry_run() {
+    if dry_run {
         return Ok(json_response(200, &new));
     }
     let stored = state.store.put(&key, "", name, new, EventType::Modified);

@@ -7,8 +7,26 @@
 //! Its fidelity is measured by `tests/fidelity.rs`, which replays exchanges recorded from a real
 //! kube-apiserver.
 //!
-//! It is not a cluster: nothing schedules pods, no controller runs (namespaces stay
-//! Terminating, as on a server without controller-manager), and there is no authentication.
+//! It is not a cluster: nothing schedules pods and, unless [`TestEnv::enable_controllers`] is
+//! called, no controller runs (namespaces stay Terminating and dependents stay, as on a bare
+//! kube-apiserver). Requests without credentials act as `system:masters`; bearer tokens added
+//! with [`TestEnv::add_token`] and `Impersonate-User` headers are authorized by the stored
+//! Roles, ClusterRoles and bindings.
+//!
+//! # How it is built
+//!
+//! One axum fallback handler parses `/api` and `/apis` paths (`handler`), checks credentials
+//! (`rbac`), and dispatches to `list`, `watch`, `write` (create, update, patch; the shared write
+//! pipeline), `apply` (server-side apply) or `delete`. Objects are JSON values in one in-memory
+//! `store` with a global resourceVersion counter and an event log that watches replay.
+//! managedFields are field sets (`fieldpath`) per manager (`managed`); built-in list and map
+//! semantics come from the pure core's `gitops_core::schema`, custom resources' from their
+//! CRD (`crd`). Built-in defaults and validation live in `defaults` and `validation`;
+//! discovery data is what a v1.36 server answers (`registry`, `discovery`).
+//!
+//! Invariants: the whole state sits behind one mutex, taken per request (watches take it per
+//! batch of events); nothing a client sends is unwrapped; every failure is a `Status` built in
+//! `status` with the wording of the real server.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), gitops_apply::testenv::Error> {
