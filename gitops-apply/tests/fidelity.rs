@@ -20,11 +20,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 /// Known mismatches: (scenario file, step), and why.
-const ALLOWED: &[(&str, &str, &str)] = &[(
-    "errors.json",
-    "Job: change the template image",
-    "the real message dumps Go's internal PodTemplateSpec struct; we print the JSON template",
-)];
+const ALLOWED: &[(&str, &str, &str)] = &[];
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/kube-apiserver")

@@ -52,6 +52,7 @@ mod events;
 mod fieldpath;
 mod gc;
 mod handler;
+mod internal;
 mod list;
 mod managed;
 mod patch;

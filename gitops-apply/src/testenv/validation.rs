@@ -157,11 +157,16 @@ pub(crate) fn update(resource: &Resource, old: &Value, new: &Value) -> Vec<Cause
             ));
         }
         ("batch", "Job") if old.pointer("/spec/template") != new.pointer("/spec/template") => {
-            causes.push(Cause::invalid(
-                "spec.template",
-                new.pointer("/spec/template").unwrap_or(&Value::Null),
-                "field is immutable",
-            ));
+            // The real message prints the internal PodTemplateSpec, Go field names and all.
+            let template = new.pointer("/spec/template").unwrap_or(&Value::Null);
+            causes.push(Cause {
+                reason: "FieldValueInvalid",
+                message: format!(
+                    "Invalid value: {}: field is immutable",
+                    super::internal::pod_template(template)
+                ),
+                field: "spec.template".into(),
+            });
         }
         _ => {}
     }
