@@ -340,3 +340,22 @@ async fn finalizers_hold_deletion() {
     assert_eq!(message, "namespaces \"conf-missing-namespace\" not found");
     cluster.cleanup(&ns).await;
 }
+
+#[tokio::test]
+async fn secrets_fold_string_data_and_default_their_type() {
+    let cluster = cluster().await;
+    let ns = cluster.namespace("conf-secret").await;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(cluster.client.clone(), &ns);
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+        "stringData": {"password": "hunter2"}});
+    let applied = secrets
+        .patch("s", &apply("m"), &Patch::Apply(&secret))
+        .await
+        .unwrap();
+    assert_eq!(applied.type_.as_deref(), Some("Opaque"));
+    assert!(applied.string_data.is_none());
+    let data = applied.data.unwrap();
+    assert_eq!(data["password"].0, b"hunter2".to_vec());
+    cluster.cleanup(&ns).await;
+}

@@ -133,6 +133,50 @@ pub(crate) fn apply_defaults(resource: &Resource, object: &mut Value) {
                 }
             }
         }
+        ("", "Secret") => {
+            if let Some(map) = obj(object) {
+                default(map, "type", json!("Opaque"));
+            }
+        }
+        ("", "PersistentVolumeClaim") => {
+            if let Some(spec) = at(object, &["spec"]) {
+                default(spec, "volumeMode", json!("Filesystem"));
+            }
+        }
+        ("networking.k8s.io", "NetworkPolicy") => {
+            if let Some(spec) = at(object, &["spec"]) {
+                if !spec.contains_key("policyTypes") {
+                    let mut types = vec![json!("Ingress")];
+                    if spec.contains_key("egress") {
+                        types.push(json!("Egress"));
+                    }
+                    spec.insert("policyTypes".into(), Value::Array(types));
+                }
+                for direction in ["ingress", "egress"] {
+                    for rule in spec
+                        .get_mut(direction)
+                        .and_then(Value::as_array_mut)
+                        .into_iter()
+                        .flatten()
+                    {
+                        for port in rule
+                            .get_mut("ports")
+                            .and_then(Value::as_array_mut)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_object_mut)
+                        {
+                            default(port, "protocol", json!("TCP"));
+                        }
+                    }
+                }
+            }
+        }
+        ("autoscaling", "HorizontalPodAutoscaler") => {
+            if let Some(spec) = at(object, &["spec"]) {
+                default(spec, "minReplicas", json!(1));
+            }
+        }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             if let Some(spec) = at(object, &["spec"]) {
                 default(spec, "conversion", json!({"strategy": "None"}));
@@ -360,6 +404,28 @@ pub(crate) fn prepare_create(resource: &Resource, object: &mut Value, uid: &str,
 fn empty_status(object: &mut Value) {
     if let Some(map) = obj(object) {
         default(map, "status", json!({}));
+    }
+}
+
+/// Secrets: `stringData` is write-only, folded into `data` (base64) on every write.
+pub(crate) fn fold_string_data(resource: &Resource, object: &mut Value) {
+    use base64::Engine;
+    if !(resource.group.is_empty() && resource.kind == "Secret") {
+        return;
+    }
+    let Some(map) = obj(object) else {
+        return;
+    };
+    let Some(Value::Object(strings)) = map.remove("stringData") else {
+        return;
+    };
+    let data = map.entry("data").or_insert_with(|| json!({}));
+    if let Some(data) = data.as_object_mut() {
+        for (key, value) in strings {
+            let text = value.as_str().unwrap_or_default();
+            let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+            data.insert(key, json!(encoded));
+        }
     }
 }
 

@@ -449,6 +449,7 @@ pub(crate) fn write(
         }
     }
     managed::write(&mut new, &entries);
+    defaults::fold_string_data(resource, &mut new);
     // Server-set fields on create.
     let created = old.is_none();
     if created {
