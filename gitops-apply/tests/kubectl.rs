@@ -142,6 +142,15 @@ async fn kubectl_apply_get_diff_delete() {
         let (ok, out, err) = k(&["get", "deployments"], None);
         assert!(ok, "get deployments: {out}{err}");
         assert!(out.contains("READY") && out.contains("0/3"), "{out}");
+        // Client-side apply: create, then a strategic merge patch computed from the
+        // last-applied annotation.
+        let client_side = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: classic\n  namespace: default\ndata:\n  a: \"1\"\n  b: \"2\"\n";
+        let (ok, out, err) = k(&["apply", "-f", "-"], Some(client_side));
+        assert!(ok && out.contains("configmap/classic created"), "client-side apply: {out}{err}");
+        let (ok, out, err) = k(&["apply", "-f", "-"], Some(&client_side.replace("  b: \"2\"\n", "")));
+        assert!(ok && out.contains("configmap/classic configured"), "client-side re-apply: {out}{err}");
+        let (ok, out, err) = k(&["get", "configmap", "classic", "-o", "jsonpath={.data}"], None);
+        assert!(ok && out.contains("\"a\":\"1\"") && !out.contains("\"b\""), "after re-apply: {out}{err}");
         let (ok, out, err) = k(&["delete", "configmap", "settings"], None);
         assert!(ok, "delete: {out}{err}");
         assert!(out.contains("deleted"), "{out}");
