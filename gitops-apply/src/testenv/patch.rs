@@ -113,6 +113,31 @@ pub(crate) fn strategic_merge(target: &mut Value, patch: &Value, node: Option<No
             }
         }
     }
+    // `$setElementOrder/<list>` fixes the order of a merged list by its merge key (or values).
+    for (key, order) in patch_map {
+        let (Some(list), Value::Array(order)) = (key.strip_prefix("$setElementOrder/"), order)
+        else {
+            continue;
+        };
+        let merge_key = node.and_then(|n| n.child(list)).and_then(|n| n.merge_key());
+        if let Some(Value::Array(items)) = target_map.get_mut(list) {
+            let id = |item: &Value| match merge_key {
+                Some(k) => item.get(k).cloned().unwrap_or(Value::Null),
+                None => item.clone(),
+            };
+            let rank = |item: &Value| {
+                let wanted = id(item);
+                order
+                    .iter()
+                    .position(|o| match merge_key {
+                        Some(k) => o.get(k) == Some(&wanted),
+                        None => *o == wanted,
+                    })
+                    .unwrap_or(usize::MAX)
+            };
+            items.sort_by_key(|item| rank(item));
+        }
+    }
 }
 
 fn merges(node: Option<Node<'_>>) -> bool {
@@ -180,5 +205,28 @@ fn strip_directives(value: &Value) -> Value {
         ),
         Value::Array(items) => Value::Array(items.iter().map(strip_directives).collect()),
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gitops_core::schema::Schema;
+    use serde_json::json;
+
+    #[test]
+    fn strategic_merge_by_key_with_delete_and_order() {
+        let schema = Schema::builtin().root("apps/v1", "Deployment");
+        let mut live = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "a", "image": "a:1"}, {"name": "b", "image": "b:1"}, {"name": "c", "image": "c:1"}]}}}});
+        let patch = json!({"spec": {"template": {"spec": {
+            "$setElementOrder/containers": [{"name": "c"}, {"name": "a"}],
+            "containers": [{"name": "a", "image": "a:2"}, {"name": "b", "$patch": "delete"}]}}}});
+        strategic_merge(&mut live, &patch, schema);
+        assert_eq!(
+            live,
+            json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "c", "image": "c:1"}, {"name": "a", "image": "a:2"}]}}}})
+        );
     }
 }
