@@ -151,6 +151,17 @@ async fn kubectl_apply_get_diff_delete() {
         assert!(ok && out.contains("configmap/classic configured"), "client-side re-apply: {out}{err}");
         let (ok, out, err) = k(&["get", "configmap", "classic", "-o", "jsonpath={.data}"], None);
         assert!(ok && out.contains("\"a\":\"1\"") && !out.contains("\"b\""), "after re-apply: {out}{err}");
+        // A CRD, waited for, then one of its objects, applied and listed.
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n  names: {plural: widgets, singular: widget, kind: Widget}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    additionalPrinterColumns:\n    - {name: Size, type: integer, jsonPath: .spec.size}\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec:\n            type: object\n            properties:\n              size: {type: integer}\n";
+        let (ok, out, err) = k(&["apply", "--server-side", "-f", "-"], Some(crd));
+        assert!(ok, "apply CRD: {out}{err}");
+        let (ok, out, err) = k(&["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=10s"], None);
+        assert!(ok, "wait: {out}{err}");
+        let widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: default\nspec:\n  size: 3\n";
+        let (ok, out, err) = k(&["apply", "--server-side", "-f", "-"], Some(widget));
+        assert!(ok, "apply widget: {out}{err}");
+        let (ok, out, err) = k(&["get", "widgets"], None);
+        assert!(ok && out.contains("SIZE") && out.contains('3'), "get widgets: {out}{err}");
         let (ok, out, err) = k(&["delete", "configmap", "settings"], None);
         assert!(ok, "delete: {out}{err}");
         assert!(out.contains("deleted"), "{out}");
