@@ -267,3 +267,30 @@ async fn garbage_collection_and_namespace_deletion_when_controllers_run() {
         .unwrap();
     assert!(namespaces.get_opt("gc").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn streaming_list_watcher() {
+    let env = TestEnv::new();
+    let client = env.client().unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "present"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut stream = watcher(cms.clone(), watcher::Config::default().streaming_lists()).boxed();
+    let mut initial = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(watcher::Event::InitApply(cm))) => initial.push(cm.name_any()),
+            Some(Ok(watcher::Event::InitDone)) => break,
+            Some(Ok(_)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(initial.contains(&"present".to_string()), "{initial:?}");
+}
