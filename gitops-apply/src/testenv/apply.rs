@@ -1,0 +1,220 @@
+//! Server-side apply: the applied configuration's field set, conflicts with other managers,
+//! force, and removal of the fields a manager stopped applying.
+
+use gitops_core::schema::Node;
+use serde_json::{Map, Value, json};
+
+use super::fieldpath;
+use super::handler::{Call, State, Written};
+use super::managed::{self, Entry};
+use super::registry::Resource;
+use super::status::ApiError;
+use super::write::{Op, check_namespace, meta_str, stored, with_schema, write};
+
+/// The fields of `config` the schema does not declare, as `.a.b` paths.
+pub(crate) fn undeclared(value: &Value, node: Option<Node<'_>>, path: &str, out: &mut Vec<String>) {
+    let Some(node) = node else {
+        return;
+    };
+    if node
+        .keyword("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            let declares = node.keyword("properties").is_some();
+            let open = node.keyword("additionalProperties").is_some();
+            for (key, v) in map {
+                if path.is_empty() && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
+                    continue;
+                }
+                let child = node.child(key);
+                if declares && !open && node.field(key).is_none() {
+                    out.push(format!("{path}.{key}"));
+                    continue;
+                }
+                undeclared(v, child, &format!("{path}.{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                undeclared(item, node.items(), &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+pub(crate) fn apply(
+    state: &mut State,
+    resource: &Resource,
+    namespace: Option<&str>,
+    name: &str,
+    subresource: Option<&str>,
+    call: &Call,
+) -> Result<(Value, Written), ApiError> {
+    let Some(manager) = call
+        .q("fieldManager")
+        .filter(|m| !m.is_empty())
+        .map(str::to_string)
+    else {
+        return Err({
+            let mut e = ApiError::invalid_request();
+            e.message = "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch".into();
+            e.details = Some(
+                json!({"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [{"reason": "FieldValueRequired", "message": "Required value: is required for apply patch", "field": "fieldManager"}]}),
+            );
+            e
+        });
+    };
+    let text = String::from_utf8_lossy(&call.body);
+    let config: Value = serde_saphyr::from_str(&text)
+        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+    if !config.is_object() {
+        return Err(ApiError::bad_request(
+            "error decoding YAML: expected an object",
+        ));
+    }
+    let api_version = config
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let kind = config.get("kind").and_then(Value::as_str).unwrap_or("");
+    if api_version != resource.api_version() || kind != resource.kind {
+        let (g, v) = match api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        return Err(ApiError::bad_request(format!(
+            "invalid object type: {g}/{v}, Kind={kind}"
+        )));
+    }
+    if let Some(config_name) = meta_str(&config, "name")
+        && config_name != name
+    {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({config_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    let ns = if resource.namespaced {
+        namespace.unwrap_or("")
+    } else {
+        ""
+    };
+    let exists = state.store.get(&resource.storage_key(), ns, name).is_some();
+    check_namespace(state, resource, namespace, name, !exists)?;
+    let mut unknown = Vec::new();
+    with_schema(resource, |schema| {
+        undeclared(&config, schema, "", &mut unknown)
+    });
+    if let Some(first) = unknown.first() {
+        let gv = if resource.group.is_empty() {
+            format!("/{}", resource.version)
+        } else {
+            resource.api_version()
+        };
+        let key = if ns.is_empty() {
+            name.to_string()
+        } else {
+            format!("{ns}/{name}")
+        };
+        return Err(ApiError::internal(format!(
+            "failed to create typed patch object ({key}; {gv}, Kind={}): {first}: field not declared in schema",
+            resource.kind
+        )));
+    }
+    let old = stored(state, resource, ns, name);
+    // A resourceVersion in the configuration is a precondition.
+    if let Some(want) = meta_str(&config, "resourceVersion").filter(|r| !r.is_empty()) {
+        match &old {
+            Some(live) if meta_str(live, "resourceVersion") == Some(want) => {}
+            Some(_) => return Err(ApiError::modified(resource, name)),
+            None => return Err(ApiError::not_found(resource, name)),
+        }
+    }
+    let base = old.clone().unwrap_or_else(|| {
+        let mut metadata = Map::new();
+        metadata.insert("name".into(), json!(name));
+        if !ns.is_empty() {
+            metadata.insert("namespace".into(), json!(ns));
+        }
+        json!({"apiVersion": resource.api_version(), "kind": resource.kind, "metadata": metadata})
+    });
+    let mut entries = managed::read(old.as_ref());
+    let force = call.q("force").is_some_and(|f| f == "true");
+    let custom = resource.custom.is_some();
+    let mut merged = with_schema(resource, |schema| {
+        let applied = fieldpath::object_set(&config, schema);
+        let merged = managed::merge(&base, &config, schema);
+        let (changed, _) = fieldpath::compare(&base, &merged, schema, custom);
+        let mut conflicts: Vec<(String, String)> = Vec::new();
+        for entry in entries.iter_mut() {
+            if entry.is(&manager, "Apply", subresource) {
+                continue;
+            }
+            let both = entry.set.intersection(&changed).intersection(&applied);
+            if both.is_empty() {
+                continue;
+            }
+            if force {
+                entry.set.subtract(&both);
+            } else {
+                for path in both.paths() {
+                    conflicts.push((entry.printed(), path));
+                }
+            }
+        }
+        if !conflicts.is_empty() {
+            return Err(ApiError::apply_conflict(&conflicts));
+        }
+        let mut merged = merged;
+        let mine = entries
+            .iter()
+            .position(|e| e.is(&manager, "Apply", subresource));
+        if let Some(i) = mine {
+            let mut stale = entries[i].set.clone();
+            stale.subtract(&applied);
+            for (j, other) in entries.iter().enumerate() {
+                if j != i {
+                    stale.subtract(&other.set);
+                }
+            }
+            if !stale.is_empty() {
+                managed::remove(&mut merged, &stale, schema);
+            }
+            entries[i].set = applied;
+        } else {
+            entries.push(Entry {
+                manager: manager.clone(),
+                operation: "Apply".into(),
+                api_version: resource.api_version(),
+                time: None,
+                subresource: subresource.map(str::to_string),
+                set: applied,
+            });
+        }
+        Ok(merged)
+    })?;
+    if let Some(meta) = merged.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    let op = Op::Apply {
+        manager,
+        subresource: subresource.map(str::to_string),
+        entries,
+    };
+    write(
+        state,
+        resource,
+        ns,
+        name,
+        old.as_ref(),
+        merged,
+        op,
+        call.dry_run(),
+        false,
+    )
+}

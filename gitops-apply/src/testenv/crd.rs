@@ -1,0 +1,607 @@
+//! Custom resources: serving the versions of applied CustomResourceDefinitions, their
+//! establishment, structural-schema defaulting, pruning and validation, and Tables with the
+//! CRD's printer columns.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::handler::State;
+use super::registry::{Group, Resource};
+use super::status::Cause;
+use super::write::{Op, write};
+
+/// What serving one version of a custom resource needs from its CRD.
+#[derive(Debug)]
+pub(crate) struct CustomVersion {
+    /// `openAPIV3Schema`.
+    pub schema: Value,
+    /// `additionalPrinterColumns`.
+    pub columns: Vec<Value>,
+}
+
+/// The custom resources served, by CRD name.
+#[derive(Debug, Default)]
+pub(crate) struct CustomResources {
+    by_crd: BTreeMap<String, Vec<Resource>>,
+}
+
+impl CustomResources {
+    /// The served resource, if a CRD serves it.
+    pub fn resource(&self, group: &str, version: &str, plural: &str) -> Option<Resource> {
+        self.by_crd
+            .values()
+            .flatten()
+            .find(|r| r.group == group && r.version == version && r.plural == plural)
+            .cloned()
+    }
+
+    /// Whether some CRD serves the group version.
+    pub fn serves(&self, group: &str, version: &str) -> bool {
+        self.by_crd
+            .values()
+            .flatten()
+            .any(|r| r.group == group && r.version == version)
+    }
+
+    /// Discovery groups of the custom resources.
+    pub fn groups(&self) -> Vec<Group> {
+        let mut groups: Vec<Group> = Vec::new();
+        for resource in self.by_crd.values().flatten() {
+            let index = match groups.iter().position(|g| g.name == resource.group) {
+                Some(i) => i,
+                None => {
+                    groups.push(Group {
+                        name: resource.group.clone(),
+                        versions: Vec::new(),
+                    });
+                    groups.len() - 1
+                }
+            };
+            let group = &mut groups[index];
+            match group
+                .versions
+                .iter_mut()
+                .find(|(v, _)| *v == resource.version)
+            {
+                Some((_, entries)) => entries.push(resource.entry.clone()),
+                None => group
+                    .versions
+                    .push((resource.version.clone(), vec![resource.entry.clone()])),
+            }
+        }
+        groups
+    }
+}
+
+fn s<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The resources a CRD object serves.
+fn resources_of(crd: &Value) -> Vec<Resource> {
+    let group = s(crd, "/spec/group");
+    let plural = s(crd, "/spec/names/plural");
+    let singular = s(crd, "/spec/names/singular");
+    let kind = s(crd, "/spec/names/kind");
+    let namespaced = s(crd, "/spec/scope") == "Namespaced";
+    let mut out = Vec::new();
+    for version in crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if version.get("served").and_then(Value::as_bool) != Some(true) {
+            continue;
+        }
+        let name = s(version, "/name");
+        let status = version.pointer("/subresources/status").is_some();
+        let scale = version.pointer("/subresources/scale").is_some();
+        let verbs = [
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "create",
+            "update",
+            "watch",
+        ];
+        let mut entry = Map::new();
+        entry.insert("resource".into(), json!(plural));
+        entry.insert(
+            "responseKind".into(),
+            json!({"group": "", "version": "", "kind": kind}),
+        );
+        entry.insert(
+            "scope".into(),
+            json!(if namespaced { "Namespaced" } else { "Cluster" }),
+        );
+        entry.insert("singularResource".into(), json!(singular));
+        entry.insert("verbs".into(), json!(verbs));
+        for (key, pointer) in [
+            ("shortNames", "/spec/names/shortNames"),
+            ("categories", "/spec/names/categories"),
+        ] {
+            if let Some(v) = crd.pointer(pointer) {
+                entry.insert(key.into(), v.clone());
+            }
+        }
+        let mut subs = Vec::new();
+        if scale {
+            subs.push(json!({"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"}, "verbs": ["get", "patch", "update"]}));
+        }
+        if status {
+            subs.push(json!({"subresource": "status", "responseKind": {"group": "", "version": "", "kind": kind}, "verbs": ["get", "patch", "update"]}));
+        }
+        if !subs.is_empty() {
+            entry.insert("subresources".into(), Value::Array(subs));
+        }
+        let storage = crd
+            .pointer("/spec/versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+            .map(|v| s(v, "/name"))
+            .unwrap_or(name);
+        entry.insert(
+            "storageVersionHash".into(),
+            json!(storage_version_hash(group, storage, kind)),
+        );
+        let mut subresources = Vec::new();
+        if status {
+            subresources.push("status".to_string());
+        }
+        if scale {
+            subresources.push("scale".to_string());
+        }
+        out.push(Resource {
+            group: group.to_string(),
+            version: name.to_string(),
+            kind: kind.to_string(),
+            plural: plural.to_string(),
+            namespaced,
+            verbs: verbs.iter().map(|v| v.to_string()).collect(),
+            subresources,
+            entry: Value::Object(entry),
+            custom: Some(Arc::new(CustomVersion {
+                schema: version
+                    .pointer("/schema/openAPIV3Schema")
+                    .cloned()
+                    .unwrap_or(
+                        json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+                    ),
+                columns: version
+                    .get("additionalPrinterColumns")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            })),
+        });
+    }
+    out
+}
+
+/// The storage version hash discovery shows: the first 8 bytes of the SHA-256 of
+/// `group/version/Kind`, base64.
+fn storage_version_hash(group: &str, version: &str, kind: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{group}/{version}/{kind}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(&digest[..8])
+}
+
+/// Fields a new CRD gets from the server: its initial status.
+pub(crate) fn prepare_create(crd: &mut Value) {
+    let stored: Vec<Value> = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .filter_map(|v| v.get("name").cloned())
+        .collect();
+    if let Some(map) = crd.as_object_mut() {
+        map.insert(
+            "status".into(),
+            json!({"conditions": null, "acceptedNames": {"plural": "", "kind": ""}, "storedVersions": stored}),
+        );
+    }
+}
+
+/// After a CRD is written: serve its resources, and establish it (two status writes by
+/// `kube-apiserver`, as the real server's controllers do).
+pub(crate) fn register(state: &mut State, crd: &Value) {
+    let name = s(crd, "/metadata/name").to_string();
+    if crd.pointer("/metadata/deletionTimestamp").is_some() {
+        return;
+    }
+    state.custom.by_crd.insert(name.clone(), resources_of(crd));
+    let established = crd
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().any(|c| s(c, "/type") == "Established"));
+    if established {
+        return;
+    }
+    let Ok(resource) = state_resource(state) else {
+        return;
+    };
+    let names = crd.pointer("/spec/names").cloned().unwrap_or(json!({}));
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let accepted = json!({"type": "NamesAccepted", "status": "True", "lastTransitionTime": now, "reason": "NoConflicts", "message": "no conflicts found"});
+    let steps = [
+        json!({"type": "Established", "status": "False", "lastTransitionTime": now, "reason": "Installing", "message": "the initial names have been accepted"}),
+        json!({"type": "Established", "status": "True", "lastTransitionTime": now, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}),
+    ];
+    for established in steps {
+        let Some(old) = state.store.get(&resource.storage_key(), "", &name).cloned() else {
+            return;
+        };
+        let mut new = old.clone();
+        if let Some(status) = new.get_mut("status").and_then(Value::as_object_mut) {
+            status.insert("conditions".into(), json!([accepted, established]));
+            status.insert("acceptedNames".into(), names.clone());
+        }
+        let op = Op::Update {
+            manager: "kube-apiserver".into(),
+            subresource: Some("status".into()),
+        };
+        if write(
+            state,
+            &resource,
+            "",
+            &name,
+            Some(&old),
+            new,
+            op,
+            false,
+            false,
+        )
+        .is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn state_resource(state: &State) -> Result<Resource, ()> {
+    let _ = state;
+    super::registry::builtin()
+        .groups
+        .iter()
+        .find(|g| g.name == "apiextensions.k8s.io")
+        .and_then(|g| g.versions.first())
+        .and_then(|(v, entries)| {
+            entries
+                .iter()
+                .find(|e| s(e, "/resource") == "customresourcedefinitions")
+                .map(|e| super::registry::resource_from_entry("apiextensions.k8s.io", v, e))
+        })
+        .ok_or(())
+}
+
+/// After a CRD is deleted: stop serving it and drop its objects.
+pub(crate) fn unregister(state: &mut State, crd: &Value) {
+    let name = s(crd, "/metadata/name");
+    if let Some(resources) = state.custom.by_crd.remove(name)
+        && let Some(first) = resources.first()
+    {
+        state.store.drop_resource(&first.storage_key());
+    }
+}
+
+/// Structural schema defaulting and pruning of unknown fields.
+pub(crate) fn default_and_prune(custom: &CustomVersion, object: &mut Value) {
+    let Some(map) = object.as_object_mut() else {
+        return;
+    };
+    let Some(props) = custom.schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    let preserve = custom
+        .schema
+        .get("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        == Some(true);
+    map.retain(|k, _| {
+        matches!(k.as_str(), "apiVersion" | "kind" | "metadata")
+            || props.contains_key(k)
+            || preserve
+    });
+    for (key, schema) in props {
+        if matches!(key.as_str(), "metadata" | "apiVersion" | "kind") {
+            continue;
+        }
+        if !map.contains_key(key)
+            && let Some(d) = schema.get("default")
+        {
+            map.insert(key.clone(), d.clone());
+        }
+        if let Some(value) = map.get_mut(key) {
+            default_value(schema, value);
+        }
+    }
+}
+
+fn default_value(schema: &Value, value: &mut Value) {
+    if schema
+        .get("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        == Some(true)
+        && schema.get("properties").is_none()
+    {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                let preserve = schema
+                    .get("x-kubernetes-preserve-unknown-fields")
+                    .and_then(Value::as_bool)
+                    == Some(true);
+                if !preserve {
+                    map.retain(|k, _| props.contains_key(k));
+                }
+                for (key, sub) in props {
+                    if !map.contains_key(key)
+                        && let Some(d) = sub.get("default")
+                    {
+                        map.insert(key.clone(), d.clone());
+                    }
+                    if let Some(v) = map.get_mut(key) {
+                        default_value(sub, v);
+                    }
+                }
+            } else if let Some(values) =
+                schema.get("additionalProperties").filter(|v| v.is_object())
+            {
+                for v in map.values_mut() {
+                    default_value(values, v);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for item in items {
+                    default_value(item_schema, item);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Structural schema validation: types, required, minimum/maximum, pattern, enum, lengths.
+pub(crate) fn validate(custom: &CustomVersion, object: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    if let (Some(props), Some(map)) = (
+        custom.schema.get("properties").and_then(Value::as_object),
+        object.as_object(),
+    ) {
+        for (key, schema) in props {
+            if matches!(key.as_str(), "metadata" | "apiVersion" | "kind") {
+                continue;
+            }
+            if let Some(v) = map.get(key) {
+                check(schema, v, key, &mut causes);
+            }
+        }
+        for required in custom
+            .schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if !map.contains_key(required) {
+                causes.push(Cause::required(required, ""));
+            }
+        }
+    }
+    if has_rules(&custom.schema) {
+        let blocking = causes.iter().any(|c| {
+            matches!(
+                c.reason,
+                "FieldValueRequired" | "FieldValueNotSupported" | "FieldValueTypeInvalid"
+            )
+        });
+        if blocking {
+            causes.push(Cause {
+                reason: "FieldValueInvalid",
+                message: "Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation".into(),
+                field: "<nil>".into(),
+            });
+        } else {
+            check_rules(&custom.schema, object, "", &mut causes);
+        }
+    }
+    causes
+}
+
+/// Whether a schema declares `x-kubernetes-validations` anywhere.
+fn has_rules(schema: &Value) -> bool {
+    match schema {
+        Value::Object(map) => {
+            map.contains_key("x-kubernetes-validations") || map.values().any(has_rules)
+        }
+        Value::Array(items) => items.iter().any(has_rules),
+        _ => false,
+    }
+}
+
+/// Evaluates the CEL rules of the schema against the object, depth first.
+fn check_rules(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
+    for rule in schema
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let text = s(rule, "/rule");
+        if super::cel::evaluate(text, value) == Some(false) {
+            let message = rule
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("failed rule: {text}"));
+            causes.push(Cause {
+                reason: "FieldValueInvalid",
+                message: format!("Invalid value: {message}"),
+                field: if path.is_empty() {
+                    "<nil>".into()
+                } else {
+                    path.into()
+                },
+            });
+        }
+    }
+    match value {
+        Value::Object(map) => {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (key, sub) in props {
+                    if let Some(v) = map.get(key) {
+                        let child = if path.is_empty() {
+                            key.clone()
+                        } else {
+                            format!("{path}.{key}")
+                        };
+                        check_rules(sub, v, &child, causes);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(sub) = schema.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    check_rules(sub, item, &format!("{path}[{i}]"), causes);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
+    let in_body = |rule: String| format!("{path} in body {rule}");
+    if let Some(ty) = schema.get("type").and_then(Value::as_str) {
+        let ok = match ty {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            _ => true,
+        };
+        if !ok && !value.is_null() {
+            let shown = match value {
+                Value::Object(_) => "object",
+                Value::Array(_) => "array",
+                Value::String(_) => "string",
+                Value::Bool(_) => "boolean",
+                Value::Number(n) if n.is_f64() => "number",
+                Value::Number(_) => "integer",
+                Value::Null => "null",
+            };
+            causes.push(Cause {
+                reason: "FieldValueTypeInvalid",
+                message: format!(
+                    "Invalid value: \"{shown}\": {path} in body must be of type {ty}: \"{shown}\""
+                ),
+                field: path.to_string(),
+            });
+            return;
+        }
+    }
+    if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
+        && value.as_f64().is_some_and(|v| v < min)
+    {
+        causes.push(Cause::invalid(
+            path,
+            value,
+            &in_body(format!(
+                "should be greater than or equal to {}",
+                fmt_num(min)
+            )),
+        ));
+    }
+    if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
+        && value.as_f64().is_some_and(|v| v > max)
+    {
+        causes.push(Cause::invalid(
+            path,
+            value,
+            &in_body(format!("should be less than or equal to {}", fmt_num(max))),
+        ));
+    }
+    if let (Some(pattern), Some(text)) = (
+        schema.get("pattern").and_then(Value::as_str),
+        value.as_str(),
+    ) && let Ok(re) = regex::Regex::new(pattern)
+        && !re.is_match(text)
+    {
+        causes.push(Cause::invalid(
+            path,
+            value,
+            &in_body(format!("should match '{pattern}'")),
+        ));
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(value)
+    {
+        let supported: Vec<String> = options
+            .iter()
+            .map(|o| {
+                o.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| o.to_string())
+            })
+            .collect();
+        causes.push(Cause::unsupported(path, value, &supported));
+    }
+    match value {
+        Value::Object(map) => {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (key, sub) in props {
+                    if let Some(v) = map.get(key) {
+                        check(sub, v, &format!("{path}.{key}"), causes);
+                    }
+                }
+            }
+            for required in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if !map.contains_key(required) {
+                    causes.push(Cause::required(&format!("{path}.{required}"), ""));
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(sub) = schema.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    check(sub, item, &format!("{path}[{i}]"), causes);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn fmt_num(n: f64) -> String {
+    if n.fract() == 0.0 {
+        format!("{}", n as i64)
+    } else {
+        n.to_string()
+    }
+}

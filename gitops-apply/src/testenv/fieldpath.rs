@@ -1,0 +1,696 @@
+//! Sets of field paths as server-side apply tracks ownership, and their `fieldsV1` encoding
+//! (`f:` fields, `k:` list-map keys, `v:` set values, `i:` indices, `.` for the node itself).
+//!
+//! This is the part of structured-merge-diff that managedFields need; it could move to the pure
+//! core once something outside the test server needs it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use gitops_core::schema::{ListKind, Node};
+use serde_json::{Map, Value};
+
+/// One step of a field path.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Element {
+    /// A field of an object or a key of a map.
+    Field(String),
+    /// An element of a list map, by its key fields (compact JSON with sorted names).
+    Key(String),
+    /// An element of a set, by its value (compact JSON).
+    Value(String),
+    /// An element of an atomic-less list without keys, by position.
+    Index(usize),
+}
+
+impl Element {
+    fn encode(&self) -> String {
+        match self {
+            Element::Field(name) => format!("f:{name}"),
+            Element::Key(key) => format!("k:{key}"),
+            Element::Value(value) => format!("v:{value}"),
+            Element::Index(i) => format!("i:{i}"),
+        }
+    }
+
+    fn decode(text: &str) -> Option<Element> {
+        let (prefix, rest) = text.split_at_checked(2)?;
+        match prefix {
+            "f:" => Some(Element::Field(rest.to_string())),
+            "k:" => {
+                let parsed: Value = serde_json::from_str(rest).ok()?;
+                Some(Element::Key(canonical(&parsed)))
+            }
+            "v:" => {
+                let parsed: Value = serde_json::from_str(rest).ok()?;
+                Some(Element::Value(canonical(&parsed)))
+            }
+            "i:" => rest.parse().ok().map(Element::Index),
+            _ => None,
+        }
+    }
+
+    /// The element as structured-merge-diff prints it in a path: `.name`, `[name="web"]`,
+    /// `[="a"]`, `[0]`.
+    fn print(&self) -> String {
+        match self {
+            Element::Field(name) => format!(".{name}"),
+            Element::Key(key) => {
+                let parsed: Value = serde_json::from_str(key).unwrap_or(Value::Null);
+                let parts: Vec<String> = parsed
+                    .as_object()
+                    .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect())
+                    .unwrap_or_default();
+                format!("[{}]", parts.join(","))
+            }
+            Element::Value(value) => format!("[={value}]"),
+            Element::Index(i) => format!("[{i}]"),
+        }
+    }
+}
+
+/// Compact JSON with object keys sorted, the canonical form of key and value elements.
+pub(crate) fn canonical(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let sorted: BTreeMap<&String, String> =
+                map.iter().map(|(k, v)| (k, canonical(v))).collect();
+            let parts: Vec<String> = sorted
+                .iter()
+                .map(|(k, v)| format!("{}:{v}", Value::String((*k).clone())))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(canonical).collect();
+            format!("[{}]", parts.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A set of field paths, as a tree: `members` are paths ending here, `children` continue.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct FieldSet {
+    pub members: BTreeSet<Element>,
+    pub children: BTreeMap<Element, FieldSet>,
+}
+
+impl FieldSet {
+    /// Whether the set holds no path.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty() && self.children.values().all(FieldSet::is_empty)
+    }
+
+    /// Adds every path of `other`.
+    pub fn union(&mut self, other: &FieldSet) {
+        self.members.extend(other.members.iter().cloned());
+        for (element, child) in &other.children {
+            self.children
+                .entry(element.clone())
+                .or_default()
+                .union(child);
+        }
+    }
+
+    /// Removes every path of `other`.
+    pub fn subtract(&mut self, other: &FieldSet) {
+        for member in &other.members {
+            self.members.remove(member);
+        }
+        for (element, child) in &other.children {
+            if let Some(mine) = self.children.get_mut(element) {
+                mine.subtract(child);
+            }
+        }
+        self.prune();
+    }
+
+    /// The paths in both sets.
+    pub fn intersection(&self, other: &FieldSet) -> FieldSet {
+        let mut out = FieldSet {
+            members: self.members.intersection(&other.members).cloned().collect(),
+            children: BTreeMap::new(),
+        };
+        for (element, child) in &self.children {
+            if let Some(theirs) = other.children.get(element) {
+                let both = child.intersection(theirs);
+                if !both.is_empty() {
+                    out.children.insert(element.clone(), both);
+                }
+            }
+        }
+        out
+    }
+
+    fn prune(&mut self) {
+        self.children.retain(|_, child| {
+            child.prune();
+            !child.is_empty()
+        });
+    }
+
+    /// Every path, printed as structured-merge-diff prints paths (`.spec.replicas`).
+    pub fn paths(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.collect_paths("", &mut out);
+        out
+    }
+
+    fn collect_paths(&self, prefix: &str, out: &mut Vec<String>) {
+        let mut elements: BTreeSet<&Element> = self.members.iter().collect();
+        elements.extend(self.children.keys());
+        for element in elements {
+            let path = format!("{prefix}{}", element.print());
+            if self.members.contains(element) {
+                out.push(path.clone());
+            }
+            if let Some(child) = self.children.get(element) {
+                child.collect_paths(&path, out);
+            }
+        }
+    }
+
+    /// The `fieldsV1` JSON of the set.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        let mut elements: BTreeSet<&Element> = self.members.iter().collect();
+        elements.extend(self.children.keys().filter(|_| true));
+        for element in elements {
+            let child = self.children.get(element).filter(|c| !c.is_empty());
+            let mut value = child
+                .map(FieldSet::to_json)
+                .unwrap_or_else(|| Value::Object(Map::new()));
+            if child.is_some()
+                && self.members.contains(element)
+                && let Value::Object(inner) = &mut value
+            {
+                let mut with_dot = Map::new();
+                with_dot.insert(".".into(), Value::Object(Map::new()));
+                with_dot.extend(std::mem::take(inner));
+                *inner = with_dot;
+            }
+            if child.is_none() && !self.members.contains(element) {
+                continue;
+            }
+            map.insert(element.encode(), value);
+        }
+        Value::Object(map)
+    }
+
+    /// Parses `fieldsV1` JSON; unknown element prefixes are skipped.
+    pub fn from_json(value: &Value) -> FieldSet {
+        let mut set = FieldSet::default();
+        let Some(map) = value.as_object() else {
+            return set;
+        };
+        for (key, child) in map {
+            if key == "." {
+                continue;
+            }
+            let Some(element) = Element::decode(key) else {
+                continue;
+            };
+            let inner = child.as_object();
+            let is_leaf = inner.is_none_or(Map::is_empty);
+            let has_dot = inner.is_some_and(|m| m.contains_key("."));
+            if is_leaf || has_dot {
+                set.members.insert(element.clone());
+            }
+            if !is_leaf {
+                let child_set = FieldSet::from_json(child);
+                if !child_set.is_empty() {
+                    set.children.insert(element, child_set);
+                }
+            }
+        }
+        set
+    }
+}
+
+/// Metadata fields that are never owned: identity and server-set bookkeeping.
+const UNOWNED_METADATA: &[&str] = &[
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "managedFields",
+    "selfLink",
+];
+
+/// The paths of a whole object, as an applier owns them: every leaf and list element, without
+/// `apiVersion`, `kind` and identity metadata.
+pub(crate) fn object_set(object: &Value, schema: Option<Node<'_>>) -> FieldSet {
+    let mut set = FieldSet::default();
+    let Some(map) = object.as_object() else {
+        return set;
+    };
+    for (key, value) in map {
+        if key == "apiVersion" || key == "kind" {
+            continue;
+        }
+        let node = schema.and_then(|n| n.child(key));
+        if key == "metadata" {
+            let mut meta = FieldSet::default();
+            for (mk, mv) in value.as_object().into_iter().flatten() {
+                if UNOWNED_METADATA.contains(&mk.as_str()) {
+                    continue;
+                }
+                add_value(
+                    &mut meta,
+                    Element::Field(mk.clone()),
+                    mv,
+                    node.and_then(|n| n.child(mk)),
+                );
+            }
+            if !meta.is_empty() {
+                set.children.insert(Element::Field(key.clone()), meta);
+            }
+            continue;
+        }
+        add_value(&mut set, Element::Field(key.clone()), value, node);
+    }
+    set
+}
+
+/// Whether a value at this schema position is one owned unit (a leaf).
+fn is_leaf(value: &Value, node: Option<Node<'_>>) -> bool {
+    match value {
+        Value::Object(map) => map.is_empty() || node.is_some_and(|n| n.is_atomic_map()),
+        Value::Array(items) => items.is_empty() || list_kind(node) == ListKind::Atomic,
+        _ => true,
+    }
+}
+
+/// Whether a value is compared child by child (a non-atomic object or list).
+fn is_container(value: &Value, node: Option<Node<'_>>) -> bool {
+    match value {
+        Value::Object(_) => !node.is_some_and(|n| n.is_atomic_map()),
+        Value::Array(_) => list_kind(node) != ListKind::Atomic,
+        _ => false,
+    }
+}
+
+/// The list semantics at a schema position; without a schema a list is atomic.
+pub(crate) fn list_kind(node: Option<Node<'_>>) -> ListKind {
+    node.map(|n| n.list()).unwrap_or(ListKind::Atomic)
+}
+
+/// The element identifying a list item.
+pub(crate) fn item_element(
+    item: &Value,
+    kind: &ListKind,
+    node: Option<Node<'_>>,
+    index: usize,
+) -> Element {
+    match kind {
+        ListKind::Map(keys) => {
+            let mut key = Map::new();
+            let items = node.and_then(|n| n.items());
+            for name in keys {
+                let value = item.get(name).cloned().or_else(|| {
+                    items
+                        .and_then(|n| n.field(name))
+                        .and_then(|n| n.default().cloned())
+                });
+                if let Some(value) = value {
+                    key.insert(name.clone(), value);
+                }
+            }
+            Element::Key(canonical(&Value::Object(key)))
+        }
+        ListKind::Set => Element::Value(canonical(item)),
+        ListKind::Atomic => Element::Index(index),
+    }
+}
+
+fn add_value(set: &mut FieldSet, element: Element, value: &Value, node: Option<Node<'_>>) {
+    if is_leaf(value, node) {
+        set.members.insert(element);
+        return;
+    }
+    let child = children_set(value, node);
+    if !child.is_empty() {
+        set.children.insert(element, child);
+    }
+}
+
+/// The set below a container value (object or non-atomic list).
+fn children_set(value: &Value, node: Option<Node<'_>>) -> FieldSet {
+    let mut set = FieldSet::default();
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                add_value(
+                    &mut set,
+                    Element::Field(key.clone()),
+                    v,
+                    node.and_then(|n| n.child(key)),
+                );
+            }
+        }
+        Value::Array(items) => {
+            let kind = list_kind(node);
+            let item_node = node.and_then(|n| n.items());
+            for (i, item) in items.iter().enumerate() {
+                let element = item_element(item, &kind, node, i);
+                set.members.insert(element.clone());
+                if let Value::Object(_) = item
+                    && !is_leaf(item, item_node)
+                {
+                    let child = children_set(item, item_node);
+                    if !child.is_empty() {
+                        set.children.insert(element, child);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    set
+}
+
+/// The paths an update changed (added or modified in `new`) and removed (present only in
+/// `old`). `structs_tracked` says whether an object that appears is itself a member (true for
+/// custom resources; built-in structs always exist, only their maps appear).
+pub(crate) fn compare(
+    old: &Value,
+    new: &Value,
+    schema: Option<Node<'_>>,
+    structs_tracked: bool,
+) -> (FieldSet, FieldSet) {
+    let mut changed = FieldSet::default();
+    let mut removed = FieldSet::default();
+    let old_set = object_set(old, schema);
+    let new_set = object_set(new, schema);
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            for key in UNOWNED_METADATA {
+                meta.remove(*key);
+            }
+        }
+        if let Some(map) = v.as_object_mut() {
+            map.remove("apiVersion");
+            map.remove("kind");
+            if map
+                .get("metadata")
+                .and_then(Value::as_object)
+                .is_some_and(Map::is_empty)
+            {
+                map.remove("metadata");
+            }
+        }
+        v
+    };
+    compare_values(
+        Some(&strip(old)),
+        Some(&strip(new)),
+        schema,
+        &old_set,
+        &new_set,
+        structs_tracked,
+        true,
+        &mut changed,
+        &mut removed,
+    );
+    (changed, removed)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compare_values(
+    old: Option<&Value>,
+    new: Option<&Value>,
+    node: Option<Node<'_>>,
+    old_set: &FieldSet,
+    new_set: &FieldSet,
+    structs_tracked: bool,
+    top: bool,
+    changed: &mut FieldSet,
+    removed: &mut FieldSet,
+) {
+    // Walk the children present in either value.
+    let (Some(old), Some(new)) = (old, new) else {
+        return;
+    };
+    match (old, new) {
+        (Value::Object(o), Value::Object(n)) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.extend(n.keys().filter(|k| !o.contains_key(*k)));
+            for key in keys {
+                let element = Element::Field(key.clone());
+                let child_node = node.and_then(|x| x.child(key));
+                // Built-in structs always exist (Go zero values); maps and lists appear.
+                let is_struct = child_node.is_some_and(|c| c.keyword("properties").is_some());
+                let is_map = !is_struct;
+                diff_member(
+                    &element,
+                    o.get(key),
+                    n.get(key),
+                    child_node,
+                    (old_set, new_set),
+                    (
+                        !(top && key == "metadata") && (structs_tracked || is_map),
+                        structs_tracked,
+                    ),
+                    changed,
+                    removed,
+                );
+            }
+        }
+        (Value::Array(o), Value::Array(n)) => {
+            let kind = list_kind(node);
+            let item_node = node.and_then(|x| x.items());
+            let index = |items: &Vec<Value>| -> Vec<(Element, Value)> {
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| (item_element(item, &kind, node, i), item.clone()))
+                    .collect()
+            };
+            let (oi, ni) = (index(o), index(n));
+            let mut elements: Vec<&Element> = oi.iter().map(|(e, _)| e).collect();
+            elements.extend(
+                ni.iter()
+                    .map(|(e, _)| e)
+                    .filter(|e| !oi.iter().any(|(x, _)| x == *e)),
+            );
+            for element in elements {
+                let ov = oi.iter().find(|(e, _)| e == element).map(|(_, v)| v);
+                let nv = ni.iter().find(|(e, _)| e == element).map(|(_, v)| v);
+                diff_member(
+                    element,
+                    ov,
+                    nv,
+                    item_node,
+                    (old_set, new_set),
+                    (true, structs_tracked),
+                    changed,
+                    removed,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn diff_member(
+    element: &Element,
+    old: Option<&Value>,
+    new: Option<&Value>,
+    node: Option<Node<'_>>,
+    (old_set, new_set): (&FieldSet, &FieldSet),
+    (tracked_when_added, structs_tracked): (bool, bool),
+    changed: &mut FieldSet,
+    removed: &mut FieldSet,
+) {
+    match (old, new) {
+        (None, None) => {}
+        (Some(_), None) => {
+            removed.members.insert(element.clone());
+            if let Some(child) = old_set.children.get(element) {
+                removed
+                    .children
+                    .entry(element.clone())
+                    .or_default()
+                    .union(child);
+            }
+        }
+        (None, Some(value)) => {
+            let listed = matches!(
+                element,
+                Element::Key(_) | Element::Value(_) | Element::Index(_)
+            );
+            if is_leaf(value, node) || !is_container(value, node) {
+                changed.members.insert(element.clone());
+                return;
+            }
+            if tracked_when_added || listed {
+                changed.members.insert(element.clone());
+            }
+            // Walk the new container against an empty one, so that containers inside it get
+            // the same treatment.
+            let empty_value = if value.is_array() {
+                Value::Array(Vec::new())
+            } else {
+                Value::Object(Map::new())
+            };
+            let empty = FieldSet::default();
+            let mut c = FieldSet::default();
+            let mut r = FieldSet::default();
+            compare_values(
+                Some(&empty_value),
+                Some(value),
+                node,
+                &empty,
+                new_set.children.get(element).unwrap_or(&empty),
+                structs_tracked,
+                false,
+                &mut c,
+                &mut r,
+            );
+            if !c.is_empty() {
+                changed
+                    .children
+                    .entry(element.clone())
+                    .or_default()
+                    .union(&c);
+            }
+        }
+        (Some(Value::Null), Some(n)) if is_container(n, node) => {
+            let empty = if n.is_array() {
+                Value::Array(Vec::new())
+            } else {
+                Value::Object(Map::new())
+            };
+            diff_member(
+                element,
+                Some(&empty),
+                Some(n),
+                node,
+                (old_set, new_set),
+                (tracked_when_added, structs_tracked),
+                changed,
+                removed,
+            );
+        }
+        (Some(o), Some(n)) => {
+            let both_containers = is_container(o, node)
+                && is_container(n, node)
+                && std::mem::discriminant(o) == std::mem::discriminant(n);
+            if !both_containers {
+                if o != n {
+                    changed.members.insert(element.clone());
+                    if is_leaf(o, node)
+                        && let Some(child) = new_set.children.get(element)
+                    {
+                        changed
+                            .children
+                            .entry(element.clone())
+                            .or_default()
+                            .union(child);
+                    }
+                    if !is_leaf(o, node)
+                        && let Some(child) = old_set.children.get(element)
+                    {
+                        removed
+                            .children
+                            .entry(element.clone())
+                            .or_default()
+                            .union(child);
+                    }
+                }
+                return;
+            }
+            let empty = FieldSet::default();
+            let mut c = FieldSet::default();
+            let mut r = FieldSet::default();
+            compare_values(
+                Some(o),
+                Some(n),
+                node,
+                old_set.children.get(element).unwrap_or(&empty),
+                new_set.children.get(element).unwrap_or(&empty),
+                structs_tracked,
+                false,
+                &mut c,
+                &mut r,
+            );
+            if !c.is_empty() {
+                changed
+                    .children
+                    .entry(element.clone())
+                    .or_default()
+                    .union(&c);
+            }
+            if !r.is_empty() {
+                removed
+                    .children
+                    .entry(element.clone())
+                    .or_default()
+                    .union(&r);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gitops_core::schema::Schema;
+    use serde_json::json;
+
+    #[test]
+    fn fields_v1_round_trips() {
+        let encoded = json!({"f:data": {".": {}, "f:a": {}}, "f:spec": {"f:containers": {
+            "k:{\"name\":\"web\"}": {".": {}, "f:image": {}}}}});
+        let set = FieldSet::from_json(&encoded);
+        assert_eq!(set.to_json(), encoded);
+        assert_eq!(
+            set.paths(),
+            vec![
+                ".data",
+                ".data.a",
+                ".spec.containers[name=\"web\"]",
+                ".spec.containers[name=\"web\"].image"
+            ]
+        );
+    }
+
+    #[test]
+    fn applied_set_uses_list_keys_with_schema_defaults() {
+        let schema = Schema::builtin().root("apps/v1", "Deployment");
+        let object = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"spec": {"containers": [
+                {"name": "web", "ports": [{"containerPort": 80}]}]}}}});
+        let set = object_set(&object, schema);
+        assert_eq!(
+            set.to_json(),
+            json!({"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {"f:selector": {},
+                "f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {".": {},
+                    "f:name": {}, "f:ports": {"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {
+                        ".": {}, "f:containerPort": {}}}}}}}}})
+        );
+    }
+
+    #[test]
+    fn update_tracks_new_maps_but_not_builtin_structs() {
+        let schema = Schema::builtin().root("v1", "ConfigMap");
+        let old = json!({});
+        let new = json!({"metadata": {"name": "c", "labels": {"x": "1"}}, "data": {"a": "1"}});
+        let (changed, removed) = compare(&old, &new, schema, false);
+        assert!(removed.is_empty());
+        assert_eq!(
+            changed.to_json(),
+            json!({"f:data": {".": {}, "f:a": {}}, "f:metadata": {"f:labels": {".": {}, "f:x": {}}}})
+        );
+        let newer = json!({"metadata": {"name": "c", "labels": {"x": "1"}}, "data": {"b": "2"}});
+        let (changed, removed) = compare(&new, &newer, schema, false);
+        assert_eq!(changed.to_json(), json!({"f:data": {"f:b": {}}}));
+        assert_eq!(removed.to_json(), json!({"f:data": {"f:a": {}}}));
+    }
+}

@@ -1,0 +1,272 @@
+//! managedFields: the per-manager ownership records of an object, how an update moves
+//! ownership, and how server-side apply merges, detects conflicts and removes fields a manager
+//! stopped applying.
+
+use gitops_core::schema::{ListKind, Node};
+use serde_json::{Map, Value, json};
+
+use super::fieldpath::{Element, FieldSet, item_element, list_kind};
+
+/// One managedFields entry.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Entry {
+    pub manager: String,
+    pub operation: String,
+    pub api_version: String,
+    pub time: Option<Value>,
+    pub subresource: Option<String>,
+    pub set: FieldSet,
+}
+
+impl Entry {
+    /// Whether this entry is the record of (manager, operation, subresource).
+    pub fn is(&self, manager: &str, operation: &str, subresource: Option<&str>) -> bool {
+        self.manager == manager
+            && self.operation == operation
+            && self.subresource.as_deref() == subresource
+    }
+
+    /// The manager as conflict messages print it.
+    pub fn printed(&self) -> String {
+        let mut out = format!("{:?}", self.manager);
+        if let Some(sub) = &self.subresource {
+            out = format!("{out} with subresource {sub:?}");
+        }
+        if self.operation == "Update" {
+            // The manager key Kubernetes prints from carries no time.
+            out = format!("{out} using {}", self.api_version);
+        }
+        out
+    }
+
+    fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("manager".into(), json!(self.manager));
+        map.insert("operation".into(), json!(self.operation));
+        map.insert("apiVersion".into(), json!(self.api_version));
+        if let Some(time) = &self.time {
+            map.insert("time".into(), time.clone());
+        }
+        map.insert("fieldsType".into(), json!("FieldsV1"));
+        map.insert("fieldsV1".into(), self.set.to_json());
+        if let Some(sub) = &self.subresource {
+            map.insert("subresource".into(), json!(sub));
+        }
+        Value::Object(map)
+    }
+}
+
+/// The entries recorded on an object.
+pub(crate) fn read(object: Option<&Value>) -> Vec<Entry> {
+    let Some(list) = object
+        .and_then(|o| o.pointer("/metadata/managedFields"))
+        .and_then(Value::as_array)
+    else {
+        return Vec::new();
+    };
+    list.iter()
+        .map(|e| {
+            let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            Entry {
+                manager: s("manager"),
+                operation: s("operation"),
+                api_version: s("apiVersion"),
+                time: e.get("time").cloned(),
+                subresource: e
+                    .get("subresource")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                set: FieldSet::from_json(e.get("fieldsV1").unwrap_or(&Value::Null)),
+            }
+        })
+        .collect()
+}
+
+/// Writes the entries into the object, dropping empty ones; no entries removes the field.
+pub(crate) fn write(object: &mut Value, entries: &[Entry]) {
+    let list: Vec<Value> = entries
+        .iter()
+        .filter(|e| !e.set.is_empty())
+        .map(Entry::to_json)
+        .collect();
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        if list.is_empty() {
+            meta.remove("managedFields");
+        } else {
+            meta.insert("managedFields".into(), Value::Array(list));
+        }
+    }
+}
+
+/// Merges an applied configuration into the live object as server-side apply does: maps and
+/// structs field by field, list maps by key, sets by value, everything else replaced.
+pub(crate) fn merge(live: &Value, config: &Value, node: Option<Node<'_>>) -> Value {
+    match (live, config) {
+        (Value::Object(l), Value::Object(c)) if !node.is_some_and(|n| n.is_atomic_map()) => {
+            let mut out = l.clone();
+            for (key, value) in c {
+                if value.is_null() {
+                    out.remove(key);
+                    continue;
+                }
+                let child = node.and_then(|n| n.child(key));
+                let merged = match l.get(key) {
+                    Some(existing) => merge(existing, value, child),
+                    None => value.clone(),
+                };
+                out.insert(key.clone(), merged);
+            }
+            Value::Object(out)
+        }
+        (Value::Array(l), Value::Array(c)) => {
+            let kind = list_kind(node);
+            if kind == ListKind::Atomic {
+                return config.clone();
+            }
+            let item_node = node.and_then(|n| n.items());
+            let ids = |items: &Vec<Value>| -> Vec<Element> {
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| item_element(item, &kind, node, i))
+                    .collect()
+            };
+            let (live_ids, config_ids) = (ids(l), ids(c));
+            let mut out: Vec<Value> = Vec::new();
+            for (id, item) in live_ids.iter().zip(l) {
+                match config_ids.iter().position(|x| x == id) {
+                    Some(i) => out.push(merge(item, &c[i], item_node)),
+                    None => out.push(item.clone()),
+                }
+            }
+            for (id, item) in config_ids.iter().zip(c) {
+                if !live_ids.contains(id) {
+                    out.push(item.clone());
+                }
+            }
+            Value::Array(out)
+        }
+        _ => config.clone(),
+    }
+}
+
+/// Removes the paths of `set` from `value`; containers emptied by the removal go too.
+pub(crate) fn remove(value: &mut Value, set: &FieldSet, node: Option<Node<'_>>) {
+    match value {
+        Value::Object(map) => {
+            for member in &set.members {
+                if let Element::Field(name) = member
+                    && !set.children.contains_key(member)
+                {
+                    map.remove(name);
+                }
+            }
+            for (element, child) in &set.children {
+                let Element::Field(name) = element else {
+                    continue;
+                };
+                let child_node = node.and_then(|n| n.child(name));
+                if set.members.contains(element) && child_is_whole(child) {
+                    map.remove(name);
+                    continue;
+                }
+                if let Some(inner) = map.get_mut(name) {
+                    let was_empty = is_empty_container(inner);
+                    remove(inner, child, child_node);
+                    if !was_empty && is_empty_container(inner) {
+                        map.remove(name);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            let kind = list_kind(node);
+            let item_node = node.and_then(|n| n.items());
+            let mut kept = Vec::new();
+            for (i, mut item) in std::mem::take(items).into_iter().enumerate() {
+                let id = item_element(&item, &kind, node, i);
+                if set.members.contains(&id) {
+                    continue;
+                }
+                if let Some(child) = set.children.get(&id) {
+                    remove(&mut item, child, item_node);
+                }
+                kept.push(item);
+            }
+            *items = kept;
+        }
+        _ => {}
+    }
+}
+
+/// A removed member with children is removed whole.
+fn child_is_whole(_child: &FieldSet) -> bool {
+    true
+}
+
+fn is_empty_container(value: &Value) -> bool {
+    match value {
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testenv::fieldpath::object_set;
+    use gitops_core::schema::Schema;
+    use serde_json::json;
+
+    #[test]
+    fn merge_keeps_live_list_items_and_removal_drops_emptied_lists() {
+        let schema = Schema::builtin().root("apps/v1", "Deployment");
+        let live = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "web", "image": "a", "env": [{"name": "MODE", "value": "prod"}]},
+            {"name": "sidecar", "image": "b"}]}}}});
+        let config = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "web", "image": "c"}]}}}});
+        let mut merged = merge(&live, &config, schema);
+        assert_eq!(
+            merged.pointer("/spec/template/spec/containers/0/image"),
+            Some(&json!("c"))
+        );
+        assert_eq!(
+            merged.pointer("/spec/template/spec/containers/1/name"),
+            Some(&json!("sidecar"))
+        );
+        let env = object_set(
+            &json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "web", "env": [{"name": "MODE", "value": "prod"}]}]}}}}),
+            schema,
+        );
+        let mut stale = env.clone();
+        stale.subtract(&object_set(
+            &json!({"spec": {"template": {"spec": {"containers": [{"name": "web"}]}}}}),
+            schema,
+        ));
+        remove(&mut merged, &stale, schema);
+        assert_eq!(merged.pointer("/spec/template/spec/containers/0/env"), None);
+        assert_eq!(
+            merged.pointer("/spec/template/spec/containers/0/name"),
+            Some(&json!("web"))
+        );
+    }
+
+    #[test]
+    fn update_managers_print_their_version() {
+        let entry = Entry {
+            manager: "kubectl".into(),
+            operation: "Update".into(),
+            api_version: "apps/v1".into(),
+            time: Some(json!("2026-01-01T00:00:00Z")),
+            subresource: Some("status".into()),
+            set: FieldSet::default(),
+        };
+        assert_eq!(
+            entry.printed(),
+            "\"kubectl\" with subresource \"status\" using apps/v1"
+        );
+    }
+}

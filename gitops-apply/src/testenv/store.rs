@@ -1,0 +1,201 @@
+//! In-memory storage: objects by resource, namespace and name, one global resourceVersion
+//! counter, and the event log watches replay from.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+/// The kind of change a watch event reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change, as watches see it.
+#[derive(Clone, Debug)]
+pub(crate) struct Event {
+    pub rv: u64,
+    pub resource: (String, String),
+    pub namespace: String,
+    pub kind: EventType,
+    pub object: Value,
+    /// The object before a modification, so that selector watches can tell an object leaving
+    /// or entering their selection.
+    pub previous: Option<Value>,
+}
+
+/// How many events the log keeps for watches before compacting the older half.
+const MAX_EVENTS: usize = 100_000;
+
+/// Objects of one resource by (namespace, name); cluster-scoped objects have namespace "".
+pub(crate) type Objects = BTreeMap<(String, String), Value>;
+
+/// The whole store.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    resources: HashMap<(String, String), Objects>,
+    rv: u64,
+    /// The changes in order; watches read from their position.
+    pub events: Vec<Event>,
+    /// Events at or below this resourceVersion were compacted (410 Gone to watch from them).
+    pub compacted: u64,
+    uids: u64,
+}
+
+impl Store {
+    /// The current resourceVersion.
+    pub fn rv(&self) -> u64 {
+        self.rv
+    }
+
+    /// A fresh uid.
+    pub fn uid(&mut self) -> String {
+        self.uids += 1;
+        let n = self.uids;
+        let h = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5bd1_e995;
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            (h >> 32) as u32,
+            (h >> 16) as u16,
+            (h & 0xfff) as u16,
+            (n & 0xfff) as u16,
+            n
+        )
+    }
+
+    /// One object.
+    pub fn get(&self, resource: &(String, String), namespace: &str, name: &str) -> Option<&Value> {
+        self.resources
+            .get(resource)?
+            .get(&(namespace.to_string(), name.to_string()))
+    }
+
+    /// All objects of a resource, optionally in one namespace, in key order.
+    pub fn list(&self, resource: &(String, String), namespace: Option<&str>) -> Vec<&Value> {
+        let Some(objects) = self.resources.get(resource) else {
+            return Vec::new();
+        };
+        objects
+            .iter()
+            .filter(|((ns, _), _)| namespace.is_none_or(|n| n == ns))
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    /// Stores an object with a new resourceVersion and records the event; returns the stored
+    /// object.
+    pub fn put(
+        &mut self,
+        resource: &(String, String),
+        namespace: &str,
+        name: &str,
+        mut object: Value,
+        kind: EventType,
+    ) -> Value {
+        self.rv += 1;
+        if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("resourceVersion".into(), Value::String(self.rv.to_string()));
+        }
+        let previous = self
+            .resources
+            .entry(resource.clone())
+            .or_default()
+            .insert((namespace.to_string(), name.to_string()), object.clone());
+        self.record(resource, namespace, kind, object.clone(), previous);
+        object
+    }
+
+    /// Removes an object with a new resourceVersion and records the DELETED event.
+    pub fn remove(
+        &mut self,
+        resource: &(String, String),
+        namespace: &str,
+        name: &str,
+    ) -> Option<Value> {
+        let mut object = self
+            .resources
+            .get_mut(resource)?
+            .remove(&(namespace.to_string(), name.to_string()))?;
+        self.rv += 1;
+        if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("resourceVersion".into(), Value::String(self.rv.to_string()));
+        }
+        self.record(
+            resource,
+            namespace,
+            EventType::Deleted,
+            object.clone(),
+            None,
+        );
+        Some(object)
+    }
+
+    /// Every stored object with its resource key, namespace and name.
+    pub fn all(&self) -> Vec<((String, String), String, String, Value)> {
+        self.resources
+            .iter()
+            .flat_map(|(key, objects)| {
+                objects
+                    .iter()
+                    .map(move |((ns, name), o)| (key.clone(), ns.clone(), name.clone(), o.clone()))
+            })
+            .collect()
+    }
+
+    /// Drops every object of a resource (a deleted CRD's custom resources).
+    pub fn drop_resource(&mut self, resource: &(String, String)) {
+        let keys: Vec<(String, String)> = self
+            .resources
+            .get(resource)
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        for (ns, name) in keys {
+            self.remove(resource, &ns, &name);
+        }
+    }
+
+    fn record(
+        &mut self,
+        resource: &(String, String),
+        namespace: &str,
+        kind: EventType,
+        object: Value,
+        previous: Option<Value>,
+    ) {
+        if self.events.len() >= MAX_EVENTS {
+            // Keep the newer half; watches from before it get 410 Gone.
+            let dropped: Vec<Event> = self.events.drain(..MAX_EVENTS / 2).collect();
+            if let Some(last) = dropped.last() {
+                self.compacted = last.rv;
+            }
+        }
+        self.events.push(Event {
+            rv: self.rv,
+            resource: resource.clone(),
+            namespace: namespace.to_string(),
+            kind,
+            object,
+            previous,
+        });
+    }
+
+    /// Forgets events up to the current resourceVersion: watches from older versions get
+    /// 410 Gone.
+    pub fn compact(&mut self) {
+        self.compacted = self.rv;
+        self.events.clear();
+    }
+}

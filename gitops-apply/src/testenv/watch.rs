@@ -1,0 +1,222 @@
+//! Watches: a chunked stream of JSON lines (`{"type": ..., "object": ...}`), replaying events
+//! after the requested resourceVersion, with bookmarks, `sendInitialEvents` and 410 Gone for
+//! compacted versions.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::Server;
+use super::handler::{Call, filter_of, partial};
+use super::registry::Resource;
+use super::selector::Filter;
+use super::status::ApiError;
+use super::store::EventType;
+
+fn line(kind: &str, object: Value) -> Bytes {
+    let mut text = json!({"type": kind, "object": object}).to_string();
+    text.push('\n');
+    Bytes::from(text)
+}
+
+struct Watch {
+    resource: Resource,
+    namespace: Option<String>,
+    filter: Filter,
+    metadata_only: bool,
+    table: bool,
+}
+
+impl Watch {
+    fn wants(&self, key: &(String, String), namespace: &str, object: &Value) -> bool {
+        *key == self.resource.storage_key()
+            && self.namespace.as_deref().is_none_or(|n| n == namespace)
+            && self.filter.matches(object)
+    }
+
+    fn shape(&self, object: &Value) -> Value {
+        if self.table {
+            let rv = object
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0);
+            return super::table::table(&self.resource, &[object], rv);
+        }
+        if self.metadata_only {
+            partial(object)
+        } else if super::events::is_event(&self.resource) {
+            super::events::view(&self.resource, object)
+        } else {
+            object.clone()
+        }
+    }
+
+    fn bookmark(&self, rv: u64, initial_end: bool) -> Value {
+        let mut metadata = json!({"resourceVersion": rv.to_string()});
+        if initial_end {
+            metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        }
+        if self.metadata_only {
+            json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata})
+        } else {
+            json!({"kind": self.resource.kind, "apiVersion": self.resource.api_version(), "metadata": metadata})
+        }
+    }
+}
+
+/// Starts a watch and answers with its stream.
+pub(crate) fn serve(
+    server: Arc<Server>,
+    resource: Resource,
+    namespace: Option<&str>,
+    call: &Call,
+    drop_after: Option<Duration>,
+) -> Result<http::Response<Body>, ApiError> {
+    let watch = Watch {
+        resource,
+        namespace: namespace.map(str::to_string),
+        filter: filter_of(call)?,
+        metadata_only: call.accept.contains("as=PartialObjectMetadata"),
+        table: call.accept.contains("as=Table"),
+    };
+    let q = |k: &str| call.query.get(k).map(String::as_str);
+    let bookmarks = q("allowWatchBookmarks") == Some("true");
+    let initial_events = q("sendInitialEvents") == Some("true");
+    let requested: Option<u64> = q("resourceVersion")
+        .filter(|r| !r.is_empty() && *r != "0")
+        .map(|r| {
+            r.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {r}")))
+        })
+        .transpose()?;
+    let mut timeout = server.lock().watch_timeout;
+    if let Some(t) = q("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()) {
+        timeout = Duration::from_secs(t);
+    }
+    if let Some(d) = drop_after {
+        timeout = timeout.min(d);
+    }
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let mut changed = server.changed.subscribe();
+    // Initial state, under the lock so that no change slips between it and the replay.
+    let (mut last, initial, gone) = {
+        let state = server.lock();
+        let rv = state.store.rv();
+        match requested {
+            Some(from) if !initial_events => {
+                let gone = from < state.store.compacted;
+                (from, Vec::new(), gone)
+            }
+            _ => {
+                let items: Vec<Bytes> = state
+                    .store
+                    .list(&watch.resource.storage_key(), watch.namespace.as_deref())
+                    .into_iter()
+                    .filter(|o| watch.filter.matches(o))
+                    .map(|o| line("ADDED", watch.shape(o)))
+                    .collect();
+                (rv, items, false)
+            }
+        }
+    };
+    tokio::spawn(async move {
+        if gone {
+            let status = ApiError::gone(format!("too old resource version: {last}")).body();
+            tx.send(line("ERROR", status)).await.ok();
+            return;
+        }
+        for item in initial {
+            if tx.send(item).await.is_err() {
+                return;
+            }
+        }
+        if initial_events {
+            let b = watch.bookmark(last, true);
+            if tx.send(line("BOOKMARK", b)).await.is_err() {
+                return;
+            }
+        }
+        let start = tokio::time::Instant::now();
+        let deadline = start + timeout;
+        // As the watch cache does: a bookmark every minute, and one 2 s before the deadline
+        // when that is still ahead.
+        let mut next_bookmark = if bookmarks {
+            let pre_timeout = deadline.checked_sub(Duration::from_secs(2));
+            let heartbeat = start + Duration::from_secs(60);
+            match pre_timeout {
+                Some(t) if t < heartbeat && t > start => Some(t),
+                Some(t) if t <= start => None,
+                _ => Some(heartbeat),
+            }
+        } else {
+            None
+        };
+        loop {
+            let pending: Vec<Bytes> = {
+                let state = server.lock();
+                let events = &state.store.events;
+                let start = events.partition_point(|e| e.rv <= last);
+                let out = events[start..]
+                    .iter()
+                    .filter_map(|e| {
+                        let now = watch.wants(&e.resource, &e.namespace, &e.object);
+                        let before = e
+                            .previous
+                            .as_ref()
+                            .is_some_and(|p| watch.wants(&e.resource, &e.namespace, p));
+                        // A modification moving an object into or out of the selection is an
+                        // addition or a deletion for this watch.
+                        let kind = match (e.kind, before, now) {
+                            (EventType::Modified, false, true) => EventType::Added,
+                            (EventType::Modified, true, false) => EventType::Deleted,
+                            (EventType::Modified, false, false) => return None,
+                            (kind, _, true) => kind,
+                            (_, _, false) => return None,
+                        };
+                        Some(line(kind.as_str(), watch.shape(&e.object)))
+                    })
+                    .collect();
+                last = last.max(events.last().map(|e| e.rv).unwrap_or(last));
+                out
+            };
+            for item in pending {
+                if tx.send(item).await.is_err() {
+                    return;
+                }
+            }
+            let bookmark_at = next_bookmark.unwrap_or(deadline);
+            tokio::select! {
+                r = changed.changed() => if r.is_err() { break },
+                _ = tokio::time::sleep_until(bookmark_at), if next_bookmark.is_some() => {
+                    let rv = server.lock().store.rv().max(last);
+                    let b = watch.bookmark(rv, false);
+                    if tx.send(line("BOOKMARK", b)).await.is_err() {
+                        return;
+                    }
+                    let heartbeat = tokio::time::Instant::now() + Duration::from_secs(60);
+                    let pre_timeout = deadline.checked_sub(Duration::from_secs(2));
+                    next_bookmark = Some(heartbeat).filter(|h| pre_timeout.is_none_or(|p| *h < p));
+                }
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = tx.closed() => return,
+            }
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<Bytes, Infallible>(b), rx))
+    });
+    let mut response = http::Response::new(Body::from_stream(stream));
+    *response.status_mut() = StatusCode::OK;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}

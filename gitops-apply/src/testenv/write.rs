@@ -1,0 +1,811 @@
+//! The write path shared by create, update, patch and apply: body decoding, namespace checks,
+//! unknown fields, then one pipeline (reset fields, defaults, managedFields, server-set fields,
+//! validation, generation, no-op detection, storage).
+
+use gitops_core::schema::{Node, Schema};
+use serde_json::{Value, json};
+
+use super::apply::apply;
+use super::crd;
+use super::defaults;
+use super::events;
+use super::fieldpath::{self, FieldSet};
+use super::handler::{Call, State, Written};
+use super::managed::{self, Entry};
+use super::patch::{self, PatchKind};
+use super::registry::Resource;
+use super::status::{ApiError, Cause};
+use super::store::EventType;
+use super::validation;
+
+/// The schema of a resource's objects: the built-in OpenAPI or the CRD's structural schema.
+pub(crate) fn with_schema<R>(resource: &Resource, f: impl FnOnce(Option<Node<'_>>) -> R) -> R {
+    if let Some(custom) = &resource.custom {
+        return f(Node::from_schema(&custom.schema));
+    }
+    if resource.group == "events.k8s.io" {
+        return f(Node::from_schema(events::schema()));
+    }
+    f(Schema::builtin().root(&resource.api_version(), &resource.kind))
+}
+
+/// Go's name for the internal version of a group in conversion errors.
+pub(crate) fn internal_group(group: &str) -> &str {
+    if group.is_empty() {
+        "core"
+    } else {
+        group.split('.').next().unwrap_or(group)
+    }
+}
+
+pub(crate) fn parse_json_body(resource: &Resource, call: &Call) -> Result<Value, ApiError> {
+    let text = String::from_utf8_lossy(&call.body);
+    let value: Value = serde_json::from_slice(&call.body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {} ({})",
+            resource.kind,
+            go_json_error(&text, &e),
+            text.chars().take(100).collect::<String>()
+        ))
+    })?;
+    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+    let api_version = value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !kind.is_empty() && kind != resource.kind {
+        let version = api_version.rsplit('/').next().unwrap_or("");
+        return Err(ApiError::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {}: converting ({version}.{kind}) to ({}.{}): unknown conversion",
+            resource.kind,
+            internal_group(&resource.group),
+            resource.kind
+        )));
+    }
+    Ok(value)
+}
+
+/// Go's encoding/json message for the common syntax errors.
+pub(crate) fn go_json_error(text: &str, error: &serde_json::Error) -> String {
+    let offset = text
+        .lines()
+        .take(error.line().saturating_sub(1))
+        .map(|l| l.len() + 1)
+        .sum::<usize>()
+        + error.column().saturating_sub(1);
+    let c = text
+        .get(offset.min(text.len())..)
+        .and_then(|rest| rest.chars().next())
+        .unwrap_or(' ');
+    let message = error.to_string();
+    if message.starts_with("key must be a string") {
+        format!("invalid character '{c}' looking for beginning of object key string")
+    } else if message.starts_with("EOF") {
+        "unexpected end of JSON input".to_string()
+    } else {
+        format!("invalid character '{c}' looking for beginning of value")
+    }
+}
+
+pub(crate) fn now() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+pub(crate) fn meta_str<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
+    object.get("metadata")?.get(key)?.as_str()
+}
+
+pub(crate) fn set_meta(object: &mut Value, key: &str, value: Value) {
+    if !object.get("metadata").is_some_and(Value::is_object)
+        && let Some(map) = object.as_object_mut()
+    {
+        map.insert("metadata".into(), json!({}));
+    }
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert(key.into(), value);
+    }
+}
+
+pub(crate) fn check_namespace(
+    state: &State,
+    resource: &Resource,
+    namespace: Option<&str>,
+    name: &str,
+    creating: bool,
+) -> Result<(), ApiError> {
+    let Some(ns) = namespace.filter(|_| resource.namespaced) else {
+        return Ok(());
+    };
+    let key = ("".to_string(), "namespaces".to_string());
+    let Some(found) = state.store.get(&key, "", ns) else {
+        return Err(ApiError::namespace_not_found(ns));
+    };
+    if creating && found.pointer("/metadata/deletionTimestamp").is_some() {
+        let mut e = ApiError::forbidden(
+            format!(
+                "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                resource.qualified()
+            ),
+            resource,
+            name,
+        );
+        if let Some(details) = e.details.as_mut().and_then(Value::as_object_mut) {
+            details.insert(
+                "causes".into(),
+                json!([{"reason": "NamespaceTerminating", "message": format!("namespace {ns} is being terminated"), "field": "metadata.namespace"}]),
+            );
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+const GENERATE_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+pub(crate) fn generated_suffix(seed: u64) -> String {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..5)
+        .map(|_| {
+            x ^= x >> 29;
+            x = x.wrapping_mul(0xbf58476d1ce4e5b9);
+            GENERATE_CHARS[(x % GENERATE_CHARS.len() as u64) as usize] as char
+        })
+        .collect()
+}
+
+pub(crate) fn create_object(
+    state: &mut State,
+    resource: &Resource,
+    namespace: Option<&str>,
+    mut object: Value,
+    call: &Call,
+) -> Result<(Value, Written), ApiError> {
+    if let Some(body_ns) = meta_str(&object, "namespace")
+        && let Some(ns) = namespace
+        && body_ns != ns
+    {
+        return Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
+    }
+    if let Some(map) = object.as_object_mut() {
+        map.insert("kind".into(), json!(resource.kind));
+        map.insert("apiVersion".into(), json!(resource.api_version()));
+    }
+    if let (Some(ns), true) = (namespace, resource.namespaced) {
+        set_meta(&mut object, "namespace", json!(ns));
+    }
+    let mut name = meta_str(&object, "name").unwrap_or("").to_string();
+    let generate = meta_str(&object, "generateName").unwrap_or("").to_string();
+    if name.is_empty() && generate.is_empty() {
+        return Err(ApiError::invalid(
+            &resource.kind,
+            &resource.group,
+            "",
+            vec![Cause::required(
+                "metadata.name",
+                "name or generateName is required",
+            )],
+        ));
+    }
+    check_namespace(state, resource, namespace, &name, true)?;
+    let generated = name.is_empty();
+    if generated {
+        name = format!("{generate}{}", generated_suffix(state.store.rv() + 7));
+    }
+    if let Some(cause) = validation::name(resource, &name) {
+        return Err(ApiError::invalid(
+            &resource.kind,
+            &resource.group,
+            &name,
+            vec![cause],
+        ));
+    }
+    let ns = if resource.namespaced {
+        namespace.unwrap_or("")
+    } else {
+        ""
+    };
+    if state
+        .store
+        .get(&resource.storage_key(), ns, &name)
+        .is_some()
+    {
+        return Err(ApiError::already_exists(resource, &name));
+    }
+    let op = Op::Update {
+        manager: call.manager(),
+        subresource: None,
+    };
+    write(
+        state,
+        resource,
+        ns,
+        &name,
+        None,
+        object,
+        op,
+        call.dry_run(),
+        generated,
+    )
+}
+
+/// How managedFields change with a write.
+pub(crate) enum Op {
+    /// A create, update or non-apply patch by this manager.
+    Update {
+        manager: String,
+        subresource: Option<String>,
+    },
+    /// A server-side apply whose entries are already computed.
+    Apply {
+        manager: String,
+        subresource: Option<String>,
+        entries: Vec<Entry>,
+    },
+}
+
+/// Content without bookkeeping, to tell whether a write changed anything.
+pub(crate) fn content(object: &Value) -> Value {
+    let mut v = object.clone();
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        meta.remove("resourceVersion");
+    }
+    v
+}
+
+/// Whether a write changed what the generation counts: everything but metadata and, when the
+/// resource has a status subresource, status.
+fn spec_changed(resource: &Resource, old: &Value, new: &Value) -> bool {
+    if resource.custom.is_some() && !resource.has_subresource("status") {
+        let strip = |v: &Value| {
+            let mut v = v.clone();
+            if let Some(map) = v.as_object_mut() {
+                map.remove("metadata");
+            }
+            v
+        };
+        return strip(old) != strip(new);
+    }
+    spec_part(old) != spec_part(new)
+}
+
+pub(crate) fn spec_part(object: &Value) -> Value {
+    let mut v = object.clone();
+    if let Some(map) = v.as_object_mut() {
+        map.remove("metadata");
+        map.remove("status");
+    }
+    v
+}
+
+/// The shared write pipeline: reset fields, defaults, managedFields, server-set fields,
+/// validation, generation, no-op detection, storage.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write(
+    state: &mut State,
+    resource: &Resource,
+    ns: &str,
+    name: &str,
+    old: Option<&Value>,
+    mut new: Value,
+    op: Op,
+    dry_run: bool,
+    generated_name: bool,
+) -> Result<(Value, Written), ApiError> {
+    let subresource = match &op {
+        Op::Update { subresource, .. } | Op::Apply { subresource, .. } => subresource.clone(),
+    };
+    // Fields the endpoint does not write: status on the main resource, everything but status
+    // on the status subresource.
+    if resource.has_subresource("status") {
+        if subresource.as_deref() == Some("status") {
+            if let Some(old) = old {
+                let status = new.get("status").cloned();
+                let mut base = old.clone();
+                if let Some(map) = base.as_object_mut() {
+                    match status {
+                        Some(s) => map.insert("status".into(), s),
+                        None => map.remove("status"),
+                    };
+                }
+                new = base;
+            }
+        } else if let Some(map) = new.as_object_mut() {
+            match old.and_then(|o| o.get("status")) {
+                Some(s) => {
+                    map.insert("status".into(), s.clone());
+                }
+                None => {
+                    map.remove("status");
+                }
+            }
+        }
+    }
+    if let Some(map) = new.as_object_mut() {
+        map.insert("kind".into(), json!(resource.kind));
+        map.insert("apiVersion".into(), json!(resource.api_version()));
+    }
+    defaults::apply_defaults(resource, &mut new);
+    if let Some(custom) = &resource.custom {
+        crd::default_and_prune(custom, &mut new);
+    }
+    // Identity and bookkeeping come from the stored object.
+    if let Some(old) = old {
+        for key in [
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "name",
+            "namespace",
+        ] {
+            match old.get("metadata").and_then(|m| m.get(key)) {
+                Some(v) => set_meta(&mut new, key, v.clone()),
+                None => {
+                    if let Some(meta) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+                        meta.remove(key);
+                    }
+                }
+            }
+        }
+        if let Some(map) = new.as_object_mut()
+            && resource.group.is_empty()
+            && resource.kind == "Service"
+            && let (Some(spec), Some(old_spec)) = (
+                map.get_mut("spec").and_then(Value::as_object_mut),
+                old.get("spec").and_then(Value::as_object),
+            )
+        {
+            for key in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
+                if !spec.contains_key(key)
+                    && let Some(v) = old_spec.get(key)
+                {
+                    spec.insert(key.into(), v.clone());
+                }
+            }
+        }
+    } else {
+        set_meta(&mut new, "name", json!(name));
+        for key in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "generation",
+            "deletionTimestamp",
+            "managedFields",
+        ] {
+            if let Some(meta) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove(key);
+            }
+        }
+    }
+    // managedFields.
+    let empty = json!({});
+    let (entries, manager, operation) = match op {
+        Op::Update {
+            manager,
+            subresource,
+        } => {
+            let mut entries = managed::read(old);
+            let (changed, removed) = with_schema(resource, |schema| {
+                let old_view = old.cloned().unwrap_or_else(|| empty.clone());
+                let new_view = if generated_name {
+                    let mut v = new.clone();
+                    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+                        meta.remove("name");
+                    }
+                    v
+                } else {
+                    new.clone()
+                };
+                fieldpath::compare(&old_view, &new_view, schema, resource.custom.is_some())
+            });
+            for entry in entries.iter_mut() {
+                entry.set.subtract(&removed);
+                if !entry.is(&manager, "Update", subresource.as_deref()) {
+                    entry.set.subtract(&changed);
+                }
+            }
+            let position = entries
+                .iter()
+                .position(|e| e.is(&manager, "Update", subresource.as_deref()));
+            let index = match position {
+                Some(i) => i,
+                None => {
+                    entries.push(Entry {
+                        manager: manager.clone(),
+                        operation: "Update".into(),
+                        api_version: resource.api_version(),
+                        time: None,
+                        subresource: subresource.clone(),
+                        set: FieldSet::default(),
+                    });
+                    entries.len() - 1
+                }
+            };
+            entries[index].set.union(&changed);
+            entries[index].set.subtract(&removed);
+            (entries, manager, "Update")
+        }
+        Op::Apply {
+            manager, entries, ..
+        } => (entries, manager, "Apply"),
+    };
+    let mut entries = entries;
+    let content_changed = old.is_none_or(|o| content(o) != content(&new));
+    for entry in entries.iter_mut() {
+        if entry.is(&manager, operation, subresource.as_deref()) {
+            entry.api_version = resource.api_version();
+            if content_changed {
+                entry.time = Some(json!(now()));
+            }
+        }
+    }
+    managed::write(&mut new, &entries);
+    defaults::fold_string_data(resource, &mut new);
+    // Server-set fields on create.
+    let created = old.is_none();
+    if created {
+        let uid = state.store.uid();
+        let ip = state.allocate_ip();
+        set_meta(&mut new, "uid", json!(uid));
+        set_meta(&mut new, "creationTimestamp", json!(now()));
+        if defaults::has_generation(resource) {
+            set_meta(&mut new, "generation", json!(1));
+        }
+        defaults::prepare_create(resource, &mut new, &uid, &ip);
+        if resource.group == "apiextensions.k8s.io" {
+            crd::prepare_create(&mut new);
+        }
+    }
+    // Validation.
+    let mut causes = validation::object(resource, &new);
+    causes.extend(events::validate(resource, &new));
+    if let Some(custom) = &resource.custom {
+        causes.extend(crd::validate(custom, &new));
+    }
+    if let Some(old) = old {
+        causes.extend(validation::update(resource, old, &new));
+        if old.pointer("/metadata/deletionTimestamp").is_some() {
+            let before: Vec<Value> = old
+                .pointer("/metadata/finalizers")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let added: Vec<String> = new
+                .pointer("/metadata/finalizers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|f| !before.contains(f))
+                .filter_map(Value::as_str)
+                .map(|s| format!("{s:?}"))
+                .collect();
+            if !added.is_empty() {
+                let cause = Cause::forbidden(
+                    "metadata.finalizers",
+                    &format!(
+                        "no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
+                        added.join(", ")
+                    ),
+                );
+                causes.push(cause.clone());
+                causes.push(cause);
+            }
+        }
+    }
+    if !causes.is_empty() {
+        // Events are validated in their internal (core) form.
+        let group = if events::is_event(resource) {
+            ""
+        } else {
+            resource.group.as_str()
+        };
+        return Err(ApiError::invalid(&resource.kind, group, name, causes));
+    }
+    // Generation follows spec changes only.
+    if let Some(old) = old
+        && defaults::has_generation(resource)
+        && spec_changed(resource, old, &new)
+    {
+        let generation = old
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        set_meta(&mut new, "generation", json!(generation + 1));
+    }
+    if let Some(old) = old {
+        set_meta(
+            &mut new,
+            "resourceVersion",
+            old.pointer("/metadata/resourceVersion")
+                .cloned()
+                .unwrap_or(json!("")),
+        );
+        if *old == new {
+            return Ok((old.clone(), Written::Unchanged));
+        }
+    }
+    if dry_run {
+        if old.is_none()
+            && let Some(meta) = new.get_mut("metadata").and_then(Value::as_object_mut)
+        {
+            meta.remove("resourceVersion");
+        }
+        return Ok((
+            new,
+            if created {
+                Written::Created
+            } else {
+                Written::Updated
+            },
+        ));
+    }
+    // A deleting object whose last finalizer went is removed.
+    if let Some(old) = old
+        && old.pointer("/metadata/deletionTimestamp").is_some()
+        && new
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_none_or(|f| f.is_empty())
+    {
+        state.store.remove(&resource.storage_key(), ns, name);
+        return Ok((new, Written::Updated));
+    }
+    let kind = if created {
+        EventType::Added
+    } else {
+        EventType::Modified
+    };
+    let stored = state
+        .store
+        .put(&resource.storage_key(), ns, name, new, kind);
+    if resource.group == "apiextensions.k8s.io" && resource.plural == "customresourcedefinitions" {
+        crd::register(state, &stored);
+    }
+    Ok((
+        stored,
+        if created {
+            Written::Created
+        } else {
+            Written::Updated
+        },
+    ))
+}
+
+/// A stored object in the shape the resource's version has.
+pub(crate) fn stored(state: &State, resource: &Resource, ns: &str, name: &str) -> Option<Value> {
+    let object = state.store.get(&resource.storage_key(), ns, name)?;
+    if events::is_event(resource)
+        && object.get("apiVersion").and_then(Value::as_str) != Some(&resource.api_version())
+    {
+        let mut converted = events::view(resource, object);
+        // Only the stored fields, not the ones the view prints.
+        for key in [
+            "deprecatedSource",
+            "deprecatedFirstTimestamp",
+            "deprecatedLastTimestamp",
+            "source",
+            "firstTimestamp",
+            "lastTimestamp",
+        ] {
+            if let Some(map) = converted.as_object_mut()
+                && map.get(key).is_some_and(|v| v.is_null() || v == &json!({}))
+            {
+                map.remove(key);
+            }
+        }
+        return Some(converted);
+    }
+    Some(object.clone())
+}
+
+pub(crate) fn update(
+    state: &mut State,
+    resource: &Resource,
+    namespace: Option<&str>,
+    name: &str,
+    subresource: Option<&str>,
+    mut body: Value,
+    call: &Call,
+) -> Result<(Value, Written), ApiError> {
+    let ns = if resource.namespaced {
+        namespace.unwrap_or("")
+    } else {
+        ""
+    };
+    if let Some(body_name) = meta_str(&body, "name")
+        && body_name != name
+    {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    if let Some(body_ns) = meta_str(&body, "namespace")
+        && resource.namespaced
+        && body_ns != ns
+    {
+        return Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
+    }
+    check_namespace(state, resource, namespace, name, false)?;
+    let Some(old) = stored(state, resource, ns, name) else {
+        return Err(ApiError::not_found(resource, name));
+    };
+    if let Some(rv) = meta_str(&body, "resourceVersion").filter(|r| !r.is_empty())
+        && Some(rv) != meta_str(&old, "resourceVersion")
+    {
+        return Err(ApiError::modified(resource, name));
+    }
+    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    let op = Op::Update {
+        manager: call.manager(),
+        subresource: subresource.map(str::to_string),
+    };
+    write(
+        state,
+        resource,
+        ns,
+        name,
+        Some(&old),
+        body,
+        op,
+        call.dry_run(),
+        false,
+    )
+}
+
+pub(crate) fn patch_object(
+    state: &mut State,
+    resource: &Resource,
+    namespace: Option<&str>,
+    name: &str,
+    subresource: Option<&str>,
+    call: &Call,
+) -> Result<(Value, Written), ApiError> {
+    let kind = PatchKind::from_content_type(&call.content_type).ok_or_else(|| {
+        let mut e = ApiError::bad_request(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/apply-patch+cbor{}",
+            if resource.custom.is_none() { ", application/strategic-merge-patch+json" } else { "" }
+        ));
+        e.code = 415;
+        e.reason = Some("UnsupportedMediaType");
+        e
+    })?;
+    if kind == PatchKind::Apply {
+        return apply(state, resource, namespace, name, subresource, call);
+    }
+    let ns = if resource.namespaced {
+        namespace.unwrap_or("")
+    } else {
+        ""
+    };
+    check_namespace(state, resource, namespace, name, false)?;
+    let Some(old) = stored(state, resource, ns, name) else {
+        return Err(ApiError::not_found(resource, name));
+    };
+    let patched = with_schema(resource, |schema| {
+        patch::apply_patch(kind, &old, &call.body, schema)
+    })?;
+    let mut patched = patched;
+    check_unknown_fields(resource, &mut patched, call)?;
+    if let Some(rv) = meta_str(&patched, "resourceVersion")
+        && Some(rv) != meta_str(&old, "resourceVersion")
+    {
+        return Err(ApiError::modified(resource, name));
+    }
+    let op = Op::Update {
+        manager: call.manager(),
+        subresource: subresource.map(str::to_string),
+    };
+    write(
+        state,
+        resource,
+        ns,
+        name,
+        Some(&old),
+        patched,
+        op,
+        call.dry_run(),
+        false,
+    )
+}
+
+/// Drops fields the schema does not declare, as decoding into the typed object does, and
+/// collects their paths (`spec.foo`, `spec.containers[0].bar`).
+pub(crate) fn prune_undeclared(
+    value: &mut Value,
+    node: Option<Node<'_>>,
+    path: &str,
+    out: &mut Vec<String>,
+) {
+    let Some(node) = node else {
+        return;
+    };
+    if node
+        .keyword("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        return;
+    }
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::Object(map) => {
+            let declares = node.keyword("properties").is_some();
+            let open = node.keyword("additionalProperties").is_some();
+            let mut unknown = Vec::new();
+            for (key, v) in map.iter_mut() {
+                if path.is_empty() && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
+                    continue;
+                }
+                if declares && !open && node.field(key).is_none() {
+                    unknown.push(key.clone());
+                    continue;
+                }
+                prune_undeclared(v, node.child(key), &join(key), out);
+            }
+            for key in unknown {
+                map.remove(&key);
+                out.push(join(&key));
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                prune_undeclared(item, node.items(), &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Unknown fields of a create, update or patch, by `fieldValidation`: `Strict` refuses them,
+/// `Ignore` drops them, `Warn` (the default) drops them with a warning.
+pub(crate) fn check_unknown_fields(
+    resource: &Resource,
+    object: &mut Value,
+    call: &Call,
+) -> Result<(), ApiError> {
+    let mut unknown = Vec::new();
+    with_schema(resource, |schema| {
+        prune_undeclared(object, schema, "", &mut unknown)
+    });
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<String> = unknown
+        .iter()
+        .map(|u| format!("unknown field \"{u}\""))
+        .collect();
+    match call.q("fieldValidation") {
+        Some("Strict") => Err(ApiError::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+            listed.join(", "),
+            kind = resource.kind,
+            version = resource.version,
+        ))),
+        Some("Ignore") => Ok(()),
+        _ => {
+            if let Ok(mut warnings) = call.warnings.lock() {
+                warnings.extend(listed);
+            }
+            Ok(())
+        }
+    }
+}
