@@ -1,0 +1,260 @@
+//! Name references: after prefixes, suffixes and hashes changed names, every field that
+//! refers to an object of the build by its old name is rewritten to the new one (a
+//! Deployment's ConfigMap volume, an Ingress's Service backend, a RoleBinding's Role...).
+
+use serde_json::Value;
+
+use super::fieldspec::visit_maps;
+use super::resource::Resource;
+use crate::Error;
+
+/// A field of a referrer naming an object of `group`/`kind`.
+struct Rule {
+    group: &'static str,
+    kind: &'static str,
+    path: &'static str,
+}
+
+const fn rule(group: &'static str, kind: &'static str, path: &'static str) -> Rule {
+    Rule { group, kind, path }
+}
+
+/// References inside a pod spec.
+const POD_SPEC: &[Rule] = &[
+    rule("", "ConfigMap", "volumes/configMap/name"),
+    rule("", "ConfigMap", "volumes/projected/sources/configMap/name"),
+    rule(
+        "",
+        "ConfigMap",
+        "containers/env/valueFrom/configMapKeyRef/name",
+    ),
+    rule(
+        "",
+        "ConfigMap",
+        "initContainers/env/valueFrom/configMapKeyRef/name",
+    ),
+    rule("", "ConfigMap", "containers/envFrom/configMapRef/name"),
+    rule("", "ConfigMap", "initContainers/envFrom/configMapRef/name"),
+    rule("", "Secret", "volumes/secret/secretName"),
+    rule("", "Secret", "volumes/projected/sources/secret/name"),
+    rule("", "Secret", "containers/env/valueFrom/secretKeyRef/name"),
+    rule(
+        "",
+        "Secret",
+        "initContainers/env/valueFrom/secretKeyRef/name",
+    ),
+    rule("", "Secret", "containers/envFrom/secretRef/name"),
+    rule("", "Secret", "initContainers/envFrom/secretRef/name"),
+    rule("", "Secret", "imagePullSecrets/name"),
+    rule("", "ServiceAccount", "serviceAccountName"),
+    rule(
+        "",
+        "PersistentVolumeClaim",
+        "volumes/persistentVolumeClaim/claimName",
+    ),
+    rule("scheduling.k8s.io", "PriorityClass", "priorityClassName"),
+];
+
+/// Where a kind keeps its pod spec.
+fn pod_spec_path(group: &str, kind: &str) -> Option<&'static str> {
+    match (group, kind) {
+        ("", "Pod") => Some("spec"),
+        ("apps", "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet")
+        | ("batch", "Job")
+        | ("", "ReplicationController") => Some("spec/template/spec"),
+        ("batch", "CronJob") => Some("spec/jobTemplate/spec/template/spec"),
+        _ => None,
+    }
+}
+
+const INGRESS: &[Rule] = &[
+    rule("", "Service", "spec/rules/http/paths/backend/service/name"),
+    rule("", "Service", "spec/defaultBackend/service/name"),
+    rule("", "Secret", "spec/tls/secretName"),
+];
+const STATEFUL_SET: &[Rule] = &[rule("", "Service", "spec/serviceName")];
+const SERVICE_ACCOUNT: &[Rule] = &[
+    rule("", "Secret", "secrets/name"),
+    rule("", "Secret", "imagePullSecrets/name"),
+];
+const CLAIM: &[Rule] = &[
+    rule("", "PersistentVolume", "spec/volumeName"),
+    rule("storage.k8s.io", "StorageClass", "spec/storageClassName"),
+];
+const VOLUME: &[Rule] = &[rule(
+    "storage.k8s.io",
+    "StorageClass",
+    "spec/storageClassName",
+)];
+
+/// Other references, by referrer group and kind.
+fn other_rules(group: &str, kind: &str) -> &'static [Rule] {
+    match (group, kind) {
+        ("networking.k8s.io", "Ingress") => INGRESS,
+        ("apps", "StatefulSet") => STATEFUL_SET,
+        ("", "ServiceAccount") => SERVICE_ACCOUNT,
+        ("", "PersistentVolumeClaim") => CLAIM,
+        ("", "PersistentVolume") => VOLUME,
+        _ => &[],
+    }
+}
+
+/// Rewrites every reference to a renamed object of the build.
+pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
+    let snapshot: Vec<Resource> = resources.to_vec();
+    for r in resources.iter_mut() {
+        let (group, kind) = (r.group().to_string(), r.kind().to_string());
+        let referrer_ns = r.namespace().to_string();
+        let referrer_cluster = r.is_cluster_scoped();
+        let lookup = |rg: &str, rk: &str, name: &str| -> Result<Option<(String, String)>, Error> {
+            find(&snapshot, rg, rk, name, &referrer_ns, referrer_cluster)
+        };
+        let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
+        let mut failure = None;
+        let mut rules: Vec<(String, &Rule)> = Vec::new();
+        if let Some(base) = pod_spec_path(&group, &kind) {
+            rules.extend(
+                POD_SPEC
+                    .iter()
+                    .map(|rl| (format!("{base}/{}", rl.path), rl)),
+            );
+        }
+        rules.extend(
+            other_rules(&group, &kind)
+                .iter()
+                .map(|rl| (rl.path.to_string(), rl)),
+        );
+        for (path, rl) in rules {
+            let parts: Vec<&str> = path.split('/').collect();
+            let (last, parents) = parts.split_last().unwrap_or((&"", &[]));
+            visit_maps(&mut value, parents, false, &mut |m| {
+                if let Some(Value::String(name)) = m.get(*last) {
+                    match lookup(rl.group, rl.kind, name) {
+                        Ok(Some((new, _))) => {
+                            m.insert((*last).to_string(), Value::String(new));
+                        }
+                        Ok(None) => {}
+                        Err(e) => failure = Some(e),
+                    }
+                }
+            });
+        }
+        if let Some(path) = match (group.as_str(), kind.as_str()) {
+            ("autoscaling", "HorizontalPodAutoscaler") => Some("spec/scaleTargetRef"),
+            _ => None,
+        } {
+            let parts: Vec<&str> = path.split('/').collect();
+            visit_maps(&mut value, &parts, false, &mut |m| {
+                let target_kind = m
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let target_group = m
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .map(|v| crate::split_api_version(v).0.to_string())
+                    .unwrap_or_default();
+                if let Some(Value::String(name)) = m.get("name")
+                    && let Ok(Some((new, _))) = lookup(&target_group, &target_kind, name)
+                {
+                    m.insert("name".into(), Value::String(new));
+                }
+            });
+        }
+        if group == "rbac.authorization.k8s.io"
+            && matches!(kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
+        {
+            visit_maps(&mut value, &["roleRef"], false, &mut |m| {
+                let target_kind = m
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                if let Some(Value::String(name)) = m.get("name")
+                    && let Ok(Some((new, _))) =
+                        lookup("rbac.authorization.k8s.io", &target_kind, name)
+                {
+                    m.insert("name".into(), Value::String(new));
+                }
+            });
+            visit_maps(&mut value, &["subjects"], false, &mut |m| {
+                if m.get("kind").and_then(Value::as_str) != Some("ServiceAccount") {
+                    return;
+                }
+                let Some(Value::String(name)) = m.get("name") else {
+                    return;
+                };
+                let subject_ns = m
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let found = snapshot.iter().find(|c| {
+                    c.kind() == "ServiceAccount"
+                        && c.group().is_empty()
+                        && c.had_name(name)
+                        && (subject_ns.is_empty()
+                            || c.namespace() == subject_ns
+                            || c.original_namespace() == subject_ns
+                            || c.previous_namespaces.contains(&subject_ns))
+                });
+                if let Some(c) = found {
+                    m.insert("name".into(), Value::String(c.name().into()));
+                    if !c.namespace().is_empty() {
+                        m.insert("namespace".into(), Value::String(c.namespace().into()));
+                    }
+                }
+            });
+        }
+        if let Value::Object(m) = value {
+            *r.obj.as_map_mut() = m;
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// The current name and namespace of the object of `group`/`kind` once named `name`, as
+/// seen from a referrer in `ns`.
+fn find(
+    resources: &[Resource],
+    group: &str,
+    kind: &str,
+    name: &str,
+    ns: &str,
+    referrer_cluster: bool,
+) -> Result<Option<(String, String)>, Error> {
+    let candidates: Vec<&Resource> = resources
+        .iter()
+        .filter(|c| c.kind() == kind && c.group() == group && c.had_name(name))
+        .filter(|c| {
+            referrer_cluster
+                || c.is_cluster_scoped()
+                || c.kind() == "ServiceAccount"
+                || c.effective_namespace(c.namespace()) == c.effective_namespace(ns)
+        })
+        .collect();
+    match candidates.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some((one.name().into(), one.namespace().into()))),
+        many => {
+            let exact: Vec<&&Resource> =
+                many.iter().filter(|c| c.original_name() == name).collect();
+            match exact.as_slice() {
+                [one] => Ok(Some((one.name().into(), one.namespace().into()))),
+                _ => Err(Error::Render {
+                    message: format!(
+                        "found multiple possible referrals for {kind} '{name}': {}",
+                        many.iter()
+                            .map(|c| c.describe())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }),
+            }
+        }
+    }
+}
