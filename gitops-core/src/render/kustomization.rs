@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::Error;
 use crate::object::Origin;
-use crate::{Error, manifests};
 
 /// The fields of a kustomization this renderer understands, as read from one file.
 #[derive(Clone, Debug, Default)]
@@ -178,8 +178,6 @@ impl Reader<'_> {
                 for (k, v) in m {
                     let s = match v {
                         Value::String(s) => s.clone(),
-                        Value::Bool(b) => b.to_string(),
-                        Value::Number(n) => n.to_string(),
                         Value::Null => String::new(),
                         _ => {
                             return Err(self.err(&format!("{field}.{k}"), "must be a string"));
@@ -411,7 +409,7 @@ impl Kustomization {
             document: 0,
             line: 1,
         };
-        let value = manifests::parse_document(text, &origin)?.unwrap_or(Value::Object(Map::new()));
+        let value = parse_yaml(text, &origin)?;
         let r = Reader { file };
         let Value::Object(m) = value else {
             return Err(Error::Render {
@@ -422,6 +420,15 @@ impl Kustomization {
             file: file.into(),
             ..Default::default()
         };
+        if m.iter()
+            .all(|(key, v)| matches!(key.as_str(), "apiVersion" | "kind") || v.is_null())
+        {
+            return Err(Error::Render {
+                message: format!(
+                    "{file}: the kustomization is empty, list resources or other fields"
+                ),
+            });
+        }
         for (key, v) in &m {
             let key = key.as_str();
             if UNSUPPORTED.contains(&key) {
@@ -615,6 +622,36 @@ impl Kustomization {
         }
         Ok(k)
     }
+}
+
+/// Parses a kustomization as kustomize does, with YAML 1.1 scalars: `yes`, `no`, `on`,
+/// `off`, `y` and `n` are booleans, so `namespace: n` is an error, not the namespace "n".
+fn parse_yaml(text: &str, origin: &Origin) -> Result<Value, Error> {
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Ok(Value::Object(Map::new()));
+    }
+    let mut options = serde_saphyr::Options::default();
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    options.strict_booleans = false;
+    let value: Value =
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| Error::Yaml {
+            origin: origin.clone(),
+            message: e
+                .to_string()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
+        })?;
+    Ok(if value.is_null() {
+        Value::Object(Map::new())
+    } else {
+        value
+    })
 }
 
 fn is_empty(v: &Value) -> bool {

@@ -178,34 +178,23 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
                     m.insert("name".into(), Value::String(new));
                 }
             });
+            // kustomize matches subjects by name whatever their kind.
             visit_maps(&mut value, &["subjects"], false, &mut |m| {
-                if m.get("kind").and_then(Value::as_str) != Some("ServiceAccount") {
-                    return;
-                }
-                let Some(Value::String(name)) = m.get("name") else {
-                    return;
-                };
-                let subject_ns = m
-                    .get("namespace")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                let found = snapshot.iter().find(|c| {
-                    c.kind() == "ServiceAccount"
-                        && c.group().is_empty()
-                        && c.had_name(name)
-                        && (subject_ns.is_empty()
-                            || c.namespace() == subject_ns
-                            || c.original_namespace() == subject_ns
-                            || c.previous_namespaces.contains(&subject_ns))
-                });
-                if let Some(c) = found {
-                    m.insert("name".into(), Value::String(c.name().into()));
-                    if !c.namespace().is_empty() {
-                        m.insert("namespace".into(), Value::String(c.namespace().into()));
-                    }
-                }
+                fix_name_and_namespace(m, &snapshot, "", "ServiceAccount");
             });
+        }
+        if group == "admissionregistration.k8s.io"
+            && matches!(
+                kind.as_str(),
+                "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"
+            )
+        {
+            visit_maps(
+                &mut value,
+                &["webhooks", "clientConfig", "service"],
+                false,
+                &mut |m| fix_name_and_namespace(m, &snapshot, "", "Service"),
+            );
         }
         if let Value::Object(m) = value {
             *r.obj.as_map_mut() = m;
@@ -215,6 +204,39 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Points a `{name, namespace}` reference at the current name and namespace of the object
+/// of `group`/`kind` it named, when that object is in the build.
+fn fix_name_and_namespace(
+    m: &mut serde_json::Map<String, Value>,
+    resources: &[Resource],
+    group: &str,
+    kind: &str,
+) {
+    let Some(Value::String(name)) = m.get("name") else {
+        return;
+    };
+    let ns = m
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let found = resources.iter().find(|c| {
+        c.kind() == kind
+            && c.group() == group
+            && c.had_name(name)
+            && (ns.is_empty()
+                || std::iter::once(c.namespace())
+                    .chain(c.previous_namespaces.iter().map(String::as_str))
+                    .any(|n| c.effective_namespace(n) == c.effective_namespace(&ns)))
+    });
+    if let Some(c) = found {
+        m.insert("name".into(), Value::String(c.name().into()));
+        if !c.namespace().is_empty() {
+            m.insert("namespace".into(), Value::String(c.namespace().into()));
+        }
+    }
 }
 
 /// The current name and namespace of the object of `group`/`kind` once named `name`, as

@@ -30,11 +30,16 @@ pub(crate) fn document(value: &Value) -> Result<String, libyaml_safer::Error> {
         emitter.emit(Event::stream_end())?;
         emitter.flush()?;
     }
-    let text = String::from_utf8_lossy(&out);
+    let mut text = String::from_utf8_lossy(&out).into_owned();
+    // libyaml closes a stream whose last block scalar keeps its final newlines (`|+`) with
+    // `...`; yaml.v2 resets that flag at the next indicator and never writes it here.
+    if text.ends_with("\n...\n") {
+        text.truncate(text.len() - 4);
+    }
     if escaped {
         return Ok(text.chars().map(unplaceholder).collect());
     }
-    Ok(text.into_owned())
+    Ok(text)
 }
 
 fn unplaceholder(c: char) -> char {
