@@ -1,13 +1,14 @@
 //! The recursive build: a kustomization's resources, components and generators accumulated,
 //! then its transformers run over them, in kustomize's order.
 
+use super::decode;
 use super::generator;
 use super::kustomization::{Behavior, Kustomization};
 use super::patch;
 use super::resource::Resource;
 use super::transform;
+use crate::Error;
 use crate::fs::{self, FileKind, FileSystem};
-use crate::{Error, manifests};
 
 /// The file names kustomize recognises as a kustomization, in its order of preference.
 pub const KUSTOMIZATION_FILES: [&str; 3] =
@@ -79,8 +80,8 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// kustomize's `accumulateTarget`: adds the kustomization's resources, components and
-    /// generated objects to `acc`, then transforms everything in `acc`.
+    /// kustomize's `accumulateTarget`: adds the kustomization's resources, generated objects
+    /// and components to `acc`, then transforms everything in `acc`.
     fn accumulate(
         &mut self,
         dir: &str,
@@ -118,13 +119,16 @@ impl<'a> Builder<'a> {
                 Some(FileKind::File) => {
                     let text = String::from_utf8(self.fs.read(&path)?)
                         .map_err(|_| err(format!("file '{entry}' is not valid UTF-8")))?;
-                    for m in manifests::parse(&path, &text)? {
+                    for m in decode::resources(&path, &text)? {
                         append(acc, Resource::new(m.object, m.origin))?;
                     }
                 }
                 None => return Err(err(format!("resource '{entry}' not found"))),
             }
         }
+        // kustomize runs a kustomization's generators before its components, so that a
+        // component's patches see the generated objects.
+        self.generate(dir, k, acc)?;
         for (i, entry) in k.components.iter().enumerate() {
             let field = format!("components[{i}]");
             let err =
@@ -153,7 +157,6 @@ impl<'a> Builder<'a> {
             self.stack.pop();
             result?;
         }
-        self.generate(dir, k, acc)?;
         self.transform(dir, k, acc)
     }
 

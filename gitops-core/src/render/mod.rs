@@ -27,6 +27,7 @@
 //! ```
 
 mod build;
+mod decode;
 mod fieldspec;
 mod generator;
 mod kustomization;
@@ -44,7 +45,7 @@ use build::{Builder, display};
 use kustomization::Kustomization;
 
 use crate::fs::{self, FileKind, FileSystem};
-use crate::{Error, Manifest, manifests};
+use crate::{Error, Manifest};
 
 /// Kustomize fields a Flux `Kustomization` lays over the kustomization it builds (FLUX.md
 /// 2.5): its `targetNamespace`, `namePrefix`, `nameSuffix`, `patches`, `images` and
@@ -172,7 +173,7 @@ fn scan(fs: &dyn FileSystem, root: &str, dir: &str, out: &mut Vec<String>) -> Re
                     message: "not valid UTF-8".into(),
                 })?;
                 // Flux refuses files that are not Kubernetes objects before building.
-                manifests::parse(&path, &text)?;
+                decode::resources(&path, &text)?;
                 out.push(relative);
             }
             _ => {}

@@ -6,10 +6,10 @@ use serde_json::{Map, Value};
 
 use super::kustomization::{Kustomization, Patch, Selector};
 use super::resource::Resource;
-use super::smp;
+use super::{decode, smp};
+use crate::Error;
 use crate::fs::{self, FileSystem};
 use crate::schema::Schema;
-use crate::{Error, Origin, manifests};
 
 /// A patch read from its file or inline text.
 enum Loaded {
@@ -64,33 +64,10 @@ fn load(
 
 /// The non-empty YAML documents of a patch text.
 fn documents(file: &str, text: &str) -> Result<Vec<Value>, Error> {
-    let mut out = Vec::new();
-    let mut body = String::new();
-    let mut start = 1;
-    for (line, l) in (1..).zip(text.split_inclusive('\n')) {
-        let t = l.trim_end();
-        if t == "---" || t.starts_with("--- ") {
-            push_doc(file, &body, start, &mut out)?;
-            body.clear();
-            start = line + 1;
-        } else {
-            body.push_str(l);
-        }
-    }
-    push_doc(file, &body, start, &mut out)?;
-    Ok(out)
-}
-
-fn push_doc(file: &str, body: &str, line: usize, out: &mut Vec<Value>) -> Result<(), Error> {
-    let origin = Origin {
-        file: file.into(),
-        document: out.len(),
-        line,
-    };
-    if let Some(v) = manifests::parse_document(body, &origin)? {
-        out.push(v);
-    }
-    Ok(())
+    Ok(decode::documents(file, text)?
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect())
 }
 
 /// Applies the `patchesStrategicMerge` entries.

@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::schema::Node;
+use crate::schema::{ListKind, Node};
 
 const DIRECTIVE: &str = "$patch";
 
@@ -92,6 +92,24 @@ fn merge_list(target: &mut Vec<Value>, patch: &[Value], schema: Option<Node<'_>>
         return;
     };
     let items = schema.and_then(|s| s.items());
+    // kustomize keys a list by every list-map key that some element carries (container
+    // ports by port and protocol, but by port alone while no element names a protocol).
+    let keys: Vec<String> = match schema.map(|s| s.list()) {
+        Some(ListKind::Map(keys)) => keys
+            .into_iter()
+            .filter(|k| {
+                target
+                    .iter()
+                    .chain(patch)
+                    .any(|e| e.as_object().is_some_and(|m| m.contains_key(k)))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    if keys.len() > 1 {
+        merge_multi_key(target, patch, &keys, items);
+        return;
+    }
     let id = |v: &Value| v.as_object().and_then(|m| m.get(key)).cloned();
     let mut out = Vec::new();
     let mut used = vec![false; target.len()];
@@ -126,6 +144,50 @@ fn merge_list(target: &mut Vec<Value>, patch: &[Value], schema: Option<Node<'_>>
             .map(|(t, _)| t.clone()),
     );
     *target = out;
+}
+
+/// kustomize's merge of a list keyed by several fields, which differs from the one-key merge:
+/// an element matching every key merges in place, one matching only the keys the patch
+/// element has is left alone, and new elements go first, in the patch's order. A delete
+/// needs every key.
+fn merge_multi_key(
+    target: &mut Vec<Value>,
+    patch: &[Value],
+    keys: &[String],
+    items: Option<Node<'_>>,
+) {
+    let tuple = |v: &Value| -> Vec<Option<Value>> {
+        keys.iter()
+            .map(|k| v.as_object().and_then(|m| m.get(k)).cloned())
+            .collect()
+    };
+    let mut added = Vec::new();
+    for p in patch {
+        let Some(pm) = p.as_object() else {
+            continue;
+        };
+        let pt = tuple(p);
+        if pm.get(DIRECTIVE).and_then(Value::as_str) == Some("delete") {
+            if pt.iter().all(Option::is_some) {
+                target.retain(|t| tuple(t) != pt);
+            }
+            continue;
+        }
+        if let Some(i) = target.iter().position(|t| tuple(t) == pt) {
+            if let Value::Object(tm) = &mut target[i] {
+                merge_map(tm, pm, items);
+            }
+            continue;
+        }
+        let partial = target
+            .iter()
+            .any(|t| pt.iter().zip(tuple(t)).all(|(a, b)| a.is_none() || *a == b));
+        if !partial {
+            added.push(strip(p));
+        }
+    }
+    added.append(target);
+    *target = added;
 }
 
 /// A patch value without directives and null fields, as it lands when nothing is merged.
