@@ -5,6 +5,7 @@ use super::decode;
 use super::generator;
 use super::kustomization::{Behavior, Kustomization};
 use super::patch;
+use super::replacement;
 use super::resource::Resource;
 use super::transform;
 use crate::Error;
@@ -228,7 +229,7 @@ impl<'a> Builder<'a> {
         }
         transform::replicas(acc, &k.replicas);
         transform::images(acc, &k.images);
-        Ok(())
+        replacement::apply(self.fs, dir, k, acc)
     }
 }
 

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::replacement::{self, Replacement};
 use crate::Error;
 use crate::object::Origin;
 
@@ -30,6 +31,14 @@ pub(crate) struct Kustomization {
     pub secret_generator: Vec<Generator>,
     pub generator_options: GeneratorOptions,
     pub sort: Option<SortOptions>,
+    pub replacements: Vec<ReplacementEntry>,
+}
+
+/// A `replacements` entry: inline, or the path of a file holding one or a list.
+#[derive(Clone, Debug)]
+pub(crate) enum ReplacementEntry {
+    Inline(Replacement),
+    Path(String),
 }
 
 /// One entry of `labels`.
@@ -125,7 +134,6 @@ pub(crate) struct SortOptions {
 
 /// Fields kustomize has that this renderer refuses rather than ignores.
 const UNSUPPORTED: &[&str] = &[
-    "replacements",
     "vars",
     "helmCharts",
     "helmGlobals",
@@ -291,6 +299,109 @@ impl Reader<'_> {
         }
     }
 
+    fn replacement_options(
+        &self,
+        field: &str,
+        v: Option<&Value>,
+    ) -> Result<replacement::Options, Error> {
+        let Some(v) = v.filter(|v| !v.is_null()) else {
+            return Ok(replacement::Options::default());
+        };
+        let m = self.map(field, v)?;
+        self.known(field, m, &["delimiter", "index", "create"])?;
+        Ok(replacement::Options {
+            delimiter: m
+                .get("delimiter")
+                .map(|v| self.string(&format!("{field}.delimiter"), v))
+                .transpose()?
+                .unwrap_or_default(),
+            index: match m.get("index") {
+                None => 0,
+                Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
+                Some(_) => return Err(self.err(&format!("{field}.index"), "must be an integer")),
+            },
+            create: m
+                .get("create")
+                .map(|v| self.bool(&format!("{field}.create"), v))
+                .transpose()?
+                .unwrap_or_default(),
+        })
+    }
+
+    pub(crate) fn replacement(&self, field: &str, v: &Value) -> Result<Replacement, Error> {
+        let m = self.map(field, v)?;
+        self.known(field, m, &["source", "targets"])?;
+        let sf = format!("{field}.source");
+        let src = self.map(&sf, m.get("source").unwrap_or(&Value::Null))?;
+        self.known(
+            &sf,
+            src,
+            &[
+                "group",
+                "version",
+                "kind",
+                "name",
+                "namespace",
+                "fieldPath",
+                "options",
+            ],
+        )?;
+        let get = |k: &str| -> Result<String, Error> {
+            src.get(k)
+                .map(|v| self.string(&format!("{sf}.{k}"), v))
+                .transpose()
+                .map(Option::unwrap_or_default)
+        };
+        let source = replacement::Source {
+            group: get("group")?,
+            version: get("version")?,
+            kind: get("kind")?,
+            name: get("name")?,
+            namespace: get("namespace")?,
+            field_path: get("fieldPath")?,
+            options: self.replacement_options(&format!("{sf}.options"), src.get("options"))?,
+        };
+        let mut targets = Vec::new();
+        for (i, t) in self
+            .list(
+                &format!("{field}.targets"),
+                m.get("targets").unwrap_or(&Value::Null),
+            )?
+            .iter()
+            .enumerate()
+        {
+            let tf = format!("{field}.targets[{i}]");
+            let tm = self.map(&tf, t)?;
+            self.known(&tf, tm, &["select", "reject", "fieldPaths", "options"])?;
+            let select = match tm.get("select") {
+                Some(v) => self.selector(&format!("{tf}.select"), v)?,
+                None => return Err(self.err(&format!("{tf}.select"), "is required")),
+            };
+            let mut reject = Vec::new();
+            for (j, r) in self
+                .list(
+                    &format!("{tf}.reject"),
+                    tm.get("reject").unwrap_or(&Value::Null),
+                )?
+                .iter()
+                .enumerate()
+            {
+                reject.push(self.selector(&format!("{tf}.reject[{j}]"), r)?);
+            }
+            targets.push(replacement::Target {
+                select,
+                reject,
+                field_paths: tm
+                    .get("fieldPaths")
+                    .map(|v| self.strings(&format!("{tf}.fieldPaths"), v))
+                    .transpose()?
+                    .unwrap_or_default(),
+                options: self.replacement_options(&format!("{tf}.options"), tm.get("options"))?,
+            });
+        }
+        Ok(Replacement { source, targets })
+    }
+
     fn options(&self, field: &str, v: &Value) -> Result<GeneratorOptions, Error> {
         let m = self.map(field, v)?;
         self.known(
@@ -398,6 +509,23 @@ impl Reader<'_> {
                 .transpose()?
                 .unwrap_or_default(),
         })
+    }
+}
+
+/// Reads the replacements of a `replacements` entry's file: one or a list.
+pub(crate) fn replacements_file(
+    file: &str,
+    field: &str,
+    value: &Value,
+) -> Result<Vec<Replacement>, Error> {
+    let r = Reader { file };
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| r.replacement(&format!("{field}[{i}]"), item))
+            .collect(),
+        other => Ok(vec![r.replacement(field, other)?]),
     }
 }
 
@@ -547,6 +675,19 @@ impl Kustomization {
                     }
                 }
                 "patchesStrategicMerge" => k.patches_strategic_merge = r.strings(key, v)?,
+                "replacements" => {
+                    for (i, item) in r.list(key, v)?.iter().enumerate() {
+                        let f = format!("replacements[{i}]");
+                        let entry = match item.get("path") {
+                            Some(path) => {
+                                r.known(&f, r.map(&f, item)?, &["path"])?;
+                                ReplacementEntry::Path(r.string(&format!("{f}.path"), path)?)
+                            }
+                            None => ReplacementEntry::Inline(r.replacement(&f, item)?),
+                        };
+                        k.replacements.push(entry);
+                    }
+                }
                 "patchesJson6902" => {
                     for (i, item) in r.list(key, v)?.iter().enumerate() {
                         let f = format!("patchesJson6902[{i}]");

@@ -34,6 +34,7 @@ mod kustomization;
 mod nameref;
 mod order;
 mod patch;
+mod replacement;
 mod resource;
 mod smp;
 mod transform;
