@@ -1,6 +1,8 @@
 //! The recursive build: a kustomization's resources, components and generators accumulated,
 //! then its transformers run over them, in kustomize's order.
 
+use std::collections::HashSet;
+
 use super::decode;
 use super::generator;
 use super::kustomization::{Behavior, Kustomization};
@@ -89,6 +91,7 @@ impl<'a> Builder<'a> {
         k: &Kustomization,
         acc: &mut Vec<Resource>,
     ) -> Result<(), Error> {
+        let mut ids: HashSet<Id> = acc.iter().map(identity).collect();
         for (i, entry) in k.resources.iter().enumerate() {
             let field = format!("resources[{i}]");
             let err =
@@ -114,14 +117,14 @@ impl<'a> Builder<'a> {
                         )));
                     }
                     for r in self.build(&path, &sub)? {
-                        append(acc, r)?;
+                        append(acc, &mut ids, r)?;
                     }
                 }
                 Some(FileKind::File) => {
                     let text = String::from_utf8(self.fs.read(&path)?)
                         .map_err(|_| err(format!("file '{entry}' is not valid UTF-8")))?;
                     for m in decode::resources(&path, &text)? {
-                        append(acc, Resource::new(m.object, m.origin))?;
+                        append(acc, &mut ids, Resource::new(m.object, m.origin))?;
                     }
                 }
                 None => return Err(err(format!("resource '{entry}' not found"))),
@@ -185,7 +188,10 @@ impl<'a> Builder<'a> {
                         || r.original_namespace() == new.namespace())
             });
             match (existing, generated.behavior) {
-                (None, Behavior::Create) => append(acc, new)?,
+                (None, Behavior::Create) => {
+                    let mut ids = acc.iter().map(identity).collect();
+                    append(acc, &mut ids, new)?;
+                }
                 (None, _) => {
                     return Err(render_error(format!(
                         "{}: field '{field}' cannot merge or replace {} '{}': no such object in the bases",
@@ -233,21 +239,32 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Adds a resource, refusing a second object with the same identity.
-fn append(acc: &mut Vec<Resource>, r: Resource) -> Result<(), Error> {
-    let same = |a: &Resource| {
-        a.kind() == r.kind()
-            && a.group() == r.group()
-            && a.name() == r.name()
-            && a.effective_namespace(a.namespace()) == r.effective_namespace(r.namespace())
-    };
-    if let Some(first) = acc.iter().find(|a| same(a)) {
-        return Err(Error::DuplicateObject {
-            object: r.obj.object_ref(),
-            first: first.origin.clone(),
-            second: r.origin.clone(),
-        });
+/// An object's identity in a build: group, kind, effective namespace and name.
+type Id = (String, String, String, String);
+
+fn identity(r: &Resource) -> Id {
+    (
+        r.group().into(),
+        r.kind().into(),
+        r.effective_namespace(r.namespace()),
+        r.name().into(),
+    )
+}
+
+/// Adds a resource, refusing a second object with the same identity; `ids` holds the
+/// identities of `acc`.
+fn append(acc: &mut Vec<Resource>, ids: &mut HashSet<Id>, r: Resource) -> Result<(), Error> {
+    let id = identity(&r);
+    if ids.contains(&id) {
+        if let Some(first) = acc.iter().find(|a| identity(a) == id) {
+            return Err(Error::DuplicateObject {
+                object: r.obj.object_ref(),
+                first: first.origin.clone(),
+                second: r.origin.clone(),
+            });
+        }
     }
+    ids.insert(id);
     acc.push(r);
     Ok(())
 }

@@ -6,10 +6,19 @@
 //! `namespace`, `namePrefix`/`nameSuffix` with name references fixed, `commonLabels`,
 //! `labels`, `commonAnnotations`, `images`, `replicas`, `patches`,
 //! `patchesStrategicMerge`, `patchesJson6902`, `configMapGenerator`/`secretGenerator` with
-//! kustomize's hash suffix, `generatorOptions` and `sortOptions`, in kustomize's order of
-//! transformers and of output. Fields this renderer does not implement (remote resources,
-//! Helm charts, plugins, `replacements`, `vars`...) are errors naming the file and field,
-//! never ignored, and no path may leave the root of the file system.
+//! kustomize's hash suffix, `generatorOptions`, `replacements` and `sortOptions`, in
+//! kustomize's order of transformers and of output. Fields this renderer does not implement
+//! (remote resources, Helm charts, plugins and transformer configurations, `vars`,
+//! `labels[].fields`, `images[].tagSuffix`...) are errors naming the file and field, never
+//! ignored, and no path may leave the root of the file system.
+//!
+//! Output printed with [`crate::yaml::to_string`] is byte-identical to `kubectl kustomize`
+//! (v1.32, kustomize v5.5) on the differential suite in `tests/kustomize/`. Known
+//! differences: unquoted timestamps in resources (`date: 2001-12-14`) stay strings where
+//! kustomize prints them as RFC 3339 times; a merge key `<<` in a resource is kept as a key;
+//! env files' `KEY` lines without `=` get an empty value instead of the process environment;
+//! and paths may point anywhere inside the root, as Flux allows, where `kubectl kustomize`
+//! refuses files outside the kustomization's directory.
 //!
 //! A directory without one is rendered with the kustomization Flux generates for it: every
 //! `*.yaml` and `*.yml` file below it, except below subdirectories that have their own
@@ -127,7 +136,7 @@ pub fn build_with(
         r.set_name(name);
     }
     nameref::fix(&mut resources)?;
-    order::sort(&mut resources, k.sort.as_ref());
+    let resources = order::sort(resources, k.sort.as_ref());
     Ok(resources
         .into_iter()
         .map(|r| Manifest {

@@ -2,6 +2,8 @@
 //! refers to an object of the build by its old name is rewritten to the new one (a
 //! Deployment's ConfigMap volume, an Ingress's Service backend, a RoleBinding's Role...).
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::fieldspec::visit_maps;
@@ -101,7 +103,13 @@ fn other_rules(group: &str, kind: &str) -> &'static [Rule] {
 
 /// Rewrites every reference to a renamed object of the build.
 pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
-    let snapshot: Vec<Resource> = resources.to_vec();
+    if resources
+        .iter()
+        .all(|r| r.previous_names.is_empty() && r.previous_namespaces.is_empty())
+    {
+        return Ok(());
+    }
+    let snapshot = Index::new(resources);
     for r in resources.iter_mut() {
         let (group, kind) = (r.group().to_string(), r.kind().to_string());
         let referrer_ns = r.namespace().to_string();
@@ -210,7 +218,7 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
 /// of `group`/`kind` it named, when that object is in the build.
 fn fix_name_and_namespace(
     m: &mut serde_json::Map<String, Value>,
-    resources: &[Resource],
+    index: &Index,
     group: &str,
     kind: &str,
 ) {
@@ -222,56 +230,120 @@ fn fix_name_and_namespace(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let found = resources.iter().find(|c| {
-        c.kind() == kind
-            && c.group() == group
-            && c.had_name(name)
-            && (ns.is_empty()
-                || std::iter::once(c.namespace())
-                    .chain(c.previous_namespaces.iter().map(String::as_str))
-                    .any(|n| c.effective_namespace(n) == c.effective_namespace(&ns)))
+    let found = index.named(group, kind, name).find(|c| {
+        ns.is_empty()
+            || c.namespaces
+                .iter()
+                .any(|n| c.effective(n) == c.effective(&ns))
     });
     if let Some(c) = found {
-        m.insert("name".into(), Value::String(c.name().into()));
-        if !c.namespace().is_empty() {
-            m.insert("namespace".into(), Value::String(c.namespace().into()));
+        let (name, namespace) = (c.name.clone(), c.namespace.clone());
+        m.insert("name".into(), Value::String(name));
+        if !namespace.is_empty() {
+            m.insert("namespace".into(), Value::String(namespace));
         }
+    }
+}
+
+/// What name references need of every object of the build, indexed by group, kind and
+/// every name each object had.
+struct Index {
+    referrals: Vec<Referral>,
+    by_name: HashMap<(String, String, String), Vec<usize>>,
+}
+
+struct Referral {
+    name: String,
+    namespace: String,
+    original_name: String,
+    /// Every namespace the object had, the current one first.
+    namespaces: Vec<String>,
+    cluster_scoped: bool,
+    describe: String,
+}
+
+impl Referral {
+    fn effective(&self, ns: &str) -> String {
+        if self.cluster_scoped {
+            String::new()
+        } else if ns.is_empty() {
+            "default".into()
+        } else {
+            ns.into()
+        }
+    }
+}
+
+impl Index {
+    fn new(resources: &[Resource]) -> Self {
+        let mut by_name: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
+        let mut referrals = Vec::with_capacity(resources.len());
+        for (i, r) in resources.iter().enumerate() {
+            let mut names: Vec<&str> = r.previous_names.iter().map(String::as_str).collect();
+            names.push(r.name());
+            names.sort_unstable();
+            names.dedup();
+            for name in names {
+                by_name
+                    .entry((r.group().into(), r.kind().into(), name.into()))
+                    .or_default()
+                    .push(i);
+            }
+            referrals.push(Referral {
+                name: r.name().into(),
+                namespace: r.namespace().into(),
+                original_name: r.original_name().into(),
+                namespaces: std::iter::once(r.namespace().to_string())
+                    .chain(r.previous_namespaces.iter().cloned())
+                    .collect(),
+                cluster_scoped: r.is_cluster_scoped(),
+                describe: r.describe(),
+            });
+        }
+        Index { referrals, by_name }
+    }
+
+    /// The objects of `group`/`kind` that have or had `name`.
+    fn named(&self, group: &str, kind: &str, name: &str) -> impl Iterator<Item = &Referral> {
+        self.by_name
+            .get(&(group.to_string(), kind.to_string(), name.to_string()))
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.referrals[i])
     }
 }
 
 /// The current name and namespace of the object of `group`/`kind` once named `name`, as
 /// seen from a referrer in `ns`.
 fn find(
-    resources: &[Resource],
+    index: &Index,
     group: &str,
     kind: &str,
     name: &str,
     ns: &str,
     referrer_cluster: bool,
 ) -> Result<Option<(String, String)>, Error> {
-    let candidates: Vec<&Resource> = resources
-        .iter()
-        .filter(|c| c.kind() == kind && c.group() == group && c.had_name(name))
+    let candidates: Vec<&Referral> = index
+        .named(group, kind, name)
         .filter(|c| {
             referrer_cluster
-                || c.is_cluster_scoped()
-                || c.kind() == "ServiceAccount"
-                || c.effective_namespace(c.namespace()) == c.effective_namespace(ns)
+                || c.cluster_scoped
+                || kind == "ServiceAccount"
+                || c.effective(&c.namespace) == c.effective(ns)
         })
         .collect();
     match candidates.as_slice() {
         [] => Ok(None),
-        [one] => Ok(Some((one.name().into(), one.namespace().into()))),
+        [one] => Ok(Some((one.name.clone(), one.namespace.clone()))),
         many => {
-            let exact: Vec<&&Resource> =
-                many.iter().filter(|c| c.original_name() == name).collect();
+            let exact: Vec<&&Referral> = many.iter().filter(|c| c.original_name == name).collect();
             match exact.as_slice() {
-                [one] => Ok(Some((one.name().into(), one.namespace().into()))),
+                [one] => Ok(Some((one.name.clone(), one.namespace.clone()))),
                 _ => Err(Error::Render {
                     message: format!(
                         "found multiple possible referrals for {kind} '{name}': {}",
                         many.iter()
-                            .map(|c| c.describe())
+                            .map(|c| c.describe.as_str())
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),

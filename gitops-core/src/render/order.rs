@@ -2,8 +2,6 @@
 //! (Namespace, CRDs, RBAC, ConfigMaps...), webhooks last, and within a kind by
 //! group/version/kind, namespace and name.
 
-use std::cmp::Ordering;
-
 use super::kustomization::SortOptions;
 use super::resource::Resource;
 
@@ -38,9 +36,9 @@ const ORDER_LAST: &[&str] = &[
 ];
 
 /// Sorts as `sortOptions` asks, legacy order by default.
-pub(crate) fn sort(resources: &mut [Resource], options: Option<&SortOptions>) {
+pub(crate) fn sort(resources: Vec<Resource>, options: Option<&SortOptions>) -> Vec<Resource> {
     if options.is_some_and(|o| o.fifo) {
-        return;
+        return resources;
     }
     let first: Vec<String> = options
         .and_then(|o| o.order_first.clone())
@@ -57,38 +55,32 @@ pub(crate) fn sort(resources: &mut [Resource], options: Option<&SortOptions>) {
             0
         }
     };
-    let gvk = |r: &Resource| {
-        let or = |s: &str, d: &str| {
-            if s.is_empty() {
-                d.to_string()
-            } else {
-                s.to_string()
-            }
-        };
-        format!(
-            "{}_{}_{}",
-            or(r.group(), "~G"),
-            or(r.version(), "~V"),
-            or(r.kind(), "~K")
-        )
-    };
-    resources.sort_by(|a, b| {
-        let (ga, gb) = (gvk(a), gvk(b));
-        if ga != gb {
-            let (ra, rb) = (rank(a.kind()), rank(b.kind()));
-            if ra != rb {
-                return ra.cmp(&rb);
-            }
-            return ga.cmp(&gb);
+    let or = |s: &str, d: &str| {
+        if s.is_empty() {
+            d.to_string()
+        } else {
+            s.to_string()
         }
-        let key = |r: &Resource| {
-            let ns = if r.namespace().is_empty() {
-                "~X"
-            } else {
-                r.namespace()
-            };
-            format!("{ga}|{ns}|{}", r.name())
-        };
-        key(a).cmp(&key(b)).then(Ordering::Equal)
+    };
+    let mut keyed: Vec<(i64, String, String, Resource)> = resources
+        .into_iter()
+        .map(|r| {
+            let gvk = format!(
+                "{}_{}_{}",
+                or(r.group(), "~G"),
+                or(r.version(), "~V"),
+                or(r.kind(), "~K")
+            );
+            let id = format!("{gvk}|{}|{}", or(r.namespace(), "~X"), r.name());
+            (rank(r.kind()), gvk, id, r)
+        })
+        .collect();
+    keyed.sort_by(|a, b| {
+        if a.1 != b.1 {
+            a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1))
+        } else {
+            a.2.cmp(&b.2)
+        }
     });
+    keyed.into_iter().map(|(_, _, _, r)| r).collect()
 }
