@@ -255,14 +255,14 @@ fn identity(r: &Resource) -> Id {
 /// identities of `acc`.
 fn append(acc: &mut Vec<Resource>, ids: &mut HashSet<Id>, r: Resource) -> Result<(), Error> {
     let id = identity(&r);
-    if ids.contains(&id) {
-        if let Some(first) = acc.iter().find(|a| identity(a) == id) {
-            return Err(Error::DuplicateObject {
-                object: r.obj.object_ref(),
-                first: first.origin.clone(),
-                second: r.origin.clone(),
-            });
-        }
+    if ids.contains(&id)
+        && let Some(first) = acc.iter().find(|a| identity(a) == id)
+    {
+        return Err(Error::DuplicateObject {
+            object: r.obj.object_ref(),
+            first: first.origin.clone(),
+            second: r.origin.clone(),
+        });
     }
     ids.insert(id);
     acc.push(r);
