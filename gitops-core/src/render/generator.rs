@@ -107,24 +107,24 @@ pub(crate) fn generate(
         Value::String(if secret { "Secret" } else { "ConfigMap" }.into()),
     );
     obj.insert("metadata".into(), Value::Object(meta));
-    let b64 = base64::engine::general_purpose::STANDARD;
     let mut data = Map::new();
     let mut binary = Map::new();
     for (key, value) in pairs {
         if secret {
-            data.insert(key, Value::String(b64.encode(&value)));
+            data.insert(key, Value::String(wrapped_base64(&value)));
         } else {
             match String::from_utf8(value) {
                 Ok(s) => {
                     data.insert(key, Value::String(s));
                 }
                 Err(e) => {
-                    binary.insert(key, Value::String(b64.encode(e.as_bytes())));
+                    binary.insert(key, Value::String(wrapped_base64(e.as_bytes())));
                 }
             }
         }
     }
-    if !data.is_empty() {
+    // kustomize always writes a Secret's data, even empty, and a ConfigMap's only when set.
+    if secret || !data.is_empty() {
         obj.insert("data".into(), Value::Object(data));
     }
     if !binary.is_empty() {
@@ -155,6 +155,22 @@ pub(crate) fn generate(
         resource,
         behavior: g.behavior,
     })
+}
+
+/// Base64 as kustomize writes generated data: lines of 70 characters, each ending in a
+/// newline once there is more than one line's worth.
+fn wrapped_base64(bytes: &[u8]) -> String {
+    const LINE: usize = 70;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    if encoded.len() < LINE {
+        return encoded;
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 1);
+    for chunk in encoded.as_bytes().chunks(LINE) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out
 }
 
 fn merge_options(global: &GeneratorOptions, own: &GeneratorOptions) -> GeneratorOptions {
@@ -265,7 +281,8 @@ pub(crate) fn combine(existing: &mut Resource, mut new: Resource, behavior: Beha
 /// letters so that the suffix never reads as a number.
 pub(crate) fn hash(obj: &Object) -> String {
     let map = obj.as_map();
-    let field = |k: &str| map.get(k).cloned().unwrap_or(Value::Null);
+    // A missing field hashes as an empty string, as kustomize's lookup reports it.
+    let field = |k: &str| map.get(k).cloned().unwrap_or(Value::String(String::new()));
     let mut m: Vec<(&str, Value)> = vec![
         ("kind", Value::String(obj.kind().into())),
         // kustomize's hasher looks the name up under a key it never stores, so the name
@@ -275,10 +292,10 @@ pub(crate) fn hash(obj: &Object) -> String {
     ];
     if obj.kind() == "Secret" {
         m.push(("type", field("type")));
-        if let Some(v) = map.get("stringData") {
+        if let Some(v) = map.get("stringData").filter(|v| v.is_object()) {
             m.push(("stringData", v.clone()));
         }
-    } else if let Some(v) = map.get("binaryData") {
+    } else if let Some(v) = map.get("binaryData").filter(|v| v.is_object()) {
         m.push(("binaryData", v.clone()));
     }
     m.sort_by(|a, b| a.0.cmp(b.0));
@@ -359,6 +376,14 @@ fn go_json(v: &Value, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_base64_is_wrapped_at_70() {
+        assert_eq!(wrapped_base64(b"abc"), "YWJj");
+        let long = wrapped_base64(&[0u8; 60]);
+        assert_eq!(long.lines().map(str::len).collect::<Vec<_>>(), [70, 10]);
+        assert!(long.ends_with('\n'));
+    }
 
     #[test]
     fn hash_matches_kustomize() {

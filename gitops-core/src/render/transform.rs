@@ -125,7 +125,7 @@ pub(crate) fn replicas(resources: &mut [Resource], replicas: &[(String, Value)])
 pub(crate) fn images(resources: &mut [Resource], images: &[Image]) {
     for image in images {
         let Ok(re) = Regex::new(&format!(
-            "^{}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?$",
+            "^{}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9]*)?$",
             image.name
         )) else {
             continue;
