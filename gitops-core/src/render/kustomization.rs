@@ -71,6 +71,11 @@ pub struct Patch {
     pub patch: Option<String>,
     /// Which objects to patch; `None` for a strategic merge patch naming its target.
     pub target: Option<Selector>,
+    /// Whether a strategic merge patch may rename its target (`options.allowNameChange`).
+    pub allow_name_change: bool,
+    /// Whether a strategic merge patch may change its target's kind
+    /// (`options.allowKindChange`).
+    pub allow_kind_change: bool,
 }
 
 /// Which objects a patch applies to. `name` and `namespace` are regular expressions that
@@ -269,15 +274,22 @@ impl Reader<'_> {
     fn patch(&self, field: &str, v: &Value) -> Result<Patch, Error> {
         let m = self.map(field, v)?;
         self.known(field, m, &["path", "patch", "target", "options"])?;
-        if let Some(options) = m.get("options") {
-            let o = self.map(&format!("{field}.options"), options)?;
-            self.known(
-                &format!("{field}.options"),
-                o,
-                &["allowNameChange", "allowKindChange"],
-            )?;
+        let mut allow = (false, false);
+        if let Some(options) = m.get("options").filter(|v| !v.is_null()) {
+            let of = format!("{field}.options");
+            let o = self.map(&of, options)?;
+            self.known(&of, o, &["allowNameChange", "allowKindChange"])?;
+            let flag = |k: &str| {
+                o.get(k)
+                    .map(|v| self.bool(&format!("{of}.{k}"), v))
+                    .transpose()
+                    .map(Option::unwrap_or_default)
+            };
+            allow = (flag("allowNameChange")?, flag("allowKindChange")?);
         }
         let patch = Patch {
+            allow_name_change: allow.0,
+            allow_kind_change: allow.1,
             path: m
                 .get("path")
                 .map(|v| self.string(&format!("{field}.path"), v))

@@ -120,7 +120,7 @@ pub(crate) fn apply(
             for doc in &docs {
                 let mut deleted = Vec::new();
                 for &i in &selected {
-                    if apply_strategic(doc, &mut resources[i]) {
+                    if apply_strategic(doc, &mut resources[i], p) {
                         deleted.push(i);
                     }
                 }
@@ -130,7 +130,7 @@ pub(crate) fn apply(
         (Loaded::Strategic(docs), None) => {
             for doc in &docs {
                 let i = find_by_id(k, field, doc, resources)?;
-                if apply_strategic(doc, &mut resources[i]) {
+                if apply_strategic(doc, &mut resources[i], p) {
                     resources.remove(i);
                 }
             }
@@ -197,7 +197,7 @@ fn find_by_id(
 
 /// Applies a strategic merge patch, keeping the target's kind, name and namespace; returns
 /// whether the patch deletes the whole object.
-fn apply_strategic(doc: &Value, r: &mut Resource) -> bool {
+fn apply_strategic(doc: &Value, r: &mut Resource, p: &Patch) -> bool {
     if doc.get("$patch").and_then(Value::as_str) == Some("delete") {
         return true;
     }
@@ -212,10 +212,16 @@ fn apply_strategic(doc: &Value, r: &mut Resource) -> bool {
     if let Value::Object(m) = value {
         *r.obj.as_map_mut() = m;
     }
-    r.obj
-        .as_map_mut()
-        .insert("kind".into(), Value::String(kind));
+    if !p.allow_kind_change {
+        r.obj
+            .as_map_mut()
+            .insert("kind".into(), Value::String(kind));
+    }
+    let patched_name = r.name().to_string();
     r.metadata_mut().insert("name".into(), Value::String(name));
+    if p.allow_name_change {
+        r.set_name(patched_name);
+    }
     r.obj.set_namespace(&ns);
     false
 }
