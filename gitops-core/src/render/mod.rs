@@ -71,7 +71,7 @@ pub struct Overlay {
     pub name_suffix: Option<String>,
     /// Appended to the kustomization's `patches`.
     pub patches: Vec<Patch>,
-    /// Merged into the kustomization's `images` by name.
+    /// Replace the kustomization's `images` entries of the same name, or are appended.
     pub images: Vec<Image>,
     /// Appended to the kustomization's `components`, relative to its directory.
     pub components: Vec<String>,
@@ -90,17 +90,10 @@ impl Overlay {
         }
         k.patches.extend(self.patches.iter().cloned());
         k.components.extend(self.components.iter().cloned());
+        // Flux replaces an image entry of the same name as a whole.
         for image in &self.images {
             match k.images.iter_mut().find(|i| i.name == image.name) {
-                Some(existing) => {
-                    if image.new_name.is_some() {
-                        existing.new_name = image.new_name.clone();
-                    }
-                    if image.new_tag.is_some() || image.digest.is_some() {
-                        existing.new_tag = image.new_tag.clone();
-                        existing.digest = image.digest.clone();
-                    }
-                }
+                Some(existing) => *existing = image.clone(),
                 None => k.images.push(image.clone()),
             }
         }
