@@ -75,10 +75,8 @@ const INGRESS: &[Rule] = &[
     rule("", "Secret", "spec/tls/secretName"),
 ];
 const STATEFUL_SET: &[Rule] = &[rule("", "Service", "spec/serviceName")];
-const SERVICE_ACCOUNT: &[Rule] = &[
-    rule("", "Secret", "secrets/name"),
-    rule("", "Secret", "imagePullSecrets/name"),
-];
+// kustomize leaves a ServiceAccount's `secrets` alone.
+const SERVICE_ACCOUNT: &[Rule] = &[rule("", "Secret", "imagePullSecrets/name")];
 const CLAIM: &[Rule] = &[
     rule("", "PersistentVolume", "spec/volumeName"),
     rule("storage.k8s.io", "StorageClass", "spec/storageClassName"),
