@@ -3,7 +3,12 @@
 
 use std::cmp::Ordering;
 
-/// yaml.v2's `keyList.Less` for two string keys, as a total order.
+/// yaml.v2's `keyList.Less` for two string keys, as an ordering.
+///
+/// The comparison is not transitive for some keys mixing digit runs and punctuation
+/// (`k10..`, `k1010`, `k9-a`); for such sets yaml.v2's own order depends on Go's random map
+/// iteration, so `kubectl kustomize` itself is not deterministic and no order matches it
+/// every time. Ordinary Kubernetes keys compare consistently and sort exactly as there.
 pub(crate) fn compare(a: &str, b: &str) -> Ordering {
     if less(a, b) {
         Ordering::Less
