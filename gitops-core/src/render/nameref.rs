@@ -189,6 +189,11 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
                 fix_name_and_namespace(m, &snapshot, "", "ServiceAccount");
             });
         }
+        if group == "apiregistration.k8s.io" && kind == "APIService" {
+            visit_maps(&mut value, &["spec", "service"], false, &mut |m| {
+                fix_name_and_namespace(m, &snapshot, "", "Service")
+            });
+        }
         if group == "admissionregistration.k8s.io"
             && matches!(
                 kind.as_str(),

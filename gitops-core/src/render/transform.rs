@@ -8,10 +8,27 @@ use super::fieldspec::{self, FieldSpec};
 use super::kustomization::{Image, LabelSet};
 use super::resource::Resource;
 
-/// Sets the namespace of every namespaced object, and of the `default` service account
-/// subjects of role bindings.
+/// Sets the namespace of every namespaced object, of the `default` service account
+/// subjects of role bindings, and of the services of API services and CRD conversion
+/// webhooks.
 pub(crate) fn namespace(resources: &mut [Resource], ns: &str) {
     for r in resources.iter_mut() {
+        let service_path: &[&str] = match (r.group(), r.kind()) {
+            ("apiregistration.k8s.io", "APIService") => &["spec", "service"],
+            ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+                &["spec", "conversion", "webhook", "clientConfig", "service"]
+            }
+            _ => &[],
+        };
+        if !service_path.is_empty() {
+            let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
+            fieldspec::visit_maps(&mut value, service_path, false, &mut |m| {
+                m.insert("namespace".into(), Value::String(ns.into()));
+            });
+            if let Value::Object(m) = value {
+                *r.obj.as_map_mut() = m;
+            }
+        }
         if !r.is_cluster_scoped() {
             r.set_namespace(ns);
         }
