@@ -63,13 +63,21 @@ pub(crate) fn documents(file: &str, text: &str) -> Result<Vec<(Value, Origin)>, 
     let mut seen_content = false;
     for (line, l) in (1..).zip(text.split_inclusive('\n')) {
         let t = l.trim_end_matches(['\n', '\r']);
-        if t == "---" || t.starts_with("--- ") || t == "..." {
+        if t == "---" || t.starts_with("--- ") || t.starts_with("---\t") || t == "..." {
             if seen_content || line > 1 {
                 flush(&body, &mut index, start)?;
             }
             body.clear();
             seen_content = false;
             start = line + 1;
+            // `--- value` starts the next document on the marker's line.
+            let rest = t.get(3..).unwrap_or_default().trim();
+            if t.starts_with("---") && !rest.is_empty() && !rest.starts_with('#') {
+                body.push_str(rest);
+                body.push('\n');
+                seen_content = true;
+                start = line;
+            }
         } else {
             seen_content = true;
             body.push_str(l);
@@ -140,5 +148,12 @@ mod tests {
         assert_eq!(v["spec"]["big"], 1000);
         assert_eq!(v["spec"]["on"], "yes");
         assert_eq!(m[0].origin.line, 2);
+        let inline = documents("y.yaml", "--- {a: 1}\n--- # note\nb: 2\n").unwrap();
+        assert_eq!(inline.len(), 2);
+        assert_eq!(inline[0].0["a"], 1);
+        assert_eq!(
+            (inline[1].0["b"].clone(), inline[1].1.line),
+            (Value::from(2), 3)
+        );
     }
 }
