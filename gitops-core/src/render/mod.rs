@@ -75,6 +75,9 @@ pub struct Overlay {
     pub images: Vec<Image>,
     /// Appended to the kustomization's `components`, relative to its directory.
     pub components: Vec<String>,
+    /// Drops the overlay's components whose directory does not exist, instead of failing
+    /// (Flux's `ignoreMissingComponents`).
+    pub ignore_missing_components: bool,
 }
 
 impl Overlay {
@@ -122,6 +125,12 @@ pub fn build_with(
         Some(k) => k,
         None => generated(fs, &root)?,
     };
+    let mut overlay = overlay.clone();
+    if overlay.ignore_missing_components {
+        overlay
+            .components
+            .retain(|c| fs::join(&root, c).is_ok_and(|p| fs.kind(&p) == Some(FileKind::Dir)));
+    }
     overlay.apply_to(&mut k);
     let mut resources = builder.build(&root, &k)?;
     for r in resources.iter_mut().filter(|r| r.hash) {

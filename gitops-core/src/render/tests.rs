@@ -130,4 +130,16 @@ fn flux_overlay_is_laid_over_the_kustomization() {
     let obj = &objects[0].object;
     assert_eq!(obj.object_ref().to_string(), "ConfigMap/prod/a-x-v2");
     assert_eq!(obj.str_at(&["data", "k"]), Some("v"));
+
+    let mut missing = Overlay {
+        components: vec!["../gone".into()],
+        ..Default::default()
+    };
+    let err = build_with(&fs, "app", &missing).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "app/kustomization.yaml: field 'components[0]' component '../gone' not found"
+    );
+    missing.ignore_missing_components = true;
+    assert_eq!(names(&build_with(&fs, "app", &missing).unwrap()), ["a-x"]);
 }
