@@ -211,7 +211,9 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
             *r.obj.as_map_mut() = m;
         }
         if let Some(e) = failure {
-            return Err(e);
+            return Err(Error::Render {
+                message: format!("{}: {}: {e}", r.origin.file, r.describe()),
+            });
         }
     }
     Ok(())
@@ -262,7 +264,6 @@ struct Referral {
     /// Every namespace the object had, the current one first.
     namespaces: Vec<String>,
     cluster_scoped: bool,
-    describe: String,
 }
 
 impl Referral {
@@ -300,7 +301,6 @@ impl Index {
                     .chain(r.previous_namespaces.iter().cloned())
                     .collect(),
                 cluster_scoped: r.is_cluster_scoped(),
-                describe: r.describe(),
             });
         }
         Index { referrals, by_name }
@@ -339,18 +339,11 @@ fn find(
         [] => Ok(None),
         [one] => Ok(Some((one.name.clone(), one.namespace.clone()))),
         many => {
+            // kustomize leaves a reference it cannot resolve to one object unchanged.
             let exact: Vec<&&Referral> = many.iter().filter(|c| c.original_name == name).collect();
             match exact.as_slice() {
                 [one] => Ok(Some((one.name.clone(), one.namespace.clone()))),
-                _ => Err(Error::Render {
-                    message: format!(
-                        "found multiple possible referrals for {kind} '{name}': {}",
-                        many.iter()
-                            .map(|c| c.describe.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                }),
+                _ => Ok(None),
             }
         }
     }
