@@ -44,6 +44,7 @@ pub mod schema;
 pub mod status;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+pub mod yaml;
 
 pub use error::{Error, SourceFailure};
 pub use inventory::{Inventory, InventoryEntry};

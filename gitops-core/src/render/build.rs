@@ -1,0 +1,282 @@
+//! The recursive build: a kustomization's resources, components and generators accumulated,
+//! then its transformers run over them, in kustomize's order.
+
+use std::collections::HashSet;
+
+use super::decode;
+use super::generator;
+use super::kustomization::{Behavior, Kustomization};
+use super::patch;
+use super::replacement;
+use super::resource::Resource;
+use super::transform;
+use crate::Error;
+use crate::fs::{self, FileKind, FileSystem};
+
+/// The file names kustomize recognises as a kustomization, in its order of preference.
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Builds kustomizations read through a file system, remembering the directories being
+/// built to refuse cycles.
+pub(crate) struct Builder<'a> {
+    pub fs: &'a dyn FileSystem,
+    stack: Vec<String>,
+}
+
+fn render_error(message: String) -> Error {
+    Error::Render { message }
+}
+
+impl<'a> Builder<'a> {
+    pub(crate) fn new(fs: &'a dyn FileSystem) -> Self {
+        Builder {
+            fs,
+            stack: Vec::new(),
+        }
+    }
+
+    /// Reads the kustomization file of `dir`, if it has one.
+    pub(crate) fn load(&self, dir: &str) -> Result<Option<Kustomization>, Error> {
+        let mut found = Vec::new();
+        for name in KUSTOMIZATION_FILES {
+            let path = fs::join(dir, name)?;
+            if self.fs.kind(&path) == Some(FileKind::File) {
+                found.push(path);
+            }
+        }
+        let Some(file) = found.first() else {
+            return Ok(None);
+        };
+        if found.len() > 1 {
+            return Err(render_error(format!(
+                "{}: found multiple kustomization files ({}), keep only one",
+                display(dir),
+                found.join(", ")
+            )));
+        }
+        let text = String::from_utf8(self.fs.read(file)?)
+            .map_err(|_| render_error(format!("{file}: not valid UTF-8")))?;
+        Kustomization::parse(file, &text).map(Some)
+    }
+
+    /// Builds the kustomization `k` of `dir` into a fresh set of resources.
+    pub(crate) fn build(&mut self, dir: &str, k: &Kustomization) -> Result<Vec<Resource>, Error> {
+        self.stack.push(dir.to_string());
+        let mut acc = Vec::new();
+        let result = self.accumulate(dir, k, &mut acc);
+        self.stack.pop();
+        result.map(|()| acc)
+    }
+
+    /// Refuses to enter `dir` again while it is being built; `file` and `field` name the
+    /// reference that would close the cycle.
+    fn check_cycle(&self, dir: &str, file: &str, field: &str) -> Result<(), Error> {
+        if let Some(start) = self.stack.iter().position(|d| d == dir) {
+            let mut cycle: Vec<&str> = self.stack[start..].iter().map(|d| display(d)).collect();
+            cycle.push(display(dir));
+            return Err(render_error(format!(
+                "{file}: field '{field}' makes a cycle between kustomizations: {}",
+                cycle.join(" -> ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// kustomize's `accumulateTarget`: adds the kustomization's resources, generated objects
+    /// and components to `acc`, then transforms everything in `acc`.
+    fn accumulate(
+        &mut self,
+        dir: &str,
+        k: &Kustomization,
+        acc: &mut Vec<Resource>,
+    ) -> Result<(), Error> {
+        let mut ids: HashSet<Id> = acc.iter().map(identity).collect();
+        for (i, entry) in k.resources.iter().enumerate() {
+            let field = format!("resources[{i}]");
+            let err =
+                |reason: String| render_error(format!("{}: field '{field}' {reason}", k.file));
+            if is_remote(entry) {
+                return Err(err(format!(
+                    "'{entry}' is a remote resource, which is not supported: vendor it into the repository"
+                )));
+            }
+            let path = fs::join(dir, entry)
+                .map_err(|_| err(format!("'{entry}' leaves the root directory")))?;
+            match self.fs.kind(&path) {
+                Some(FileKind::Dir) => {
+                    self.check_cycle(&path, &k.file, &field)?;
+                    let Some(sub) = self.load(&path)? else {
+                        return Err(err(format!(
+                            "directory '{entry}' has no kustomization.yaml, kustomization.yml or Kustomization"
+                        )));
+                    };
+                    if sub.component {
+                        return Err(err(format!(
+                            "'{entry}' is a Component, list it under components"
+                        )));
+                    }
+                    for r in self.build(&path, &sub)? {
+                        append(acc, &mut ids, r)?;
+                    }
+                }
+                Some(FileKind::File) => {
+                    let text = String::from_utf8(self.fs.read(&path)?)
+                        .map_err(|_| err(format!("file '{entry}' is not valid UTF-8")))?;
+                    for m in decode::resources(&path, &text)? {
+                        append(acc, &mut ids, Resource::new(m.object, m.origin))?;
+                    }
+                }
+                None => return Err(err(format!("resource '{entry}' not found"))),
+            }
+        }
+        // kustomize runs a kustomization's generators before its components, so that a
+        // component's patches see the generated objects.
+        self.generate(dir, k, acc)?;
+        for (i, entry) in k.components.iter().enumerate() {
+            let field = format!("components[{i}]");
+            let err =
+                |reason: String| render_error(format!("{}: field '{field}' {reason}", k.file));
+            if is_remote(entry) {
+                return Err(err(format!(
+                    "'{entry}' is a remote component, which is not supported"
+                )));
+            }
+            let path = fs::join(dir, entry)
+                .map_err(|_| err(format!("'{entry}' leaves the root directory")))?;
+            if self.fs.kind(&path) != Some(FileKind::Dir) {
+                return Err(err(format!("component '{entry}' not found")));
+            }
+            let Some(sub) = self.load(&path)? else {
+                return Err(err(format!(
+                    "directory '{entry}' has no kustomization file"
+                )));
+            };
+            if !sub.component {
+                return Err(err(format!("'{entry}' must have kind Component")));
+            }
+            self.check_cycle(&path, &k.file, &field)?;
+            self.stack.push(path.clone());
+            let result = self.accumulate(&path, &sub, acc);
+            self.stack.pop();
+            result?;
+        }
+        self.transform(dir, k, acc)
+    }
+
+    fn generate(&self, dir: &str, k: &Kustomization, acc: &mut Vec<Resource>) -> Result<(), Error> {
+        let all = k
+            .config_map_generator
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (format!("configMapGenerator[{i}]"), g, false))
+            .chain(
+                k.secret_generator
+                    .iter()
+                    .enumerate()
+                    .map(|(i, g)| (format!("secretGenerator[{i}]"), g, true)),
+            );
+        for (field, g, secret) in all {
+            let generated = generator::generate(self.fs, dir, k, g, &field, secret)?;
+            let new = generated.resource;
+            let existing = acc.iter().position(|r| {
+                r.kind() == new.kind()
+                    && r.group().is_empty()
+                    && r.had_name(new.name())
+                    && (new.namespace().is_empty()
+                        || r.namespace() == new.namespace()
+                        || r.original_namespace() == new.namespace())
+            });
+            match (existing, generated.behavior) {
+                (None, Behavior::Create) => {
+                    let mut ids = acc.iter().map(identity).collect();
+                    append(acc, &mut ids, new)?;
+                }
+                (None, _) => {
+                    return Err(render_error(format!(
+                        "{}: field '{field}' cannot merge or replace {} '{}': no such object in the bases",
+                        k.file,
+                        new.kind(),
+                        new.name()
+                    )));
+                }
+                (Some(_), Behavior::Create) => {
+                    return Err(render_error(format!(
+                        "{}: field '{field}' {} '{}' already exists, set behavior to merge or replace",
+                        k.file,
+                        new.kind(),
+                        new.name()
+                    )));
+                }
+                (Some(i), behavior) => generator::combine(&mut acc[i], new, behavior),
+            }
+        }
+        Ok(())
+    }
+
+    fn transform(
+        &self,
+        dir: &str,
+        k: &Kustomization,
+        acc: &mut Vec<Resource>,
+    ) -> Result<(), Error> {
+        patch::strategic_merge_files(self.fs, dir, k, acc)?;
+        for (i, p) in k.patches.iter().enumerate() {
+            patch::apply(self.fs, dir, k, &format!("patches[{i}]"), p, acc)?;
+        }
+        if let Some(ns) = &k.namespace {
+            transform::namespace(acc, ns);
+        }
+        transform::prefix_suffix(acc, &k.name_prefix, &k.name_suffix);
+        transform::labels(acc, &k.common_labels, &k.labels);
+        transform::annotations(acc, &k.common_annotations);
+        for (i, p) in k.patches_json6902.iter().enumerate() {
+            patch::apply(self.fs, dir, k, &format!("patchesJson6902[{i}]"), p, acc)?;
+        }
+        transform::replicas(acc, &k.replicas);
+        transform::images(acc, &k.images);
+        replacement::apply(self.fs, dir, k, acc)
+    }
+}
+
+/// An object's identity in a build: group, kind, effective namespace and name.
+type Id = (String, String, String, String);
+
+fn identity(r: &Resource) -> Id {
+    (
+        r.group().into(),
+        r.kind().into(),
+        r.effective_namespace(r.namespace()),
+        r.name().into(),
+    )
+}
+
+/// Adds a resource, refusing a second object with the same identity; `ids` holds the
+/// identities of `acc`.
+fn append(acc: &mut Vec<Resource>, ids: &mut HashSet<Id>, r: Resource) -> Result<(), Error> {
+    let id = identity(&r);
+    if ids.contains(&id)
+        && let Some(first) = acc.iter().find(|a| identity(a) == id)
+    {
+        return Err(Error::DuplicateObject {
+            object: r.obj.object_ref(),
+            first: first.origin.clone(),
+            second: r.origin.clone(),
+        });
+    }
+    ids.insert(id);
+    acc.push(r);
+    Ok(())
+}
+
+fn is_remote(entry: &str) -> bool {
+    entry.contains("://")
+        || entry.starts_with("git@")
+        || entry.starts_with("github.com/")
+        || entry.starts_with("gitlab.com/")
+        || entry.starts_with("bitbucket.org/")
+}
+
+pub(crate) fn display(path: &str) -> &str {
+    if path.is_empty() { "." } else { path }
+}

@@ -1,0 +1,289 @@
+//! Field specifications: where, in which kinds, a transformer looks for a field, as
+//! kustomize's built-in configuration lists them (`spec/template/metadata/labels` for a
+//! Deployment...). A path walks through lists implicitly.
+
+use serde_json::{Map, Value};
+
+use super::resource::Resource;
+
+/// A field in objects of some kinds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FieldSpec {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub path: &'static str,
+    pub create: bool,
+}
+
+const fn fs(
+    group: &'static str,
+    kind: &'static str,
+    path: &'static str,
+    create: bool,
+) -> FieldSpec {
+    FieldSpec {
+        group,
+        version: "",
+        kind,
+        path,
+        create,
+    }
+}
+
+impl FieldSpec {
+    pub(crate) fn applies_to(&self, r: &Resource) -> bool {
+        (self.group.is_empty() || self.group == r.group())
+            && (self.version.is_empty() || self.version == r.version())
+            && (self.kind.is_empty() || self.kind == r.kind())
+    }
+}
+
+/// Calls `f` with the map at `path` of `value` (every one, when the path crosses lists),
+/// creating missing maps when `create` is set.
+pub(crate) fn visit_maps(
+    value: &mut Value,
+    path: &[&str],
+    create: bool,
+    f: &mut dyn FnMut(&mut Map<String, Value>),
+) {
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                visit_maps(item, path, create, f);
+            }
+        }
+        Value::Object(map) => {
+            let Some((first, rest)) = path.split_first() else {
+                f(map);
+                return;
+            };
+            let key = first.trim_end_matches("[]");
+            if !map.contains_key(key) {
+                if !create || first.ends_with("[]") {
+                    return;
+                }
+                map.insert(key.to_string(), Value::Object(Map::new()));
+            }
+            if let Some(next) = map.get_mut(key) {
+                if next.is_null() {
+                    if !create {
+                        return;
+                    }
+                    *next = Value::Object(Map::new());
+                }
+                visit_maps(next, rest, create, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Where commonLabels go (kustomize's `commonLabels` configuration).
+pub(crate) const LABELS: &[FieldSpec] = &[
+    fs("", "", "metadata/labels", true),
+    FieldSpec {
+        group: "",
+        version: "v1",
+        kind: "ReplicationController",
+        path: "spec/selector",
+        create: true,
+    },
+    FieldSpec {
+        group: "",
+        version: "v1",
+        kind: "ReplicationController",
+        path: "spec/template/metadata/labels",
+        create: true,
+    },
+    fs("", "Deployment", "spec/selector/matchLabels", true),
+    fs("", "Deployment", "spec/template/metadata/labels", true),
+    fs(
+        "apps",
+        "Deployment",
+        "spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+        false,
+    ),
+    fs(
+        "apps",
+        "Deployment",
+        "spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+        false,
+    ),
+    fs(
+        "apps",
+        "Deployment",
+        "spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+        false,
+    ),
+    fs(
+        "apps",
+        "Deployment",
+        "spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+        false,
+    ),
+    fs(
+        "apps",
+        "Deployment",
+        "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels",
+        false,
+    ),
+    fs("", "ReplicaSet", "spec/selector/matchLabels", true),
+    fs("", "ReplicaSet", "spec/template/metadata/labels", true),
+    fs("", "DaemonSet", "spec/selector/matchLabels", true),
+    fs("", "DaemonSet", "spec/template/metadata/labels", true),
+    fs("apps", "StatefulSet", "spec/selector/matchLabels", true),
+    fs("apps", "StatefulSet", "spec/template/metadata/labels", true),
+    fs(
+        "apps",
+        "StatefulSet",
+        "spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+        false,
+    ),
+    fs(
+        "apps",
+        "StatefulSet",
+        "spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+        false,
+    ),
+    fs(
+        "apps",
+        "StatefulSet",
+        "spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+        false,
+    ),
+    fs(
+        "apps",
+        "StatefulSet",
+        "spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+        false,
+    ),
+    fs(
+        "apps",
+        "StatefulSet",
+        "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels",
+        false,
+    ),
+    fs(
+        "apps",
+        "StatefulSet",
+        "spec/volumeClaimTemplates[]/metadata/labels",
+        true,
+    ),
+    fs("batch", "Job", "spec/selector/matchLabels", false),
+    fs("batch", "Job", "spec/template/metadata/labels", true),
+    fs(
+        "batch",
+        "CronJob",
+        "spec/jobTemplate/spec/selector/matchLabels",
+        false,
+    ),
+    fs("batch", "CronJob", "spec/jobTemplate/metadata/labels", true),
+    fs(
+        "batch",
+        "CronJob",
+        "spec/jobTemplate/spec/template/metadata/labels",
+        true,
+    ),
+    FieldSpec {
+        group: "",
+        version: "v1",
+        kind: "Service",
+        path: "spec/selector",
+        create: true,
+    },
+    fs(
+        "policy",
+        "PodDisruptionBudget",
+        "spec/selector/matchLabels",
+        false,
+    ),
+    fs(
+        "networking.k8s.io",
+        "NetworkPolicy",
+        "spec/podSelector/matchLabels",
+        false,
+    ),
+    fs(
+        "networking.k8s.io",
+        "NetworkPolicy",
+        "spec/ingress/from/podSelector/matchLabels",
+        false,
+    ),
+    fs(
+        "networking.k8s.io",
+        "NetworkPolicy",
+        "spec/egress/to/podSelector/matchLabels",
+        false,
+    ),
+];
+
+/// Where `labels` with `includeTemplates` (and without `includeSelectors`) go.
+pub(crate) const TEMPLATE_LABELS: &[FieldSpec] = &[
+    fs("", "", "metadata/labels", true),
+    FieldSpec {
+        group: "",
+        version: "v1",
+        kind: "ReplicationController",
+        path: "spec/template/metadata/labels",
+        create: true,
+    },
+    fs("", "Deployment", "spec/template/metadata/labels", true),
+    fs("", "ReplicaSet", "spec/template/metadata/labels", true),
+    fs("", "DaemonSet", "spec/template/metadata/labels", true),
+    fs("apps", "StatefulSet", "spec/template/metadata/labels", true),
+    fs(
+        "apps",
+        "StatefulSet",
+        "spec/volumeClaimTemplates[]/metadata/labels",
+        true,
+    ),
+    fs("batch", "Job", "spec/template/metadata/labels", true),
+    fs("batch", "CronJob", "spec/jobTemplate/metadata/labels", true),
+    fs(
+        "batch",
+        "CronJob",
+        "spec/jobTemplate/spec/template/metadata/labels",
+        true,
+    ),
+];
+
+/// Where only metadata labels go.
+pub(crate) const METADATA_LABELS: &[FieldSpec] = &[fs("", "", "metadata/labels", true)];
+
+/// Where commonAnnotations go.
+pub(crate) const ANNOTATIONS: &[FieldSpec] = &[
+    fs("", "", "metadata/annotations", true),
+    FieldSpec {
+        group: "",
+        version: "v1",
+        kind: "ReplicationController",
+        path: "spec/template/metadata/annotations",
+        create: true,
+    },
+    fs("", "Deployment", "spec/template/metadata/annotations", true),
+    fs("", "ReplicaSet", "spec/template/metadata/annotations", true),
+    fs("", "DaemonSet", "spec/template/metadata/annotations", true),
+    fs(
+        "",
+        "StatefulSet",
+        "spec/template/metadata/annotations",
+        true,
+    ),
+    fs("", "Job", "spec/template/metadata/annotations", true),
+    fs("", "CronJob", "spec/jobTemplate/metadata/annotations", true),
+    fs(
+        "",
+        "CronJob",
+        "spec/jobTemplate/spec/template/metadata/annotations",
+        true,
+    ),
+];
+
+/// Where `replicas` go.
+pub(crate) const REPLICAS: &[FieldSpec] = &[
+    fs("", "Deployment", "spec/replicas", true),
+    fs("", "ReplicationController", "spec/replicas", true),
+    fs("", "ReplicaSet", "spec/replicas", true),
+    fs("", "StatefulSet", "spec/replicas", true),
+];

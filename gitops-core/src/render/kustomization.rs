@@ -1,0 +1,818 @@
+//! A kustomization file, read into typed fields with every unknown or unsupported field
+//! refused by name.
+
+use serde_json::{Map, Value};
+
+use super::replacement::{self, Replacement};
+use crate::Error;
+use crate::object::Origin;
+
+/// The fields of a kustomization this renderer understands, as read from one file.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Kustomization {
+    /// The file it was read from, for error messages.
+    pub file: String,
+    /// `kind: Component`.
+    pub component: bool,
+    pub resources: Vec<String>,
+    pub components: Vec<String>,
+    pub namespace: Option<String>,
+    pub name_prefix: String,
+    pub name_suffix: String,
+    pub common_labels: Map<String, Value>,
+    pub labels: Vec<LabelSet>,
+    pub common_annotations: Map<String, Value>,
+    pub images: Vec<Image>,
+    pub replicas: Vec<(String, Value)>,
+    pub patches: Vec<Patch>,
+    pub patches_strategic_merge: Vec<String>,
+    pub patches_json6902: Vec<Patch>,
+    pub config_map_generator: Vec<Generator>,
+    pub secret_generator: Vec<Generator>,
+    pub generator_options: GeneratorOptions,
+    pub sort: Option<SortOptions>,
+    pub replacements: Vec<ReplacementEntry>,
+}
+
+/// A `replacements` entry: inline, or the path of a file holding one or a list.
+#[derive(Clone, Debug)]
+pub(crate) enum ReplacementEntry {
+    Inline(Replacement),
+    Path(String),
+}
+
+/// One entry of `labels`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LabelSet {
+    pub pairs: Map<String, Value>,
+    pub include_selectors: bool,
+    pub include_templates: bool,
+}
+
+/// One entry of `images` (also Flux's `spec.images`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Image {
+    /// The image name to match, without tag or digest.
+    pub name: String,
+    /// The replacement name.
+    pub new_name: Option<String>,
+    /// The replacement tag.
+    pub new_tag: Option<String>,
+    /// The replacement digest, e.g. `sha256:...`.
+    pub digest: Option<String>,
+}
+
+/// One entry of `patches` or `patchesJson6902` (also Flux's `spec.patches`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Patch {
+    /// The file holding the patch, relative to the kustomization.
+    pub path: Option<String>,
+    /// The patch itself, inline.
+    pub patch: Option<String>,
+    /// Which objects to patch; `None` for a strategic merge patch naming its target.
+    pub target: Option<Selector>,
+    /// Whether a strategic merge patch may rename its target (`options.allowNameChange`).
+    pub allow_name_change: bool,
+    /// Whether a strategic merge patch may change its target's kind
+    /// (`options.allowKindChange`).
+    pub allow_kind_change: bool,
+}
+
+/// Which objects a patch applies to. `name` and `namespace` are regular expressions that
+/// must match the whole name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selector {
+    /// API group, empty for any.
+    pub group: String,
+    /// API version, empty for any.
+    pub version: String,
+    /// Kind, empty for any.
+    pub kind: String,
+    /// Name regular expression, empty for any.
+    pub name: String,
+    /// Namespace regular expression, empty for any.
+    pub namespace: String,
+    /// A Kubernetes label selector, empty for any.
+    pub label_selector: String,
+    /// A Kubernetes label selector over annotations, empty for any.
+    pub annotation_selector: String,
+}
+
+/// A `configMapGenerator` or `secretGenerator` entry.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Generator {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub behavior: Behavior,
+    pub files: Vec<String>,
+    pub literals: Vec<String>,
+    pub envs: Vec<String>,
+    pub secret_type: Option<String>,
+    pub options: GeneratorOptions,
+}
+
+/// How a generator combines with an object of the same name from a base.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Behavior {
+    #[default]
+    Create,
+    Merge,
+    Replace,
+}
+
+/// `generatorOptions`, or a generator's own `options`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct GeneratorOptions {
+    pub labels: Map<String, Value>,
+    pub annotations: Map<String, Value>,
+    pub disable_name_suffix_hash: Option<bool>,
+    pub immutable: Option<bool>,
+}
+
+/// `sortOptions`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SortOptions {
+    pub fifo: bool,
+    pub order_first: Option<Vec<String>>,
+    pub order_last: Option<Vec<String>>,
+}
+
+/// Fields kustomize has that this renderer refuses rather than ignores.
+const UNSUPPORTED: &[&str] = &[
+    "vars",
+    "helmCharts",
+    "helmGlobals",
+    "helmChartInflationGenerator",
+    "generators",
+    "transformers",
+    "validators",
+    "configurations",
+    "crds",
+    "openapi",
+    "buildMetadata",
+    "imageTags",
+];
+
+struct Reader<'a> {
+    file: &'a str,
+}
+
+impl Reader<'_> {
+    fn err(&self, field: &str, reason: impl std::fmt::Display) -> Error {
+        Error::Render {
+            message: format!("{}: field '{field}' {reason}", self.file),
+        }
+    }
+
+    fn string(&self, field: &str, v: &Value) -> Result<String, Error> {
+        match v {
+            Value::String(s) => Ok(s.clone()),
+            _ => Err(self.err(field, "must be a string")),
+        }
+    }
+
+    fn strings(&self, field: &str, v: &Value) -> Result<Vec<String>, Error> {
+        match v {
+            Value::Null => Ok(Vec::new()),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| self.string(&format!("{field}[{i}]"), item))
+                .collect(),
+            _ => Err(self.err(field, "must be a list of strings")),
+        }
+    }
+
+    fn string_map(&self, field: &str, v: &Value) -> Result<Map<String, Value>, Error> {
+        match v {
+            Value::Null => Ok(Map::new()),
+            Value::Object(m) => {
+                let mut out = Map::new();
+                for (k, v) in m {
+                    let s = match v {
+                        Value::String(s) => s.clone(),
+                        Value::Null => String::new(),
+                        _ => {
+                            return Err(self.err(&format!("{field}.{k}"), "must be a string"));
+                        }
+                    };
+                    out.insert(k.clone(), Value::String(s));
+                }
+                Ok(out)
+            }
+            _ => Err(self.err(field, "must be a map of strings")),
+        }
+    }
+
+    fn bool(&self, field: &str, v: &Value) -> Result<bool, Error> {
+        match v {
+            Value::Bool(b) => Ok(*b),
+            _ => Err(self.err(field, "must be true or false")),
+        }
+    }
+
+    fn map<'v>(&self, field: &str, v: &'v Value) -> Result<&'v Map<String, Value>, Error> {
+        v.as_object()
+            .ok_or_else(|| self.err(field, "must be a map"))
+    }
+
+    fn list<'v>(&self, field: &str, v: &'v Value) -> Result<&'v [Value], Error> {
+        match v {
+            Value::Null => Ok(&[]),
+            Value::Array(items) => Ok(items),
+            _ => Err(self.err(field, "must be a list")),
+        }
+    }
+
+    /// Checks that a map has only known keys.
+    fn known(&self, field: &str, m: &Map<String, Value>, keys: &[&str]) -> Result<(), Error> {
+        for k in m.keys() {
+            if !keys.contains(&k.as_str()) {
+                let name = if field.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{field}.{k}")
+                };
+                return Err(self.err(&name, "is not a known kustomization field"));
+            }
+        }
+        Ok(())
+    }
+
+    fn selector(&self, field: &str, v: &Value) -> Result<Selector, Error> {
+        let m = self.map(field, v)?;
+        self.known(
+            field,
+            m,
+            &[
+                "group",
+                "version",
+                "kind",
+                "name",
+                "namespace",
+                "labelSelector",
+                "annotationSelector",
+            ],
+        )?;
+        let get = |k: &str| -> Result<String, Error> {
+            m.get(k)
+                .map(|v| self.string(&format!("{field}.{k}"), v))
+                .transpose()
+                .map(Option::unwrap_or_default)
+        };
+        Ok(Selector {
+            group: get("group")?,
+            version: get("version")?,
+            kind: get("kind")?,
+            name: get("name")?,
+            namespace: get("namespace")?,
+            label_selector: get("labelSelector")?,
+            annotation_selector: get("annotationSelector")?,
+        })
+    }
+
+    fn patch(&self, field: &str, v: &Value) -> Result<Patch, Error> {
+        let m = self.map(field, v)?;
+        self.known(field, m, &["path", "patch", "target", "options"])?;
+        let mut allow = (false, false);
+        if let Some(options) = m.get("options").filter(|v| !v.is_null()) {
+            let of = format!("{field}.options");
+            let o = self.map(&of, options)?;
+            self.known(&of, o, &["allowNameChange", "allowKindChange"])?;
+            let flag = |k: &str| {
+                o.get(k)
+                    .map(|v| self.bool(&format!("{of}.{k}"), v))
+                    .transpose()
+                    .map(Option::unwrap_or_default)
+            };
+            allow = (flag("allowNameChange")?, flag("allowKindChange")?);
+        }
+        let patch = Patch {
+            allow_name_change: allow.0,
+            allow_kind_change: allow.1,
+            path: m
+                .get("path")
+                .map(|v| self.string(&format!("{field}.path"), v))
+                .transpose()?,
+            patch: m
+                .get("patch")
+                .map(|v| self.string(&format!("{field}.patch"), v))
+                .transpose()?,
+            target: m
+                .get("target")
+                .filter(|v| !v.is_null())
+                .map(|v| self.selector(&format!("{field}.target"), v))
+                .transpose()?,
+        };
+        match (&patch.path, &patch.patch) {
+            (Some(_), Some(_)) => Err(self.err(field, "must set only one of path and patch")),
+            (None, None) => Err(self.err(field, "must set path or patch")),
+            _ => Ok(patch),
+        }
+    }
+
+    fn replacement_options(
+        &self,
+        field: &str,
+        v: Option<&Value>,
+    ) -> Result<replacement::Options, Error> {
+        let Some(v) = v.filter(|v| !v.is_null()) else {
+            return Ok(replacement::Options::default());
+        };
+        let m = self.map(field, v)?;
+        self.known(field, m, &["delimiter", "index", "create"])?;
+        Ok(replacement::Options {
+            delimiter: m
+                .get("delimiter")
+                .map(|v| self.string(&format!("{field}.delimiter"), v))
+                .transpose()?
+                .unwrap_or_default(),
+            index: match m.get("index") {
+                None => 0,
+                Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
+                Some(_) => return Err(self.err(&format!("{field}.index"), "must be an integer")),
+            },
+            create: m
+                .get("create")
+                .map(|v| self.bool(&format!("{field}.create"), v))
+                .transpose()?
+                .unwrap_or_default(),
+        })
+    }
+
+    pub(crate) fn replacement(&self, field: &str, v: &Value) -> Result<Replacement, Error> {
+        let m = self.map(field, v)?;
+        self.known(field, m, &["source", "targets"])?;
+        let sf = format!("{field}.source");
+        let src = self.map(&sf, m.get("source").unwrap_or(&Value::Null))?;
+        self.known(
+            &sf,
+            src,
+            &[
+                "group",
+                "version",
+                "kind",
+                "name",
+                "namespace",
+                "fieldPath",
+                "options",
+            ],
+        )?;
+        let get = |k: &str| -> Result<String, Error> {
+            src.get(k)
+                .map(|v| self.string(&format!("{sf}.{k}"), v))
+                .transpose()
+                .map(Option::unwrap_or_default)
+        };
+        let source = replacement::Source {
+            group: get("group")?,
+            version: get("version")?,
+            kind: get("kind")?,
+            name: get("name")?,
+            namespace: get("namespace")?,
+            field_path: get("fieldPath")?,
+            options: self.replacement_options(&format!("{sf}.options"), src.get("options"))?,
+        };
+        let mut targets = Vec::new();
+        for (i, t) in self
+            .list(
+                &format!("{field}.targets"),
+                m.get("targets").unwrap_or(&Value::Null),
+            )?
+            .iter()
+            .enumerate()
+        {
+            let tf = format!("{field}.targets[{i}]");
+            let tm = self.map(&tf, t)?;
+            self.known(&tf, tm, &["select", "reject", "fieldPaths", "options"])?;
+            let select = match tm.get("select") {
+                Some(v) => self.selector(&format!("{tf}.select"), v)?,
+                None => return Err(self.err(&format!("{tf}.select"), "is required")),
+            };
+            let mut reject = Vec::new();
+            for (j, r) in self
+                .list(
+                    &format!("{tf}.reject"),
+                    tm.get("reject").unwrap_or(&Value::Null),
+                )?
+                .iter()
+                .enumerate()
+            {
+                reject.push(self.selector(&format!("{tf}.reject[{j}]"), r)?);
+            }
+            targets.push(replacement::Target {
+                select,
+                reject,
+                field_paths: tm
+                    .get("fieldPaths")
+                    .map(|v| self.strings(&format!("{tf}.fieldPaths"), v))
+                    .transpose()?
+                    .unwrap_or_default(),
+                options: self.replacement_options(&format!("{tf}.options"), tm.get("options"))?,
+            });
+        }
+        Ok(Replacement { source, targets })
+    }
+
+    fn options(&self, field: &str, v: &Value) -> Result<GeneratorOptions, Error> {
+        let m = self.map(field, v)?;
+        self.known(
+            field,
+            m,
+            &[
+                "labels",
+                "annotations",
+                "disableNameSuffixHash",
+                "immutable",
+            ],
+        )?;
+        let opt_bool = |k: &str| {
+            m.get(k)
+                .map(|v| self.bool(&format!("{field}.{k}"), v))
+                .transpose()
+        };
+        Ok(GeneratorOptions {
+            labels: m
+                .get("labels")
+                .map(|v| self.string_map(&format!("{field}.labels"), v))
+                .transpose()?
+                .unwrap_or_default(),
+            annotations: m
+                .get("annotations")
+                .map(|v| self.string_map(&format!("{field}.annotations"), v))
+                .transpose()?
+                .unwrap_or_default(),
+            disable_name_suffix_hash: opt_bool("disableNameSuffixHash")?,
+            immutable: opt_bool("immutable")?,
+        })
+    }
+
+    fn generator(&self, field: &str, v: &Value, secret: bool) -> Result<Generator, Error> {
+        let m = self.map(field, v)?;
+        let mut keys = vec![
+            "name",
+            "namespace",
+            "behavior",
+            "files",
+            "literals",
+            "envs",
+            "env",
+            "options",
+        ];
+        if secret {
+            keys.push("type");
+        }
+        self.known(field, m, &keys)?;
+        let sub = |k: &str| format!("{field}.{k}");
+        let mut envs = m
+            .get("envs")
+            .map(|v| self.strings(&sub("envs"), v))
+            .transpose()?
+            .unwrap_or_default();
+        if let Some(env) = m.get("env") {
+            envs.push(self.string(&sub("env"), env)?);
+        }
+        let behavior = match m.get("behavior").map(|v| self.string(&sub("behavior"), v)) {
+            None => Behavior::Create,
+            Some(Ok(b)) => match b.as_str() {
+                "" | "create" => Behavior::Create,
+                "merge" => Behavior::Merge,
+                "replace" => Behavior::Replace,
+                other => {
+                    return Err(self.err(
+                        &sub("behavior"),
+                        format!("has unknown value '{other}', expected create, merge or replace"),
+                    ));
+                }
+            },
+            Some(Err(e)) => return Err(e),
+        };
+        Ok(Generator {
+            name: m
+                .get("name")
+                .map(|v| self.string(&sub("name"), v))
+                .transpose()?
+                .unwrap_or_default(),
+            namespace: m
+                .get("namespace")
+                .map(|v| self.string(&sub("namespace"), v))
+                .transpose()?
+                .filter(|s| !s.is_empty()),
+            behavior,
+            files: m
+                .get("files")
+                .map(|v| self.strings(&sub("files"), v))
+                .transpose()?
+                .unwrap_or_default(),
+            literals: m
+                .get("literals")
+                .map(|v| self.strings(&sub("literals"), v))
+                .transpose()?
+                .unwrap_or_default(),
+            envs,
+            secret_type: m
+                .get("type")
+                .map(|v| self.string(&sub("type"), v))
+                .transpose()?,
+            options: m
+                .get("options")
+                .filter(|v| !v.is_null())
+                .map(|v| self.options(&sub("options"), v))
+                .transpose()?
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// Reads the replacements of a `replacements` entry's file: one or a list.
+pub(crate) fn replacements_file(
+    file: &str,
+    field: &str,
+    value: &Value,
+) -> Result<Vec<Replacement>, Error> {
+    let r = Reader { file };
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| r.replacement(&format!("{field}[{i}]"), item))
+            .collect(),
+        other => Ok(vec![r.replacement(field, other)?]),
+    }
+}
+
+impl Kustomization {
+    /// Reads a kustomization file's text.
+    pub(crate) fn parse(file: &str, text: &str) -> Result<Self, Error> {
+        let origin = Origin {
+            file: file.into(),
+            document: 0,
+            line: 1,
+        };
+        let value = parse_yaml(text, &origin)?;
+        let r = Reader { file };
+        let Value::Object(m) = value else {
+            return Err(Error::Render {
+                message: format!("{file}: a kustomization must be a YAML map"),
+            });
+        };
+        let mut k = Kustomization {
+            file: file.into(),
+            ..Default::default()
+        };
+        if m.iter()
+            .all(|(key, v)| matches!(key.as_str(), "apiVersion" | "kind") || v.is_null())
+        {
+            return Err(Error::Render {
+                message: format!(
+                    "{file}: the kustomization is empty, list resources or other fields"
+                ),
+            });
+        }
+        for (key, v) in &m {
+            let key = key.as_str();
+            if UNSUPPORTED.contains(&key) {
+                if is_empty(v) {
+                    continue;
+                }
+                return Err(r.err(key, "is not supported by this renderer"));
+            }
+            match key {
+                "apiVersion" => {
+                    let s = r.string(key, v)?;
+                    if !s.is_empty() && !s.starts_with("kustomize.config.k8s.io/") {
+                        return Err(r.err(key, format!("has unknown value '{s}'")));
+                    }
+                }
+                "kind" => {
+                    match r.string(key, v)?.as_str() {
+                        "" | "Kustomization" => {}
+                        "Component" => k.component = true,
+                        other => {
+                            return Err(r.err(
+                            key,
+                            format!("has unknown value '{other}', expected Kustomization or Component"),
+                        ));
+                        }
+                    }
+                }
+                "metadata" => {}
+                "resources" | "bases" => k.resources.extend(r.strings(key, v)?),
+                "components" => k.components = r.strings(key, v)?,
+                "namespace" => k.namespace = Some(r.string(key, v)?).filter(|s| !s.is_empty()),
+                "namePrefix" => k.name_prefix = r.string(key, v)?,
+                "nameSuffix" => k.name_suffix = r.string(key, v)?,
+                "commonLabels" => k.common_labels = r.string_map(key, v)?,
+                "commonAnnotations" => k.common_annotations = r.string_map(key, v)?,
+                "labels" => {
+                    for (i, item) in r.list(key, v)?.iter().enumerate() {
+                        let f = format!("labels[{i}]");
+                        let lm = r.map(&f, item)?;
+                        r.known(
+                            &f,
+                            lm,
+                            &["pairs", "includeSelectors", "includeTemplates", "fields"],
+                        )?;
+                        if lm.get("fields").is_some_and(|v| !is_empty(v)) {
+                            return Err(
+                                r.err(&format!("{f}.fields"), "is not supported by this renderer")
+                            );
+                        }
+                        let flag = |name: &str| {
+                            lm.get(name)
+                                .map(|v| r.bool(&format!("{f}.{name}"), v))
+                                .transpose()
+                                .map(Option::unwrap_or_default)
+                        };
+                        k.labels.push(LabelSet {
+                            pairs: lm
+                                .get("pairs")
+                                .map(|v| r.string_map(&format!("{f}.pairs"), v))
+                                .transpose()?
+                                .unwrap_or_default(),
+                            include_selectors: flag("includeSelectors")?,
+                            include_templates: flag("includeTemplates")?,
+                        });
+                    }
+                }
+                "images" => {
+                    for (i, item) in r.list(key, v)?.iter().enumerate() {
+                        let f = format!("images[{i}]");
+                        let im = r.map(&f, item)?;
+                        r.known(
+                            &f,
+                            im,
+                            &["name", "newName", "newTag", "digest", "tagSuffix"],
+                        )?;
+                        let get = |name: &str| {
+                            im.get(name)
+                                .map(|v| r.string(&format!("{f}.{name}"), v))
+                                .transpose()
+                        };
+                        if im.contains_key("tagSuffix") {
+                            return Err(r.err(
+                                &format!("{f}.tagSuffix"),
+                                "is not supported by this renderer",
+                            ));
+                        }
+                        k.images.push(Image {
+                            name: get("name")?.unwrap_or_default(),
+                            new_name: get("newName")?,
+                            new_tag: get("newTag")?,
+                            digest: get("digest")?,
+                        });
+                    }
+                }
+                "replicas" => {
+                    for (i, item) in r.list(key, v)?.iter().enumerate() {
+                        let f = format!("replicas[{i}]");
+                        let rm = r.map(&f, item)?;
+                        r.known(&f, rm, &["name", "count"])?;
+                        let name = rm
+                            .get("name")
+                            .map(|v| r.string(&format!("{f}.name"), v))
+                            .transpose()?
+                            .unwrap_or_default();
+                        let count = match rm.get("count") {
+                            Some(Value::Number(n)) if n.is_i64() => Value::Number(n.clone()),
+                            None => Value::from(0),
+                            _ => return Err(r.err(&format!("{f}.count"), "must be an integer")),
+                        };
+                        k.replicas.push((name, count));
+                    }
+                }
+                "patches" => {
+                    for (i, item) in r.list(key, v)?.iter().enumerate() {
+                        k.patches.push(r.patch(&format!("patches[{i}]"), item)?);
+                    }
+                }
+                "patchesStrategicMerge" => k.patches_strategic_merge = r.strings(key, v)?,
+                "replacements" => {
+                    for (i, item) in r.list(key, v)?.iter().enumerate() {
+                        let f = format!("replacements[{i}]");
+                        let entry = match item.get("path") {
+                            Some(path) => {
+                                r.known(&f, r.map(&f, item)?, &["path"])?;
+                                ReplacementEntry::Path(r.string(&format!("{f}.path"), path)?)
+                            }
+                            None => ReplacementEntry::Inline(r.replacement(&f, item)?),
+                        };
+                        k.replacements.push(entry);
+                    }
+                }
+                "patchesJson6902" => {
+                    for (i, item) in r.list(key, v)?.iter().enumerate() {
+                        let f = format!("patchesJson6902[{i}]");
+                        let p = r.patch(&f, item)?;
+                        if p.target.is_none() {
+                            return Err(r.err(&format!("{f}.target"), "is required"));
+                        }
+                        k.patches_json6902.push(p);
+                    }
+                }
+                "configMapGenerator" => {
+                    for (i, item) in r.list(key, v)?.iter().enumerate() {
+                        k.config_map_generator.push(r.generator(
+                            &format!("configMapGenerator[{i}]"),
+                            item,
+                            false,
+                        )?);
+                    }
+                }
+                "secretGenerator" => {
+                    for (i, item) in r.list(key, v)?.iter().enumerate() {
+                        k.secret_generator.push(r.generator(
+                            &format!("secretGenerator[{i}]"),
+                            item,
+                            true,
+                        )?);
+                    }
+                }
+                "generatorOptions" => {
+                    if !v.is_null() {
+                        k.generator_options = r.options(key, v)?;
+                    }
+                }
+                "sortOptions" => {
+                    let sm = r.map(key, v)?;
+                    r.known(key, sm, &["order", "legacySortOptions"])?;
+                    let mut sort = SortOptions::default();
+                    match sm
+                        .get("order")
+                        .map(|v| r.string("sortOptions.order", v))
+                        .transpose()?
+                        .as_deref()
+                    {
+                        Some("fifo") => sort.fifo = true,
+                        Some("legacy") | None => {}
+                        Some(other) => {
+                            return Err(r.err(
+                                "sortOptions.order",
+                                format!("has unknown value '{other}', expected legacy or fifo"),
+                            ));
+                        }
+                    }
+                    if let Some(l) = sm.get("legacySortOptions") {
+                        let lm = r.map("sortOptions.legacySortOptions", l)?;
+                        r.known(
+                            "sortOptions.legacySortOptions",
+                            lm,
+                            &["orderFirst", "orderLast"],
+                        )?;
+                        sort.order_first = lm
+                            .get("orderFirst")
+                            .map(|v| r.strings("sortOptions.legacySortOptions.orderFirst", v))
+                            .transpose()?;
+                        sort.order_last = lm
+                            .get("orderLast")
+                            .map(|v| r.strings("sortOptions.legacySortOptions.orderLast", v))
+                            .transpose()?;
+                    }
+                    k.sort = Some(sort);
+                }
+                other => return Err(r.err(other, "is not a known kustomization field")),
+            }
+        }
+        Ok(k)
+    }
+}
+
+/// Parses a kustomization as kustomize does, with YAML 1.1 scalars: `yes`, `no`, `on`,
+/// `off`, `y` and `n` are booleans, so `namespace: n` is an error, not the namespace "n".
+fn parse_yaml(text: &str, origin: &Origin) -> Result<Value, Error> {
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Ok(Value::Object(Map::new()));
+    }
+    let mut options = serde_saphyr::Options::default();
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    options.strict_booleans = false;
+    let value: Value =
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| Error::Yaml {
+            origin: origin.clone(),
+            message: e
+                .to_string()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
+        })?;
+    Ok(if value.is_null() {
+        Value::Object(Map::new())
+    } else {
+        value
+    })
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}

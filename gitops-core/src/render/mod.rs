@@ -1,0 +1,209 @@
+//! Rendering a directory of an artifact into objects, as `kustomize build` (and Flux's
+//! kustomize-controller) does.
+//!
+//! A directory with a `kustomization.yaml`, `kustomization.yml` or `Kustomization` file is
+//! built natively: resources (files and directories, nested), legacy `bases`, components,
+//! `namespace`, `namePrefix`/`nameSuffix` with name references fixed, `commonLabels`,
+//! `labels`, `commonAnnotations`, `images`, `replicas`, `patches`,
+//! `patchesStrategicMerge`, `patchesJson6902`, `configMapGenerator`/`secretGenerator` with
+//! kustomize's hash suffix, `generatorOptions`, `replacements` and `sortOptions`, in
+//! kustomize's order of transformers and of output. Fields this renderer does not implement
+//! (remote resources, Helm charts, plugins and transformer configurations, `vars`,
+//! `labels[].fields`, `images[].tagSuffix`...) are errors naming the file and field, never
+//! ignored, and no path may leave the root of the file system.
+//!
+//! Output printed with [`crate::yaml::to_string`] is byte-identical to `kubectl kustomize`
+//! (v1.32, kustomize v5.5) on the differential suite in `tests/kustomize/`. Known
+//! differences: unquoted timestamps in resources (`date: 2001-12-14`) stay strings where
+//! kustomize prints them as RFC 3339 times; a merge key `<<` in a resource is kept as a key;
+//! env files' `KEY` lines without `=` get an empty value instead of the process environment;
+//! and paths may point anywhere inside the root, as Flux allows, where `kubectl kustomize`
+//! refuses files outside the kustomization's directory.
+//!
+//! A directory without one is rendered with the kustomization Flux generates for it: every
+//! `*.yaml` and `*.yml` file below it, except below subdirectories that have their own
+//! kustomization, which are built as resources.
+//!
+//! ```
+//! use gitops_core::{fs::MemoryFs, render, yaml};
+//! let fs = MemoryFs::new()
+//!     .with_file("app/kustomization.yaml", "namePrefix: prod-\nresources:\n- cm.yaml\n")
+//!     .with_file("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n");
+//! let objects = render::build(&fs, "app").unwrap();
+//! assert_eq!(objects[0].object.name(), "prod-settings");
+//! let text = yaml::to_string(&objects.into_iter().map(|m| m.object).collect::<Vec<_>>());
+//! assert_eq!(text, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: prod-settings\n");
+//! ```
+
+mod build;
+mod decode;
+mod fieldspec;
+mod generator;
+mod kustomization;
+mod nameref;
+mod order;
+mod patch;
+mod replacement;
+mod resource;
+mod smp;
+mod transform;
+
+pub use build::KUSTOMIZATION_FILES;
+pub use kustomization::{Image, Patch, Selector};
+
+use build::{Builder, display};
+use kustomization::Kustomization;
+
+use crate::fs::{self, FileKind, FileSystem};
+use crate::{Error, Manifest};
+
+/// Kustomize fields a Flux `Kustomization` lays over the kustomization it builds (FLUX.md
+/// 2.5): its `targetNamespace`, `namePrefix`, `nameSuffix`, `patches`, `images` and
+/// `components`. `commonMetadata` is applied to the built objects by the reconciler.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Overlay {
+    /// Replaces the kustomization's `namespace`.
+    pub target_namespace: Option<String>,
+    /// Replaces the kustomization's `namePrefix`.
+    pub name_prefix: Option<String>,
+    /// Replaces the kustomization's `nameSuffix`.
+    pub name_suffix: Option<String>,
+    /// Appended to the kustomization's `patches`.
+    pub patches: Vec<Patch>,
+    /// Replace the kustomization's `images` entries of the same name, or are appended.
+    pub images: Vec<Image>,
+    /// Appended to the kustomization's `components`, relative to its directory.
+    pub components: Vec<String>,
+    /// Drops the overlay's components whose directory does not exist, instead of failing
+    /// (Flux's `ignoreMissingComponents`).
+    pub ignore_missing_components: bool,
+}
+
+impl Overlay {
+    fn apply_to(&self, k: &mut Kustomization) {
+        if let Some(ns) = &self.target_namespace {
+            k.namespace = Some(ns.clone()).filter(|s| !s.is_empty());
+        }
+        if let Some(p) = &self.name_prefix {
+            k.name_prefix = p.clone();
+        }
+        if let Some(s) = &self.name_suffix {
+            k.name_suffix = s.clone();
+        }
+        k.patches.extend(self.patches.iter().cloned());
+        k.components.extend(self.components.iter().cloned());
+        // Flux replaces an image entry of the same name as a whole.
+        for image in &self.images {
+            match k.images.iter_mut().find(|i| i.name == image.name) {
+                Some(existing) => *existing = image.clone(),
+                None => k.images.push(image.clone()),
+            }
+        }
+    }
+}
+
+/// Renders the directory `path` of `fs` into objects, in kustomize's output order.
+pub fn build(fs: &dyn FileSystem, path: &str) -> Result<Vec<Manifest>, Error> {
+    build_with(fs, path, &Overlay::default())
+}
+
+/// Renders the directory `path` of `fs` with Flux's `overlay` laid over its kustomization.
+pub fn build_with(
+    fs: &dyn FileSystem,
+    path: &str,
+    overlay: &Overlay,
+) -> Result<Vec<Manifest>, Error> {
+    let root = fs::normalize(path)?;
+    if fs.kind(&root) != Some(FileKind::Dir) {
+        return Err(Error::Render {
+            message: format!("kustomization path not found: {}", display(&root)),
+        });
+    }
+    let mut builder = Builder::new(fs);
+    let mut k = match builder.load(&root)? {
+        Some(k) => k,
+        None => generated(fs, &root)?,
+    };
+    let mut overlay = overlay.clone();
+    if overlay.ignore_missing_components {
+        overlay
+            .components
+            .retain(|c| fs::join(&root, c).is_ok_and(|p| fs.kind(&p) == Some(FileKind::Dir)));
+    }
+    overlay.apply_to(&mut k);
+    let mut resources = builder.build(&root, &k)?;
+    for r in resources.iter_mut().filter(|r| r.hash) {
+        let name = format!("{}-{}", r.name(), generator::hash(&r.obj));
+        r.set_name(name);
+    }
+    nameref::fix(&mut resources)?;
+    let resources = order::sort(resources, k.sort.as_ref());
+    Ok(resources
+        .into_iter()
+        .map(|r| Manifest {
+            object: r.obj,
+            origin: r.origin,
+        })
+        .collect())
+}
+
+/// The kustomization Flux generates for a directory without one: its YAML files and the
+/// subdirectories that have a kustomization, found recursively.
+fn generated(fs: &dyn FileSystem, root: &str) -> Result<Kustomization, Error> {
+    let mut resources = Vec::new();
+    scan(fs, root, root, &mut resources)?;
+    Ok(Kustomization {
+        file: format!("{}/kustomization.yaml (generated)", display(root)),
+        resources,
+        ..Default::default()
+    })
+}
+
+fn scan(fs: &dyn FileSystem, root: &str, dir: &str, out: &mut Vec<String>) -> Result<(), Error> {
+    for name in fs.read_dir(dir)? {
+        let path = fs::join(dir, &name)?;
+        let relative = if root.is_empty() {
+            path.clone()
+        } else {
+            path[root.len() + 1..].to_string()
+        };
+        match fs.kind(&path) {
+            Some(FileKind::Dir) => {
+                if KUSTOMIZATION_FILES
+                    .iter()
+                    .any(|f| fs::join(&path, f).is_ok_and(|p| fs.kind(&p) == Some(FileKind::File)))
+                {
+                    out.push(relative);
+                } else {
+                    scan(fs, root, &path, out)?;
+                }
+            }
+            Some(FileKind::File) if name.ends_with(".yaml") || name.ends_with(".yml") => {
+                let text = String::from_utf8(fs.read(&path)?).map_err(|_| Error::File {
+                    path: path.clone(),
+                    message: "not valid UTF-8".into(),
+                })?;
+                // Flux refuses files that are not Kubernetes objects before building.
+                decode::resources(&path, &text)?;
+                out.push(relative);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The kustomization file in `dir`, if any.
+pub fn kustomization_file(fs: &dyn FileSystem, dir: &str) -> Result<Option<String>, Error> {
+    for name in KUSTOMIZATION_FILES {
+        let path = fs::join(dir, name)?;
+        if fs.kind(&path) == Some(FileKind::File) {
+            return Ok(Some(path));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,411 @@
+//! Patches: which objects they select and how they change them (strategic merge or
+//! RFC 6902 JSON patch).
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::kustomization::{Kustomization, Patch, Selector};
+use super::resource::Resource;
+use super::{decode, smp};
+use crate::Error;
+use crate::fs::{self, FileSystem};
+use crate::schema::Schema;
+
+/// A patch read from its file or inline text.
+enum Loaded {
+    /// Strategic merge patch documents.
+    Strategic(Vec<Value>),
+    /// An RFC 6902 patch.
+    Json(json_patch::Patch),
+}
+
+fn error(k: &Kustomization, field: &str, reason: impl std::fmt::Display) -> Error {
+    Error::Render {
+        message: format!("{}: field '{field}' {reason}", k.file),
+    }
+}
+
+fn load(
+    fs: &dyn FileSystem,
+    dir: &str,
+    k: &Kustomization,
+    field: &str,
+    p: &Patch,
+) -> Result<Loaded, Error> {
+    let (text, file) = match (&p.patch, &p.path) {
+        (Some(text), _) => (text.clone(), k.file.clone()),
+        (None, Some(path)) => {
+            let full = fs::join(dir, path)
+                .map_err(|_| error(k, field, format!("path '{path}' leaves the root directory")))?;
+            let bytes = fs
+                .read(&full)
+                .map_err(|_| error(k, field, format!("patch file '{path}' not found")))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| error(k, field, format!("patch file '{path}' is not valid UTF-8")))?;
+            (text, full)
+        }
+        (None, None) => return Err(error(k, field, "must set path or patch")),
+    };
+    let docs = documents(&file, &text)?;
+    if let [Value::Array(_)] = docs.as_slice() {
+        let ops: json_patch::Patch = serde_json::from_value(docs[0].clone())
+            .map_err(|e| error(k, field, format!("is not a valid JSON patch: {e}")))?;
+        return Ok(Loaded::Json(ops));
+    }
+    if docs.iter().any(|d| !d.is_object()) {
+        return Err(error(
+            k,
+            field,
+            "must be a strategic merge patch (a map) or a JSON patch (a list)",
+        ));
+    }
+    Ok(Loaded::Strategic(docs))
+}
+
+/// The non-empty YAML documents of a patch text.
+fn documents(file: &str, text: &str) -> Result<Vec<Value>, Error> {
+    Ok(decode::documents(file, text)?
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect())
+}
+
+/// Applies the `patchesStrategicMerge` entries.
+pub(crate) fn strategic_merge_files(
+    fs: &dyn FileSystem,
+    dir: &str,
+    k: &Kustomization,
+    resources: &mut Vec<Resource>,
+) -> Result<(), Error> {
+    for (i, entry) in k.patches_strategic_merge.iter().enumerate() {
+        let field = format!("patchesStrategicMerge[{i}]");
+        // An entry is a file path, or an inline patch when it spans lines or is a map.
+        let p = if entry.contains('\n') || entry.trim_start().starts_with('{') {
+            Patch {
+                patch: Some(entry.clone()),
+                ..Default::default()
+            }
+        } else {
+            Patch {
+                path: Some(entry.clone()),
+                ..Default::default()
+            }
+        };
+        apply(fs, dir, k, &field, &p, resources)?;
+    }
+    Ok(())
+}
+
+/// Applies one `patches` or `patchesJson6902` entry.
+pub(crate) fn apply(
+    fs: &dyn FileSystem,
+    dir: &str,
+    k: &Kustomization,
+    field: &str,
+    p: &Patch,
+    resources: &mut Vec<Resource>,
+) -> Result<(), Error> {
+    match (load(fs, dir, k, field, p)?, &p.target) {
+        (Loaded::Json(ops), Some(target)) => {
+            let selected = select(k, field, target, resources)?;
+            for i in selected {
+                apply_json(k, field, &ops, &mut resources[i])?;
+            }
+        }
+        (Loaded::Json(_), None) => {
+            return Err(error(k, field, "is a JSON patch and needs a target"));
+        }
+        (Loaded::Strategic(docs), Some(target)) => {
+            let selected = select(k, field, target, resources)?;
+            for doc in &docs {
+                let mut deleted = Vec::new();
+                for &i in &selected {
+                    if apply_strategic(doc, &mut resources[i], p) {
+                        deleted.push(i);
+                    }
+                }
+                remove(resources, &deleted);
+            }
+        }
+        (Loaded::Strategic(docs), None) => {
+            for doc in &docs {
+                let i = find_by_id(k, field, doc, resources)?;
+                if apply_strategic(doc, &mut resources[i], p) {
+                    resources.remove(i);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove(resources: &mut Vec<Resource>, indices: &[usize]) {
+    for &i in indices.iter().rev() {
+        resources.remove(i);
+    }
+}
+
+/// The one object a strategic merge patch without a target names by kind, name and
+/// namespace.
+fn find_by_id(
+    k: &Kustomization,
+    field: &str,
+    doc: &Value,
+    resources: &[Resource],
+) -> Result<usize, Error> {
+    let s = |path: &[&str]| {
+        path.iter()
+            .try_fold(doc, |v, p| v.get(*p))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (api_version, kind, name, ns) = (
+        s(&["apiVersion"]),
+        s(&["kind"]),
+        s(&["metadata", "name"]),
+        s(&["metadata", "namespace"]),
+    );
+    let (group, version) = crate::split_api_version(&api_version);
+    let matches: Vec<usize> = resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.kind() == kind
+                && r.group() == group
+                && r.version() == version
+                && r.had_name(&name)
+                && (r.effective_namespace(r.namespace()) == r.effective_namespace(&ns)
+                    || r.effective_namespace(r.original_namespace()) == r.effective_namespace(&ns))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    match matches.as_slice() {
+        [i] => Ok(*i),
+        [] => Err(error(
+            k,
+            field,
+            format!("patch target not found: no {kind} named '{name}' in the build"),
+        )),
+        _ => Err(error(
+            k,
+            field,
+            format!("patch target is ambiguous: several {kind} objects named '{name}'"),
+        )),
+    }
+}
+
+/// Applies a strategic merge patch, keeping the target's kind, name and namespace; returns
+/// whether the patch deletes the whole object.
+fn apply_strategic(doc: &Value, r: &mut Resource, p: &Patch) -> bool {
+    if doc.get("$patch").and_then(Value::as_str) == Some("delete") {
+        return true;
+    }
+    let (kind, name, ns) = (
+        r.kind().to_string(),
+        r.name().to_string(),
+        r.namespace().to_string(),
+    );
+    let schema = Schema::builtin().root(r.obj.api_version(), r.kind());
+    let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
+    smp::merge(&mut value, doc, schema);
+    if let Value::Object(m) = value {
+        *r.obj.as_map_mut() = m;
+    }
+    if !p.allow_kind_change {
+        r.obj
+            .as_map_mut()
+            .insert("kind".into(), Value::String(kind));
+    }
+    let patched_name = r.name().to_string();
+    r.metadata_mut().insert("name".into(), Value::String(name));
+    if p.allow_name_change {
+        r.set_name(patched_name);
+    }
+    r.obj.set_namespace(&ns);
+    false
+}
+
+fn apply_json(
+    k: &Kustomization,
+    field: &str,
+    ops: &json_patch::Patch,
+    r: &mut Resource,
+) -> Result<(), Error> {
+    let mut value = r.obj.to_value();
+    json_patch::patch(&mut value, ops).map_err(|e| {
+        error(
+            k,
+            field,
+            format!("cannot be applied to {}: {e}", r.describe()),
+        )
+    })?;
+    r.obj = crate::Object::from_value(value)
+        .map_err(|e| error(k, field, format!("leaves {} invalid: {e}", r.describe())))?;
+    Ok(())
+}
+
+/// The indices of the objects a selector matches.
+pub(crate) fn select(
+    k: &Kustomization,
+    field: &str,
+    s: &Selector,
+    resources: &[Resource],
+) -> Result<Vec<usize>, Error> {
+    let anchored = |re: &str, what: &str| -> Result<Option<Regex>, Error> {
+        if re.is_empty() {
+            return Ok(None);
+        }
+        Regex::new(&format!("^(?:{re})$")).map(Some).map_err(|e| {
+            error(
+                k,
+                &format!("{field}.target.{what}"),
+                format!("is not a valid regular expression: {e}"),
+            )
+        })
+    };
+    let name = anchored(&s.name, "name")?;
+    let namespace = anchored(&s.namespace, "namespace")?;
+    let labels = LabelSelector::parse(&s.label_selector)
+        .map_err(|e| error(k, &format!("{field}.target.labelSelector"), e))?;
+    let annotations = LabelSelector::parse(&s.annotation_selector)
+        .map_err(|e| error(k, &format!("{field}.target.annotationSelector"), e))?;
+    let mut out = Vec::new();
+    for (i, r) in resources.iter().enumerate() {
+        if !s.group.is_empty() && s.group != r.group()
+            || !s.version.is_empty() && s.version != r.version()
+            || !s.kind.is_empty() && s.kind != r.kind()
+        {
+            continue;
+        }
+        if let Some(re) = &namespace {
+            let org = r.effective_namespace(r.original_namespace());
+            let cur = r.effective_namespace(r.namespace());
+            if !re.is_match(&org) && !re.is_match(&cur) {
+                continue;
+            }
+        }
+        if let Some(re) = &name
+            && !re.is_match(r.original_name())
+            && !re.is_match(r.name())
+        {
+            continue;
+        }
+        let meta = r.obj.as_map().get("metadata");
+        if !labels.matches(
+            meta.and_then(|m| m.get("labels"))
+                .and_then(Value::as_object),
+        ) || !annotations.matches(
+            meta.and_then(|m| m.get("annotations"))
+                .and_then(Value::as_object),
+        ) {
+            continue;
+        }
+        out.push(i);
+    }
+    Ok(out)
+}
+
+/// A Kubernetes label selector: `a=b,c!=d,e in (f,g),h notin (i),j,!k`.
+#[derive(Debug, Default)]
+pub(crate) struct LabelSelector {
+    requirements: Vec<Requirement>,
+}
+
+#[derive(Debug)]
+enum Requirement {
+    Equals(String, String),
+    NotEquals(String, String),
+    In(String, Vec<String>),
+    NotIn(String, Vec<String>),
+    Exists(String),
+    NotExists(String),
+}
+
+impl LabelSelector {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        let mut requirements = Vec::new();
+        let mut parts = Vec::new();
+        let mut depth = 0;
+        let mut cur = String::new();
+        for c in text.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    parts.push(std::mem::take(&mut cur));
+                    continue;
+                }
+                _ => {}
+            }
+            cur.push(c);
+        }
+        parts.push(cur);
+        for part in parts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+            let set = |op: &str| -> Option<(String, Vec<String>)> {
+                let (key, rest) = part.split_once(op)?;
+                let rest = rest.trim();
+                let inner = rest.strip_prefix('(')?.strip_suffix(')')?;
+                Some((
+                    key.trim().to_string(),
+                    inner.split(',').map(|v| v.trim().to_string()).collect(),
+                ))
+            };
+            let req = if let Some((k, vs)) = set(" notin ") {
+                Requirement::NotIn(k, vs)
+            } else if let Some((k, vs)) = set(" in ") {
+                Requirement::In(k, vs)
+            } else if let Some((k, v)) = part.split_once("!=") {
+                Requirement::NotEquals(k.trim().into(), v.trim().into())
+            } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
+                Requirement::Equals(k.trim().into(), v.trim().into())
+            } else if let Some(k) = part.strip_prefix('!') {
+                Requirement::NotExists(k.trim().into())
+            } else if part.contains([' ', '(', ')']) {
+                return Err(format!(
+                    "'{part}' is not a valid label selector requirement"
+                ));
+            } else {
+                Requirement::Exists(part.into())
+            };
+            requirements.push(req);
+        }
+        Ok(LabelSelector { requirements })
+    }
+
+    pub(crate) fn matches(&self, labels: Option<&Map<String, Value>>) -> bool {
+        let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+        self.requirements.iter().all(|r| match r {
+            Requirement::Equals(k, v) => get(k) == Some(v.as_str()),
+            Requirement::NotEquals(k, v) => get(k) != Some(v.as_str()),
+            Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
+            Requirement::NotIn(k, vs) => get(k).is_none_or(|x| !vs.iter().any(|v| v == x)),
+            Requirement::Exists(k) => get(k).is_some(),
+            Requirement::NotExists(k) => get(k).is_none(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn label_selectors() {
+        let labels = json!({"app": "web", "tier": "front"});
+        let m = labels.as_object();
+        for (sel, want) in [
+            ("app=web", true),
+            ("app==web,tier=back", false),
+            ("app!=db", true),
+            ("tier in (front, back)", true),
+            ("tier notin (front)", false),
+            ("app,!missing", true),
+            ("missing", false),
+            ("", true),
+        ] {
+            assert_eq!(LabelSelector::parse(sel).unwrap().matches(m), want, "{sel}");
+        }
+    }
+}

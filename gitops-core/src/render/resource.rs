@@ -1,0 +1,162 @@
+//! A resource being built: the object, where it came from, and the names it had before
+//! prefixes, suffixes and hashes changed them (which name references are fixed against).
+
+use serde_json::{Map, Value};
+
+use crate::{Object, Origin};
+
+/// One object in a build.
+#[derive(Clone, Debug)]
+pub(crate) struct Resource {
+    pub obj: Object,
+    pub origin: Origin,
+    /// Every name the object had, oldest first, not including the current one.
+    pub previous_names: Vec<String>,
+    /// Every namespace the object had, oldest first, not including the current one.
+    pub previous_namespaces: Vec<String>,
+    /// Whether a content hash is appended to the name at the end of the build.
+    pub hash: bool,
+}
+
+impl Resource {
+    pub(crate) fn new(obj: Object, origin: Origin) -> Self {
+        Resource {
+            obj,
+            origin,
+            previous_names: Vec::new(),
+            previous_namespaces: Vec::new(),
+            hash: false,
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        self.obj.name()
+    }
+
+    pub(crate) fn kind(&self) -> &str {
+        self.obj.kind()
+    }
+
+    pub(crate) fn group(&self) -> &str {
+        self.obj.group()
+    }
+
+    pub(crate) fn version(&self) -> &str {
+        self.obj.version()
+    }
+
+    pub(crate) fn namespace(&self) -> &str {
+        self.obj.namespace().unwrap_or_default()
+    }
+
+    /// The name the object had when it entered the build.
+    pub(crate) fn original_name(&self) -> &str {
+        self.previous_names
+            .first()
+            .map(String::as_str)
+            .unwrap_or_else(|| self.name())
+    }
+
+    /// The namespace the object had when it entered the build.
+    pub(crate) fn original_namespace(&self) -> &str {
+        self.previous_namespaces
+            .first()
+            .map(String::as_str)
+            .unwrap_or_else(|| self.namespace())
+    }
+
+    /// Whether any name the object had or has is `name`.
+    pub(crate) fn had_name(&self, name: &str) -> bool {
+        self.name() == name || self.previous_names.iter().any(|n| n == name)
+    }
+
+    pub(crate) fn set_name(&mut self, name: String) {
+        if name != self.name() {
+            self.previous_names.push(self.name().to_string());
+            self.metadata_mut()
+                .insert("name".into(), Value::String(name));
+        }
+    }
+
+    pub(crate) fn set_namespace(&mut self, namespace: &str) {
+        if namespace != self.namespace() {
+            self.previous_namespaces.push(self.namespace().to_string());
+            self.obj.set_namespace(namespace);
+        }
+    }
+
+    pub(crate) fn is_cluster_scoped(&self) -> bool {
+        is_cluster_scoped(self.group(), self.kind())
+    }
+
+    /// The namespace kustomize compares: `default` for an unset namespace of a namespaced
+    /// object, empty for a cluster-scoped one.
+    pub(crate) fn effective_namespace(&self, ns: &str) -> String {
+        if self.is_cluster_scoped() {
+            String::new()
+        } else if ns.is_empty() {
+            "default".into()
+        } else {
+            ns.into()
+        }
+    }
+
+    pub(crate) fn metadata_mut(&mut self) -> &mut Map<String, Value> {
+        let map = self.obj.as_map_mut();
+        let meta = map
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !meta.is_object() {
+            *meta = Value::Object(Map::new());
+        }
+        match meta {
+            Value::Object(m) => m,
+            _ => unreachable!("metadata was just made a map"),
+        }
+    }
+
+    /// `Kind/namespace/name` or `Kind/name` for messages.
+    pub(crate) fn describe(&self) -> String {
+        self.obj.object_ref().to_string()
+    }
+}
+
+/// Whether a built-in kind is cluster-scoped; unknown kinds (custom resources) count as
+/// namespaced, as kustomize counts them.
+pub(crate) fn is_cluster_scoped(group: &str, kind: &str) -> bool {
+    matches!(
+        (group, kind),
+        ("", "Namespace")
+            | ("", "Node")
+            | ("", "PersistentVolume")
+            | ("", "ComponentStatus")
+            | ("rbac.authorization.k8s.io", "ClusterRole")
+            | ("rbac.authorization.k8s.io", "ClusterRoleBinding")
+            | ("apiextensions.k8s.io", "CustomResourceDefinition")
+            | ("apiregistration.k8s.io", "APIService")
+            | ("storage.k8s.io", "StorageClass")
+            | ("storage.k8s.io", "CSIDriver")
+            | ("storage.k8s.io", "CSINode")
+            | ("storage.k8s.io", "VolumeAttachment")
+            | ("scheduling.k8s.io", "PriorityClass")
+            | ("node.k8s.io", "RuntimeClass")
+            | ("policy", "PodSecurityPolicy")
+            | ("networking.k8s.io", "IngressClass")
+            | (
+                "admissionregistration.k8s.io",
+                "MutatingWebhookConfiguration"
+            )
+            | (
+                "admissionregistration.k8s.io",
+                "ValidatingWebhookConfiguration"
+            )
+            | ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy")
+            | (
+                "admissionregistration.k8s.io",
+                "ValidatingAdmissionPolicyBinding"
+            )
+            | ("certificates.k8s.io", "CertificateSigningRequest")
+            | ("flowcontrol.apiserver.k8s.io", "FlowSchema")
+            | ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration")
+    )
+}

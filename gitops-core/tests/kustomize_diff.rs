@@ -1,0 +1,208 @@
+//! Differential test: every case directory under `tests/kustomize/` is rendered by the core
+//! and by `kubectl kustomize` (run now, not recorded), and the outputs must be identical
+//! byte for byte.
+//!
+//! A case without a kustomization file is rendered with Flux's generated kustomization;
+//! kubectl then builds a copy of the case to which the generated file was added. A case
+//! with an `error.txt` must fail in both, our message containing that file's text.
+
+// A test harness: a failed read of its own fixtures is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gitops_core::fs::{FileKind, FileSystem};
+use gitops_core::{Error, Object, render, yaml};
+
+/// The files below a directory on disk; symlinks that leave it are refused.
+struct DiskFs {
+    root: PathBuf,
+}
+
+impl DiskFs {
+    fn resolve(&self, path: &str) -> Result<PathBuf, Error> {
+        let rel = gitops_core::fs::normalize(path)?;
+        let full = self.root.join(&rel);
+        let real = full.canonicalize().map_err(|e| Error::File {
+            path: rel.clone(),
+            message: e.to_string(),
+        })?;
+        if !real.starts_with(&self.root) {
+            return Err(Error::File {
+                path: rel,
+                message: "the path leaves the root directory".into(),
+            });
+        }
+        Ok(real)
+    }
+}
+
+impl FileSystem for DiskFs {
+    fn read(&self, path: &str) -> Result<Vec<u8>, Error> {
+        std::fs::read(self.resolve(path)?).map_err(|e| Error::File {
+            path: path.into(),
+            message: e.to_string(),
+        })
+    }
+
+    fn read_dir(&self, path: &str) -> Result<Vec<String>, Error> {
+        let dir = self.resolve(path)?;
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map_err(|e| Error::File {
+                path: path.into(),
+                message: e.to_string(),
+            })?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    fn kind(&self, path: &str) -> Option<FileKind> {
+        let meta = std::fs::metadata(self.resolve(path).ok()?).ok()?;
+        if meta.is_dir() {
+            Some(FileKind::Dir)
+        } else if meta.is_file() {
+            Some(FileKind::File)
+        } else {
+            None
+        }
+    }
+}
+
+const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+fn has_kustomization(dir: &Path) -> bool {
+    KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file())
+}
+
+/// What Flux writes for a directory without a kustomization: its YAML files and the
+/// subdirectories with a kustomization, found recursively.
+fn flux_generated(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if path.is_dir() {
+            if has_kustomization(&path) {
+                out.push(rel);
+            } else {
+                flux_generated(root, &path, out);
+            }
+        } else if rel.ends_with(".yaml") || rel.ends_with(".yml") {
+            out.push(rel);
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn kubectl(dir: &Path) -> Result<String, String> {
+    let out = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("kubectl is required for this test and could not be run: {e}"));
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn ours(dir: &Path) -> Result<String, String> {
+    let fs = DiskFs {
+        root: dir.canonicalize().unwrap(),
+    };
+    let objects: Vec<Object> = render::build(&fs, "")
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|m| m.object)
+        .collect();
+    Ok(yaml::to_string(&objects))
+}
+
+#[test]
+fn kustomize_cases_match_kubectl() {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kustomize");
+    let filter = std::env::var("KUSTOMIZE_CASE").unwrap_or_default();
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&base)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().contains(&filter))
+        .collect();
+    cases.sort();
+    let scratch =
+        std::env::temp_dir().join(format!("gitops-kustomize-diff-{}", std::process::id()));
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let kubectl_dir = if has_kustomization(case) {
+            case.clone()
+        } else {
+            let copy = scratch.join(&name);
+            copy_dir(case, &copy);
+            let mut resources = Vec::new();
+            flux_generated(&copy, &copy, &mut resources);
+            let mut text = String::from(
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
+            );
+            for r in resources {
+                text.push_str(&format!("- {r}\n"));
+            }
+            std::fs::write(copy.join("kustomization.yaml"), text).unwrap();
+            copy
+        };
+        let expected_error = std::fs::read_to_string(case.join("error.txt")).ok();
+        let theirs = kubectl(&kubectl_dir);
+        let mine = ours(case);
+        match (&expected_error, theirs, mine) {
+            (None, Ok(a), Ok(b)) if a == b => {}
+            (None, Ok(a), Ok(b)) => {
+                let diff = similar::TextDiff::from_lines(&a, &b)
+                    .unified_diff()
+                    .header("kubectl", "ours")
+                    .to_string();
+                failures.push(format!("{name}: output differs\n{diff}"));
+            }
+            (None, theirs, mine) => {
+                failures.push(format!("{name}: kubectl {theirs:?}\nours {mine:?}"));
+            }
+            (Some(want), Err(_), Err(msg)) if msg.contains(want.trim()) => {}
+            (Some(want), theirs, mine) => failures.push(format!(
+                "{name}: both should fail, ours with '{}': kubectl {theirs:?}, ours {mine:?}",
+                want.trim()
+            )),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    let identical = cases.len() - failures.len();
+    println!("{identical}/{} cases identical", cases.len());
+    assert!(
+        failures.is_empty(),
+        "{identical}/{} cases identical\n\n{}",
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
