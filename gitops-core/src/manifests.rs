@@ -71,7 +71,7 @@ fn options() -> serde_saphyr::Options {
 }
 
 /// The parser's message on one line, with the position made absolute within the file.
-fn describe_error(e: &serde_saphyr::Error, first_line: usize) -> String {
+pub(crate) fn describe_error(e: &serde_saphyr::Error, first_line: usize) -> String {
     let text = one_line(&e.without_snippet().to_string());
     let text = text.strip_prefix("error: ").unwrap_or(&text).to_string();
     let Some(loc) = e.location() else {

@@ -31,13 +31,7 @@ pub(crate) fn document(body: &str, origin: &Origin) -> Result<Option<Value>, Err
     let value: Value =
         serde_saphyr::from_str_with_options(body, options()).map_err(|e| Error::Yaml {
             origin: origin.clone(),
-            message: e
-                .to_string()
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join(" "),
+            message: crate::manifests::describe_error(&e, origin.line),
         })?;
     Ok(if value.is_null() { None } else { Some(value) })
 }

@@ -792,13 +792,7 @@ fn parse_yaml(text: &str, origin: &Origin) -> Result<Value, Error> {
     let value: Value =
         serde_saphyr::from_str_with_options(text, options).map_err(|e| Error::Yaml {
             origin: origin.clone(),
-            message: e
-                .to_string()
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join(" "),
+            message: crate::manifests::describe_error(&e, origin.line),
         })?;
     Ok(if value.is_null() {
         Value::Object(Map::new())
