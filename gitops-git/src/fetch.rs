@@ -260,7 +260,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Every message of an error's chain, joined, with repeats removed.
-fn chain(e: &gix::Error) -> String {
+pub(crate) fn chain(e: &gix::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for err in e.iter_errors() {
         let s = err.to_string();
@@ -604,16 +604,9 @@ fn revision(reference: Option<&str>, id: &gix::oid) -> Result<Revision, Error> {
 /// The local ref fetched refs are written to.
 const LOCAL_REF: &str = "refs/gitops/fetched";
 
-/// Fetches `checkout` from `url`, blocking the calling thread. See the module docs for what
-/// is fetched; see [`fetch`] for the async form.
-pub fn fetch_blocking(
-    url: &str,
-    checkout: &Checkout,
-    auth: &Auth,
-    options: &FetchOptions,
-) -> Result<FetchOutcome, Error> {
-    install_crypto_provider();
-    let started = Instant::now();
+/// Parses a repository URL this crate fetches from and pushes to (`file`, `git`, `http`,
+/// `https`, `ssh`; no scp-like addresses), returning it with its form for messages.
+pub(crate) fn parse_url(url: &str) -> Result<(gix::Url, String), Error> {
     let display = redact_url(url);
     let parsed = gix::url::parse(gix::bstr::BStr::new(url)).map_err(|e| Error::InvalidUrl {
         url: display.clone(),
@@ -639,6 +632,21 @@ pub fn fetch_blocking(
             reason: "scp-like addresses are not accepted, use ssh://user@host:22/path".into(),
         });
     }
+    Ok((parsed, display))
+}
+
+/// Fetches `checkout` from `url`, blocking the calling thread. See the module docs for what
+/// is fetched; see [`fetch`] for the async form.
+pub fn fetch_blocking(
+    url: &str,
+    checkout: &Checkout,
+    auth: &Auth,
+    options: &FetchOptions,
+) -> Result<FetchOutcome, Error> {
+    install_crypto_provider();
+    let started = Instant::now();
+    let (parsed, display) = parse_url(url)?;
+    use gix::url::Scheme;
     let dir = tempfile::Builder::new()
         .prefix("gitops-fetch-")
         .tempdir()
@@ -858,11 +866,11 @@ pub fn fetch_blocking(
 }
 
 /// Quotes a value for the shell that may run `core.sshCommand`.
-fn quote(path: &Path) -> String {
+pub(crate) fn quote(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
 }
 
-fn write_private(path: &Path, contents: &[u8]) -> Result<(), Error> {
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<(), Error> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -886,7 +894,11 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), Error> {
 
 /// Writes the key and known hosts into `dir` and returns the `ssh` command that uses only
 /// them.
-fn ssh_command(dir: &Path, ssh: &crate::auth::Ssh, timeout: Duration) -> Result<String, Error> {
+pub(crate) fn ssh_command(
+    dir: &Path,
+    ssh: &crate::auth::Ssh,
+    timeout: Duration,
+) -> Result<String, Error> {
     let key: PathBuf = dir.join("identity");
     let known_hosts = dir.join("known_hosts");
     write_private(&key, &ssh.identity)?;
@@ -927,9 +939,9 @@ fn ssh_command(dir: &Path, ssh: &crate::auth::Ssh, timeout: Duration) -> Result<
 }
 
 /// Sets a flag when dropped unless disarmed: cancels a blocking fetch whose future is gone.
-struct CancelOnDrop {
-    flag: Arc<AtomicBool>,
-    armed: bool,
+pub(crate) struct CancelOnDrop {
+    pub(crate) flag: Arc<AtomicBool>,
+    pub(crate) armed: bool,
 }
 
 impl Drop for CancelOnDrop {
