@@ -411,6 +411,9 @@ impl Session<'_> {
                     io(e)
                 }
             })?;
+        // The request goes out in several small writes: without this, Nagle's algorithm
+        // holds them back until the server's delayed ACK, tens of milliseconds per fetch.
+        read.set_nodelay(true).map_err(io)?;
         read.set_read_timeout(Some(remaining)).map_err(io)?;
         read.set_write_timeout(Some(remaining)).map_err(io)?;
         let write = read.try_clone().map_err(io)?;

@@ -420,3 +420,26 @@ async fn async_push_works_and_a_missing_repository_is_an_error() {
     assert!(matches!(err, Error::Push { .. }), "{err}");
     assert!(err.to_string().contains("missing.git"), "{err}");
 }
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    // Accepts connections and never says a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _held = std::thread::spawn(move || {
+        let conns: Vec<_> = listener.incoming().take(4).collect();
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        drop(conns);
+    });
+    let started = std::time::Instant::now();
+    let err = push_blocking(
+        &format!("git://127.0.0.1:{port}/repo.git"),
+        &Auth::none(),
+        &components(),
+        &PushOptions::default().with_timeout(std::time::Duration::from_secs(1)),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Push { .. }), "{err}");
+    assert!(err.to_string().contains("timed out after 1s"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
