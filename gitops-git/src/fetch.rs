@@ -638,6 +638,30 @@ pub(crate) fn parse_url(url: &str) -> Result<(gix::Url, String), Error> {
     Ok((parsed, display))
 }
 
+/// Creates the smallest bare repository gitoxide opens: `HEAD`, `config`, `objects/` and
+/// `refs/`. `gix::init_bare` also writes eleven sample hooks, `info/exclude` and
+/// `description` and probes the file system; on a disk where creating a file costs a
+/// millisecond that doubled the cost of an unchanged poll.
+fn init_minimal_bare(dir: &Path) -> Result<(), Error> {
+    for sub in ["objects/pack", "objects/info", "refs/heads", "refs/tags"] {
+        let path = dir.join(sub);
+        std::fs::create_dir_all(&path)
+            .map_err(|e| Error::io("create temporary repository", &path, e))?;
+    }
+    for (name, contents) in [
+        ("HEAD", "ref: refs/heads/main\n"),
+        (
+            "config",
+            "[core]\n\trepositoryformatversion = 0\n\tbare = true\n",
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, contents)
+            .map_err(|e| Error::io("create temporary repository", &path, e))?;
+    }
+    Ok(())
+}
+
 /// Fetches `checkout` from `url`, blocking the calling thread. See the module docs for what
 /// is fetched; see [`fetch`] for the async form.
 pub fn fetch_blocking(
@@ -655,10 +679,7 @@ pub fn fetch_blocking(
         .tempdir()
         .map_err(|e| Error::io("create temporary repository", std::env::temp_dir(), e))?;
     let repo_dir = dir.path().join("repo");
-    gix::init_bare(&repo_dir).map_err(|e| Error::Git {
-        url: display.clone(),
-        detail: format!("creating the local repository: {}", chain(&e)),
-    })?;
+    init_minimal_bare(&repo_dir)?;
     let mut overrides: Vec<String> = vec!["protocol.version=2".into()];
     let mut secrets: Vec<String> = Vec::new();
     if let Some(b) = &auth.basic {
