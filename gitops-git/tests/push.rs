@@ -443,3 +443,29 @@ fn a_server_that_never_answers_times_out() {
     assert!(err.to_string().contains("timed out after 1s"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn https_client_certificate_pushes() {
+    let fx = Fixture::new();
+    bare_with_http_push(&fx);
+    let tls = Tls::generate();
+    let (config, cert, key) = tls.with_client_auth();
+    let server = HttpServer::start(&fx.repos(), HttpAuth::None, Some(config));
+    let url = server.url("repo.git");
+    let secret = std::collections::BTreeMap::from([
+        ("ca.crt".to_string(), tls.ca_pem.clone()),
+        ("tls.crt".to_string(), cert),
+        ("tls.key".to_string(), key),
+    ]);
+    let auth = Auth::from_secret("flux-system/mtls", &secret).unwrap();
+    let commit = components();
+    let pushed = push(&url, &auth, &commit);
+    assert_pushed_and_fetched(&url, &auth, &pushed, &commit);
+    let without = push_blocking(
+        &url,
+        &Auth::none().with_ca(tls.ca_pem.clone()),
+        &components(),
+        &PushOptions::default(),
+    );
+    assert!(without.is_err(), "the server requires a client certificate");
+}
