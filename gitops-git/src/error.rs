@@ -166,6 +166,42 @@ pub enum Error {
         reason: String,
     },
 
+    /// Pushing a commit failed: the `git` program is missing, the connection broke, the
+    /// remote refused the update for a reason other than a newer branch, or the push ran
+    /// out of time.
+    #[error("unable to push to '{url}' branch '{branch}': {detail}")]
+    Push {
+        /// The URL, without user information.
+        url: String,
+        /// The branch pushed to.
+        branch: String,
+        /// What went wrong (never the credentials).
+        detail: String,
+    },
+
+    /// Every attempt to push was rejected as non-fast-forward: someone else kept updating
+    /// the branch between our fetch and our push.
+    #[error(
+        "unable to push to '{url}' branch '{branch}': rejected as non-fast-forward {attempts} times, another writer keeps updating the branch; retry later"
+    )]
+    PushRejected {
+        /// The URL, without user information.
+        url: String,
+        /// The branch pushed to.
+        branch: String,
+        /// How many times the commit was rebuilt on the new tip and pushed.
+        attempts: u32,
+    },
+
+    /// A commit that cannot be made: a branch name, file path or author Git refuses.
+    #[error("invalid commit for branch '{branch}': {reason}")]
+    InvalidCommit {
+        /// The branch the commit was for.
+        branch: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+
     /// A value from gitops-core that was rejected (revision, digest).
     #[error(transparent)]
     Core(#[from] gitops_core::Error),

@@ -15,15 +15,22 @@
 //! - [`extract`] and [`disk`]: refusing hostile archives, and reading an extracted tree through
 //!   [`gitops_core::fs::FileSystem`];
 //! - [`download`]: the consumer side, fetching an artifact over HTTP and verifying its digest;
+//! - [`mod@push`]: committing files onto a branch and pushing it, for bootstrap, over the same
+//!   transports and with the same [`Auth`] as the fetch;
 //! - [`GitSource`]: all of the above as the core's [`gitops_core::reconcile::Source`].
 //!
 //! It is not a Kubernetes client (Secrets come through [`SecretReader`]), not an HTTP server
-//! for artifacts (the store's directory is what a file server serves), and it does not push:
-//! gitoxide has no push, so bootstrap will run the `git` program.
+//! for artifacts (the store's directory is what a file server serves).
+//!
+//! **Push uses the `git` program**, because gitoxide cannot push (it has no receive-pack
+//! client yet, gitoxide issue #306): [`mod@push`] runs `git fetch`, plumbing commands and
+//! `git push` in a temporary directory, with credentials passed through 0600 files and
+//! environment variables, never on a command line.
 //!
 //! Runtime requirements: the `git` program for `file://` URLs (gitoxide spawns
-//! `git-upload-pack`) and the `ssh` program for `ssh://` URLs. HTTPS uses rustls with the ring
-//! provider, which [`fetch::install_crypto_provider`] installs once.
+//! `git-upload-pack`) and for every push, and the `ssh` program for `ssh://` URLs. HTTPS
+//! uses rustls with the ring provider, which [`fetch::install_crypto_provider`] installs
+//! once.
 //!
 //! ```no_run
 //! use gitops_core::api::Checkout;
@@ -53,6 +60,7 @@ mod error;
 pub mod extract;
 pub mod fetch;
 pub mod ignore;
+pub mod push;
 mod source;
 pub mod store;
 
@@ -61,5 +69,6 @@ pub use gitops_core::constraint;
 pub use auth::{Auth, SecretReader, StaticSecrets};
 pub use error::Error;
 pub use fetch::{FetchOptions, FetchOutcome, FetchedCommit, fetch, fetch_blocking};
+pub use push::{PushOptions, Pushed, push, push_blocking};
 pub use source::GitSource;
 pub use store::Store;

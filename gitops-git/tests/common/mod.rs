@@ -299,6 +299,15 @@ pub struct GitDaemon {
 
 impl GitDaemon {
     pub fn start(repos: &Path) -> Self {
+        Self::start_with(repos, &[])
+    }
+
+    /// Also accepting pushes (`--enable=receive-pack`).
+    pub fn start_with_push(repos: &Path) -> Self {
+        Self::start_with(repos, &["--enable=receive-pack"])
+    }
+
+    fn start_with(repos: &Path, extra: &[&str]) -> Self {
         require("git", "git");
         let port = free_port();
         let mut child = Command::new("git")
@@ -311,6 +320,7 @@ impl GitDaemon {
                 &format!("--base-path={}", repos.display()),
                 "--enable=upload-pack",
             ])
+            .args(extra)
             .arg(repos)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -504,6 +514,8 @@ struct HttpState {
     served: Mutex<Vec<Served>>,
     /// Drop the connection half-way through the response to a `fetch` command.
     cut_fetch: AtomicBool,
+    /// Run after a `fetch` command's pack is made and before it is sent.
+    on_fetch: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
     stop: AtomicBool,
 }
 
@@ -525,6 +537,7 @@ impl HttpServer {
             auth,
             served: Mutex::new(Vec::new()),
             cut_fetch: AtomicBool::new(false),
+            on_fetch: Mutex::new(None),
             stop: AtomicBool::new(false),
         });
         let is_tls = tls.is_some();
@@ -576,6 +589,12 @@ impl HttpServer {
 
     pub fn clear(&self) {
         self.state.served.lock().unwrap().clear();
+    }
+
+    /// Runs `hook` after each `fetch` command's pack is made and before it is sent: what
+    /// another writer does between a client's fetch and its push.
+    pub fn on_fetch(&self, hook: impl Fn() + Send + Sync + 'static) {
+        *self.state.on_fetch.lock().unwrap() = Some(Arc::new(hook));
     }
 
     pub fn cut_fetches(&self, on: bool) {
@@ -660,6 +679,15 @@ fn authorized(auth: &HttpAuth, headers: &BTreeMap<String, String>) -> bool {
 fn v2_command(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let at = text.find("command=")?;
+    // The pkt-line's length (4 hex digits before it) bounds the value: `git` writes
+    // `command=fetch` without a trailing newline.
+    let bounded = at
+        .checked_sub(4)
+        .and_then(|start| usize::from_str_radix(text.get(start..at)?, 16).ok())
+        .and_then(|len| text.get(at + "command=".len()..at + len.checked_sub(4)?));
+    if let Some(value) = bounded {
+        return Some(value.trim().to_string());
+    }
     let rest = &text[at + "command=".len()..];
     Some(
         rest.chars()
@@ -764,6 +792,12 @@ fn serve(state: &HttpState, stream: &mut dyn ReadWrite) {
         "HTTP/1.1 {status} X\r\n{response}Content-Length: {}\r\nConnection: close\r\n\r\n",
         payload.len()
     );
+    if command.as_deref() == Some("fetch") {
+        let hook = state.on_fetch.lock().unwrap().clone();
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
     if command.as_deref() == Some("fetch") && state.cut_fetch.load(Ordering::SeqCst) {
         // The server "dies" half-way through sending the pack.
         let _ = stream.write_all(head.as_bytes());
