@@ -64,11 +64,11 @@ pub mod push;
 mod source;
 pub mod store;
 
-/// Semver ranges over tags with Flux's (Masterminds) semantics; they live in the pure core.
-pub use gitops_core::constraint;
 pub use auth::{Auth, SecretReader, StaticSecrets};
 pub use error::Error;
 pub use fetch::{FetchOptions, FetchOutcome, FetchedCommit, fetch, fetch_blocking};
+/// Semver ranges over tags with Flux's (Masterminds) semantics; they live in the pure core.
+pub use gitops_core::constraint;
 pub use push::{PushOptions, Pushed, push, push_blocking};
 pub use source::GitSource;
 pub use store::Store;
