@@ -22,6 +22,9 @@ pub enum Command {
     /// Run the GitRepository → Kustomization pipeline on an embedded example repository,
     /// against an in-memory cluster and Git source, and print what happens.
     Quickstart,
+    /// Render a directory (or a Flux Kustomization over it) and print the objects as YAML,
+    /// as `kubectl kustomize` and `flux build kustomization` do, without a cluster.
+    Build(crate::build::BuildArgs),
 }
 
 /// Parses the arguments and runs the command.
@@ -31,6 +34,13 @@ pub fn main() -> ExitCode {
         Command::Quickstart => match crate::quickstart::run(&mut std::io::stdout()) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Build(args) => match crate::build::run(&args, &mut std::io::stdout().lock()) {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::from(2)

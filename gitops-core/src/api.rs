@@ -291,6 +291,100 @@ pub struct CommonMetadata {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// `spec.patches[].target` of a Kustomization: which objects a patch applies to. `name` and
+/// `namespace` are regular expressions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchSelector {
+    /// API group.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub group: String,
+    /// API version.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    /// Kind.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    /// Name regular expression.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// Namespace regular expression.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    /// Label selector.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label_selector: String,
+    /// Label selector over annotations.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub annotation_selector: String,
+}
+
+/// An entry of a Kustomization's `spec.patches`: a strategic merge or JSON 6902 patch.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatchSpec {
+    /// The patch, inline YAML or JSON.
+    pub patch: String,
+    /// The objects to patch; a strategic merge patch names its target itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<PatchSelector>,
+}
+
+/// An entry of a Kustomization's `spec.images`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageSpec {
+    /// The image name to match.
+    pub name: String,
+    /// The replacement name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_name: Option<String>,
+    /// The replacement tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_tag: Option<String>,
+    /// The replacement digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// An entry of `spec.postBuild.substituteFrom`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubstituteReference {
+    /// `ConfigMap` or `Secret`.
+    pub kind: String,
+    /// Its name, in the Kustomization's namespace.
+    pub name: String,
+    /// A missing source is not an error.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// `spec.postBuild`: variable substitution after the build (see [`crate::substitute`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostBuild {
+    /// Variables inline; they beat those of `substituteFrom`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub substitute: BTreeMap<String, String>,
+    /// ConfigMaps and Secrets whose data are variables; later ones override earlier ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub substitute_from: Vec<SubstituteReference>,
+    /// `WithVariables` (default) or `Always`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub substitute_strategy: Option<String>,
+}
+
+impl CommonMetadata {
+    /// Sets the labels and annotations on `object`, overriding keys it already has.
+    pub fn apply_to(&self, object: &mut Object) {
+        for (k, v) in &self.labels {
+            object.set_label(k, v);
+        }
+        for (k, v) in &self.annotations {
+            object.set_annotation(k, v);
+        }
+    }
+}
+
 /// `spec` of a Kustomization.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -328,14 +422,35 @@ pub struct KustomizationSpec {
     /// Namespace set on every namespaced object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_namespace: Option<String>,
+    /// Prefix added to every object's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_prefix: Option<String>,
+    /// Suffix added to every object's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_suffix: Option<String>,
+    /// Patches appended to the kustomization's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<PatchSpec>,
+    /// Image overrides merged into the kustomization's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageSpec>,
+    /// Components appended to the kustomization's, relative to `path`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<String>,
+    /// Drop listed components whose directory does not exist instead of failing.
+    #[serde(default)]
+    pub ignore_missing_components: bool,
+    /// Variable substitution after the build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_build: Option<PostBuild>,
     /// Labels and annotations set on every object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub common_metadata: Option<CommonMetadata>,
     /// Service account to impersonate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
-    /// Fields this implementation parses but does not act on yet (patches, images,
-    /// postBuild, decryption, kubeConfig, ...).
+    /// Fields this implementation parses but does not act on yet (decryption, kubeConfig,
+    /// healthCheckExprs, ...).
     #[serde(flatten)]
     pub other: BTreeMap<String, Value>,
 }
@@ -400,6 +515,45 @@ impl Kustomization {
             &self.metadata.namespace,
             &self.metadata.name,
         )
+    }
+
+    /// The kustomize fields this Kustomization lays over the kustomization it builds.
+    pub fn overlay(&self) -> crate::render::Overlay {
+        let spec = &self.spec;
+        crate::render::Overlay {
+            target_namespace: spec.target_namespace.clone(),
+            name_prefix: spec.name_prefix.clone(),
+            name_suffix: spec.name_suffix.clone(),
+            patches: spec
+                .patches
+                .iter()
+                .map(|p| crate::render::Patch {
+                    patch: Some(p.patch.clone()),
+                    target: p.target.as_ref().map(|t| crate::render::Selector {
+                        group: t.group.clone(),
+                        version: t.version.clone(),
+                        kind: t.kind.clone(),
+                        name: t.name.clone(),
+                        namespace: t.namespace.clone(),
+                        label_selector: t.label_selector.clone(),
+                        annotation_selector: t.annotation_selector.clone(),
+                    }),
+                    ..Default::default()
+                })
+                .collect(),
+            images: spec
+                .images
+                .iter()
+                .map(|i| crate::render::Image {
+                    name: i.name.clone(),
+                    new_name: i.new_name.clone(),
+                    new_tag: i.new_tag.clone(),
+                    digest: i.digest.clone(),
+                })
+                .collect(),
+            components: spec.components.clone(),
+            ignore_missing_components: spec.ignore_missing_components,
+        }
     }
 
     /// Spec fields that are set but not acted on by this implementation yet, sorted.
@@ -491,12 +645,14 @@ mod tests {
         let ks: Kustomization = serde_json::from_value(json!({
             "metadata": {"name": "apps", "namespace": "flux-system"},
             "spec": {"interval": "1m", "prune": false, "sourceRef": {"kind": "GitRepository", "name": "repo"},
-                     "postBuild": {"substitute": {"a": "b"}}, "patches": []}
+                     "postBuild": {"substitute": {"a": "b"}}, "patches": [],
+                     "decryption": {"provider": "sops"}}
         }))
         .unwrap();
         assert_eq!(ks.timeout().unwrap(), Duration::from_secs(30));
         assert_eq!(ks.retry_interval().unwrap(), Duration::from_secs(60));
-        assert_eq!(ks.unsupported_fields(), vec!["spec.postBuild"]);
+        assert_eq!(ks.unsupported_fields(), vec!["spec.decryption"]);
+        assert_eq!(ks.spec.post_build.as_ref().unwrap().substitute["a"], "b");
         assert_eq!(
             ks.source_object_ref(),
             ObjectRef::new(SOURCE_GROUP, "GitRepository", "flux-system", "repo")

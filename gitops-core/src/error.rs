@@ -112,6 +112,28 @@ pub enum Error {
         message: String,
     },
 
+    /// Post-build variable substitution failed on a rendered object, as Flux reports it
+    /// (`post build failed for '<object>': ...`).
+    #[error("post build failed for '{object}': {reason}")]
+    Substitution {
+        /// The object, `Kind/namespace/name`.
+        object: String,
+        /// The variable at fault, when there is one.
+        variable: Option<String>,
+        /// What went wrong, e.g. `variable substitution failed: variable not set (strict
+        /// mode): "cluster_env"`.
+        reason: String,
+    },
+
+    /// A `spec.postBuild.substituteFrom` source that could not be read.
+    #[error("substitute from '{reference}' error: {reason}")]
+    SubstituteFrom {
+        /// The source, `ConfigMap/<name>` or `Secret/<name>`.
+        reference: String,
+        /// What went wrong and what to do.
+        reason: String,
+    },
+
     /// A file that could not be read through a [`crate::fs::FileSystem`].
     #[error("{path}: {message}")]
     File {

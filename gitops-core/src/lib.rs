@@ -42,6 +42,7 @@ mod revision;
 pub mod schedule;
 pub mod schema;
 pub mod status;
+pub mod substitute;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod yaml;

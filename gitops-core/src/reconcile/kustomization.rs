@@ -11,7 +11,9 @@ use crate::api::{GitRepository, KUSTOMIZE_GROUP, Kustomization};
 use crate::health::{self, Health};
 use crate::plan::{ChangeAction, ChangeSet, ChangeSetEntry, Live, Owner, Plan, PlanOptions};
 use crate::status::{Artifact, ConditionStatus, KustomizationStatus, condition, message, reason};
-use crate::{Error, Inventory, InventoryEntry, Manifest, Object, ObjectRef, render, schedule};
+use crate::{
+    Error, Inventory, InventoryEntry, Manifest, Object, ObjectRef, render, schedule, substitute,
+};
 
 /// Settings of the Kustomization reconciler (the kustomize controller's flags).
 #[derive(Clone, Debug, PartialEq)]
@@ -26,6 +28,9 @@ pub struct KustomizationOptions {
     pub custom_stage_kinds: Vec<(String, String)>,
     /// `--no-cross-namespace-refs`.
     pub no_cross_namespace_refs: bool,
+    /// The `StrictPostBuildSubstitutions` feature gate (on by default since Flux v1.9): an
+    /// undefined variable without a default fails the build.
+    pub strict_substitutions: bool,
 }
 
 impl Default for KustomizationOptions {
@@ -36,6 +41,7 @@ impl Default for KustomizationOptions {
             requeue_dependency: schedule::DEPENDENCY_REQUEUE,
             custom_stage_kinds: Vec::new(),
             no_cross_namespace_refs: false,
+            strict_substitutions: true,
         }
     }
 }
@@ -211,11 +217,19 @@ impl<'a> KustomizationReconciler<'a> {
                 Failure::retry(reason::ARTIFACT_FAILED, e.to_string(), timing.retry)
             })?;
         let path = ks.spec.path.as_deref().unwrap_or("");
-        let mut desired = render::build(files.as_ref(), path)
-            .map_err(|e| Failure::retry(reason::BUILD_FAILED, build_message(&e), timing.retry))?;
+        let build_failed =
+            |e: Error| Failure::retry(reason::BUILD_FAILED, build_message(&e), timing.retry);
+        let mut desired =
+            render::build_with(files.as_ref(), path, &ks.overlay()).map_err(build_failed)?;
+        if let Some(post_build) = &ks.spec.post_build {
+            desired = self
+                .post_build(ks, post_build, desired)
+                .await
+                .map_err(build_failed)?;
+        }
         if let Some(common) = &ks.spec.common_metadata {
             for m in &mut desired {
-                apply_common_metadata(&mut m.object, common);
+                common.apply_to(&mut m.object);
             }
         }
 
@@ -343,6 +357,44 @@ impl<'a> KustomizationReconciler<'a> {
         );
         st.conditions.remove(condition::STALLED);
         Ok(None)
+    }
+
+    /// Flux's post-build substitution: reads the `substituteFrom` ConfigMaps and Secrets from
+    /// the Kustomization's namespace, then substitutes the rendered objects.
+    async fn post_build(
+        &self,
+        ks: &Kustomization,
+        post_build: &crate::api::PostBuild,
+        desired: Vec<Manifest>,
+    ) -> Result<Vec<Manifest>, Error> {
+        let options = substitute::Options {
+            strict: self.options.strict_substitutions,
+            strategy: substitute::Strategy::parse(post_build.substitute_strategy.as_deref())
+                .map_err(|e| match e {
+                    Error::InvalidSpec { field, reason, .. } => Error::InvalidSpec {
+                        object: ks.object_ref().to_string(),
+                        field,
+                        reason,
+                    },
+                    other => other,
+                })?,
+        };
+        let mut sources = Vec::with_capacity(post_build.substitute_from.len());
+        for reference in &post_build.substitute_from {
+            let object =
+                ObjectRef::new("", &reference.kind, &ks.metadata.namespace, &reference.name);
+            let found =
+                self.cluster
+                    .get(&object, "v1")
+                    .await
+                    .map_err(|e| Error::SubstituteFrom {
+                        reference: format!("{}/{}", reference.kind, reference.name),
+                        reason: e.to_string(),
+                    })?;
+            sources.push(found);
+        }
+        let vars = substitute::variables(post_build, &sources)?;
+        substitute::apply(desired, &vars, &options)
     }
 
     /// The source's artifact, or the failure Flux reports when there is none.
@@ -790,15 +842,10 @@ fn record_changes(
 fn build_message(e: &Error) -> String {
     match e {
         Error::Render { message: m } if m.starts_with("kustomization path not found") => m.clone(),
+        // Flux reports post-build failures without the kustomize prefix.
+        Error::Substitution { .. } | Error::SubstituteFrom { .. } | Error::InvalidSpec { .. } => {
+            e.to_string()
+        }
         other => message::build_failed(&other.to_string()),
-    }
-}
-
-fn apply_common_metadata(object: &mut Object, common: &crate::api::CommonMetadata) {
-    for (k, v) in &common.labels {
-        object.set_label(k, v);
-    }
-    for (k, v) in &common.annotations {
-        object.set_annotation(k, v);
     }
 }

@@ -769,12 +769,12 @@ fn deletion_prunes_inventory_then_releases() {
 fn unsupported_fields_stall_instead_of_being_ignored() {
     let env = env_with(
         &[("app/a.yaml", &cm("a", "1"))],
-        "  postBuild:\n    substitute:\n      x: y\n",
+        "  decryption:\n    provider: sops\n",
     );
     let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
     let (_, why, msg) = ready(&out.status.conditions);
     assert_eq!(why, "UnsupportedField");
-    assert!(msg.starts_with("spec.postBuild not supported"), "{msg}");
+    assert!(msg.starts_with("spec.decryption not supported"), "{msg}");
     assert!(out.status.conditions.is_true(condition::STALLED));
     assert!(configmap(&env, "a").is_none());
 }
@@ -876,4 +876,173 @@ fn objects_created_before_a_failed_apply_are_tracked_for_pruning() {
     let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
     assert_eq!(ready(&out.status.conditions).0, ConditionStatus::True);
     assert!(configmap(&env, "a").is_none());
+}
+
+// ---- Flux overlay and post-build substitution ----
+
+const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: default\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.25\n";
+
+const VARS_CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: default\ndata:\n  env: ${cluster_env}\n  region: ${region:=eu}\n  token: ${token}\n";
+
+fn deployment(env: &Env, namespace: &str) -> Option<crate::Object> {
+    env.cluster.get_object(&crate::ObjectRef::new(
+        "apps",
+        "Deployment",
+        namespace,
+        "web",
+    ))
+}
+
+fn assert_ready(out: &crate::reconcile::Outcome<crate::status::KustomizationStatus>) {
+    let (status, why, msg) = ready(&out.status.conditions);
+    assert_eq!(
+        (status, why.as_str()),
+        (ConditionStatus::True, "ReconciliationSucceeded"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn target_namespace_and_name_prefix_from_the_spec() {
+    let env = env_with(
+        &[("app/a.yaml", &cm("a", "1"))],
+        "  targetNamespace: prod\n  namePrefix: p-\n  commonMetadata:\n    labels:\n      team: x\n",
+    );
+    env.add_yaml("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: prod\n")
+        .unwrap();
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    assert_ready(&out);
+    let a = env
+        .cluster
+        .get_object(&crate::ObjectRef::new("", "ConfigMap", "prod", "p-a"))
+        .expect("ConfigMap/prod/p-a");
+    assert_eq!(a.label("team"), Some("x"));
+    assert_eq!(a.label(OWNER_NAME_LABEL), Some("app"));
+    assert!(configmap(&env, "a").is_none());
+}
+
+#[test]
+fn patches_and_images_from_the_spec() {
+    let env = env_with(
+        &[("app/deploy.yaml", DEPLOY)],
+        "  patches:\n  - patch: |\n      - op: replace\n        path: /spec/replicas\n        value: 3\n    target:\n      kind: Deployment\n      name: web\n  images:\n  - name: nginx\n    newTag: \"1.27\"\n",
+    );
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    assert_ready(&out);
+    let d = deployment(&env, "default").expect("Deployment/default/web");
+    assert_eq!(d.to_value()["spec"]["replicas"], 3);
+    assert_eq!(
+        d.to_value()["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.27"
+    );
+}
+
+#[test]
+fn substitute_from_configmap_and_secret_in_the_cluster() {
+    let env = env_with(
+        &[("app/a.yaml", VARS_CM)],
+        "  postBuild:\n    substitute:\n      cluster_env: prod\n    substituteFrom:\n    - kind: ConfigMap\n      name: vars\n    - kind: Secret\n      name: creds\n",
+    );
+    env.add_yaml("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: vars\n  namespace: flux-system\ndata:\n  cluster_env: staging\n  region: us\n  token: from-cm\n").unwrap();
+    // `s3cr3t` in base64: the Secret, listed later, overrides the ConfigMap.
+    env.add_yaml("apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: flux-system\ndata:\n  token: czNjcjN0\n").unwrap();
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    assert_ready(&out);
+    let data = configmap(&env, "app").unwrap().to_value()["data"].clone();
+    assert_eq!(
+        data["env"], "prod",
+        "inline substitute beats substituteFrom"
+    );
+    assert_eq!(data["region"], "us");
+    assert_eq!(data["token"], "s3cr3t");
+}
+
+#[test]
+fn missing_optional_source_is_fine_and_required_one_fails() {
+    let env = env_with(
+        &[("app/a.yaml", VARS_CM)],
+        "  postBuild:\n    substitute:\n      cluster_env: prod\n      token: t\n    substituteFrom:\n    - kind: ConfigMap\n      name: vars\n      optional: true\n",
+    );
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    assert_ready(&out);
+    assert_eq!(
+        configmap(&env, "app").unwrap().to_value()["data"]["region"],
+        "eu"
+    );
+
+    let env = env_with(
+        &[("app/a.yaml", VARS_CM)],
+        "  postBuild:\n    substituteFrom:\n    - kind: Secret\n      name: creds\n",
+    );
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    let (status, why, msg) = ready(&out.status.conditions);
+    assert_eq!(
+        (status, why.as_str()),
+        (ConditionStatus::False, "BuildFailed")
+    );
+    assert_eq!(
+        msg,
+        "substitute from 'Secret/creds' error: secrets \"creds\" not found"
+    );
+    assert!(configmap(&env, "app").is_none());
+}
+
+#[test]
+fn strict_substitution_failure_leaves_the_cluster_untouched() {
+    let env = env_with(
+        &[("app/a.yaml", &cm("a", "1")), ("app/b.yaml", VARS_CM)],
+        "  postBuild:\n    substitute:\n      cluster_env: prod\n      token: t\n",
+    );
+    assert_ready(&block_on(env.reconcile_kustomization("flux-system", "app")).unwrap());
+    let workloads = |env: &Env| -> Vec<crate::Object> {
+        env.cluster
+            .objects()
+            .into_iter()
+            .filter(|o| o.namespace() == Some("default"))
+            .collect()
+    };
+    let before = workloads(&env);
+    assert_eq!(before.len(), 2);
+    let applies = env.cluster.requests(Verb::Apply);
+    env.add_yaml(&ks_yaml(
+        "app",
+        "  postBuild:\n    substitute:\n      cluster_env: prod\n",
+    ))
+    .unwrap();
+    env.source.commit(
+        URL,
+        "main",
+        files(&[("app/a.yaml", &cm("a", "2")), ("app/b.yaml", VARS_CM)]),
+        "change a",
+    );
+    block_on(env.reconcile_source("flux-system", "fleet")).unwrap();
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    let (status, why, msg) = ready(&out.status.conditions);
+    assert_eq!(
+        (status, why.as_str()),
+        (ConditionStatus::False, "BuildFailed")
+    );
+    assert_eq!(
+        msg,
+        "post build failed for 'ConfigMap/default/app': variable substitution failed: variable not set (strict mode): \"token\""
+    );
+    assert_eq!(env.cluster.requests(Verb::Apply), applies);
+    assert_eq!(workloads(&env), before);
+}
+
+#[test]
+fn substitute_disabled_annotation_keeps_the_object_verbatim() {
+    let disabled = VARS_CM.replace(
+        "  namespace: default\n",
+        "  namespace: default\n  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\n",
+    );
+    let env = env_with(
+        &[("app/a.yaml", &disabled)],
+        "  postBuild:\n    substitute:\n      cluster_env: prod\n",
+    );
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    assert_ready(&out);
+    let data = configmap(&env, "app").unwrap().to_value()["data"].clone();
+    assert_eq!(data["env"], "${cluster_env}");
+    assert_eq!(data["token"], "${token}");
 }

@@ -1,0 +1,201 @@
+//! `gitops build`: renders a directory as Flux would, without a cluster, and prints the
+//! objects as multi-document YAML.
+//!
+//! - `gitops build --path DIR` prints what `kubectl kustomize DIR` prints when `DIR` has a
+//!   kustomization file, and Flux's generated kustomization of `DIR` otherwise.
+//! - `gitops build kustomization NAME --path DIR --kustomization-file FILE` also lays the
+//!   Kustomization's `targetNamespace`, `namePrefix`/`nameSuffix`, `patches`, `images` and
+//!   `components` over the build, runs its `postBuild` substitution and sets the owner labels
+//!   and `commonMetadata`, as `flux build kustomization` does. `substituteFrom` sources live
+//!   in a cluster, so without one a non-optional source is an error naming it.
+//!
+//! Files are read from disk below `DIR` only: symbolic links and paths leaving `DIR` are
+//! refused.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use gitops_core::api::Kustomization;
+use gitops_core::fs::{FileKind, FileSystem};
+use gitops_core::plan::Owner;
+use gitops_core::{Error as CoreError, Object, manifests, render, substitute, yaml};
+use gitops_git::disk::DiskFs;
+
+/// Arguments of `gitops build`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BuildArgs {
+    /// What to build as a Flux object instead of a plain directory.
+    #[command(subcommand)]
+    pub target: Option<BuildTarget>,
+    /// The directory to build.
+    #[arg(long)]
+    pub path: Option<PathBuf>,
+}
+
+/// The Flux objects `gitops build` can build.
+#[derive(Debug, Subcommand)]
+pub enum BuildTarget {
+    /// Build a directory as a Flux Kustomization would: its overlay fields and postBuild
+    /// substitution applied.
+    Kustomization(KustomizationArgs),
+}
+
+/// Arguments of `gitops build kustomization`.
+#[derive(Debug, Args)]
+pub struct KustomizationArgs {
+    /// The Kustomization's name.
+    pub name: String,
+    /// The local directory holding what the Kustomization's `spec.path` points at.
+    #[arg(long)]
+    pub path: PathBuf,
+    /// A YAML file holding the Kustomization (reading it from a cluster is not supported).
+    #[arg(long)]
+    pub kustomization_file: Option<PathBuf>,
+    /// The Kustomization's namespace, when the file does not set one.
+    #[arg(long, short = 'n', default_value = "flux-system")]
+    pub namespace: String,
+    /// Fail when a variable without a default is not defined.
+    #[arg(long)]
+    pub strict_substitute: bool,
+}
+
+/// Runs `gitops build`, writing the YAML to `out`.
+pub fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let text = match (&args.target, &args.path) {
+        (Some(BuildTarget::Kustomization(k)), _) => build_kustomization(k)?,
+        (None, Some(path)) => build_dir(path)?,
+        (None, None) => bail!("--path is required: the directory to build"),
+    };
+    out.write_all(text.as_bytes())
+        .context("cannot write the output")?;
+    Ok(())
+}
+
+/// Renders `dir` as `kubectl kustomize` (or Flux, without a kustomization file) does.
+pub fn build_dir(dir: &Path) -> anyhow::Result<String> {
+    let fs = open(dir)?;
+    let objects = render::build(&fs, "")?;
+    Ok(yaml::to_string(
+        &objects.into_iter().map(|m| m.object).collect::<Vec<_>>(),
+    ))
+}
+
+/// Renders `args.path` as the Kustomization of `args.kustomization_file` would.
+pub fn build_kustomization(args: &KustomizationArgs) -> anyhow::Result<String> {
+    let Some(file) = &args.kustomization_file else {
+        bail!(
+            "reading Kustomization '{}/{}' from a cluster is not supported: pass --kustomization-file",
+            args.namespace,
+            args.name
+        );
+    };
+    let ks = read_kustomization(file, &args.name, &args.namespace)?;
+    let fs = open(&args.path)?;
+    let mut desired = render::build_with(&fs, "", &ks.overlay())?;
+    if let Some(post_build) = &ks.spec.post_build {
+        let mut sources = Vec::new();
+        for reference in &post_build.substitute_from {
+            if !reference.optional {
+                return Err(CoreError::SubstituteFrom {
+                    reference: format!("{}/{}", reference.kind, reference.name),
+                    reason: "it lives in the cluster and cannot be read by a local build; mark it optional or set the variables in spec.postBuild.substitute".into(),
+                }
+                .into());
+            }
+            sources.push(None);
+        }
+        let vars = substitute::variables(post_build, &sources)?;
+        let options = substitute::Options {
+            strict: args.strict_substitute,
+            strategy: substitute::Strategy::parse(post_build.substitute_strategy.as_deref())?,
+        };
+        desired = substitute::apply(desired, &vars, &options)?;
+    }
+    let owner = Owner::new(&ks.metadata.name, &ks.metadata.namespace);
+    let objects: Vec<Object> = desired
+        .into_iter()
+        .map(|m| {
+            let mut object = m.object;
+            owner.label(&mut object);
+            if let Some(common) = &ks.spec.common_metadata {
+                common.apply_to(&mut object);
+            }
+            object
+        })
+        .collect();
+    Ok(yaml::to_string(&objects))
+}
+
+/// The Kustomization named `name` in the YAML file `file`.
+fn read_kustomization(file: &Path, name: &str, namespace: &str) -> anyhow::Result<Kustomization> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the Kustomization file {}", file.display()))?;
+    let objects = manifests::parse(&file.display().to_string(), &text)?;
+    let found = objects
+        .into_iter()
+        .map(|m| m.object)
+        .find(|o| o.kind() == "Kustomization" && o.name() == name)
+        .with_context(|| format!("{}: no Kustomization named '{name}'", file.display()))?;
+    let mut ks = Kustomization::from_object(&found)?;
+    if ks.metadata.namespace.is_empty() {
+        ks.metadata.namespace = namespace.to_string();
+    }
+    Ok(ks)
+}
+
+fn open(dir: &Path) -> anyhow::Result<NoLinks> {
+    if !dir.is_dir() {
+        bail!("{}: not a directory", dir.display());
+    }
+    Ok(NoLinks(DiskFs::new(dir)?))
+}
+
+/// A [`DiskFs`] that also refuses symbolic links below its root, so that a build reads
+/// exactly the tree it was given.
+struct NoLinks(DiskFs);
+
+impl NoLinks {
+    fn check(&self, path: &str) -> Result<(), CoreError> {
+        let clean = gitops_core::fs::normalize(path)?;
+        let mut real = self.0.root().to_path_buf();
+        for part in clean.split('/').filter(|p| !p.is_empty()) {
+            real.push(part);
+            if std::fs::symlink_metadata(&real).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(CoreError::File {
+                    path: clean,
+                    message: "is a symbolic link, which a build does not follow".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl FileSystem for NoLinks {
+    fn read(&self, path: &str) -> Result<Vec<u8>, CoreError> {
+        self.check(path)?;
+        self.0.read(path)
+    }
+
+    fn read_dir(&self, path: &str) -> Result<Vec<String>, CoreError> {
+        self.check(path)?;
+        let names = self.0.read_dir(path)?;
+        // A link skipped silently would change what is built; refuse it instead.
+        for name in &names {
+            self.check(&gitops_core::fs::join(path, name)?)?;
+        }
+        Ok(names)
+    }
+
+    fn kind(&self, path: &str) -> Option<FileKind> {
+        if self.check(path).is_err() {
+            // Reported as a file so that the build reads it and fails naming the link,
+            // instead of calling it missing.
+            return Some(FileKind::File);
+        }
+        self.0.kind(path)
+    }
+}
