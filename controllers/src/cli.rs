@@ -22,6 +22,9 @@ pub enum Command {
     /// Run the GitRepository → Kustomization pipeline on an embedded example repository,
     /// against an in-memory cluster and Git source, and print what happens.
     Quickstart,
+    /// Serve the in-process test Kubernetes API server on loopback HTTP and write a
+    /// kubeconfig for kubectl; runs until Ctrl-C or SIGTERM.
+    Testenv(crate::testenv::Args),
 }
 
 /// Parses the arguments and runs the command.
@@ -31,6 +34,13 @@ pub fn main() -> ExitCode {
         Command::Quickstart => match crate::quickstart::run(&mut std::io::stdout()) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Testenv(args) => match crate::testenv::run(&args, &mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::from(2)
