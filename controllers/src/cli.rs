@@ -25,6 +25,9 @@ pub enum Command {
     /// Render a directory (or a Flux Kustomization over it) and print the objects as YAML,
     /// as `kubectl kustomize` and `flux build kustomization` do, without a cluster.
     Build(crate::build::BuildArgs),
+    /// Serve the in-process test Kubernetes API server on loopback HTTP and write a
+    /// kubeconfig for kubectl; runs until Ctrl-C or SIGTERM.
+    Testenv(crate::testenv::Args),
 }
 
 /// Parses the arguments and runs the command.
@@ -39,12 +42,18 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Build(args) => match crate::build::run(&args, &mut std::io::stdout().lock()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
-            }
-        },
+        Command::Build(args) => exit(crate::build::run(&args, &mut std::io::stdout().lock())),
+        Command::Testenv(args) => exit(crate::testenv::run(&args, &mut std::io::stdout())),
+    }
+}
+
+/// Exit 0 on success; print the error and exit 2 otherwise.
+fn exit(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }

@@ -14,3 +14,4 @@
 pub mod build;
 pub mod cli;
 pub mod quickstart;
+pub mod testenv;
