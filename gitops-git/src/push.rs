@@ -17,7 +17,7 @@
 //!    could not lock the ref), the branch is fetched again and the commit rebuilt on its new
 //!    tip, up to [`PushOptions::attempts`] times.
 //!
-//! Transports and credentials are those of [`crate::fetch`], from the same [`Auth`]:
+//! Transports and credentials are those of [`mod@crate::fetch`], from the same [`Auth`]:
 //!
 //! | transport | how credentials reach `git` |
 //! |---|---|
