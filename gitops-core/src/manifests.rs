@@ -25,16 +25,24 @@ use crate::object::{Manifest, Object, Origin};
 /// ```
 pub fn parse(file: &str, text: &str) -> Result<Vec<Manifest>, Error> {
     let mut out = Vec::new();
+    for (value, origin) in documents(file, text)? {
+        push_objects(value, &origin, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// The non-empty documents of a YAML stream as JSON values, each with its origin.
+pub(crate) fn documents(file: &str, text: &str) -> Result<Vec<(Value, Origin)>, Error> {
+    let mut out = Vec::new();
     for (document, (line, body)) in split_documents(text).into_iter().enumerate() {
         let origin = Origin {
             file: file.into(),
             document,
             line,
         };
-        let Some(value) = parse_document(body, &origin)? else {
-            continue;
-        };
-        push_objects(value, &origin, &mut out)?;
+        if let Some(value) = parse_document(body, &origin)? {
+            out.push((value, origin));
+        }
     }
     Ok(out)
 }
@@ -63,10 +71,11 @@ fn options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
-    // YAML 1.2 core schema, as kustomize's kyaml reads manifests: `yes` and `on` are strings,
-    // `0755` is decimal, `1_000` is a string.
+    // As kustomize's kyaml reads manifests: YAML 1.2 booleans (`yes` and `on` stay strings)
+    // but Go's integer syntax, so `defaultMode: 0644` is octal 420 and `1_000` is 1000.
     options.strict_booleans = true;
-    options.underscored_numbers_as_strings = true;
+    options.legacy_octal_numbers = true;
+    options.underscored_numbers_as_strings = false;
     options
 }
 
