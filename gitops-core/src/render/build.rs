@@ -1,7 +1,7 @@
 //! The recursive build: a kustomization's resources, components and generators accumulated,
 //! then its transformers run over them, in kustomize's order.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::decode;
 use super::generator;
@@ -176,21 +176,26 @@ impl<'a> Builder<'a> {
                     .enumerate()
                     .map(|(i, g)| (format!("secretGenerator[{i}]"), g, true)),
             );
+        // Built once and kept up to date: looking up each generated object by scanning every
+        // resource made generation quadratic in the size of the tree.
+        let mut ids: HashSet<Id> = acc.iter().map(identity).collect();
+        let mut by_name = core_objects_by_name(acc);
         for (field, g, secret) in all {
             let generated = generator::generate(self.fs, dir, k, g, &field, secret)?;
             let new = generated.resource;
-            let existing = acc.iter().position(|r| {
-                r.kind() == new.kind()
-                    && r.group().is_empty()
-                    && r.had_name(new.name())
-                    && (new.namespace().is_empty()
+            let key = (new.kind().to_string(), new.name().to_string());
+            let existing = by_name.get(&key).and_then(|candidates| {
+                candidates.iter().copied().find(|&i| {
+                    let r = &acc[i];
+                    new.namespace().is_empty()
                         || r.namespace() == new.namespace()
-                        || r.original_namespace() == new.namespace())
+                        || r.original_namespace() == new.namespace()
+                })
             });
             match (existing, generated.behavior) {
                 (None, Behavior::Create) => {
-                    let mut ids = acc.iter().map(identity).collect();
                     append(acc, &mut ids, new)?;
+                    by_name.entry(key).or_default().push(acc.len() - 1);
                 }
                 (None, _) => {
                     return Err(render_error(format!(
@@ -241,6 +246,23 @@ impl<'a> Builder<'a> {
 
 /// An object's identity in a build: group, kind, effective namespace and name.
 type Id = (String, String, String, String);
+
+/// Positions of the core-group resources by kind and by every name they had (a generator
+/// merges into an object by the name it was generated with, before any prefix or suffix).
+fn core_objects_by_name(acc: &[Resource]) -> HashMap<(String, String), Vec<usize>> {
+    let mut index: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    for (i, r) in acc.iter().enumerate().filter(|(_, r)| r.group().is_empty()) {
+        for name in std::iter::once(r.name()).chain(r.previous_names.iter().map(String::as_str)) {
+            let positions = index
+                .entry((r.kind().to_string(), name.to_string()))
+                .or_default();
+            if positions.last() != Some(&i) {
+                positions.push(i);
+            }
+        }
+    }
+    index
+}
 
 fn identity(r: &Resource) -> Id {
     (
