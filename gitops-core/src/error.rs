@@ -34,6 +34,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A label or field selector that does not parse.
+    #[error("invalid selector '{selector}': {reason}")]
+    InvalidSelector {
+        /// The selector as given.
+        selector: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// A YAML document that does not parse.
     #[error("{origin}: malformed YAML: {message}")]
     Yaml {

@@ -41,6 +41,7 @@ pub mod render;
 mod revision;
 pub mod schedule;
 pub mod schema;
+pub mod selector;
 pub mod status;
 pub mod substitute;
 #[cfg(any(test, feature = "testkit"))]
