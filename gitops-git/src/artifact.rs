@@ -23,12 +23,11 @@
 use std::cmp::Ordering;
 use std::io::{self, Write};
 
-use flate2::write::GzEncoder;
-use flate2::{Compression, GzBuilder};
 use gitops_core::Digest;
 use sha2::Digest as _;
 
 use crate::Error;
+use crate::gzip::ParallelGz;
 
 /// Mode of directories in the archive.
 pub const DIR_MODE: u32 = 0o750;
@@ -82,7 +81,7 @@ pub struct Packed<W> {
 /// Writes a deterministic tar.gz entry by entry. The caller adds entries in
 /// [`walk_order`]; [`Packer::new`] has already written the root entry `.`.
 pub struct Packer<W: Write> {
-    tar: tar::Builder<GzEncoder<Hashing<W>>>,
+    tar: tar::Builder<ParallelGz<Hashing<W>>>,
     files: usize,
     last: Option<String>,
 }
@@ -112,9 +111,7 @@ impl<W: Write> Packer<W> {
             hasher: sha2::Sha256::new(),
             written: 0,
         };
-        let gz = GzBuilder::new()
-            .mtime(0)
-            .write(hashing, Compression::new(LEVEL));
+        let gz = ParallelGz::new(hashing, LEVEL).map_err(archive_error)?;
         let mut tar = tar::Builder::new(gz);
         tar.mode(tar::HeaderMode::Deterministic);
         let mut packer = Self {
