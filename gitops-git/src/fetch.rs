@@ -210,16 +210,53 @@ impl FetchedCommit {
             .collect();
         let rules = Rules::new(&borrowed, spec_ignore);
         let kept = rules.filter(entries.iter().map(|e| (e.path.as_str(), e.is_dir)));
-        let mut files = 0;
-        for e in entries.iter().filter(|e| kept.contains(e.path.as_str())) {
-            if e.is_dir {
-                packer.dir(&e.path)?;
-            } else {
-                packer.file(&e.path, e.executable, &self.read(e)?)?;
-                files += 1;
+        let kept: Vec<&TreeEntry> = entries
+            .iter()
+            .filter(|e| kept.contains(e.path.as_str()))
+            .collect();
+        // Blobs are decompressed on a second thread, in archive order, while this one writes
+        // the archive (whose compression runs on further threads, see `artifact`).
+        let blobs: Vec<gix::ObjectId> = kept.iter().filter(|e| !e.is_dir).map(|e| e.id).collect();
+        let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<u8>, Error>>(256);
+        let repo = self.repo.clone();
+        let commit = self.id;
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("gitops-blobs".into())
+                .spawn_scoped(scope, move || {
+                    for id in blobs {
+                        let blob = repo
+                            .find_object(id)
+                            .map(|object| object.detach().data)
+                            .map_err(|e| Error::Git {
+                                url: "<local>".into(),
+                                detail: format!("reading commit {commit}: {}", chain(&e)),
+                            });
+                        // A closed channel means the packing stopped: stop too.
+                        if send.send(blob).is_err() {
+                            return;
+                        }
+                    }
+                })
+                .map_err(|e| Error::Git {
+                    url: "<local>".into(),
+                    detail: format!("reading commit {commit}: could not start a thread: {e}"),
+                })?;
+            let mut files = 0;
+            for e in kept {
+                if e.is_dir {
+                    packer.dir(&e.path)?;
+                } else {
+                    let blob = receive.recv().map_err(|_| Error::Git {
+                        url: "<local>".into(),
+                        detail: format!("reading commit {commit}: the blob reader stopped"),
+                    })??;
+                    packer.file(&e.path, e.executable, &blob)?;
+                    files += 1;
+                }
             }
-        }
-        Ok(files)
+            Ok(files)
+        })
     }
 
     /// Writes the (ignore-filtered) tree into the directory `dest` as plain files.
@@ -670,8 +707,10 @@ impl Session<'_> {
         gix::protocol::fetch(
             &mut WantOne(want),
             |pack, progress, interrupt| {
-                let mut options = gix::odb::pack::bundle::write::Options::default();
-                options.iteration_mode = gix::odb::pack::data::input::Mode::Verify;
+                let options = gix::odb::pack::bundle::write::Options {
+                    iteration_mode: gix::odb::pack::data::input::Mode::Verify,
+                    ..Default::default()
+                };
                 gix::odb::pack::Bundle::write_to_directory(
                     pack,
                     Some(&pack_dir),
@@ -695,10 +734,7 @@ impl Session<'_> {
             return Err(self.git_error("the server sent no pack"));
         }
         let repo = gix::open_opts(&repo_dir, gix::open::Options::isolated()).map_err(|e| {
-            self.git_error(format!(
-                "opening the fetched repository: {}",
-                chain(&e.into())
-            ))
+            self.git_error(format!("opening the fetched repository: {}", chain(&e)))
         })?;
         Ok((repo, dir))
     }
@@ -955,7 +991,7 @@ pub fn fetch_blocking(
                     let in_branch = repo
                         .rev_walk([tip])
                         .all()
-                        .map_err(|e| session.git_error(chain(&e.into())))?
+                        .map_err(|e| session.git_error(chain(&e)))?
                         .filter_map(Result::ok)
                         .any(|info| info.id == id);
                     if !in_branch {
@@ -988,7 +1024,7 @@ pub fn fetch_blocking(
     let commit = repo.find_commit(id).map_err(|e| Error::CommitNotFound {
         url: display.clone(),
         commit: id.to_string(),
-        reason: format!("is missing after the fetch: {}", chain(&e.into())),
+        reason: format!("is missing after the fetch: {}", chain(&e)),
     })?;
     let subject = commit
         .message_raw_sloppy()
