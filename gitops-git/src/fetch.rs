@@ -830,9 +830,9 @@ pub(crate) fn parse_url(url: &str) -> Result<(gix::Url, String), Error> {
 }
 
 /// Creates the smallest bare repository gitoxide opens: `HEAD`, `config`, `objects/` and
-/// `refs/`. `gix::init_bare` also writes eleven sample hooks, `info/exclude` and
-/// `description` and probes the file system; on a disk where creating a file costs a
-/// millisecond that doubled the cost of an unchanged poll.
+/// `refs/`, for the received pack. `gix::init_bare` also writes eleven sample hooks,
+/// `info/exclude` and `description` and probes the file system, each a file creation that
+/// costs about a millisecond on a slow disk.
 fn init_minimal_bare(dir: &Path) -> Result<(), Error> {
     for sub in ["objects/pack", "objects/info", "refs/heads", "refs/tags"] {
         let path = dir.join(sub);
