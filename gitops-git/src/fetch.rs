@@ -1,9 +1,11 @@
 //! Fetching one ref of a remote repository with gitoxide.
 //!
-//! Every fetch starts from an empty bare repository in a temporary directory (as Flux clones
-//! into a fresh directory), asks the remote for the refs the checkout needs (handshake and
-//! `ls-refs` with a ref prefix, protocol v2), and then either stops there, when the ref still
-//! points at the last stored revision, or receives a pack:
+//! Every fetch connects with gitoxide's transport and protocol layers alone, without a
+//! repository, and asks the remote for the refs the checkout needs (handshake and `ls-refs`
+//! with a ref prefix, protocol v2). It then either stops there, when the ref still points at
+//! the last stored revision (an unchanged poll writes nothing to disk, except the key files
+//! `ssh` needs), or creates an empty bare repository in a temporary directory (as Flux clones
+//! into a fresh directory) and receives the pack on the same connection:
 //!
 //! | checkout | refs listed | pack | revision |
 //! |---|---|---|---|
@@ -37,10 +39,10 @@ use std::time::{Duration, Instant};
 
 use gitops_core::api::Checkout;
 use gitops_core::{Digest, Revision};
+use gix::protocol::fetch::negotiate;
+use gix::protocol::fetch::{Shallow, Tags};
 use gix::protocol::handshake::Ref;
-use gix::protocol::transport::client::blocking_io::http;
-use gix::remote::Direction;
-use gix::remote::fetch::{Shallow, Tags};
+use gix::protocol::transport::client::blocking_io::{Transport, http};
 
 use crate::Error;
 use crate::artifact::{Packer, walk_order};
@@ -208,16 +210,53 @@ impl FetchedCommit {
             .collect();
         let rules = Rules::new(&borrowed, spec_ignore);
         let kept = rules.filter(entries.iter().map(|e| (e.path.as_str(), e.is_dir)));
-        let mut files = 0;
-        for e in entries.iter().filter(|e| kept.contains(e.path.as_str())) {
-            if e.is_dir {
-                packer.dir(&e.path)?;
-            } else {
-                packer.file(&e.path, e.executable, &self.read(e)?)?;
-                files += 1;
+        let kept: Vec<&TreeEntry> = entries
+            .iter()
+            .filter(|e| kept.contains(e.path.as_str()))
+            .collect();
+        // Blobs are decompressed on a second thread, in archive order, while this one writes
+        // the archive (whose compression runs on further threads, see `artifact`).
+        let blobs: Vec<gix::ObjectId> = kept.iter().filter(|e| !e.is_dir).map(|e| e.id).collect();
+        let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<u8>, Error>>(256);
+        let repo = self.repo.clone();
+        let commit = self.id;
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("gitops-blobs".into())
+                .spawn_scoped(scope, move || {
+                    for id in blobs {
+                        let blob = repo
+                            .find_object(id)
+                            .map(|object| object.detach().data)
+                            .map_err(|e| Error::Git {
+                                url: "<local>".into(),
+                                detail: format!("reading commit {commit}: {}", chain(&e)),
+                            });
+                        // A closed channel means the packing stopped: stop too.
+                        if send.send(blob).is_err() {
+                            return;
+                        }
+                    }
+                })
+                .map_err(|e| Error::Git {
+                    url: "<local>".into(),
+                    detail: format!("reading commit {commit}: could not start a thread: {e}"),
+                })?;
+            let mut files = 0;
+            for e in kept {
+                if e.is_dir {
+                    packer.dir(&e.path)?;
+                } else {
+                    let blob = receive.recv().map_err(|_| Error::Git {
+                        url: "<local>".into(),
+                        detail: format!("reading commit {commit}: the blob reader stopped"),
+                    })??;
+                    packer.file(&e.path, e.executable, &blob)?;
+                    files += 1;
+                }
             }
-        }
-        Ok(files)
+            Ok(files)
+        })
     }
 
     /// Writes the (ignore-filtered) tree into the directory `dest` as plain files.
@@ -272,15 +311,71 @@ pub(crate) fn chain(e: &gix::Error) -> String {
 }
 
 struct Session<'a> {
-    repo: gix::Repository,
     url: gix::Url,
     display: String,
     auth: &'a Auth,
     options: &'a FetchOptions,
     deadline: Instant,
     secrets: Vec<String>,
+    /// The `ssh` command of an `ssh://` URL; its key and known hosts are in `_ssh_dir`.
+    ssh_command: Option<String>,
     /// Where `ssh` writes its messages (`-E`), read to explain a failure.
     ssh_log: Option<PathBuf>,
+    _ssh_dir: Option<tempfile::TempDir>,
+}
+
+/// A connection after the handshake and (when asked for) `ls-refs`, ready to fetch a pack on
+/// the same connection. Dropping it ends the interaction (a flush packet in protocol v2).
+struct Listed {
+    transport: gix::protocol::SendFlushOnDrop<Box<dyn Transport + Send>>,
+    handshake: gix::protocol::Handshake,
+    refs: Vec<Ref>,
+}
+
+/// The negotiation of a fetch into an empty repository: one object wanted, nothing to offer.
+struct WantOne(gix::ObjectId);
+
+impl gix::protocol::fetch::Negotiate for WantOne {
+    fn mark_complete_and_common_ref(&mut self) -> gix::Result<negotiate::Action> {
+        Ok(negotiate::Action::MustNegotiate {
+            remote_ref_target_known: Vec::new(),
+        })
+    }
+
+    fn add_wants(
+        &mut self,
+        arguments: &mut gix::protocol::fetch::Arguments,
+        _remote_ref_target_known: &[bool],
+    ) -> bool {
+        arguments.want(self.0);
+        true
+    }
+
+    fn one_round(
+        &mut self,
+        _state: &mut negotiate::one_round::State,
+        _arguments: &mut gix::protocol::fetch::Arguments,
+        _previous_response: Option<&gix::protocol::fetch::Response>,
+    ) -> gix::Result<(negotiate::Round, bool)> {
+        // No haves: the first round is the last.
+        Ok((
+            negotiate::Round {
+                haves_sent: 0,
+                in_vain: 0,
+                haves_to_send: 0,
+                previous_response_had_at_least_one_in_common: false,
+            },
+            true,
+        ))
+    }
+}
+
+/// How this client introduces itself in protocol v2 commands.
+fn user_agent() -> gix::protocol::command::Feature {
+    (
+        "agent",
+        Some(concat!("git/gitops-git-", env!("CARGO_PKG_VERSION")).to_string()),
+    )
 }
 
 impl Session<'_> {
@@ -482,71 +577,47 @@ impl Session<'_> {
         Ok(options)
     }
 
-    /// Fetches one named ref (shallow under `refs/heads/` and `refs/tags/`, as Flux), or
-    /// returns `Err(revision)` without a pack when it still points at `last`.
-    fn fetch_ref(
-        &self,
-        full: &str,
-        shown: &str,
-        last: Option<&Revision>,
-    ) -> Result<Result<(gix::ObjectId, Revision), Revision>, Error> {
-        let shallow = full.starts_with("refs/heads/") || full.starts_with("refs/tags/");
-        let mut outcome = None;
-        self.run(&format!("+{full}:{LOCAL_REF}"), |map| {
-            let commit = map
-                .remote_refs
-                .iter()
-                .find(|r| name_of(r) == full.as_bytes())
-                .and_then(commit_of)
-                .ok_or_else(|| Error::RefNotFound {
-                    url: self.display.clone(),
-                    reference: full.to_string(),
-                })?;
-            let rev = revision(Some(shown), &commit)?;
-            if last == Some(&rev) {
-                outcome = Some(Err(rev));
-                return Ok(None);
+    /// Opens the transport of the URL; nothing is sent yet.
+    fn connect(&self) -> Result<Box<dyn Transport + Send>, Error> {
+        use gix::protocol::transport::client::TransportWithoutIO as _;
+        use gix::protocol::transport::client::blocking_io::{connect, ssh};
+        use gix::url::Scheme;
+        self.remaining()?;
+        match self.url.scheme {
+            Scheme::Git => self.git_daemon_transport(),
+            Scheme::Http | Scheme::Https => {
+                let mut transport = http::connect::<http::reqwest::Remote>(
+                    self.url.clone(),
+                    gix::protocol::transport::Protocol::V2,
+                    false,
+                );
+                transport
+                    .configure(&self.http_options()?)
+                    .map_err(|e| self.git_error(format!("configuring the http client: {e}")))?;
+                Ok(Box::new(transport))
             }
-            outcome = Some(Ok((commit, rev)));
-            Ok(Some(if shallow {
-                depth_one()
-            } else {
-                Shallow::NoChange
-            }))
-        })?;
-        outcome.ok_or_else(|| self.git_error("the remote ref was not resolved"))
+            _ => {
+                let options = connect::Options {
+                    version: gix::protocol::transport::Protocol::V2,
+                    ssh: ssh::connect::Options {
+                        command: self.ssh_command.clone().map(Into::into),
+                        disallow_shell: false,
+                        kind: Some(ssh::ProgramKind::Ssh),
+                    },
+                    trace: false,
+                };
+                connect::connect(self.url.clone(), options).map_err(|e| self.classify(e))
+            }
+        }
     }
 
-    /// Connects with one refspec, shows the advertised refs to `plan`, and receives a pack
-    /// when `plan` asks for one.
-    fn run(
-        &self,
-        spec: &str,
-        plan: impl FnOnce(&gix::remote::fetch::RefMap) -> Result<Option<Shallow>, Error>,
-    ) -> Result<(), Error> {
-        self.remaining()?;
-        let remote = self
-            .repo
-            .remote_at(self.url.clone())
-            .map_err(|e| self.git_error(chain(&e)))?
-            .with_fetch_tags(Tags::None)
-            .with_refspecs([spec], Direction::Fetch)
-            .map_err(|e| self.git_error(format!("invalid ref '{spec}': {}", chain(&e))))?;
-        let mut connection = if self.url.scheme == gix::url::Scheme::Git {
-            remote.to_connection_with_transport(self.git_daemon_transport()?)
-        } else {
-            remote
-                .connect(Direction::Fetch)
-                .map_err(|e| self.classify(e))?
-        };
-        if matches!(
-            self.url.scheme,
-            gix::url::Scheme::Http | gix::url::Scheme::Https
-        ) {
-            connection = connection.with_transport_options(Box::new(self.http_options()?));
-        }
+    /// Connects, performs the handshake (with the credentials when the server asks for them)
+    /// and, given a refspec, lists the refs it names (`ls-refs` with their prefix in protocol
+    /// v2). No repository is involved: an unchanged poll touches no disk.
+    fn list(&self, spec: Option<&str>) -> Result<Listed, Error> {
+        let mut transport = gix::protocol::SendFlushOnDrop::new(self.connect()?, false);
         let basic = self.auth.basic.clone();
-        let connection = connection.with_credentials(move |action| match action {
+        let authenticate = move |action| match action {
             gix::credentials::helper::Action::Get(ctx) => {
                 Ok(basic.clone().map(|b| gix::credentials::protocol::Outcome {
                     identity: gix::sec::identity::Account {
@@ -558,20 +629,140 @@ impl Session<'_> {
                 }))
             }
             _ => Ok(None),
-        });
-        let prepare = connection
-            .prepare_fetch(gix::progress::Discard, Default::default())
-            .map_err(|e| self.classify(e))?;
-        let Some(shallow) = plan(prepare.ref_map())? else {
-            tracing::debug!(url = %self.display.as_str(), "refs listed, no pack requested");
-            return Ok(());
         };
+        let mut handshake = gix::protocol::handshake(
+            &mut transport.inner,
+            gix::protocol::transport::Service::UploadPack,
+            authenticate,
+            Vec::new(),
+            &mut gix::progress::Discard,
+        )
+        .map_err(|e| self.classify(e))?;
+        let Some(spec) = spec else {
+            return Ok(Listed {
+                transport,
+                handshake,
+                refs: Vec::new(),
+            });
+        };
+        let parsed = gix::refspec::parse(spec.into(), gix::refspec::parse::Operation::Fetch)
+            .map_err(|e| self.git_error(format!("invalid ref '{spec}': {e}")))?
+            .to_owned();
         self.remaining()?;
-        prepare
-            .with_shallow(shallow)
-            .receive(gix::progress::Discard, &self.options.cancel)
+        let map = handshake
+            .prepare_lsrefs_or_extract_refmap(
+                user_agent(),
+                true,
+                gix::protocol::fetch::refmap::init::Context {
+                    fetch_refspecs: vec![parsed],
+                    extra_refspecs: Vec::new(),
+                },
+            )
+            .map_err(|e| self.classify(e))?
+            .fetch_blocking(gix::progress::Discard, &mut transport.inner, false)
             .map_err(|e| self.classify(e))?;
-        Ok(())
+        if map.object_hash != gix::hash::Kind::Sha1 {
+            return Err(self.git_error(format!(
+                "the repository uses {} object ids; only sha1 is supported",
+                map.object_hash
+            )));
+        }
+        tracing::debug!(url = %self.display.as_str(), refs = map.remote_refs.len(), "refs listed");
+        Ok(Listed {
+            transport,
+            handshake,
+            refs: map.remote_refs,
+        })
+    }
+
+    /// Receives the pack of `want` (to `shallow` depth) on the listed connection into a new
+    /// bare repository in a temporary directory.
+    fn receive(
+        &self,
+        mut listed: Listed,
+        want: gix::ObjectId,
+        shallow: Shallow,
+    ) -> Result<(gix::Repository, tempfile::TempDir), Error> {
+        self.remaining()?;
+        let dir = tempfile::Builder::new()
+            .prefix("gitops-fetch-")
+            .tempdir()
+            .map_err(|e| Error::io("create temporary repository", std::env::temp_dir(), e))?;
+        let repo_dir = dir.path().join("repo");
+        init_minimal_bare(&repo_dir)?;
+        let pack_dir = repo_dir.join("objects").join("pack");
+        let context = gix::protocol::fetch::Context {
+            handshake: &mut listed.handshake,
+            transport: &mut listed.transport.inner,
+            user_agent: user_agent(),
+            trace_packetlines: false,
+        };
+        let options = gix::protocol::fetch::Options {
+            shallow_file: repo_dir.join("shallow"),
+            shallow: &shallow,
+            tags: Tags::None,
+            reject_shallow_remote: false,
+        };
+        let mut received = false;
+        gix::protocol::fetch(
+            &mut WantOne(want),
+            |pack, progress, interrupt| {
+                let options = gix::odb::pack::bundle::write::Options {
+                    iteration_mode: gix::odb::pack::data::input::Mode::Verify,
+                    ..Default::default()
+                };
+                gix::odb::pack::Bundle::write_to_directory(
+                    pack,
+                    Some(&pack_dir),
+                    progress,
+                    interrupt,
+                    None::<gix::objs::find::Never>,
+                    gix::hash::Kind::Sha1,
+                    options,
+                )?;
+                received = true;
+                Ok(true)
+            },
+            gix::progress::Discard,
+            &self.options.cancel,
+            context,
+            options,
+        )
+        .map_err(|e| self.classify(e))?;
+        drop(listed);
+        if !received {
+            return Err(self.git_error("the server sent no pack"));
+        }
+        let repo = gix::open_opts(&repo_dir, gix::open::Options::isolated()).map_err(|e| {
+            self.git_error(format!("opening the fetched repository: {}", chain(&e)))
+        })?;
+        Ok((repo, dir))
+    }
+
+    /// Lists one named ref and returns the connection to fetch it on, with its commit and
+    /// revision, or `Err(revision)` when it still points at `last`.
+    fn list_ref(
+        &self,
+        full: &str,
+        shown: &str,
+        last: Option<&Revision>,
+    ) -> Result<Result<(Listed, gix::ObjectId, Revision), Revision>, Error> {
+        let listed = self.list(Some(&format!("+{full}:{LOCAL_REF}")))?;
+        let commit = listed
+            .refs
+            .iter()
+            .find(|r| name_of(r) == full.as_bytes())
+            .and_then(commit_of)
+            .ok_or_else(|| Error::RefNotFound {
+                url: self.display.clone(),
+                reference: full.to_string(),
+            })?;
+        let rev = revision(Some(shown), &commit)?;
+        if last == Some(&rev) {
+            tracing::debug!(url = %self.display.as_str(), "unchanged, no pack requested");
+            return Ok(Err(rev));
+        }
+        Ok(Ok((listed, commit, rev)))
     }
 }
 
@@ -639,9 +830,9 @@ pub(crate) fn parse_url(url: &str) -> Result<(gix::Url, String), Error> {
 }
 
 /// Creates the smallest bare repository gitoxide opens: `HEAD`, `config`, `objects/` and
-/// `refs/`. `gix::init_bare` also writes eleven sample hooks, `info/exclude` and
-/// `description` and probes the file system; on a disk where creating a file costs a
-/// millisecond that doubled the cost of an unchanged poll.
+/// `refs/`, for the received pack. `gix::init_bare` also writes eleven sample hooks,
+/// `info/exclude` and `description` and probes the file system, each a file creation that
+/// costs about a millisecond on a slow disk.
 fn init_minimal_bare(dir: &Path) -> Result<(), Error> {
     for sub in ["objects/pack", "objects/info", "refs/heads", "refs/tags"] {
         let path = dir.join(sub);
@@ -674,13 +865,6 @@ pub fn fetch_blocking(
     let started = Instant::now();
     let (parsed, display) = parse_url(url)?;
     use gix::url::Scheme;
-    let dir = tempfile::Builder::new()
-        .prefix("gitops-fetch-")
-        .tempdir()
-        .map_err(|e| Error::io("create temporary repository", std::env::temp_dir(), e))?;
-    let repo_dir = dir.path().join("repo");
-    init_minimal_bare(&repo_dir)?;
-    let mut overrides: Vec<String> = vec!["protocol.version=2".into()];
     let mut secrets: Vec<String> = Vec::new();
     if let Some(b) = &auth.basic {
         secrets.push(b.password.clone());
@@ -691,7 +875,7 @@ pub fn fetch_blocking(
     if let Some(p) = parsed.password() {
         secrets.push(p.to_string());
     }
-    let mut ssh_log = None;
+    let (mut ssh_command_line, mut ssh_log, mut ssh_dir) = (None, None, None);
     if parsed.scheme == Scheme::Ssh {
         let Some(ssh) = &auth.ssh else {
             return Err(match &auth.secret {
@@ -710,64 +894,69 @@ pub fn fetch_blocking(
         if let Some(p) = &ssh.password {
             secrets.push(p.clone());
         }
-        let command = ssh_command(dir.path(), ssh, options.timeout)?;
+        // The `ssh` program reads its key and known hosts from files: 0600 files in a
+        // private temporary directory, removed with the session.
+        let dir = tempfile::Builder::new()
+            .prefix("gitops-ssh-")
+            .tempdir()
+            .map_err(|e| Error::io("create temporary directory", std::env::temp_dir(), e))?;
+        ssh_command_line = Some(ssh_command(dir.path(), ssh, options.timeout)?);
         ssh_log = Some(dir.path().join("ssh.log"));
-        overrides.push(format!("core.sshCommand={command}"));
-        overrides.push("ssh.variant=ssh".into());
+        ssh_dir = Some(dir);
     }
-    let repo = gix::open_opts(
-        &repo_dir,
-        gix::open::Options::isolated().config_overrides(overrides),
-    )
-    .map_err(|e| Error::Git {
-        url: display.clone(),
-        detail: format!("opening the local repository: {}", chain(&e)),
-    })?;
     let session = Session {
-        repo,
         url: parsed,
         display: display.clone(),
         auth,
         options,
         deadline: started + options.timeout,
         secrets,
+        ssh_command: ssh_command_line,
         ssh_log,
+        _ssh_dir: ssh_dir,
     };
     let span = tracing::debug_span!("fetch", url = %session.display, checkout = ?checkout);
     let _entered = span.enter();
 
     let last = options.last.as_ref();
-    let (id, rev) = match checkout {
-        Checkout::Branch(b) => match session.fetch_ref(&format!("refs/heads/{b}"), b, last)? {
-            Ok(found) => found,
-            Err(unchanged) => return Ok(FetchOutcome::Unchanged(unchanged)),
-        },
-        Checkout::Tag(t) => match session.fetch_ref(&format!("refs/tags/{t}"), t, last)? {
-            Ok(found) => found,
-            Err(unchanged) => return Ok(FetchOutcome::Unchanged(unchanged)),
-        },
-        // Flux keeps the absolute name in the revision for `spec.ref.name`.
-        Checkout::Name(n) => match session.fetch_ref(n, n, last)? {
-            Ok(found) => found,
-            Err(unchanged) => return Ok(FetchOutcome::Unchanged(unchanged)),
-        },
+    let shallow_for = |full: &str| {
+        if full.starts_with("refs/heads/") || full.starts_with("refs/tags/") {
+            depth_one()
+        } else {
+            Shallow::NoChange
+        }
+    };
+    let (repo, dir, id, rev) = match checkout {
+        Checkout::Branch(_) | Checkout::Tag(_) | Checkout::Name(_) => {
+            let (full, shown) = match checkout {
+                Checkout::Branch(b) => (format!("refs/heads/{b}"), b.as_str()),
+                Checkout::Tag(t) => (format!("refs/tags/{t}"), t.as_str()),
+                // Flux keeps the absolute name in the revision for `spec.ref.name`.
+                Checkout::Name(n) => (n.clone(), n.as_str()),
+                _ => return Err(session.git_error("unexpected checkout")),
+            };
+            let (listed, id, rev) = match session.list_ref(&full, shown, last)? {
+                Ok(found) => found,
+                Err(unchanged) => return Ok(FetchOutcome::Unchanged(unchanged)),
+            };
+            let (repo, dir) = session.receive(listed, id, shallow_for(&full))?;
+            (repo, dir, id, rev)
+        }
         Checkout::Semver(range) => {
             let constraint: Constraint = range.parse().map_err(|reason| Error::InvalidSemver {
                 range: range.clone(),
                 reason,
             })?;
-            let mut tags: Vec<(String, gix::ObjectId)> = Vec::new();
-            session.run("+refs/tags/*:refs/tags/*", |map| {
-                for r in &map.remote_refs {
-                    if let (Some(tag), Some(id)) =
-                        (name_of(r).strip_prefix(b"refs/tags/"), commit_of(r))
-                        && let Ok(tag) = std::str::from_utf8(tag)
-                    {
-                        tags.push((tag.to_string(), id));
-                    }
-                }
-                Ok(None)
-            })?;
+            let listed = session.list(Some("+refs/tags/*:refs/tags/*"))?;
+            let tags: Vec<(String, gix::ObjectId)> = listed
+                .refs
+                .iter()
+                .filter_map(|r| {
+                    let tag = name_of(r).strip_prefix(b"refs/tags/")?;
+                    let tag = std::str::from_utf8(tag).ok()?;
+                    Some((tag.to_string(), commit_of(r)?))
+                })
+                .collect();
             let Some((tag, _)) =
                 constraint::highest(&constraint, tags.iter().map(|(t, _)| t.as_str()))
             else {
@@ -781,21 +970,8 @@ pub fn fetch_blocking(
             if last == Some(&rev) {
                 return Ok(FetchOutcome::Unchanged(rev));
             }
-            let full = format!("refs/tags/{tag}");
-            session.run(&format!("+{full}:{LOCAL_REF}"), |map| {
-                if !map
-                    .remote_refs
-                    .iter()
-                    .any(|r| name_of(r) == full.as_bytes())
-                {
-                    return Err(Error::RefNotFound {
-                        url: display.clone(),
-                        reference: full.clone(),
-                    });
-                }
-                Ok(Some(depth_one()))
-            })?;
-            (commit, rev)
+            let (repo, dir) = session.receive(listed, commit, depth_one())?;
+            (repo, dir, commit, rev)
         }
         Checkout::Commit { commit, branch } => {
             let id =
@@ -807,27 +983,12 @@ pub fn fetch_blocking(
             match branch {
                 Some(b) => {
                     let full = format!("refs/heads/{b}");
-                    session.run(&format!("+{full}:{LOCAL_REF}"), |map| {
-                        if !map
-                            .remote_refs
-                            .iter()
-                            .any(|r| name_of(r) == full.as_bytes())
-                        {
-                            return Err(Error::RefNotFound {
-                                url: display.clone(),
-                                reference: full.clone(),
-                            });
-                        }
-                        Ok(Some(Shallow::NoChange))
-                    })?;
-                    let tip = session
-                        .repo
-                        .find_reference(LOCAL_REF)
-                        .map_err(|e| session.git_error(chain(&e)))?
-                        .id()
-                        .detach();
-                    let in_branch = session
-                        .repo
+                    let (listed, tip, _) = match session.list_ref(&full, b, None)? {
+                        Ok(found) => found,
+                        Err(_) => return Err(session.git_error("the remote ref was not resolved")),
+                    };
+                    let (repo, dir) = session.receive(listed, tip, Shallow::NoChange)?;
+                    let in_branch = repo
                         .rev_walk([tip])
                         .all()
                         .map_err(|e| session.git_error(chain(&e)))?
@@ -840,36 +1001,31 @@ pub fn fetch_blocking(
                             reason: format!("not found in branch '{b}'"),
                         });
                     }
-                    (id, revision(Some(b), &id)?)
+                    (repo, dir, id, revision(Some(b), &id)?)
                 }
                 None => {
-                    let result = session.run(&format!("+{commit}:{LOCAL_REF}"), |_| {
-                        Ok(Some(Shallow::NoChange))
-                    });
-                    if let Err(e) = result {
-                        return Err(match e {
-                            Error::Git { detail, .. } => Error::CommitNotFound {
-                                url: display,
-                                commit: commit.clone(),
-                                reason: format!("could not be fetched: {detail}"),
-                            },
-                            other => other,
-                        });
-                    }
-                    (id, revision(None, &id)?)
+                    let received = session
+                        .list(None)
+                        .and_then(|listed| session.receive(listed, id, Shallow::NoChange));
+                    let (repo, dir) = received.map_err(|e| match e {
+                        Error::Git { detail, .. } => Error::CommitNotFound {
+                            url: display.clone(),
+                            commit: commit.clone(),
+                            reason: format!("could not be fetched: {detail}"),
+                        },
+                        other => other,
+                    })?;
+                    (repo, dir, id, revision(None, &id)?)
                 }
             }
         }
     };
 
-    let commit = session
-        .repo
-        .find_commit(id)
-        .map_err(|e| Error::CommitNotFound {
-            url: display.clone(),
-            commit: id.to_string(),
-            reason: format!("is missing after the fetch: {}", chain(&e)),
-        })?;
+    let commit = repo.find_commit(id).map_err(|e| Error::CommitNotFound {
+        url: display.clone(),
+        commit: id.to_string(),
+        reason: format!("is missing after the fetch: {}", chain(&e)),
+    })?;
     let subject = commit
         .message_raw_sloppy()
         .to_string()
@@ -881,7 +1037,7 @@ pub fn fetch_blocking(
     drop(commit);
     tracing::debug!(revision = %rev, elapsed_ms = started.elapsed().as_millis() as u64, "fetched");
     Ok(FetchOutcome::Fetched(FetchedCommit {
-        repo: session.repo,
+        repo,
         id,
         revision: rev,
         subject,

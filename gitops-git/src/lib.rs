@@ -59,6 +59,7 @@ pub mod download;
 mod error;
 pub mod extract;
 pub mod fetch;
+mod gzip;
 pub mod ignore;
 pub mod push;
 mod source;

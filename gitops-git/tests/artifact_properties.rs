@@ -86,3 +86,54 @@ proptest! {
         }
     }
 }
+
+/// An artifact of many compression blocks is one gzip stream that `gzip` and `tar` read, with
+/// the files' contents intact.
+#[test]
+fn tar_reads_a_multi_block_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut packer = Packer::new(Vec::new()).unwrap();
+    packer.dir("apps").unwrap();
+    let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut expected = Vec::new();
+    for i in 0..400 {
+        let body: String = (0..(i * 37) % 5000 + 1)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b"0123456789abcdef\n"[(x % 17) as usize])
+            })
+            .collect();
+        let path = format!("apps/app-{i:04}.yaml");
+        packer.file(&path, false, body.as_bytes()).unwrap();
+        expected.push((path, body));
+    }
+    let packed = packer.finish().unwrap();
+    assert!(packed.writer.len() > 512 * 1024, "{}", packed.writer.len());
+    let archive = dir.path().join("a.tar.gz");
+    std::fs::write(&archive, &packed.writer).unwrap();
+    let gzip = std::process::Command::new("gzip")
+        .arg("-t")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(gzip.status.success(), "{gzip:?}");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let tar = std::process::Command::new("tar")
+        .arg("xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(tar.status.success(), "{tar:?}");
+    for (path, body) in expected {
+        assert_eq!(
+            std::fs::read_to_string(out.join(&path)).unwrap(),
+            body,
+            "{path}"
+        );
+    }
+}

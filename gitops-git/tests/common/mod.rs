@@ -720,12 +720,12 @@ fn serve(state: &HttpState, stream: &mut dyn ReadWrite) {
     };
     if !authorized(&state.auth, &headers) {
         let body = "authentication required\n";
+        record(401, body.len());
         let _ = write!(
             stream,
             "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
-        record(401, body.len());
         return;
     }
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
@@ -800,16 +800,18 @@ fn serve(state: &HttpState, stream: &mut dyn ReadWrite) {
     }
     if command.as_deref() == Some("fetch") && state.cut_fetch.load(Ordering::SeqCst) {
         // The server "dies" half-way through sending the pack.
+        record(status, payload.len() / 2);
         let _ = stream.write_all(head.as_bytes());
         let _ = stream.write_all(&payload[..payload.len() / 2]);
         let _ = stream.flush();
-        record(status, payload.len() / 2);
         return;
     }
+    // Recorded before the response goes out: a client that has read the whole response may
+    // already be on its next request, and `served()` must not miss this one.
+    record(status, payload.len());
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(payload);
     let _ = stream.flush();
-    record(status, payload.len());
 }
 
 /// `sshd` on a free port with its own host key, accepting one client key for the current
