@@ -48,6 +48,116 @@ pub(crate) fn undeclared(value: &Value, node: Option<Node<'_>>, path: &str, out:
     }
 }
 
+/// Decodes an applied configuration. Clients send JSON (a subset of YAML) far more often than
+/// YAML, and a JSON parser reads it an order of magnitude faster; JSON that the strict reader
+/// refuses (duplicate keys, say) goes to the YAML parser, whose answer (and error) stands.
+fn decode(body: &[u8]) -> Result<Value, ApiError> {
+    let json_like = body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
+    if json_like && let Ok(Strict(value)) = serde_json::from_slice::<Strict>(body) {
+        return Ok(value);
+    }
+    let text = String::from_utf8_lossy(body);
+    serde_saphyr::from_str(&text)
+        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
+}
+
+/// A JSON value whose objects have no duplicate keys (serde_json keeps the last silently; YAML
+/// refuses them).
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Strict, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            let Strict(value) = access.next_value()?;
+            if map.insert(key, value).is_some() {
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+/// Whether applying `config` as `manager` would leave `live` as it is: the merge changes no
+/// value and the manager's apply entry already records exactly the configuration's fields
+/// under this apiVersion. Then there can be no conflict, no field to remove and no new
+/// managedFields time. Anything else (or any doubt) takes the full path.
+fn unchanged(
+    resource: &Resource,
+    live: &Value,
+    config: &Value,
+    manager: &str,
+    subresource: Option<&str>,
+) -> bool {
+    let Some((api_version, owned)) = managed::applied_set(live, manager, subresource) else {
+        return false;
+    };
+    if api_version != resource.api_version() {
+        return false;
+    }
+    with_schema(resource, |schema| {
+        !managed::merge_changes(live, config, schema)
+            && fieldpath::object_set(config, schema) == owned
+    })
+}
+
 pub(crate) fn apply(
     state: &mut State,
     resource: &Resource,
@@ -70,9 +180,7 @@ pub(crate) fn apply(
             e
         });
     };
-    let text = String::from_utf8_lossy(&call.body);
-    let config: Value = serde_saphyr::from_str(&text)
-        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+    let config = decode(&call.body)?;
     if !config.is_object() {
         return Err(ApiError::bad_request(
             "error decoding YAML: expected an object",
@@ -135,6 +243,14 @@ pub(crate) fn apply(
             None => return Err(ApiError::not_found(resource, name)),
         }
     }
+    let force = call.q("force").is_some_and(|f| f == "true");
+    // An identical re-apply (the common case of a reconciler) changes nothing: found without
+    // merging, computing ownership or writing, and the object keeps its resourceVersion.
+    if let Some(live) = &old
+        && unchanged(resource, live, &config, &manager, subresource)
+    {
+        return Ok((old.unwrap_or_default(), Written::Unchanged));
+    }
     let base = old.clone().unwrap_or_else(|| {
         let mut metadata = Map::new();
         metadata.insert("name".into(), json!(name));
@@ -144,7 +260,6 @@ pub(crate) fn apply(
         json!({"apiVersion": resource.api_version(), "kind": resource.kind, "metadata": metadata})
     });
     let mut entries = managed::read(old.as_ref());
-    let force = call.q("force").is_some_and(|f| f == "true");
     let custom = resource.custom.is_some();
     let mut merged = with_schema(resource, |schema| {
         let applied = fieldpath::object_set(&config, schema);

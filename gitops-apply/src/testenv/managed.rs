@@ -150,6 +150,76 @@ pub(crate) fn merge(live: &Value, config: &Value, node: Option<Node<'_>>) -> Val
     }
 }
 
+/// Whether merging `config` into `live` (as [`merge`] does) would change anything. It walks
+/// both without building the merged object, so that an identical re-apply is found cheaply;
+/// when in doubt (duplicate list keys) it answers true and the caller takes the full path.
+pub(crate) fn merge_changes(live: &Value, config: &Value, node: Option<Node<'_>>) -> bool {
+    match (live, config) {
+        (Value::Object(l), Value::Object(c)) if !node.is_some_and(|n| n.is_atomic_map()) => {
+            c.iter().any(|(key, value)| match l.get(key) {
+                _ if value.is_null() => l.contains_key(key),
+                None => true,
+                Some(existing) => merge_changes(existing, value, node.and_then(|n| n.child(key))),
+            })
+        }
+        (Value::Array(l), Value::Array(c)) => {
+            let kind = list_kind(node);
+            if kind == ListKind::Atomic {
+                return l != c;
+            }
+            let item_node = node.and_then(|n| n.items());
+            let live_ids: Vec<Element> = l
+                .iter()
+                .enumerate()
+                .map(|(i, item)| item_element(item, &kind, node, i))
+                .collect();
+            let mut seen: Vec<Element> = Vec::with_capacity(c.len());
+            for (i, item) in c.iter().enumerate() {
+                let id = item_element(item, &kind, node, i);
+                if seen.contains(&id) {
+                    return true;
+                }
+                let mut matches = live_ids.iter().enumerate().filter(|(_, x)| **x == id);
+                let Some((at, _)) = matches.next() else {
+                    return true;
+                };
+                if matches.next().is_some() || merge_changes(&l[at], item, item_node) {
+                    return true;
+                }
+                seen.push(id);
+            }
+            false
+        }
+        _ => live != config,
+    }
+}
+
+/// The field set of `manager`'s apply entry on `object` and the apiVersion it was recorded
+/// with, without decoding the other entries.
+pub(crate) fn applied_set(
+    object: &Value,
+    manager: &str,
+    subresource: Option<&str>,
+) -> Option<(String, FieldSet)> {
+    let list = object.pointer("/metadata/managedFields")?.as_array()?;
+    fn text<'a>(entry: &'a Value, key: &str) -> Option<&'a str> {
+        entry.get(key).and_then(Value::as_str)
+    }
+    let mut found = list.iter().filter(|e| {
+        text(e, "manager") == Some(manager)
+            && text(e, "operation") == Some("Apply")
+            && text(e, "subresource") == subresource
+    });
+    let entry = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    Some((
+        text(entry, "apiVersion").unwrap_or("").to_string(),
+        FieldSet::from_json(entry.get("fieldsV1").unwrap_or(&Value::Null)),
+    ))
+}
+
 /// Removes the paths of `set` from `value`; containers emptied by the removal go too.
 pub(crate) fn remove(value: &mut Value, set: &FieldSet, node: Option<Node<'_>>) {
     match value {
