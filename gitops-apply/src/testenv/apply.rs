@@ -263,7 +263,8 @@ pub(crate) fn apply(
     let custom = resource.custom.is_some();
     let mut merged = with_schema(resource, |schema| {
         let applied = fieldpath::object_set(&config, schema);
-        let merged = managed::merge(&base, &config, schema);
+        let mut merged = base.clone();
+        managed::merge(&mut merged, &config, schema);
         let (changed, _) = fieldpath::compare(&base, &merged, schema, custom);
         let mut conflicts: Vec<(String, String)> = Vec::new();
         for entry in entries.iter_mut() {
@@ -285,7 +286,6 @@ pub(crate) fn apply(
         if !conflicts.is_empty() {
             return Err(ApiError::apply_conflict(&conflicts));
         }
-        let mut merged = merged;
         let mine = entries
             .iter()
             .position(|e| e.is(&manager, "Apply", subresource));
@@ -330,6 +330,5 @@ pub(crate) fn apply(
         merged,
         op,
         call.dry_run(),
-        false,
     )
 }

@@ -252,19 +252,7 @@ pub(crate) fn register(state: &mut State, crd: &Value) {
             manager: "kube-apiserver".into(),
             subresource: Some("status".into()),
         };
-        if write(
-            state,
-            &resource,
-            "",
-            &name,
-            Some(&old),
-            new,
-            op,
-            false,
-            false,
-        )
-        .is_err()
-        {
+        if write(state, &resource, "", &name, Some(&old), new, op, false).is_err() {
             return;
         }
     }

@@ -385,38 +385,105 @@ pub(crate) fn compare(
     let mut removed = FieldSet::default();
     let old_set = object_set(old, schema);
     let new_set = object_set(new, schema);
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-            for key in UNOWNED_METADATA {
-                meta.remove(*key);
-            }
-        }
-        if let Some(map) = v.as_object_mut() {
-            map.remove("apiVersion");
-            map.remove("kind");
-            if map
-                .get("metadata")
-                .and_then(Value::as_object)
-                .is_some_and(Map::is_empty)
-            {
-                map.remove("metadata");
-            }
-        }
-        v
+    // Compared without apiVersion, kind and the unowned metadata (an object left without
+    // metadata has none); only the small metadata map is copied to leave those out.
+    let metadata = |v: &Value| -> Option<Value> {
+        let meta = v.get("metadata")?;
+        let Some(map) = meta.as_object() else {
+            return Some(meta.clone());
+        };
+        let kept: Map<String, Value> = map
+            .iter()
+            .filter(|(k, _)| !UNOWNED_METADATA.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        (!kept.is_empty()).then_some(Value::Object(kept))
     };
-    compare_values(
-        Some(&strip(old)),
-        Some(&strip(new)),
-        schema,
-        &old_set,
-        &new_set,
-        structs_tracked,
-        true,
-        &mut changed,
-        &mut removed,
-    );
+    match (old, new) {
+        (Value::Object(o), Value::Object(n)) => {
+            let (old_meta, new_meta) = (metadata(old), metadata(new));
+            fn top(map: &Map<String, Value>, meta: bool) -> Vec<&str> {
+                map.keys()
+                    .map(String::as_str)
+                    .filter(|k| !matches!(*k, "apiVersion" | "kind") && (meta || *k != "metadata"))
+                    .collect()
+            }
+            let mut keys = top(o, old_meta.is_some());
+            let new_keys = top(n, new_meta.is_some());
+            let extra: Vec<&str> = new_keys.into_iter().filter(|k| !keys.contains(k)).collect();
+            keys.extend(extra);
+            compare_fields(
+                &keys,
+                |key| {
+                    if key == "metadata" {
+                        old_meta.as_ref()
+                    } else {
+                        o.get(key)
+                    }
+                },
+                |key| {
+                    if key == "metadata" {
+                        new_meta.as_ref()
+                    } else {
+                        n.get(key)
+                    }
+                },
+                schema,
+                (&old_set, &new_set),
+                structs_tracked,
+                true,
+                &mut changed,
+                &mut removed,
+            );
+        }
+        _ => compare_values(
+            Some(old),
+            Some(new),
+            schema,
+            &old_set,
+            &new_set,
+            structs_tracked,
+            true,
+            &mut changed,
+            &mut removed,
+        ),
+    }
     (changed, removed)
+}
+
+/// Compares the fields `keys` of two objects, looked up by `old` and `new`.
+#[allow(clippy::too_many_arguments)]
+fn compare_fields<'a>(
+    keys: &[&str],
+    old: impl Fn(&str) -> Option<&'a Value>,
+    new: impl Fn(&str) -> Option<&'a Value>,
+    node: Option<Node<'_>>,
+    (old_set, new_set): (&FieldSet, &FieldSet),
+    structs_tracked: bool,
+    top: bool,
+    changed: &mut FieldSet,
+    removed: &mut FieldSet,
+) {
+    for key in keys {
+        let element = Element::Field((*key).to_string());
+        let child_node = node.and_then(|x| x.child(key));
+        // Built-in structs always exist (Go zero values); maps and lists appear.
+        let is_struct = child_node.is_some_and(|c| c.keyword("properties").is_some());
+        let is_map = !is_struct;
+        diff_member(
+            &element,
+            old(key),
+            new(key),
+            child_node,
+            (old_set, new_set),
+            (
+                !(top && *key == "metadata") && (structs_tracked || is_map),
+                structs_tracked,
+            ),
+            changed,
+            removed,
+        );
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -437,37 +504,28 @@ fn compare_values(
     };
     match (old, new) {
         (Value::Object(o), Value::Object(n)) => {
-            let mut keys: Vec<&String> = o.keys().collect();
-            keys.extend(n.keys().filter(|k| !o.contains_key(*k)));
-            for key in keys {
-                let element = Element::Field(key.clone());
-                let child_node = node.and_then(|x| x.child(key));
-                // Built-in structs always exist (Go zero values); maps and lists appear.
-                let is_struct = child_node.is_some_and(|c| c.keyword("properties").is_some());
-                let is_map = !is_struct;
-                diff_member(
-                    &element,
-                    o.get(key),
-                    n.get(key),
-                    child_node,
-                    (old_set, new_set),
-                    (
-                        !(top && key == "metadata") && (structs_tracked || is_map),
-                        structs_tracked,
-                    ),
-                    changed,
-                    removed,
-                );
-            }
+            let mut keys: Vec<&str> = o.keys().map(String::as_str).collect();
+            keys.extend(n.keys().map(String::as_str).filter(|k| !o.contains_key(*k)));
+            compare_fields(
+                &keys,
+                |key| o.get(key),
+                |key| n.get(key),
+                node,
+                (old_set, new_set),
+                structs_tracked,
+                top,
+                changed,
+                removed,
+            );
         }
         (Value::Array(o), Value::Array(n)) => {
             let kind = list_kind(node);
             let item_node = node.and_then(|x| x.items());
-            let index = |items: &Vec<Value>| -> Vec<(Element, Value)> {
+            let index = |items: &[Value]| -> Vec<(Element, usize)> {
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, item)| (item_element(item, &kind, node, i), item.clone()))
+                    .map(|(i, item)| (item_element(item, &kind, node, i), i))
                     .collect()
             };
             let (oi, ni) = (index(o), index(n));
@@ -478,8 +536,8 @@ fn compare_values(
                     .filter(|e| !oi.iter().any(|(x, _)| x == *e)),
             );
             for element in elements {
-                let ov = oi.iter().find(|(e, _)| e == element).map(|(_, v)| v);
-                let nv = ni.iter().find(|(e, _)| e == element).map(|(_, v)| v);
+                let ov = oi.iter().find(|(e, _)| e == element).map(|(_, i)| &o[*i]);
+                let nv = ni.iter().find(|(e, _)| e == element).map(|(_, i)| &n[*i]);
                 diff_member(
                     element,
                     ov,

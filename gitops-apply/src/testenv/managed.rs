@@ -99,29 +99,29 @@ pub(crate) fn write(object: &mut Value, entries: &[Entry]) {
 }
 
 /// Merges an applied configuration into the live object as server-side apply does: maps and
-/// structs field by field, list maps by key, sets by value, everything else replaced.
-pub(crate) fn merge(live: &Value, config: &Value, node: Option<Node<'_>>) -> Value {
+/// structs field by field, list maps by key, sets by value, everything else replaced. The live
+/// object is changed in place: only the configuration's values are copied.
+pub(crate) fn merge(live: &mut Value, config: &Value, node: Option<Node<'_>>) {
     match (live, config) {
         (Value::Object(l), Value::Object(c)) if !node.is_some_and(|n| n.is_atomic_map()) => {
-            let mut out = l.clone();
             for (key, value) in c {
                 if value.is_null() {
-                    out.remove(key);
+                    l.remove(key);
                     continue;
                 }
-                let child = node.and_then(|n| n.child(key));
-                let merged = match l.get(key) {
-                    Some(existing) => merge(existing, value, child),
-                    None => value.clone(),
-                };
-                out.insert(key.clone(), merged);
+                match l.get_mut(key) {
+                    Some(existing) => merge(existing, value, node.and_then(|n| n.child(key))),
+                    None => {
+                        l.insert(key.clone(), value.clone());
+                    }
+                }
             }
-            Value::Object(out)
         }
         (Value::Array(l), Value::Array(c)) => {
             let kind = list_kind(node);
             if kind == ListKind::Atomic {
-                return config.clone();
+                l.clone_from(c);
+                return;
             }
             let item_node = node.and_then(|n| n.items());
             let ids = |items: &Vec<Value>| -> Vec<Element> {
@@ -132,21 +132,18 @@ pub(crate) fn merge(live: &Value, config: &Value, node: Option<Node<'_>>) -> Val
                     .collect()
             };
             let (live_ids, config_ids) = (ids(l), ids(c));
-            let mut out: Vec<Value> = Vec::new();
-            for (id, item) in live_ids.iter().zip(l) {
-                match config_ids.iter().position(|x| x == id) {
-                    Some(i) => out.push(merge(item, &c[i], item_node)),
-                    None => out.push(item.clone()),
+            for (id, item) in live_ids.iter().zip(l.iter_mut()) {
+                if let Some(i) = config_ids.iter().position(|x| x == id) {
+                    merge(item, &c[i], item_node);
                 }
             }
             for (id, item) in config_ids.iter().zip(c) {
                 if !live_ids.contains(id) {
-                    out.push(item.clone());
+                    l.push(item.clone());
                 }
             }
-            Value::Array(out)
         }
-        _ => config.clone(),
+        (live, _) => *live = config.clone(),
     }
 }
 
@@ -297,7 +294,8 @@ mod tests {
             {"name": "sidecar", "image": "b"}]}}}});
         let config = json!({"spec": {"template": {"spec": {"containers": [
             {"name": "web", "image": "c"}]}}}});
-        let mut merged = merge(&live, &config, schema);
+        let mut merged = live.clone();
+        merge(&mut merged, &config, schema);
         assert_eq!(
             merged.pointer("/spec/template/spec/containers/0/image"),
             Some(&json!("c"))

@@ -98,7 +98,6 @@ pub(crate) fn write_scale(
         new,
         op,
         call.dry_run(),
-        false,
     )?;
     Ok((view(&object), written))
 }
