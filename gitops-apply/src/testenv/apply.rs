@@ -1,6 +1,8 @@
 //! Server-side apply: the applied configuration's field set, conflicts with other managers,
 //! force, and removal of the fields a manager stopped applying.
 
+use std::sync::Arc;
+
 use gitops_core::schema::Node;
 use serde_json::{Map, Value, json};
 
@@ -165,7 +167,7 @@ pub(crate) fn apply(
     name: &str,
     subresource: Option<&str>,
     call: &Call,
-) -> Result<(Value, Written), ApiError> {
+) -> Result<(Arc<Value>, Written), ApiError> {
     let Some(manager) = call
         .q("fieldManager")
         .filter(|m| !m.is_empty())
@@ -249,9 +251,9 @@ pub(crate) fn apply(
     if let Some(live) = &old
         && unchanged(resource, live, &config, &manager, subresource)
     {
-        return Ok((old.unwrap_or_default(), Written::Unchanged));
+        return Ok((live.clone(), Written::Unchanged));
     }
-    let base = old.clone().unwrap_or_else(|| {
+    let base = old.as_deref().cloned().unwrap_or_else(|| {
         let mut metadata = Map::new();
         metadata.insert("name".into(), json!(name));
         if !ns.is_empty() {
@@ -259,7 +261,7 @@ pub(crate) fn apply(
         }
         json!({"apiVersion": resource.api_version(), "kind": resource.kind, "metadata": metadata})
     });
-    let mut entries = managed::read(old.as_ref());
+    let mut entries = managed::read(old.as_deref());
     let custom = resource.custom.is_some();
     let mut merged = with_schema(resource, |schema| {
         let applied = fieldpath::object_set(&config, schema);

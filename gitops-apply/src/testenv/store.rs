@@ -2,6 +2,7 @@
 //! counter, and the event log watches replay from.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -24,24 +25,25 @@ impl EventType {
     }
 }
 
-/// One change, as watches see it.
+/// One change, as watches see it. The objects are shared with the store (and with the event
+/// before), not copies: an object version is held once however many places refer to it.
 #[derive(Clone, Debug)]
 pub(crate) struct Event {
     pub rv: u64,
     pub resource: (String, String),
     pub namespace: String,
     pub kind: EventType,
-    pub object: Value,
+    pub object: Arc<Value>,
     /// The object before a modification, so that selector watches can tell an object leaving
     /// or entering their selection.
-    pub previous: Option<Value>,
+    pub previous: Option<Arc<Value>>,
 }
 
 /// How many events the log keeps for watches before compacting the older half.
 const MAX_EVENTS: usize = 100_000;
 
 /// Objects of one resource by (namespace, name); cluster-scoped objects have namespace "".
-pub(crate) type Objects = BTreeMap<(String, String), Value>;
+pub(crate) type Objects = BTreeMap<(String, String), Arc<Value>>;
 
 /// The whole store.
 #[derive(Debug, Default)]
@@ -78,6 +80,16 @@ impl Store {
 
     /// One object.
     pub fn get(&self, resource: &(String, String), namespace: &str, name: &str) -> Option<&Value> {
+        self.shared(resource, namespace, name).map(Arc::as_ref)
+    }
+
+    /// One object, shared rather than copied.
+    pub fn shared(
+        &self,
+        resource: &(String, String),
+        namespace: &str,
+        name: &str,
+    ) -> Option<&Arc<Value>> {
         self.resources
             .get(resource)?
             .get(&(namespace.to_string(), name.to_string()))
@@ -91,7 +103,7 @@ impl Store {
         objects
             .iter()
             .filter(|((ns, _), _)| namespace.is_none_or(|n| n == ns))
-            .map(|(_, v)| v)
+            .map(|(_, v)| v.as_ref())
             .collect()
     }
 
@@ -104,11 +116,12 @@ impl Store {
         name: &str,
         mut object: Value,
         kind: EventType,
-    ) -> Value {
+    ) -> Arc<Value> {
         self.rv += 1;
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), Value::String(self.rv.to_string()));
         }
+        let object = Arc::new(object);
         let previous = self
             .resources
             .entry(resource.clone())
@@ -125,14 +138,16 @@ impl Store {
         namespace: &str,
         name: &str,
     ) -> Option<Value> {
-        let mut object = self
+        let object = self
             .resources
             .get_mut(resource)?
             .remove(&(namespace.to_string(), name.to_string()))?;
+        let mut object = Arc::unwrap_or_clone(object);
         self.rv += 1;
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), Value::String(self.rv.to_string()));
         }
+        let object = Arc::new(object);
         self.record(
             resource,
             namespace,
@@ -140,7 +155,7 @@ impl Store {
             object.clone(),
             None,
         );
-        Some(object)
+        Some(Arc::unwrap_or_clone(object))
     }
 
     /// Every stored object with its resource key, namespace and name.
@@ -148,9 +163,9 @@ impl Store {
         self.resources
             .iter()
             .flat_map(|(key, objects)| {
-                objects
-                    .iter()
-                    .map(move |((ns, name), o)| (key.clone(), ns.clone(), name.clone(), o.clone()))
+                objects.iter().map(move |((ns, name), o)| {
+                    (key.clone(), ns.clone(), name.clone(), Value::clone(o))
+                })
             })
             .collect()
     }
@@ -172,8 +187,8 @@ impl Store {
         resource: &(String, String),
         namespace: &str,
         kind: EventType,
-        object: Value,
-        previous: Option<Value>,
+        object: Arc<Value>,
+        previous: Option<Arc<Value>>,
     ) {
         if self.events.len() >= MAX_EVENTS {
             // Keep the newer half; watches from before it get 410 Gone.

@@ -2,6 +2,8 @@
 //! unknown fields, then one pipeline (reset fields, defaults, managedFields, server-set fields,
 //! validation, generation, no-op detection, storage).
 
+use std::sync::Arc;
+
 use gitops_core::schema::{Node, Schema};
 use serde_json::{Map, Value, json};
 
@@ -163,7 +165,7 @@ pub(crate) fn create_object(
     namespace: Option<&str>,
     mut object: Value,
     call: &Call,
-) -> Result<(Value, Written), ApiError> {
+) -> Result<(Arc<Value>, Written), ApiError> {
     if let Some(body_ns) = meta_str(&object, "namespace")
         && let Some(ns) = namespace
         && body_ns != ns
@@ -293,11 +295,12 @@ pub(crate) fn write(
     resource: &Resource,
     ns: &str,
     name: &str,
-    old: Option<&Value>,
+    shared: Option<&Arc<Value>>,
     mut new: Value,
     op: Op,
     dry_run: bool,
-) -> Result<(Value, Written), ApiError> {
+) -> Result<(Arc<Value>, Written), ApiError> {
+    let old = shared.map(Arc::as_ref);
     let subresource = match &op {
         Op::Update { subresource, .. } | Op::Apply { subresource, .. } => subresource.clone(),
     };
@@ -525,8 +528,10 @@ pub(crate) fn write(
                 .cloned()
                 .unwrap_or(json!("")),
         );
-        if *old == new {
-            return Ok((old.clone(), Written::Unchanged));
+        if *old == new
+            && let Some(shared) = shared
+        {
+            return Ok((shared.clone(), Written::Unchanged));
         }
     }
     if dry_run {
@@ -536,7 +541,7 @@ pub(crate) fn write(
             meta.remove("resourceVersion");
         }
         return Ok((
-            new,
+            Arc::new(new),
             if created {
                 Written::Created
             } else {
@@ -553,7 +558,7 @@ pub(crate) fn write(
             .is_none_or(|f| f.is_empty())
     {
         state.store.remove(&resource.storage_key(), ns, name);
-        return Ok((new, Written::Updated));
+        return Ok((Arc::new(new), Written::Updated));
     }
     let kind = if created {
         EventType::Added
@@ -577,8 +582,13 @@ pub(crate) fn write(
 }
 
 /// A stored object in the shape the resource's version has.
-pub(crate) fn stored(state: &State, resource: &Resource, ns: &str, name: &str) -> Option<Value> {
-    let object = state.store.get(&resource.storage_key(), ns, name)?;
+pub(crate) fn stored(
+    state: &State,
+    resource: &Resource,
+    ns: &str,
+    name: &str,
+) -> Option<Arc<Value>> {
+    let object = state.store.shared(&resource.storage_key(), ns, name)?;
     if events::is_event(resource)
         && object.get("apiVersion").and_then(Value::as_str) != Some(&resource.api_version())
     {
@@ -598,7 +608,7 @@ pub(crate) fn stored(state: &State, resource: &Resource, ns: &str, name: &str) -
                 map.remove(key);
             }
         }
-        return Some(converted);
+        return Some(Arc::new(converted));
     }
     Some(object.clone())
 }
@@ -611,7 +621,7 @@ pub(crate) fn update(
     subresource: Option<&str>,
     mut body: Value,
     call: &Call,
-) -> Result<(Value, Written), ApiError> {
+) -> Result<(Arc<Value>, Written), ApiError> {
     let ns = if resource.namespaced {
         namespace.unwrap_or("")
     } else {
@@ -667,7 +677,7 @@ pub(crate) fn patch_object(
     name: &str,
     subresource: Option<&str>,
     call: &Call,
-) -> Result<(Value, Written), ApiError> {
+) -> Result<(Arc<Value>, Written), ApiError> {
     let kind = PatchKind::from_content_type(&call.content_type).ok_or_else(|| {
         let mut e = ApiError::bad_request(format!(
             "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/apply-patch+cbor{}",
