@@ -334,3 +334,18 @@ pub(crate) fn apply(
         call.dry_run(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_and_yaml_bodies_decode_alike() {
+        let json = br#" {"kind": "ConfigMap", "data": {"a": "1", "n": 2, "f": 1.5, "z": null, "l": [true]}}"#;
+        let yaml = b"kind: ConfigMap\ndata:\n  a: '1'\n  n: 2\n  f: 1.5\n  z: null\n  l: [true]\n";
+        assert_eq!(decode(json).ok(), decode(yaml).ok());
+        assert!(decode(json).is_ok());
+        // Duplicate keys are not silently resolved: the YAML parser decides.
+        assert!(decode(br#"{"kind": "ConfigMap", "kind": "Secret"}"#).is_err());
+    }
+}

@@ -70,21 +70,56 @@ impl Element {
 
 /// Compact JSON with object keys sorted, the canonical form of key and value elements.
 pub(crate) fn canonical(value: &Value) -> String {
+    let mut out = String::new();
+    canonical_into(value, &mut out);
+    out
+}
+
+fn canonical_into(value: &Value, out: &mut String) {
     match value {
         Value::Object(map) => {
-            let sorted: BTreeMap<&String, String> =
-                map.iter().map(|(k, v)| (k, canonical(v))).collect();
-            let parts: Vec<String> = sorted
-                .iter()
-                .map(|(k, v)| format!("{}:{v}", Value::String((*k).clone())))
-                .collect();
-            format!("{{{}}}", parts.join(","))
+            let mut sorted: Vec<(&String, &Value)> = map.iter().collect();
+            sorted.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in sorted.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                quote_into(k, out);
+                out.push(':');
+                canonical_into(v, out);
+            }
+            out.push('}');
         }
         Value::Array(items) => {
-            let parts: Vec<String> = items.iter().map(canonical).collect();
-            format!("[{}]", parts.join(","))
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_into(item, out);
+            }
+            out.push(']');
         }
-        other => other.to_string(),
+        Value::String(text) => quote_into(text, out),
+        other => {
+            use std::fmt::Write;
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+/// A JSON string literal, as serde_json writes it.
+fn quote_into(text: &str, out: &mut String) {
+    let plain = text
+        .bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f);
+    if plain {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        out.push_str(&Value::String(text.to_string()).to_string());
     }
 }
 
@@ -700,6 +735,15 @@ mod tests {
     use super::*;
     use gitops_core::schema::Schema;
     use serde_json::json;
+
+    #[test]
+    fn canonical_sorts_keys_and_escapes_as_json() {
+        let value = json!({"name": "web", "a\"b": [1, "x\ny", null], "port": 80, "é": true});
+        assert_eq!(
+            canonical(&value),
+            r#"{"a\"b":[1,"x\ny",null],"name":"web","port":80,"é":true}"#
+        );
+    }
 
     #[test]
     fn fields_v1_round_trips() {

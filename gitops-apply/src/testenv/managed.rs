@@ -323,6 +323,38 @@ mod tests {
     }
 
     #[test]
+    fn merge_changes_agrees_with_merge() {
+        let schema = Schema::builtin().root("apps/v1", "Deployment");
+        let live = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"replicas": 2,
+            "template": {"spec": {"containers": [
+                {"name": "web", "image": "a", "env": [{"name": "MODE", "value": "prod"}]},
+                {"name": "sidecar", "image": "b"}]}}}});
+        for (config, changes) in [
+            (json!({"spec": {"replicas": 2}}), false),
+            (json!({"spec": {"replicas": 3}}), true),
+            (json!({"metadata": {"labels": {"tier": null}}}), false),
+            (json!({"metadata": {"labels": {"app": null}}}), true),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "a"}]}}}}),
+                false,
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "c"}]}}}}),
+                true,
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "new", "image": "a"}]}}}}),
+                true,
+            ),
+        ] {
+            let mut merged = live.clone();
+            merge(&mut merged, &config, schema);
+            assert_eq!(merge_changes(&live, &config, schema), changes, "{config}");
+            assert_eq!(merged != live, changes, "{config}");
+        }
+    }
+
+    #[test]
     fn update_managers_print_their_version() {
         let entry = Entry {
             manager: "kubectl".into(),

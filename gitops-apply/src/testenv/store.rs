@@ -132,30 +132,27 @@ impl Store {
     }
 
     /// Removes an object with a new resourceVersion and records the DELETED event.
-    pub fn remove(
-        &mut self,
-        resource: &(String, String),
-        namespace: &str,
-        name: &str,
-    ) -> Option<Value> {
-        let object = self
+    pub fn remove(&mut self, resource: &(String, String), namespace: &str, name: &str) {
+        let Some(stored) = self
             .resources
-            .get_mut(resource)?
-            .remove(&(namespace.to_string(), name.to_string()))?;
-        let mut object = Arc::unwrap_or_clone(object);
+            .get_mut(resource)
+            .and_then(|objects| objects.remove(&(namespace.to_string(), name.to_string())))
+        else {
+            return;
+        };
+        // The event log may still share the stored version: the deleted one is a new copy.
+        let mut object = Arc::unwrap_or_clone(stored);
         self.rv += 1;
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), Value::String(self.rv.to_string()));
         }
-        let object = Arc::new(object);
         self.record(
             resource,
             namespace,
             EventType::Deleted,
-            object.clone(),
+            Arc::new(object),
             None,
         );
-        Some(Arc::unwrap_or_clone(object))
     }
 
     /// Every stored object with its resource key, namespace and name.
