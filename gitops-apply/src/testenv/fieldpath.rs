@@ -418,8 +418,6 @@ pub(crate) fn compare(
 ) -> (FieldSet, FieldSet) {
     let mut changed = FieldSet::default();
     let mut removed = FieldSet::default();
-    let old_set = object_set(old, schema);
-    let new_set = object_set(new, schema);
     // Compared without apiVersion, kind and the unowned metadata (an object left without
     // metadata has none); only the small metadata map is copied to leave those out.
     let metadata = |v: &Value| -> Option<Value> {
@@ -464,7 +462,6 @@ pub(crate) fn compare(
                     }
                 },
                 schema,
-                (&old_set, &new_set),
                 structs_tracked,
                 true,
                 &mut changed,
@@ -475,8 +472,6 @@ pub(crate) fn compare(
             Some(old),
             Some(new),
             schema,
-            &old_set,
-            &new_set,
             structs_tracked,
             true,
             &mut changed,
@@ -493,7 +488,6 @@ fn compare_fields<'a>(
     old: impl Fn(&str) -> Option<&'a Value>,
     new: impl Fn(&str) -> Option<&'a Value>,
     node: Option<Node<'_>>,
-    (old_set, new_set): (&FieldSet, &FieldSet),
     structs_tracked: bool,
     top: bool,
     changed: &mut FieldSet,
@@ -510,7 +504,6 @@ fn compare_fields<'a>(
             old(key),
             new(key),
             child_node,
-            (old_set, new_set),
             (
                 !(top && *key == "metadata") && (structs_tracked || is_map),
                 structs_tracked,
@@ -526,8 +519,6 @@ fn compare_values(
     old: Option<&Value>,
     new: Option<&Value>,
     node: Option<Node<'_>>,
-    old_set: &FieldSet,
-    new_set: &FieldSet,
     structs_tracked: bool,
     top: bool,
     changed: &mut FieldSet,
@@ -546,7 +537,6 @@ fn compare_values(
                 |key| o.get(key),
                 |key| n.get(key),
                 node,
-                (old_set, new_set),
                 structs_tracked,
                 top,
                 changed,
@@ -578,7 +568,6 @@ fn compare_values(
                     ov,
                     nv,
                     item_node,
-                    (old_set, new_set),
                     (true, structs_tracked),
                     changed,
                     removed,
@@ -589,27 +578,44 @@ fn compare_values(
     }
 }
 
+/// The paths below `element` that the whole object's set ([`object_set`]) holds for `value`:
+/// a field's non-leaf value, or a list item that is an object. Computed only where a
+/// comparison needs them (a removed or replaced value), not for the whole object up front.
+fn owned_below(element: &Element, value: &Value, node: Option<Node<'_>>) -> Option<FieldSet> {
+    let below = match element {
+        Element::Field(_) => !is_leaf(value, node),
+        Element::Key(_) | Element::Value(_) | Element::Index(_) => {
+            value.is_object() && !is_leaf(value, node)
+        }
+    };
+    let set = if below {
+        children_set(value, node)
+    } else {
+        return None;
+    };
+    (!set.is_empty()).then_some(set)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn diff_member(
     element: &Element,
     old: Option<&Value>,
     new: Option<&Value>,
     node: Option<Node<'_>>,
-    (old_set, new_set): (&FieldSet, &FieldSet),
     (tracked_when_added, structs_tracked): (bool, bool),
     changed: &mut FieldSet,
     removed: &mut FieldSet,
 ) {
     match (old, new) {
         (None, None) => {}
-        (Some(_), None) => {
+        (Some(o), None) => {
             removed.members.insert(element.clone());
-            if let Some(child) = old_set.children.get(element) {
+            if let Some(child) = owned_below(element, o, node) {
                 removed
                     .children
                     .entry(element.clone())
                     .or_default()
-                    .union(child);
+                    .union(&child);
             }
         }
         (None, Some(value)) => {
@@ -631,15 +637,12 @@ fn diff_member(
             } else {
                 Value::Object(Map::new())
             };
-            let empty = FieldSet::default();
             let mut c = FieldSet::default();
             let mut r = FieldSet::default();
             compare_values(
                 Some(&empty_value),
                 Some(value),
                 node,
-                &empty,
-                new_set.children.get(element).unwrap_or(&empty),
                 structs_tracked,
                 false,
                 &mut c,
@@ -664,7 +667,6 @@ fn diff_member(
                 Some(&empty),
                 Some(n),
                 node,
-                (old_set, new_set),
                 (tracked_when_added, structs_tracked),
                 changed,
                 removed,
@@ -678,35 +680,32 @@ fn diff_member(
                 if o != n {
                     changed.members.insert(element.clone());
                     if is_leaf(o, node)
-                        && let Some(child) = new_set.children.get(element)
+                        && let Some(child) = owned_below(element, n, node)
                     {
                         changed
                             .children
                             .entry(element.clone())
                             .or_default()
-                            .union(child);
+                            .union(&child);
                     }
                     if !is_leaf(o, node)
-                        && let Some(child) = old_set.children.get(element)
+                        && let Some(child) = owned_below(element, o, node)
                     {
                         removed
                             .children
                             .entry(element.clone())
                             .or_default()
-                            .union(child);
+                            .union(&child);
                     }
                 }
                 return;
             }
-            let empty = FieldSet::default();
             let mut c = FieldSet::default();
             let mut r = FieldSet::default();
             compare_values(
                 Some(o),
                 Some(n),
                 node,
-                old_set.children.get(element).unwrap_or(&empty),
-                new_set.children.get(element).unwrap_or(&empty),
                 structs_tracked,
                 false,
                 &mut c,
