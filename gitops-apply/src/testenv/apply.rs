@@ -13,8 +13,14 @@ use super::registry::Resource;
 use super::status::ApiError;
 use super::write::{Op, check_namespace, meta_str, stored, with_schema, write};
 
-/// The fields of `config` the schema does not declare, as `.a.b` paths.
-pub(crate) fn undeclared(value: &Value, node: Option<Node<'_>>, path: &str, out: &mut Vec<String>) {
+/// The fields of `config` the schema does not declare, as `.a.b` paths. `path` is the
+/// position of `value`, extended and cut back in place as the walk goes (no string per field).
+pub(crate) fn undeclared(
+    value: &Value,
+    node: Option<Node<'_>>,
+    path: &mut String,
+    out: &mut Vec<String>,
+) {
     let Some(node) = node else {
         return;
     };
@@ -25,25 +31,31 @@ pub(crate) fn undeclared(value: &Value, node: Option<Node<'_>>, path: &str, out:
     {
         return;
     }
+    let len = path.len();
     match value {
         Value::Object(map) => {
             let declares = node.keyword("properties").is_some();
             let open = node.keyword("additionalProperties").is_some();
             for (key, v) in map {
-                if path.is_empty() && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
+                if len == 0 && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
                     continue;
                 }
-                let child = node.child(key);
+                path.push('.');
+                path.push_str(key);
                 if declares && !open && node.field(key).is_none() {
-                    out.push(format!("{path}.{key}"));
-                    continue;
+                    out.push(path.clone());
+                } else {
+                    undeclared(v, node.child(key), path, out);
                 }
-                undeclared(v, child, &format!("{path}.{key}"), out);
+                path.truncate(len);
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                undeclared(item, node.items(), &format!("{path}[{i}]"), out);
+                use std::fmt::Write;
+                let _ = write!(path, "[{i}]");
+                undeclared(item, node.items(), path, out);
+                path.truncate(len);
             }
         }
         _ => {}
@@ -218,7 +230,7 @@ pub(crate) fn apply(
     check_namespace(state, resource, namespace, name, !exists)?;
     let mut unknown = Vec::new();
     with_schema(resource, |schema| {
-        undeclared(&config, schema, "", &mut unknown)
+        undeclared(&config, schema, &mut String::new(), &mut unknown)
     });
     if let Some(first) = unknown.first() {
         let gv = if resource.group.is_empty() {
