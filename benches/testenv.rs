@@ -13,7 +13,7 @@
 //! Memory: the process's resident set (VmRSS) before and after storing N objects in a fresh
 //! server, divided by N; it is measured first, before other phases leave freed memory behind.
 //! Then once more after changing every Deployment: the event log that watches replay keeps
-//! the version before, so each write holds one more object version until compaction.
+//! every written version (as JSON text) until compaction, so each write holds memory.
 
 use std::time::{Duration, Instant};
 
@@ -152,7 +152,7 @@ fn main() {
         apply_all(&deploys, deployments(n, "nginx:1.28"), 1).await;
         let after_change = rss();
         println!(
-            "memory: changing the {n} Deployments +{:.1} MiB RSS = {:.1} KiB per write (the event log keeps the version before)",
+            "memory: changing the {n} Deployments +{:.1} MiB RSS = {:.1} KiB per write (the event log keeps each version's JSON text)",
             (after_change - before_change) as f64 / 1048576.0,
             (after_change - before_change) as f64 / 1024.0 / n as f64,
         );
