@@ -8,7 +8,9 @@ use futures::{StreamExt, TryStreamExt};
 use gitops_apply::testenv::TestEnv;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
@@ -293,4 +295,59 @@ async fn streaming_list_watcher() {
         }
     }
     assert!(initial.contains(&"present".to_string()), "{initial:?}");
+}
+
+/// Watches replay the event log from a resourceVersion: a plain watch gets every version
+/// whole; a selector watch sees an object leaving its selection as a deletion and coming back
+/// as an addition.
+#[tokio::test]
+async fn watches_replay_whole_objects_and_selection_changes() -> anyhow::Result<()> {
+    let env = TestEnv::new();
+    let cms: Api<ConfigMap> = Api::default_namespaced(Client::new(env.router(), "default"));
+    let start = cms
+        .list(&ListParams::default())
+        .await?
+        .metadata
+        .resource_version
+        .unwrap_or_default();
+    for tier in ["web", "db", "web"] {
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "w", "labels": {"tier": tier}}, "data": {"tier": tier}});
+        cms.patch("w", &PatchParams::apply("test"), &Patch::Apply(&config))
+            .await?;
+    }
+    let events = |params: WatchParams| {
+        let cms = cms.clone();
+        let start = start.clone();
+        async move {
+            let stream = cms.watch(&params.timeout(1), &start).await?;
+            let events: Vec<String> = stream
+                .try_filter_map(|e| {
+                    futures::future::ready(Ok(match e {
+                        WatchEvent::Added(cm) => {
+                            Some(format!("ADDED {}", cm.data.unwrap()["tier"]))
+                        }
+                        WatchEvent::Modified(cm) => {
+                            Some(format!("MODIFIED {}", cm.data.unwrap()["tier"]))
+                        }
+                        WatchEvent::Deleted(cm) => {
+                            Some(format!("DELETED {}", cm.data.unwrap()["tier"]))
+                        }
+                        _ => None,
+                    }))
+                })
+                .try_collect()
+                .await?;
+            anyhow::Ok(events)
+        }
+    };
+    assert_eq!(
+        events(WatchParams::default()).await?,
+        ["ADDED web", "MODIFIED db", "MODIFIED web"]
+    );
+    assert_eq!(
+        events(WatchParams::default().labels("tier=web")).await?,
+        ["ADDED web", "DELETED db", "ADDED web"]
+    );
+    Ok(())
 }

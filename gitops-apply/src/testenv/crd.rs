@@ -240,10 +240,14 @@ pub(crate) fn register(state: &mut State, crd: &Value) {
         json!({"type": "Established", "status": "True", "lastTransitionTime": now, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}),
     ];
     for established in steps {
-        let Some(old) = state.store.get(&resource.storage_key(), "", &name).cloned() else {
+        let Some(old) = state
+            .store
+            .shared(&resource.storage_key(), "", &name)
+            .cloned()
+        else {
             return;
         };
-        let mut new = old.clone();
+        let mut new = Value::clone(&old);
         if let Some(status) = new.get_mut("status").and_then(Value::as_object_mut) {
             status.insert("conditions".into(), json!([accepted, established]));
             status.insert("acceptedNames".into(), names.clone());
@@ -252,19 +256,7 @@ pub(crate) fn register(state: &mut State, crd: &Value) {
             manager: "kube-apiserver".into(),
             subresource: Some("status".into()),
         };
-        if write(
-            state,
-            &resource,
-            "",
-            &name,
-            Some(&old),
-            new,
-            op,
-            false,
-            false,
-        )
-        .is_err()
-        {
+        if write(state, &resource, "", &name, Some(&old), new, op, false).is_err() {
             return;
         }
     }

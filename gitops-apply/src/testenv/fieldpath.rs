@@ -70,21 +70,56 @@ impl Element {
 
 /// Compact JSON with object keys sorted, the canonical form of key and value elements.
 pub(crate) fn canonical(value: &Value) -> String {
+    let mut out = String::new();
+    canonical_into(value, &mut out);
+    out
+}
+
+fn canonical_into(value: &Value, out: &mut String) {
     match value {
         Value::Object(map) => {
-            let sorted: BTreeMap<&String, String> =
-                map.iter().map(|(k, v)| (k, canonical(v))).collect();
-            let parts: Vec<String> = sorted
-                .iter()
-                .map(|(k, v)| format!("{}:{v}", Value::String((*k).clone())))
-                .collect();
-            format!("{{{}}}", parts.join(","))
+            let mut sorted: Vec<(&String, &Value)> = map.iter().collect();
+            sorted.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in sorted.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                quote_into(k, out);
+                out.push(':');
+                canonical_into(v, out);
+            }
+            out.push('}');
         }
         Value::Array(items) => {
-            let parts: Vec<String> = items.iter().map(canonical).collect();
-            format!("[{}]", parts.join(","))
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_into(item, out);
+            }
+            out.push(']');
         }
-        other => other.to_string(),
+        Value::String(text) => quote_into(text, out),
+        other => {
+            use std::fmt::Write;
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+/// A JSON string literal, as serde_json writes it.
+fn quote_into(text: &str, out: &mut String) {
+    let plain = text
+        .bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f);
+    if plain {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        out.push_str(&Value::String(text.to_string()).to_string());
     }
 }
 
@@ -383,40 +418,100 @@ pub(crate) fn compare(
 ) -> (FieldSet, FieldSet) {
     let mut changed = FieldSet::default();
     let mut removed = FieldSet::default();
-    let old_set = object_set(old, schema);
-    let new_set = object_set(new, schema);
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-            for key in UNOWNED_METADATA {
-                meta.remove(*key);
-            }
-        }
-        if let Some(map) = v.as_object_mut() {
-            map.remove("apiVersion");
-            map.remove("kind");
-            if map
-                .get("metadata")
-                .and_then(Value::as_object)
-                .is_some_and(Map::is_empty)
-            {
-                map.remove("metadata");
-            }
-        }
-        v
+    // Compared without apiVersion, kind and the unowned metadata (an object left without
+    // metadata has none); only the small metadata map is copied to leave those out.
+    let metadata = |v: &Value| -> Option<Value> {
+        let meta = v.get("metadata")?;
+        let Some(map) = meta.as_object() else {
+            return Some(meta.clone());
+        };
+        let kept: Map<String, Value> = map
+            .iter()
+            .filter(|(k, _)| !UNOWNED_METADATA.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        (!kept.is_empty()).then_some(Value::Object(kept))
     };
-    compare_values(
-        Some(&strip(old)),
-        Some(&strip(new)),
-        schema,
-        &old_set,
-        &new_set,
-        structs_tracked,
-        true,
-        &mut changed,
-        &mut removed,
-    );
+    match (old, new) {
+        (Value::Object(o), Value::Object(n)) => {
+            let (old_meta, new_meta) = (metadata(old), metadata(new));
+            fn top(map: &Map<String, Value>, meta: bool) -> Vec<&str> {
+                map.keys()
+                    .map(String::as_str)
+                    .filter(|k| !matches!(*k, "apiVersion" | "kind") && (meta || *k != "metadata"))
+                    .collect()
+            }
+            let mut keys = top(o, old_meta.is_some());
+            let new_keys = top(n, new_meta.is_some());
+            let extra: Vec<&str> = new_keys.into_iter().filter(|k| !keys.contains(k)).collect();
+            keys.extend(extra);
+            compare_fields(
+                &keys,
+                |key| {
+                    if key == "metadata" {
+                        old_meta.as_ref()
+                    } else {
+                        o.get(key)
+                    }
+                },
+                |key| {
+                    if key == "metadata" {
+                        new_meta.as_ref()
+                    } else {
+                        n.get(key)
+                    }
+                },
+                schema,
+                structs_tracked,
+                true,
+                &mut changed,
+                &mut removed,
+            );
+        }
+        _ => compare_values(
+            Some(old),
+            Some(new),
+            schema,
+            structs_tracked,
+            true,
+            &mut changed,
+            &mut removed,
+        ),
+    }
     (changed, removed)
+}
+
+/// Compares the fields `keys` of two objects, looked up by `old` and `new`.
+#[allow(clippy::too_many_arguments)]
+fn compare_fields<'a>(
+    keys: &[&str],
+    old: impl Fn(&str) -> Option<&'a Value>,
+    new: impl Fn(&str) -> Option<&'a Value>,
+    node: Option<Node<'_>>,
+    structs_tracked: bool,
+    top: bool,
+    changed: &mut FieldSet,
+    removed: &mut FieldSet,
+) {
+    for key in keys {
+        let element = Element::Field((*key).to_string());
+        let child_node = node.and_then(|x| x.child(key));
+        // Built-in structs always exist (Go zero values); maps and lists appear.
+        let is_struct = child_node.is_some_and(|c| c.keyword("properties").is_some());
+        let is_map = !is_struct;
+        diff_member(
+            &element,
+            old(key),
+            new(key),
+            child_node,
+            (
+                !(top && *key == "metadata") && (structs_tracked || is_map),
+                structs_tracked,
+            ),
+            changed,
+            removed,
+        );
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -424,8 +519,6 @@ fn compare_values(
     old: Option<&Value>,
     new: Option<&Value>,
     node: Option<Node<'_>>,
-    old_set: &FieldSet,
-    new_set: &FieldSet,
     structs_tracked: bool,
     top: bool,
     changed: &mut FieldSet,
@@ -437,37 +530,27 @@ fn compare_values(
     };
     match (old, new) {
         (Value::Object(o), Value::Object(n)) => {
-            let mut keys: Vec<&String> = o.keys().collect();
-            keys.extend(n.keys().filter(|k| !o.contains_key(*k)));
-            for key in keys {
-                let element = Element::Field(key.clone());
-                let child_node = node.and_then(|x| x.child(key));
-                // Built-in structs always exist (Go zero values); maps and lists appear.
-                let is_struct = child_node.is_some_and(|c| c.keyword("properties").is_some());
-                let is_map = !is_struct;
-                diff_member(
-                    &element,
-                    o.get(key),
-                    n.get(key),
-                    child_node,
-                    (old_set, new_set),
-                    (
-                        !(top && key == "metadata") && (structs_tracked || is_map),
-                        structs_tracked,
-                    ),
-                    changed,
-                    removed,
-                );
-            }
+            let mut keys: Vec<&str> = o.keys().map(String::as_str).collect();
+            keys.extend(n.keys().map(String::as_str).filter(|k| !o.contains_key(*k)));
+            compare_fields(
+                &keys,
+                |key| o.get(key),
+                |key| n.get(key),
+                node,
+                structs_tracked,
+                top,
+                changed,
+                removed,
+            );
         }
         (Value::Array(o), Value::Array(n)) => {
             let kind = list_kind(node);
             let item_node = node.and_then(|x| x.items());
-            let index = |items: &Vec<Value>| -> Vec<(Element, Value)> {
+            let index = |items: &[Value]| -> Vec<(Element, usize)> {
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, item)| (item_element(item, &kind, node, i), item.clone()))
+                    .map(|(i, item)| (item_element(item, &kind, node, i), i))
                     .collect()
             };
             let (oi, ni) = (index(o), index(n));
@@ -478,14 +561,13 @@ fn compare_values(
                     .filter(|e| !oi.iter().any(|(x, _)| x == *e)),
             );
             for element in elements {
-                let ov = oi.iter().find(|(e, _)| e == element).map(|(_, v)| v);
-                let nv = ni.iter().find(|(e, _)| e == element).map(|(_, v)| v);
+                let ov = oi.iter().find(|(e, _)| e == element).map(|(_, i)| &o[*i]);
+                let nv = ni.iter().find(|(e, _)| e == element).map(|(_, i)| &n[*i]);
                 diff_member(
                     element,
                     ov,
                     nv,
                     item_node,
-                    (old_set, new_set),
                     (true, structs_tracked),
                     changed,
                     removed,
@@ -496,27 +578,44 @@ fn compare_values(
     }
 }
 
+/// The paths below `element` that the whole object's set ([`object_set`]) holds for `value`:
+/// a field's non-leaf value, or a list item that is an object. Computed only where a
+/// comparison needs them (a removed or replaced value), not for the whole object up front.
+fn owned_below(element: &Element, value: &Value, node: Option<Node<'_>>) -> Option<FieldSet> {
+    let below = match element {
+        Element::Field(_) => !is_leaf(value, node),
+        Element::Key(_) | Element::Value(_) | Element::Index(_) => {
+            value.is_object() && !is_leaf(value, node)
+        }
+    };
+    let set = if below {
+        children_set(value, node)
+    } else {
+        return None;
+    };
+    (!set.is_empty()).then_some(set)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn diff_member(
     element: &Element,
     old: Option<&Value>,
     new: Option<&Value>,
     node: Option<Node<'_>>,
-    (old_set, new_set): (&FieldSet, &FieldSet),
     (tracked_when_added, structs_tracked): (bool, bool),
     changed: &mut FieldSet,
     removed: &mut FieldSet,
 ) {
     match (old, new) {
         (None, None) => {}
-        (Some(_), None) => {
+        (Some(o), None) => {
             removed.members.insert(element.clone());
-            if let Some(child) = old_set.children.get(element) {
+            if let Some(child) = owned_below(element, o, node) {
                 removed
                     .children
                     .entry(element.clone())
                     .or_default()
-                    .union(child);
+                    .union(&child);
             }
         }
         (None, Some(value)) => {
@@ -538,15 +637,12 @@ fn diff_member(
             } else {
                 Value::Object(Map::new())
             };
-            let empty = FieldSet::default();
             let mut c = FieldSet::default();
             let mut r = FieldSet::default();
             compare_values(
                 Some(&empty_value),
                 Some(value),
                 node,
-                &empty,
-                new_set.children.get(element).unwrap_or(&empty),
                 structs_tracked,
                 false,
                 &mut c,
@@ -571,7 +667,6 @@ fn diff_member(
                 Some(&empty),
                 Some(n),
                 node,
-                (old_set, new_set),
                 (tracked_when_added, structs_tracked),
                 changed,
                 removed,
@@ -585,35 +680,32 @@ fn diff_member(
                 if o != n {
                     changed.members.insert(element.clone());
                     if is_leaf(o, node)
-                        && let Some(child) = new_set.children.get(element)
+                        && let Some(child) = owned_below(element, n, node)
                     {
                         changed
                             .children
                             .entry(element.clone())
                             .or_default()
-                            .union(child);
+                            .union(&child);
                     }
                     if !is_leaf(o, node)
-                        && let Some(child) = old_set.children.get(element)
+                        && let Some(child) = owned_below(element, o, node)
                     {
                         removed
                             .children
                             .entry(element.clone())
                             .or_default()
-                            .union(child);
+                            .union(&child);
                     }
                 }
                 return;
             }
-            let empty = FieldSet::default();
             let mut c = FieldSet::default();
             let mut r = FieldSet::default();
             compare_values(
                 Some(o),
                 Some(n),
                 node,
-                old_set.children.get(element).unwrap_or(&empty),
-                new_set.children.get(element).unwrap_or(&empty),
                 structs_tracked,
                 false,
                 &mut c,
@@ -642,6 +734,15 @@ mod tests {
     use super::*;
     use gitops_core::schema::Schema;
     use serde_json::json;
+
+    #[test]
+    fn canonical_sorts_keys_and_escapes_as_json() {
+        let value = json!({"name": "web", "a\"b": [1, "x\ny", null], "port": 80, "é": true});
+        assert_eq!(
+            canonical(&value),
+            r#"{"a\"b":[1,"x\ny",null],"name":"web","port":80,"é":true}"#
+        );
+    }
 
     #[test]
     fn fields_v1_round_trips() {

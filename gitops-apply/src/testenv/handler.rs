@@ -1,6 +1,7 @@
 //! Request handling: one fallback handler that parses `/api` and `/apis` paths, dispatches the
 //! verb, and shapes the answer (full object, metadata-only, Table or `Status`).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -284,7 +285,8 @@ fn decode(text: &str) -> String {
 }
 
 pub(crate) fn json_response(status: u16, body: &Value) -> Response {
-    let mut response = Response::new(Body::from(body.to_string()));
+    let text = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = Response::new(Body::from(text));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -653,7 +655,7 @@ fn finish(
     server: &Arc<Server>,
     resource: &Resource,
     call: &Call,
-    result: Result<(Value, Written), ApiError>,
+    result: Result<(Arc<Value>, Written), ApiError>,
     code: u16,
 ) -> Result<Response, ApiError> {
     let (object, _) = result?;
@@ -672,21 +674,24 @@ fn finish(
 }
 
 /// The object as the Accept header asks: full, metadata-only or a Table.
-pub(crate) fn render(resource: &Resource, object: &Value, accept: &str, rv: u64) -> Value {
-    let converted;
+pub(crate) fn render<'a>(
+    resource: &Resource,
+    object: &'a Value,
+    accept: &str,
+    rv: u64,
+) -> Cow<'a, Value> {
     let object = if events::is_event(resource) {
-        converted = events::view(resource, object);
-        &converted
+        Cow::Owned(events::view(resource, object))
     } else {
-        object
+        Cow::Borrowed(object)
     };
     if accept.contains("as=PartialObjectMetadata") {
-        return partial(object);
+        return Cow::Owned(partial(&object));
     }
     if accept.contains("as=Table") {
-        return table::table(resource, &[object], rv);
+        return Cow::Owned(table::table(resource, &[&*object], rv));
     }
-    object.clone()
+    object
 }
 
 pub(crate) fn partial(object: &Value) -> Value {

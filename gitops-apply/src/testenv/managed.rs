@@ -99,29 +99,29 @@ pub(crate) fn write(object: &mut Value, entries: &[Entry]) {
 }
 
 /// Merges an applied configuration into the live object as server-side apply does: maps and
-/// structs field by field, list maps by key, sets by value, everything else replaced.
-pub(crate) fn merge(live: &Value, config: &Value, node: Option<Node<'_>>) -> Value {
+/// structs field by field, list maps by key, sets by value, everything else replaced. The live
+/// object is changed in place: only the configuration's values are copied.
+pub(crate) fn merge(live: &mut Value, config: &Value, node: Option<Node<'_>>) {
     match (live, config) {
         (Value::Object(l), Value::Object(c)) if !node.is_some_and(|n| n.is_atomic_map()) => {
-            let mut out = l.clone();
             for (key, value) in c {
                 if value.is_null() {
-                    out.remove(key);
+                    l.remove(key);
                     continue;
                 }
-                let child = node.and_then(|n| n.child(key));
-                let merged = match l.get(key) {
-                    Some(existing) => merge(existing, value, child),
-                    None => value.clone(),
-                };
-                out.insert(key.clone(), merged);
+                match l.get_mut(key) {
+                    Some(existing) => merge(existing, value, node.and_then(|n| n.child(key))),
+                    None => {
+                        l.insert(key.clone(), value.clone());
+                    }
+                }
             }
-            Value::Object(out)
         }
         (Value::Array(l), Value::Array(c)) => {
             let kind = list_kind(node);
             if kind == ListKind::Atomic {
-                return config.clone();
+                l.clone_from(c);
+                return;
             }
             let item_node = node.and_then(|n| n.items());
             let ids = |items: &Vec<Value>| -> Vec<Element> {
@@ -132,22 +132,89 @@ pub(crate) fn merge(live: &Value, config: &Value, node: Option<Node<'_>>) -> Val
                     .collect()
             };
             let (live_ids, config_ids) = (ids(l), ids(c));
-            let mut out: Vec<Value> = Vec::new();
-            for (id, item) in live_ids.iter().zip(l) {
-                match config_ids.iter().position(|x| x == id) {
-                    Some(i) => out.push(merge(item, &c[i], item_node)),
-                    None => out.push(item.clone()),
+            for (id, item) in live_ids.iter().zip(l.iter_mut()) {
+                if let Some(i) = config_ids.iter().position(|x| x == id) {
+                    merge(item, &c[i], item_node);
                 }
             }
             for (id, item) in config_ids.iter().zip(c) {
                 if !live_ids.contains(id) {
-                    out.push(item.clone());
+                    l.push(item.clone());
                 }
             }
-            Value::Array(out)
         }
-        _ => config.clone(),
+        (live, _) => *live = config.clone(),
     }
+}
+
+/// Whether merging `config` into `live` (as [`merge`] does) would change anything. It walks
+/// both without building the merged object, so that an identical re-apply is found cheaply;
+/// when in doubt (duplicate list keys) it answers true and the caller takes the full path.
+pub(crate) fn merge_changes(live: &Value, config: &Value, node: Option<Node<'_>>) -> bool {
+    match (live, config) {
+        (Value::Object(l), Value::Object(c)) if !node.is_some_and(|n| n.is_atomic_map()) => {
+            c.iter().any(|(key, value)| match l.get(key) {
+                _ if value.is_null() => l.contains_key(key),
+                None => true,
+                Some(existing) => merge_changes(existing, value, node.and_then(|n| n.child(key))),
+            })
+        }
+        (Value::Array(l), Value::Array(c)) => {
+            let kind = list_kind(node);
+            if kind == ListKind::Atomic {
+                return l != c;
+            }
+            let item_node = node.and_then(|n| n.items());
+            let live_ids: Vec<Element> = l
+                .iter()
+                .enumerate()
+                .map(|(i, item)| item_element(item, &kind, node, i))
+                .collect();
+            let mut seen: Vec<Element> = Vec::with_capacity(c.len());
+            for (i, item) in c.iter().enumerate() {
+                let id = item_element(item, &kind, node, i);
+                if seen.contains(&id) {
+                    return true;
+                }
+                let mut matches = live_ids.iter().enumerate().filter(|(_, x)| **x == id);
+                let Some((at, _)) = matches.next() else {
+                    return true;
+                };
+                if matches.next().is_some() || merge_changes(&l[at], item, item_node) {
+                    return true;
+                }
+                seen.push(id);
+            }
+            false
+        }
+        _ => live != config,
+    }
+}
+
+/// The field set of `manager`'s apply entry on `object` and the apiVersion it was recorded
+/// with, without decoding the other entries.
+pub(crate) fn applied_set(
+    object: &Value,
+    manager: &str,
+    subresource: Option<&str>,
+) -> Option<(String, FieldSet)> {
+    let list = object.pointer("/metadata/managedFields")?.as_array()?;
+    fn text<'a>(entry: &'a Value, key: &str) -> Option<&'a str> {
+        entry.get(key).and_then(Value::as_str)
+    }
+    let mut found = list.iter().filter(|e| {
+        text(e, "manager") == Some(manager)
+            && text(e, "operation") == Some("Apply")
+            && text(e, "subresource") == subresource
+    });
+    let entry = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    Some((
+        text(entry, "apiVersion").unwrap_or("").to_string(),
+        FieldSet::from_json(entry.get("fieldsV1").unwrap_or(&Value::Null)),
+    ))
 }
 
 /// Removes the paths of `set` from `value`; containers emptied by the removal go too.
@@ -227,7 +294,8 @@ mod tests {
             {"name": "sidecar", "image": "b"}]}}}});
         let config = json!({"spec": {"template": {"spec": {"containers": [
             {"name": "web", "image": "c"}]}}}});
-        let mut merged = merge(&live, &config, schema);
+        let mut merged = live.clone();
+        merge(&mut merged, &config, schema);
         assert_eq!(
             merged.pointer("/spec/template/spec/containers/0/image"),
             Some(&json!("c"))
@@ -252,6 +320,38 @@ mod tests {
             merged.pointer("/spec/template/spec/containers/0/name"),
             Some(&json!("web"))
         );
+    }
+
+    #[test]
+    fn merge_changes_agrees_with_merge() {
+        let schema = Schema::builtin().root("apps/v1", "Deployment");
+        let live = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"replicas": 2,
+            "template": {"spec": {"containers": [
+                {"name": "web", "image": "a", "env": [{"name": "MODE", "value": "prod"}]},
+                {"name": "sidecar", "image": "b"}]}}}});
+        for (config, changes) in [
+            (json!({"spec": {"replicas": 2}}), false),
+            (json!({"spec": {"replicas": 3}}), true),
+            (json!({"metadata": {"labels": {"tier": null}}}), false),
+            (json!({"metadata": {"labels": {"app": null}}}), true),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "a"}]}}}}),
+                false,
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "c"}]}}}}),
+                true,
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "new", "image": "a"}]}}}}),
+                true,
+            ),
+        ] {
+            let mut merged = live.clone();
+            merge(&mut merged, &config, schema);
+            assert_eq!(merge_changes(&live, &config, schema), changes, "{config}");
+            assert_eq!(merged != live, changes, "{config}");
+        }
     }
 
     #[test]

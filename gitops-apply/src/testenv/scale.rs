@@ -81,7 +81,7 @@ pub(crate) fn write_scale(
         return Err(ApiError::modified(resource, name));
     }
     let replicas = scale.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
-    let mut new = old.clone();
+    let mut new = Value::clone(&old);
     if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
         spec.insert("replicas".into(), replicas);
     }
@@ -98,7 +98,6 @@ pub(crate) fn write_scale(
         new,
         op,
         call.dry_run(),
-        false,
     )?;
     Ok((view(&object), written))
 }

@@ -107,6 +107,11 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
+    /// Whether the request has no selector (every object passes).
+    pub fn is_empty(&self) -> bool {
+        self.labels.requirements.is_empty() && self.fields.requirements.is_empty()
+    }
+
     /// Whether an object passes both selectors.
     pub fn matches(&self, object: &Value) -> bool {
         let labels = object.pointer("/metadata/labels");

@@ -2,7 +2,9 @@
 //! counter, and the event log watches replay from.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
+use bytes::Bytes;
 use serde_json::Value;
 
 /// The kind of change a watch event reports.
@@ -24,24 +26,27 @@ impl EventType {
     }
 }
 
-/// One change, as watches see it.
+/// One change, as watches see it. The object is kept as its JSON text: a tenth of the memory
+/// of a `Value` tree, written once and sent as is to every watch that takes it whole; only
+/// selectors and other shapes (Table, metadata) parse it again.
 #[derive(Clone, Debug)]
 pub(crate) struct Event {
     pub rv: u64,
     pub resource: (String, String),
     pub namespace: String,
     pub kind: EventType,
-    pub object: Value,
+    pub object: Bytes,
     /// The object before a modification, so that selector watches can tell an object leaving
-    /// or entering their selection.
-    pub previous: Option<Value>,
+    /// or entering their selection; shared with the event that wrote it when the log still
+    /// holds that one.
+    pub previous: Option<Bytes>,
 }
 
 /// How many events the log keeps for watches before compacting the older half.
 const MAX_EVENTS: usize = 100_000;
 
 /// Objects of one resource by (namespace, name); cluster-scoped objects have namespace "".
-pub(crate) type Objects = BTreeMap<(String, String), Value>;
+pub(crate) type Objects = BTreeMap<(String, String), Arc<Value>>;
 
 /// The whole store.
 #[derive(Debug, Default)]
@@ -78,6 +83,16 @@ impl Store {
 
     /// One object.
     pub fn get(&self, resource: &(String, String), namespace: &str, name: &str) -> Option<&Value> {
+        self.shared(resource, namespace, name).map(Arc::as_ref)
+    }
+
+    /// One object, shared rather than copied.
+    pub fn shared(
+        &self,
+        resource: &(String, String),
+        namespace: &str,
+        name: &str,
+    ) -> Option<&Arc<Value>> {
         self.resources
             .get(resource)?
             .get(&(namespace.to_string(), name.to_string()))
@@ -91,7 +106,7 @@ impl Store {
         objects
             .iter()
             .filter(|((ns, _), _)| namespace.is_none_or(|n| n == ns))
-            .map(|(_, v)| v)
+            .map(|(_, v)| v.as_ref())
             .collect()
     }
 
@@ -104,43 +119,50 @@ impl Store {
         name: &str,
         mut object: Value,
         kind: EventType,
-    ) -> Value {
+    ) -> Arc<Value> {
         self.rv += 1;
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), Value::String(self.rv.to_string()));
         }
+        let object = Arc::new(object);
         let previous = self
             .resources
             .entry(resource.clone())
             .or_default()
-            .insert((namespace.to_string(), name.to_string()), object.clone());
-        self.record(resource, namespace, kind, object.clone(), previous);
+            .insert((namespace.to_string(), name.to_string()), object.clone())
+            .map(|p| self.text_of(&p));
+        self.record(resource, namespace, kind, json(&object), previous);
         object
     }
 
+    /// The JSON text of a stored version: the event that wrote it when the log still has it.
+    fn text_of(&self, object: &Value) -> Bytes {
+        let rv = object
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .and_then(|r| r.parse::<u64>().ok());
+        rv.and_then(|rv| self.events.binary_search_by_key(&rv, |e| e.rv).ok())
+            .and_then(|i| self.events.get(i))
+            .filter(|e| e.kind != EventType::Deleted)
+            .map(|e| e.object.clone())
+            .unwrap_or_else(|| json(object))
+    }
+
     /// Removes an object with a new resourceVersion and records the DELETED event.
-    pub fn remove(
-        &mut self,
-        resource: &(String, String),
-        namespace: &str,
-        name: &str,
-    ) -> Option<Value> {
-        let mut object = self
+    pub fn remove(&mut self, resource: &(String, String), namespace: &str, name: &str) {
+        let Some(stored) = self
             .resources
-            .get_mut(resource)?
-            .remove(&(namespace.to_string(), name.to_string()))?;
+            .get_mut(resource)
+            .and_then(|objects| objects.remove(&(namespace.to_string(), name.to_string())))
+        else {
+            return;
+        };
+        let mut object = Arc::unwrap_or_clone(stored);
         self.rv += 1;
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), Value::String(self.rv.to_string()));
         }
-        self.record(
-            resource,
-            namespace,
-            EventType::Deleted,
-            object.clone(),
-            None,
-        );
-        Some(object)
+        self.record(resource, namespace, EventType::Deleted, json(&object), None);
     }
 
     /// Every stored object with its resource key, namespace and name.
@@ -148,9 +170,9 @@ impl Store {
         self.resources
             .iter()
             .flat_map(|(key, objects)| {
-                objects
-                    .iter()
-                    .map(move |((ns, name), o)| (key.clone(), ns.clone(), name.clone(), o.clone()))
+                objects.iter().map(move |((ns, name), o)| {
+                    (key.clone(), ns.clone(), name.clone(), Value::clone(o))
+                })
             })
             .collect()
     }
@@ -172,8 +194,8 @@ impl Store {
         resource: &(String, String),
         namespace: &str,
         kind: EventType,
-        object: Value,
-        previous: Option<Value>,
+        object: Bytes,
+        previous: Option<Bytes>,
     ) {
         if self.events.len() >= MAX_EVENTS {
             // Keep the newer half; watches from before it get 410 Gone.
@@ -198,4 +220,9 @@ impl Store {
         self.compacted = self.rv;
         self.events.clear();
     }
+}
+
+/// An object's JSON text (a `Value` always serialises).
+fn json(object: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(object).unwrap_or_default())
 }

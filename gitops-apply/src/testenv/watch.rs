@@ -25,8 +25,20 @@ fn line(kind: &str, object: Value) -> Bytes {
     Bytes::from(text)
 }
 
+/// A watch line around an object's JSON text, without parsing it.
+fn raw_line(kind: &str, object: &[u8]) -> Bytes {
+    let mut text = Vec::with_capacity(object.len() + 32);
+    text.extend_from_slice(b"{\"type\":\"");
+    text.extend_from_slice(kind.as_bytes());
+    text.extend_from_slice(b"\",\"object\":");
+    text.extend_from_slice(object);
+    text.extend_from_slice(b"}\n");
+    Bytes::from(text)
+}
+
 struct Watch {
     resource: Resource,
+    key: (String, String),
     namespace: Option<String>,
     filter: Filter,
     metadata_only: bool,
@@ -34,10 +46,30 @@ struct Watch {
 }
 
 impl Watch {
-    fn wants(&self, key: &(String, String), namespace: &str, object: &Value) -> bool {
-        *key == self.resource.storage_key()
-            && self.namespace.as_deref().is_none_or(|n| n == namespace)
-            && self.filter.matches(object)
+    fn in_scope(&self, key: &(String, String), namespace: &str) -> bool {
+        *key == self.key && self.namespace.as_deref().is_none_or(|n| n == namespace)
+    }
+
+    /// Whether an event's object passes the selectors; parsed only when there are some.
+    fn selects(&self, object: &[u8]) -> bool {
+        if self.filter.is_empty() {
+            return true;
+        }
+        serde_json::from_slice::<Value>(object).is_ok_and(|o| self.filter.matches(&o))
+    }
+
+    /// Whether the watch sends objects as stored (not as a Table, metadata or another view).
+    fn whole(&self) -> bool {
+        !self.table && !self.metadata_only && !super::events::is_event(&self.resource)
+    }
+
+    /// The watch line of an event's object.
+    fn event_line(&self, kind: EventType, object: &[u8]) -> Option<Bytes> {
+        if self.whole() {
+            return Some(raw_line(kind.as_str(), object));
+        }
+        let parsed: Value = serde_json::from_slice(object).ok()?;
+        Some(line(kind.as_str(), self.shape(&parsed)))
     }
 
     fn shape(&self, object: &Value) -> Value {
@@ -80,6 +112,7 @@ pub(crate) fn serve(
     drop_after: Option<Duration>,
 ) -> Result<http::Response<Body>, ApiError> {
     let watch = Watch {
+        key: resource.storage_key(),
         resource,
         namespace: namespace.map(str::to_string),
         filter: filter_of(call)?,
@@ -166,11 +199,11 @@ pub(crate) fn serve(
                 let out = events[start..]
                     .iter()
                     .filter_map(|e| {
-                        let now = watch.wants(&e.resource, &e.namespace, &e.object);
-                        let before = e
-                            .previous
-                            .as_ref()
-                            .is_some_and(|p| watch.wants(&e.resource, &e.namespace, p));
+                        if !watch.in_scope(&e.resource, &e.namespace) {
+                            return None;
+                        }
+                        let now = watch.selects(&e.object);
+                        let before = e.previous.as_ref().is_some_and(|p| watch.selects(p));
                         // A modification moving an object into or out of the selection is an
                         // addition or a deletion for this watch.
                         let kind = match (e.kind, before, now) {
@@ -180,7 +213,7 @@ pub(crate) fn serve(
                             (kind, _, true) => kind,
                             (_, _, false) => return None,
                         };
-                        Some(line(kind.as_str(), watch.shape(&e.object)))
+                        watch.event_line(kind, &e.object)
                     })
                     .collect();
                 last = last.max(events.last().map(|e| e.rv).unwrap_or(last));

@@ -2,8 +2,10 @@
 //! unknown fields, then one pipeline (reset fields, defaults, managedFields, server-set fields,
 //! validation, generation, no-op detection, storage).
 
+use std::sync::Arc;
+
 use gitops_core::schema::{Node, Schema};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::apply::apply;
 use super::crd;
@@ -163,7 +165,7 @@ pub(crate) fn create_object(
     namespace: Option<&str>,
     mut object: Value,
     call: &Call,
-) -> Result<(Value, Written), ApiError> {
+) -> Result<(Arc<Value>, Written), ApiError> {
     if let Some(body_ns) = meta_str(&object, "namespace")
         && let Some(ns) = namespace
         && body_ns != ns
@@ -221,17 +223,7 @@ pub(crate) fn create_object(
         manager: call.manager(),
         subresource: None,
     };
-    write(
-        state,
-        resource,
-        ns,
-        &name,
-        None,
-        object,
-        op,
-        call.dry_run(),
-        generated,
-    )
+    write(state, resource, ns, &name, None, object, op, call.dry_run())
 }
 
 /// How managedFields change with a write.
@@ -249,39 +241,50 @@ pub(crate) enum Op {
     },
 }
 
-/// Content without bookkeeping, to tell whether a write changed anything.
-pub(crate) fn content(object: &Value) -> Value {
-    let mut v = object.clone();
-    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
-        meta.remove("resourceVersion");
+/// Whether two objects are equal apart from the top-level fields `skip` names and, when
+/// `metadata` is not skipped, the metadata fields `skip_meta` names; compared in place, without
+/// copies (map order does not count, as for `Value`'s equality).
+fn same_except(a: &Value, b: &Value, skip: &[&str], skip_meta: &[&str]) -> bool {
+    fn same_map(
+        a: &Map<String, Value>,
+        b: &Map<String, Value>,
+        skipped: impl Fn(&str) -> bool,
+    ) -> bool {
+        let kept = |m: &Map<String, Value>| m.keys().filter(|k| !skipped(k)).count();
+        kept(a) == kept(b)
+            && a.iter()
+                .filter(|(k, _)| !skipped(k))
+                .all(|(k, v)| b.get(k) == Some(v))
     }
-    v
+    let (Value::Object(a), Value::Object(b)) = (a, b) else {
+        return a == b;
+    };
+    if !same_map(a, b, |k| k == "metadata" || skip.contains(&k)) {
+        return false;
+    }
+    if skip.contains(&"metadata") {
+        return true;
+    }
+    match (a.get("metadata"), b.get("metadata")) {
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            same_map(x, y, |k| skip_meta.contains(&k))
+        }
+        (x, y) => x == y,
+    }
+}
+
+/// Whether a write changed anything but bookkeeping (managedFields, resourceVersion).
+pub(crate) fn content_changed(old: &Value, new: &Value) -> bool {
+    !same_except(old, new, &[], &["managedFields", "resourceVersion"])
 }
 
 /// Whether a write changed what the generation counts: everything but metadata and, when the
 /// resource has a status subresource, status.
 fn spec_changed(resource: &Resource, old: &Value, new: &Value) -> bool {
     if resource.custom.is_some() && !resource.has_subresource("status") {
-        let strip = |v: &Value| {
-            let mut v = v.clone();
-            if let Some(map) = v.as_object_mut() {
-                map.remove("metadata");
-            }
-            v
-        };
-        return strip(old) != strip(new);
+        return !same_except(old, new, &["metadata"], &[]);
     }
-    spec_part(old) != spec_part(new)
-}
-
-pub(crate) fn spec_part(object: &Value) -> Value {
-    let mut v = object.clone();
-    if let Some(map) = v.as_object_mut() {
-        map.remove("metadata");
-        map.remove("status");
-    }
-    v
+    !same_except(old, new, &["metadata", "status"], &[])
 }
 
 /// The shared write pipeline: reset fields, defaults, managedFields, server-set fields,
@@ -292,12 +295,12 @@ pub(crate) fn write(
     resource: &Resource,
     ns: &str,
     name: &str,
-    old: Option<&Value>,
+    shared: Option<&Arc<Value>>,
     mut new: Value,
     op: Op,
     dry_run: bool,
-    generated_name: bool,
-) -> Result<(Value, Written), ApiError> {
+) -> Result<(Arc<Value>, Written), ApiError> {
+    let old = shared.map(Arc::as_ref);
     let subresource = match &op {
         Op::Update { subresource, .. } | Op::Apply { subresource, .. } => subresource.clone(),
     };
@@ -395,17 +398,13 @@ pub(crate) fn write(
         } => {
             let mut entries = managed::read(old);
             let (changed, removed) = with_schema(resource, |schema| {
-                let old_view = old.cloned().unwrap_or_else(|| empty.clone());
-                let new_view = if generated_name {
-                    let mut v = new.clone();
-                    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-                        meta.remove("name");
-                    }
-                    v
-                } else {
-                    new.clone()
-                };
-                fieldpath::compare(&old_view, &new_view, schema, resource.custom.is_some())
+                // The name, generated or not, is never owned: compare leaves it out.
+                fieldpath::compare(
+                    old.unwrap_or(&empty),
+                    &new,
+                    schema,
+                    resource.custom.is_some(),
+                )
             });
             for entry in entries.iter_mut() {
                 entry.set.subtract(&removed);
@@ -439,7 +438,7 @@ pub(crate) fn write(
         } => (entries, manager, "Apply"),
     };
     let mut entries = entries;
-    let content_changed = old.is_none_or(|o| content(o) != content(&new));
+    let content_changed = old.is_none_or(|o| content_changed(o, &new));
     for entry in entries.iter_mut() {
         if entry.is(&manager, operation, subresource.as_deref()) {
             entry.api_version = resource.api_version();
@@ -529,8 +528,10 @@ pub(crate) fn write(
                 .cloned()
                 .unwrap_or(json!("")),
         );
-        if *old == new {
-            return Ok((old.clone(), Written::Unchanged));
+        if *old == new
+            && let Some(shared) = shared
+        {
+            return Ok((shared.clone(), Written::Unchanged));
         }
     }
     if dry_run {
@@ -540,7 +541,7 @@ pub(crate) fn write(
             meta.remove("resourceVersion");
         }
         return Ok((
-            new,
+            Arc::new(new),
             if created {
                 Written::Created
             } else {
@@ -557,7 +558,7 @@ pub(crate) fn write(
             .is_none_or(|f| f.is_empty())
     {
         state.store.remove(&resource.storage_key(), ns, name);
-        return Ok((new, Written::Updated));
+        return Ok((Arc::new(new), Written::Updated));
     }
     let kind = if created {
         EventType::Added
@@ -581,8 +582,13 @@ pub(crate) fn write(
 }
 
 /// A stored object in the shape the resource's version has.
-pub(crate) fn stored(state: &State, resource: &Resource, ns: &str, name: &str) -> Option<Value> {
-    let object = state.store.get(&resource.storage_key(), ns, name)?;
+pub(crate) fn stored(
+    state: &State,
+    resource: &Resource,
+    ns: &str,
+    name: &str,
+) -> Option<Arc<Value>> {
+    let object = state.store.shared(&resource.storage_key(), ns, name)?;
     if events::is_event(resource)
         && object.get("apiVersion").and_then(Value::as_str) != Some(&resource.api_version())
     {
@@ -602,7 +608,7 @@ pub(crate) fn stored(state: &State, resource: &Resource, ns: &str, name: &str) -
                 map.remove(key);
             }
         }
-        return Some(converted);
+        return Some(Arc::new(converted));
     }
     Some(object.clone())
 }
@@ -615,7 +621,7 @@ pub(crate) fn update(
     subresource: Option<&str>,
     mut body: Value,
     call: &Call,
-) -> Result<(Value, Written), ApiError> {
+) -> Result<(Arc<Value>, Written), ApiError> {
     let ns = if resource.namespaced {
         namespace.unwrap_or("")
     } else {
@@ -661,7 +667,6 @@ pub(crate) fn update(
         body,
         op,
         call.dry_run(),
-        false,
     )
 }
 
@@ -672,7 +677,7 @@ pub(crate) fn patch_object(
     name: &str,
     subresource: Option<&str>,
     call: &Call,
-) -> Result<(Value, Written), ApiError> {
+) -> Result<(Arc<Value>, Written), ApiError> {
     let kind = PatchKind::from_content_type(&call.content_type).ok_or_else(|| {
         let mut e = ApiError::bad_request(format!(
             "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/apply-patch+cbor{}",
@@ -717,7 +722,6 @@ pub(crate) fn patch_object(
         patched,
         op,
         call.dry_run(),
-        false,
     )
 }
 
