@@ -23,7 +23,7 @@ use super::list::list;
 use super::rbac;
 use super::registry::{self, Group, Resource};
 use super::scale;
-use super::selector::{Filter, Selector};
+use super::selector::Filter;
 use super::status::ApiError;
 use super::store::Store;
 use super::table;
@@ -703,8 +703,8 @@ pub(crate) fn partial(object: &Value) -> Value {
 }
 
 pub(crate) fn filter_of(call: &Call) -> Result<Filter, ApiError> {
-    Ok(Filter {
-        labels: Selector::parse(call.q("labelSelector").unwrap_or(""), "label")?,
-        fields: Selector::parse(call.q("fieldSelector").unwrap_or(""), "field")?,
-    })
+    Filter::parse(
+        call.q("labelSelector").unwrap_or(""),
+        call.q("fieldSelector").unwrap_or(""),
+    )
 }
