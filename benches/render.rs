@@ -8,9 +8,8 @@
 //!
 //! Each tree is a root kustomization with two Namespaces and two overlays (`staging`,
 //! `production`) of one base. The base has, per app, a Deployment, a Service and a
-//! ServiceAccount in one file (the Deployment does not name its ServiceAccount: our renderer
-//! leaves `serviceAccountName` unprefixed when two overlays of one base meet, kubectl does
-//! not; see BENCHMARKS.md) plus a generated ConfigMap the Deployment references, `labels`,
+//! ServiceAccount in one file (the Deployment names its ServiceAccount, which each overlay
+//! renames into its own namespace) plus a generated ConfigMap the Deployment references, `labels`,
 //! `commonAnnotations` and `images`; each overlay sets `namespace`, `namePrefix`,
 //! `commonLabels` (selectors included), a strategic-merge patch on every Deployment, an
 //! RFC 6902 patch on Services chosen by label, and a ConfigMap and a Secret generator.
@@ -71,6 +70,7 @@ spec:
         app: {name}
         tier: {tier}
     spec:
+      serviceAccountName: {name}
       containers:
       - name: app
         image: registry.example.com/app:latest

@@ -32,6 +32,7 @@ pub(crate) fn namespace(resources: &mut [Resource], ns: &str) {
         if !r.is_cluster_scoped() {
             r.set_namespace(ns);
         }
+        r.name_recorded = true;
         if matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding")
             && let Some(Value::Array(subjects)) = r.obj.as_map_mut().get_mut("subjects")
         {
@@ -58,6 +59,12 @@ pub(crate) fn prefix_suffix(resources: &mut [Resource], prefix: &str, suffix: &s
                 | ("", "Namespace")
         ) {
             continue;
+        }
+        if !prefix.is_empty() {
+            r.prefixes.push(prefix.to_string());
+        }
+        if !suffix.is_empty() {
+            r.suffixes.push(suffix.to_string());
         }
         let name = format!("{prefix}{}{suffix}", r.name());
         r.set_name(name);
