@@ -190,7 +190,8 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
             });
             // kustomize matches subjects by name whatever their kind.
             visit_maps(&mut value, &["subjects"], false, &mut |m| {
-                if let Err(e) = fix_name_and_namespace(m, &snapshot, &referrer, "", "ServiceAccount")
+                if let Err(e) =
+                    fix_name_and_namespace(m, &snapshot, &referrer, "", "ServiceAccount")
                 {
                     failure = Some(e);
                 }
@@ -214,8 +215,7 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
                 &["webhooks", "clientConfig", "service"],
                 false,
                 &mut |m| {
-                    if let Err(e) = fix_name_and_namespace(m, &snapshot, &referrer, "", "Service")
-                    {
+                    if let Err(e) = fix_name_and_namespace(m, &snapshot, &referrer, "", "Service") {
                         failure = Some(e);
                     }
                 },
@@ -402,18 +402,20 @@ impl Index {
         fn effective(n: &str) -> &str {
             if n.is_empty() { "default" } else { n }
         }
-        self.originals_by_namespace.iter().any(|(current, originals)| {
-            let reachable = referrer.cluster_scoped
-                || from.cluster_scoped
-                || effective(current) == from_ns
-                || referrer.binding_namespaces.contains(current);
-            reachable
-                && if original {
-                    originals.contains(ns)
-                } else {
-                    effective(current) == ns
-                }
-        })
+        self.originals_by_namespace
+            .iter()
+            .any(|(current, originals)| {
+                let reachable = referrer.cluster_scoped
+                    || from.cluster_scoped
+                    || effective(current) == from_ns
+                    || referrer.binding_namespaces.contains(current);
+                reachable
+                    && if original {
+                        originals.contains(ns)
+                    } else {
+                        effective(current) == ns
+                    }
+            })
     }
 
     /// The objects of `group`/`kind` once named `name` that `referrer` can refer to: any
