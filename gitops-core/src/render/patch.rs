@@ -177,6 +177,13 @@ pub(crate) fn apply(
         (Loaded::Json(_), None) => {
             return Err(error(k, field, "is a JSON patch and needs a target"));
         }
+        (Loaded::Strategic(docs), Some(_)) if docs.len() > 1 => {
+            return Err(error(
+                k,
+                field,
+                "holds several strategic merge patches and sets a target: split them into one entry each",
+            ));
+        }
         (Loaded::Strategic(docs), Some(target)) => {
             let selected = select(k, field, target, resources)?;
             for doc in &docs {
