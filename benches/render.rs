@@ -4,13 +4,14 @@
 //! run. The outputs must be byte-identical before anything is timed.
 //!
 //! Run with `cargo bench --bench render`. Needs `kubectl` on the PATH (fails naming it).
-//! `RENDER_BENCH_SIZES=10,1000` picks other object counts.
+//! `RENDER_BENCH_SIZES=10,1000` picks other object counts (10, 1,000, 3,000 and 10,000 by
+//! default); `RENDER_BENCH_KUBECTL_TIMEOUT=600` stops kubectl after 600 seconds on a tree
+//! (30 minutes by default) and compares on a smaller tree instead.
 //!
 //! Each tree is a root kustomization with two Namespaces and two overlays (`staging`,
 //! `production`) of one base. The base has, per app, a Deployment, a Service and a
-//! ServiceAccount in one file (the Deployment does not name its ServiceAccount: our renderer
-//! leaves `serviceAccountName` unprefixed when two overlays of one base meet, kubectl does
-//! not; see BENCHMARKS.md) plus a generated ConfigMap the Deployment references, `labels`,
+//! ServiceAccount in one file (the Deployment names its ServiceAccount, which each overlay
+//! renames into its own namespace) plus a generated ConfigMap the Deployment references, `labels`,
 //! `commonAnnotations` and `images`; each overlay sets `namespace`, `namePrefix`,
 //! `commonLabels` (selectors included), a strategic-merge patch on every Deployment, an
 //! RFC 6902 patch on Services chosen by label, and a ConfigMap and a Secret generator.
@@ -23,9 +24,19 @@ use std::time::{Duration, Instant};
 use gitops::core::{render, yaml};
 use gitops::git::disk::DiskFs;
 
-/// How long `kubectl kustomize` may take on one tree before the bench falls back to a
-/// smaller one.
-const KUBECTL_LIMIT: Duration = Duration::from_secs(180);
+/// How long `kubectl kustomize` may take on one tree before the bench stops it and falls
+/// back to a smaller tree, unless `RENDER_BENCH_KUBECTL_TIMEOUT` (seconds) says otherwise.
+/// kubectl's cost grows faster than linearly: it takes minutes on 10,000 objects.
+const KUBECTL_LIMIT: Duration = Duration::from_secs(1_800);
+
+fn kubectl_limit() -> Duration {
+    match std::env::var("RENDER_BENCH_KUBECTL_TIMEOUT") {
+        Ok(s) => Duration::from_secs(s.trim().parse().unwrap_or_else(|_| {
+            panic!("RENDER_BENCH_KUBECTL_TIMEOUT must be a number of seconds, not {s:?}")
+        })),
+        Err(_) => KUBECTL_LIMIT,
+    }
+}
 
 /// Objects in a tree of `apps` apps: 2 Namespaces + 2 overlays × (4 per app + 2 generated).
 fn objects_for(apps: usize) -> usize {
@@ -71,6 +82,7 @@ spec:
         app: {name}
         tier: {tier}
     spec:
+      serviceAccountName: {name}
       containers:
       - name: app
         image: registry.example.com/app:latest
@@ -273,7 +285,8 @@ fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported.
     let sizes: Vec<usize> = std::env::var("RENDER_BENCH_SIZES")
         .map(|s| s.split(',').map(|n| n.trim().parse().unwrap()).collect())
-        .unwrap_or_else(|_| vec![10, 1_000, 10_000]);
+        .unwrap_or_else(|_| vec![10, 1_000, 3_000, 10_000]);
+    let limit = kubectl_limit();
     let version = Command::new("kubectl")
         .args(["version", "--client"])
         .output()
@@ -285,6 +298,8 @@ fn main() {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    // Timings move with the machine's load: print it beside them.
+    println!("load average at start: {}", load_average());
     let scratch = tempfile::tempdir().unwrap();
     let mut rows = Vec::new();
     let mut notes = Vec::new();
@@ -297,7 +312,7 @@ fn main() {
             // One untimed run of ours warms the page cache for both tools.
             let (text, objects) = ours(&root);
             assert_eq!(objects, objects_for(apps));
-            let Some((theirs, first)) = kubectl(&root, &out, KUBECTL_LIMIT) else {
+            let Some((theirs, first)) = kubectl(&root, &out, limit) else {
                 // Ours is still timed on this tree (unchecked against kubectl), to show growth.
                 let ours_times = (0..3)
                     .map(|_| {
@@ -310,20 +325,20 @@ fn main() {
                 println!(
                     "{objects} objects, {files} files: ours {} (median of 3), kubectl over {}s (stopped)",
                     show(ours),
-                    KUBECTL_LIMIT.as_secs()
+                    limit.as_secs()
                 );
                 rows.push(Row {
                     objects,
                     files,
                     ours,
                     ours_runs: 3,
-                    kubectl: KUBECTL_LIMIT,
+                    kubectl: limit,
                     kubectl_runs: 0,
                 });
                 let smaller = apps_for(3_000).min(apps / 2);
                 notes.push(format!(
                     "kubectl kustomize took over {}s on {} objects: compared on {} objects instead",
-                    KUBECTL_LIMIT.as_secs(),
+                    limit.as_secs(),
                     objects,
                     objects_for(smaller)
                 ));
@@ -345,11 +360,11 @@ fn main() {
             let (ours_runs, kubectl_runs) = match objects {
                 0..=100 => (50, 5),
                 101..=2_000 => (10, 3),
-                _ => (3, 1),
+                _ => (5, 1),
             };
             let mut kubectl_times = vec![first];
             for _ in 1..kubectl_runs {
-                kubectl_times.push(kubectl(&root, &out, KUBECTL_LIMIT).unwrap().1);
+                kubectl_times.push(kubectl(&root, &out, limit).unwrap().1);
             }
             let mut ours_times = Vec::new();
             for _ in 0..ours_runs {
@@ -400,4 +415,12 @@ fn main() {
     for note in notes {
         println!("note: {note}");
     }
+    println!("load average at end: {}", load_average());
+}
+
+/// The 1, 5 and 15 minute load averages, where the system reports them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }

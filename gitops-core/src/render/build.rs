@@ -225,9 +225,18 @@ impl<'a> Builder<'a> {
         k: &Kustomization,
         acc: &mut Vec<Resource>,
     ) -> Result<(), Error> {
-        patch::strategic_merge_files(self.fs, dir, k, acc)?;
+        let mut targets = patch::Targets::default();
+        patch::strategic_merge_files(self.fs, dir, k, acc, &mut targets)?;
         for (i, p) in k.patches.iter().enumerate() {
-            patch::apply(self.fs, dir, k, &format!("patches[{i}]"), p, acc)?;
+            patch::apply(
+                self.fs,
+                dir,
+                k,
+                &format!("patches[{i}]"),
+                p,
+                acc,
+                &mut targets,
+            )?;
         }
         if let Some(ns) = &k.namespace {
             transform::namespace(acc, ns);
@@ -236,7 +245,16 @@ impl<'a> Builder<'a> {
         transform::labels(acc, &k.common_labels, &k.labels);
         transform::annotations(acc, &k.common_annotations);
         for (i, p) in k.patches_json6902.iter().enumerate() {
-            patch::apply(self.fs, dir, k, &format!("patchesJson6902[{i}]"), p, acc)?;
+            let mut targets = patch::Targets::default();
+            patch::apply(
+                self.fs,
+                dir,
+                k,
+                &format!("patchesJson6902[{i}]"),
+                p,
+                acc,
+                &mut targets,
+            )?;
         }
         transform::replicas(acc, &k.replicas);
         transform::images(acc, &k.images);

@@ -271,6 +271,9 @@ pub(crate) fn combine(existing: &mut Resource, mut new: Resource, behavior: Beha
     new.obj.set_namespace(&namespace);
     new.previous_names = existing.previous_names.clone();
     new.previous_namespaces = existing.previous_namespaces.clone();
+    new.prefixes = existing.prefixes.clone();
+    new.suffixes = existing.suffixes.clone();
+    new.name_recorded = existing.name_recorded;
     new.hash = existing.hash && new.hash;
     new.origin = existing.origin.clone();
     *existing = new;

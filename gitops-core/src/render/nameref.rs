@@ -2,7 +2,7 @@
 //! refers to an object of the build by its old name is rewritten to the new one (a
 //! Deployment's ConfigMap volume, an Ingress's Service backend, a RoleBinding's Role...).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -101,19 +101,23 @@ fn other_rules(group: &str, kind: &str) -> &'static [Rule] {
 
 /// Rewrites every reference to a renamed object of the build.
 pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
-    if resources
-        .iter()
-        .all(|r| r.previous_names.is_empty() && r.previous_namespaces.is_empty())
-    {
+    if resources.iter().all(|r| {
+        r.previous_names.is_empty() && r.previous_namespaces.is_empty() && !r.name_recorded
+    }) {
         return Ok(());
     }
     let snapshot = Index::new(resources);
-    for r in resources.iter_mut() {
+    for (position, r) in resources.iter_mut().enumerate() {
         let (group, kind) = (r.group().to_string(), r.kind().to_string());
-        let referrer_ns = r.namespace().to_string();
-        let referrer_cluster = r.is_cluster_scoped();
+        let referrer = Referrer {
+            position,
+            cluster_scoped: r.is_cluster_scoped(),
+            binding_namespaces: binding_namespaces(r),
+        };
         let lookup = |rg: &str, rk: &str, name: &str| -> Result<Option<(String, String)>, Error> {
-            find(&snapshot, rg, rk, name, &referrer_ns, referrer_cluster)
+            let candidates = snapshot.reachable(&referrer, rg, rk, name);
+            Ok(select(&snapshot, &referrer, candidates.collect(), name)?
+                .map(|c| (c.name.clone(), c.namespace.clone())))
         };
         let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
         let mut failure = None;
@@ -186,12 +190,18 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
             });
             // kustomize matches subjects by name whatever their kind.
             visit_maps(&mut value, &["subjects"], false, &mut |m| {
-                fix_name_and_namespace(m, &snapshot, "", "ServiceAccount");
+                if let Err(e) =
+                    fix_name_and_namespace(m, &snapshot, &referrer, "", "ServiceAccount")
+                {
+                    failure = Some(e);
+                }
             });
         }
         if group == "apiregistration.k8s.io" && kind == "APIService" {
             visit_maps(&mut value, &["spec", "service"], false, &mut |m| {
-                fix_name_and_namespace(m, &snapshot, "", "Service")
+                if let Err(e) = fix_name_and_namespace(m, &snapshot, &referrer, "", "Service") {
+                    failure = Some(e);
+                }
             });
         }
         if group == "admissionregistration.k8s.io"
@@ -204,7 +214,11 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
                 &mut value,
                 &["webhooks", "clientConfig", "service"],
                 false,
-                &mut |m| fix_name_and_namespace(m, &snapshot, "", "Service"),
+                &mut |m| {
+                    if let Err(e) = fix_name_and_namespace(m, &snapshot, &referrer, "", "Service") {
+                        failure = Some(e);
+                    }
+                },
             );
         }
         if let Value::Object(m) = value {
@@ -219,51 +233,97 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
     Ok(())
 }
 
+/// The roles and namespaces of a referrer that decide which objects it can refer to.
+struct Referrer {
+    /// The referrer's position in the build (and in the index).
+    position: usize,
+    cluster_scoped: bool,
+    /// For a RoleBinding, the namespaces its ServiceAccount subjects name: objects there can
+    /// be referred to from another namespace.
+    binding_namespaces: Vec<String>,
+}
+
+/// The namespaces of the ServiceAccount subjects of a RoleBinding (kustomize looks at the
+/// kind only, not the group).
+fn binding_namespaces(r: &Resource) -> Vec<String> {
+    if r.kind() != "RoleBinding" {
+        return Vec::new();
+    }
+    let Some(Value::Array(subjects)) = r.obj.as_map().get("subjects") else {
+        return Vec::new();
+    };
+    subjects
+        .iter()
+        .filter_map(Value::as_object)
+        .filter(|s| s.get("kind").and_then(Value::as_str) == Some("ServiceAccount"))
+        .filter_map(|s| s.get("namespace").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
+}
+
 /// Points a `{name, namespace}` reference at the current name and namespace of the object
-/// of `group`/`kind` it named, when that object is in the build.
+/// of `group`/`kind` it named, when that object is in the build. With a namespace, the
+/// reference names an object by the namespace it had when it entered the build.
 fn fix_name_and_namespace(
     m: &mut serde_json::Map<String, Value>,
     index: &Index,
+    referrer: &Referrer,
     group: &str,
     kind: &str,
-) {
+) -> Result<(), Error> {
     let Some(Value::String(name)) = m.get("name") else {
-        return;
+        return Ok(());
     };
-    let ns = m
-        .get("namespace")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let found = index.named(group, kind, name).find(|c| {
-        ns.is_empty()
-            || c.namespaces
-                .iter()
-                .any(|n| c.effective(n) == c.effective(&ns))
-    });
-    if let Some(c) = found {
+    // kustomize picks the objects that were in that namespace when they entered the build,
+    // or, when no object it can reach was, those in it now.
+    let by_original = match m.get("namespace").and_then(Value::as_str) {
+        None => None,
+        Some(ns) if index.reaches(referrer, ns, true) => Some((ns, true)),
+        Some(ns) if index.reaches(referrer, ns, false) => Some((ns, false)),
+        Some(_) => return Ok(()),
+    };
+    let candidates = index
+        .reachable(referrer, group, kind, name)
+        .filter(|c| match by_original {
+            None => true,
+            Some((ns, original)) => {
+                let of = if original {
+                    &c.original_namespace
+                } else {
+                    &c.namespace
+                };
+                !c.cluster_scoped && c.effective(of) == ns
+            }
+        })
+        .collect();
+    if let Some(c) = select(index, referrer, candidates, name)? {
         let (name, namespace) = (c.name.clone(), c.namespace.clone());
         m.insert("name".into(), Value::String(name));
         if !namespace.is_empty() {
             m.insert("namespace".into(), Value::String(namespace));
         }
     }
+    Ok(())
 }
 
 /// What name references need of every object of the build, indexed by group, kind and
-/// every name each object had.
+/// every name kustomize recorded for it.
 struct Index {
     referrals: Vec<Referral>,
     by_name: HashMap<(String, String, String), Vec<usize>>,
+    /// For the namespaced objects of each current namespace (as written, `""` unset), the
+    /// effective namespaces they had when they entered the build.
+    originals_by_namespace: HashMap<String, HashSet<String>>,
 }
 
 struct Referral {
+    kind: String,
     name: String,
     namespace: String,
-    original_name: String,
-    /// Every namespace the object had, the current one first.
-    namespaces: Vec<String>,
+    original_namespace: String,
     cluster_scoped: bool,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
 }
 
 impl Referral {
@@ -276,6 +336,24 @@ impl Referral {
             ns.into()
         }
     }
+
+    /// Whether the affixes of two objects end alike; with `allow_empty`, an object without
+    /// any prefix (or suffix) matches any prefixes (or suffixes).
+    fn affixes_match(&self, other: &Referral, allow_empty: bool) -> bool {
+        let prefixes_empty = self.prefixes.is_empty() || other.prefixes.is_empty();
+        let suffixes_empty = self.suffixes.is_empty() || other.suffixes.is_empty();
+        (allow_empty && prefixes_empty || same_ending(&self.prefixes, &other.prefixes))
+            && (allow_empty && suffixes_empty || same_ending(&self.suffixes, &other.suffixes))
+    }
+}
+
+/// Whether the shorter list is the end of the longer; an empty list ends only an empty one.
+fn same_ending(a: &[String], b: &[String]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.is_empty() {
+        return long.is_empty();
+    }
+    long.ends_with(short)
 }
 
 impl Index {
@@ -283,8 +361,7 @@ impl Index {
         let mut by_name: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
         let mut referrals = Vec::with_capacity(resources.len());
         for (i, r) in resources.iter().enumerate() {
-            let mut names: Vec<&str> = r.previous_names.iter().map(String::as_str).collect();
-            names.push(r.name());
+            let mut names: Vec<&str> = r.recorded_names().collect();
             names.sort_unstable();
             names.dedup();
             for name in names {
@@ -294,57 +371,115 @@ impl Index {
                     .push(i);
             }
             referrals.push(Referral {
+                kind: r.kind().into(),
                 name: r.name().into(),
                 namespace: r.namespace().into(),
-                original_name: r.original_name().into(),
-                namespaces: std::iter::once(r.namespace().to_string())
-                    .chain(r.previous_namespaces.iter().cloned())
-                    .collect(),
+                original_namespace: r.original_namespace().into(),
                 cluster_scoped: r.is_cluster_scoped(),
+                prefixes: r.prefixes.clone(),
+                suffixes: r.suffixes.clone(),
             });
         }
-        Index { referrals, by_name }
+        let mut originals_by_namespace: HashMap<String, HashSet<String>> = HashMap::new();
+        for c in referrals.iter().filter(|c| !c.cluster_scoped) {
+            originals_by_namespace
+                .entry(c.namespace.clone())
+                .or_default()
+                .insert(c.effective(&c.original_namespace));
+        }
+        Index {
+            referrals,
+            by_name,
+            originals_by_namespace,
+        }
     }
 
-    /// The objects of `group`/`kind` that have or had `name`.
-    fn named(&self, group: &str, kind: &str, name: &str) -> impl Iterator<Item = &Referral> {
+    /// Whether any namespaced object `referrer` can refer to is in the effective namespace
+    /// `ns`, or was when it entered the build (`original`).
+    fn reaches(&self, referrer: &Referrer, ns: &str, original: bool) -> bool {
+        let from = &self.referrals[referrer.position];
+        let from_ns = from.effective(&from.namespace);
+        fn effective(n: &str) -> &str {
+            if n.is_empty() { "default" } else { n }
+        }
+        self.originals_by_namespace
+            .iter()
+            .any(|(current, originals)| {
+                let reachable = referrer.cluster_scoped
+                    || from.cluster_scoped
+                    || effective(current) == from_ns
+                    || referrer.binding_namespaces.contains(current);
+                reachable
+                    && if original {
+                        originals.contains(ns)
+                    } else {
+                        effective(current) == ns
+                    }
+            })
+    }
+
+    /// The objects of `group`/`kind` once named `name` that `referrer` can refer to: any
+    /// object from a cluster-scoped referrer; otherwise cluster-scoped objects, objects of
+    /// its own namespace and, from a RoleBinding, objects of its subjects' namespaces.
+    fn reachable<'a>(
+        &'a self,
+        referrer: &'a Referrer,
+        group: &str,
+        kind: &str,
+        name: &str,
+    ) -> impl Iterator<Item = &'a Referral> + 'a {
+        let from = &self.referrals[referrer.position];
         self.by_name
             .get(&(group.to_string(), kind.to_string(), name.to_string()))
             .into_iter()
             .flatten()
             .map(|&i| &self.referrals[i])
+            .filter(move |c| {
+                referrer.cluster_scoped
+                    || c.cluster_scoped
+                    || c.effective(&c.namespace) == from.effective(&from.namespace)
+                    || referrer.binding_namespaces.contains(&c.namespace)
+            })
     }
 }
 
-/// The current name and namespace of the object of `group`/`kind` once named `name`, as
-/// seen from a referrer in `ns`.
-fn find(
-    index: &Index,
-    group: &str,
-    kind: &str,
+/// kustomize's choice among the objects a reference may name: those in the referrer's
+/// namespace (ServiceAccounts and cluster-scoped objects from anywhere), then those whose
+/// prefixes and suffixes match the referrer's, loosely then exactly. A reference that
+/// still names several objects of one name takes the first; several names are an error.
+fn select<'a>(
+    index: &'a Index,
+    referrer: &Referrer,
+    candidates: Vec<&'a Referral>,
     name: &str,
-    ns: &str,
-    referrer_cluster: bool,
-) -> Result<Option<(String, String)>, Error> {
-    let candidates: Vec<&Referral> = index
-        .named(group, kind, name)
+) -> Result<Option<&'a Referral>, Error> {
+    let from = &index.referrals[referrer.position];
+    let mut candidates: Vec<&Referral> = candidates
+        .into_iter()
         .filter(|c| {
-            referrer_cluster
+            referrer.cluster_scoped
                 || c.cluster_scoped
-                || kind == "ServiceAccount"
-                || c.effective(&c.namespace) == c.effective(ns)
+                || c.kind == "ServiceAccount"
+                || c.effective(&c.namespace) == from.effective(&from.namespace)
         })
         .collect();
+    for allow_empty in [true, false] {
+        if let [one] = candidates.as_slice() {
+            return Ok(Some(one));
+        }
+        candidates.retain(|c| c.affixes_match(from, allow_empty));
+    }
     match candidates.as_slice() {
         [] => Ok(None),
-        [one] => Ok(Some((one.name.clone(), one.namespace.clone()))),
-        many => {
-            // kustomize leaves a reference it cannot resolve to one object unchanged.
-            let exact: Vec<&&Referral> = many.iter().filter(|c| c.original_name == name).collect();
-            match exact.as_slice() {
-                [one] => Ok(Some((one.name.clone(), one.namespace.clone()))),
-                _ => Ok(None),
-            }
-        }
+        [first, rest @ ..] if rest.iter().all(|c| c.name == first.name) => Ok(Some(first)),
+        many => Err(Error::Render {
+            message: format!(
+                "reference to '{name}' found multiple possible referrals: {}",
+                many.iter()
+                    .map(|c| format!("{}/{}", c.kind, c.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
     }
 }

@@ -1,6 +1,8 @@
 //! Patches: which objects they select and how they change them (strategic merge or
 //! RFC 6902 JSON patch).
 
+use std::collections::{HashMap, HashSet};
+
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -70,12 +72,69 @@ fn documents(file: &str, text: &str) -> Result<Vec<Value>, Error> {
         .collect())
 }
 
+/// Positions of the objects of a build by kind and by every name they had, for patches
+/// that name their target instead of selecting it: looking each one up by scanning every
+/// object made many such patches quadratic. Built on first use; it may list an object under
+/// stale keys (callers check the object itself), but never misses one.
+#[derive(Default)]
+pub(crate) struct Targets {
+    index: Option<HashMap<(String, String), Vec<usize>>>,
+}
+
+impl Targets {
+    fn keys(r: &Resource) -> impl Iterator<Item = (String, String)> + '_ {
+        std::iter::once(r.name())
+            .chain(r.previous_names.iter().map(String::as_str))
+            .map(|name| (r.kind().to_string(), name.to_string()))
+    }
+
+    /// The positions listed under `kind` and `name`, building the index if needed.
+    fn get(&mut self, resources: &[Resource], kind: &str, name: &str) -> Vec<usize> {
+        let index = self.index.get_or_insert_with(|| {
+            let mut index: HashMap<(String, String), Vec<usize>> = HashMap::new();
+            for (i, r) in resources.iter().enumerate() {
+                for key in Self::keys(r) {
+                    let positions = index.entry(key).or_default();
+                    if !positions.contains(&i) {
+                        positions.push(i);
+                    }
+                }
+            }
+            index
+        });
+        let mut found = index
+            .get(&(kind.to_string(), name.to_string()))
+            .cloned()
+            .unwrap_or_default();
+        found.sort_unstable();
+        found
+    }
+
+    /// Records the current kind and names of the object at `i` after a patch changed it.
+    fn changed(&mut self, resources: &[Resource], i: usize) {
+        if let Some(index) = &mut self.index {
+            for key in Self::keys(&resources[i]) {
+                let positions = index.entry(key).or_default();
+                if !positions.contains(&i) {
+                    positions.push(i);
+                }
+            }
+        }
+    }
+
+    /// Forgets every position, after objects were removed.
+    fn reset(&mut self) {
+        self.index = None;
+    }
+}
+
 /// Applies the `patchesStrategicMerge` entries.
 pub(crate) fn strategic_merge_files(
     fs: &dyn FileSystem,
     dir: &str,
     k: &Kustomization,
     resources: &mut Vec<Resource>,
+    targets: &mut Targets,
 ) -> Result<(), Error> {
     for (i, entry) in k.patches_strategic_merge.iter().enumerate() {
         let field = format!("patchesStrategicMerge[{i}]");
@@ -91,12 +150,13 @@ pub(crate) fn strategic_merge_files(
                 ..Default::default()
             }
         };
-        apply(fs, dir, k, &field, &p, resources)?;
+        apply(fs, dir, k, &field, &p, resources, targets)?;
     }
     Ok(())
 }
 
-/// Applies one `patches` or `patchesJson6902` entry.
+/// Applies one `patches` or `patchesJson6902` entry; `targets` indexes `resources` for
+/// patches that name their target.
 pub(crate) fn apply(
     fs: &dyn FileSystem,
     dir: &str,
@@ -104,34 +164,47 @@ pub(crate) fn apply(
     field: &str,
     p: &Patch,
     resources: &mut Vec<Resource>,
+    targets: &mut Targets,
 ) -> Result<(), Error> {
     match (load(fs, dir, k, field, p)?, &p.target) {
         (Loaded::Json(ops), Some(target)) => {
             let selected = select(k, field, target, resources)?;
             for i in selected {
                 apply_json(k, field, &ops, &mut resources[i])?;
+                targets.changed(resources, i);
             }
         }
         (Loaded::Json(_), None) => {
             return Err(error(k, field, "is a JSON patch and needs a target"));
         }
+        (Loaded::Strategic(docs), Some(_)) if docs.len() > 1 => {
+            return Err(error(
+                k,
+                field,
+                "holds several strategic merge patches and sets a target: split them into one entry each",
+            ));
+        }
         (Loaded::Strategic(docs), Some(target)) => {
             let selected = select(k, field, target, resources)?;
             for doc in &docs {
-                let mut deleted = Vec::new();
+                let mut deleted = HashSet::new();
                 for &i in &selected {
                     if apply_strategic(doc, &mut resources[i], p) {
-                        deleted.push(i);
+                        deleted.insert(i);
+                    } else {
+                        targets.changed(resources, i);
                     }
                 }
-                remove(resources, &deleted);
+                remove(resources, &deleted, targets);
             }
         }
         (Loaded::Strategic(docs), None) => {
             for doc in &docs {
-                let i = find_by_id(k, field, doc, resources)?;
+                let i = find_by_id(k, field, doc, resources, targets)?;
                 if apply_strategic(doc, &mut resources[i], p) {
-                    resources.remove(i);
+                    remove(resources, &HashSet::from([i]), targets);
+                } else {
+                    targets.changed(resources, i);
                 }
             }
         }
@@ -139,10 +212,18 @@ pub(crate) fn apply(
     Ok(())
 }
 
-fn remove(resources: &mut Vec<Resource>, indices: &[usize]) {
-    for &i in indices.iter().rev() {
-        resources.remove(i);
+/// Removes the objects at `positions` in one pass (removing them one by one shifted the
+/// rest of the build each time).
+fn remove(resources: &mut Vec<Resource>, positions: &HashSet<usize>, targets: &mut Targets) {
+    if positions.is_empty() {
+        return;
     }
+    let mut i = 0;
+    resources.retain(|_| {
+        i += 1;
+        !positions.contains(&(i - 1))
+    });
+    targets.reset();
 }
 
 /// The one object a strategic merge patch without a target names by kind, name and
@@ -152,6 +233,7 @@ fn find_by_id(
     field: &str,
     doc: &Value,
     resources: &[Resource],
+    targets: &mut Targets,
 ) -> Result<usize, Error> {
     let s = |path: &[&str]| {
         path.iter()
@@ -167,9 +249,10 @@ fn find_by_id(
         s(&["metadata", "namespace"]),
     );
     let (group, version) = crate::split_api_version(&api_version);
-    let matches: Vec<usize> = resources
-        .iter()
-        .enumerate()
+    let matches: Vec<usize> = targets
+        .get(resources, &kind, &name)
+        .into_iter()
+        .map(|i| (i, &resources[i]))
         .filter(|(_, r)| {
             r.kind() == kind
                 && r.group() == group
@@ -240,8 +323,20 @@ fn apply_json(
             format!("cannot be applied to {}: {e}", r.describe()),
         )
     })?;
+    let (name, namespace) = (r.name().to_string(), r.namespace().to_string());
     r.obj = crate::Object::from_value(value)
         .map_err(|e| error(k, field, format!("leaves {} invalid: {e}", r.describe())))?;
+    // kustomize records an object's id before a JSON patch (which may rename it), so later
+    // steps still find it by the name it had.
+    if r.name() == name {
+        r.name_recorded = true;
+    } else {
+        r.previous_names.push(name);
+        r.name_recorded = false;
+    }
+    if r.namespace() != namespace {
+        r.previous_namespaces.push(namespace);
+    }
     Ok(())
 }
 

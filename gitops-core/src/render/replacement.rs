@@ -89,7 +89,7 @@ pub(crate) fn apply(
                 &exact(&target.select),
                 resources,
             )?;
-            let mut rejected = Vec::new();
+            let mut rejected = std::collections::HashSet::new();
             for (j, reject) in target.reject.iter().enumerate() {
                 rejected.extend(patch::select(
                     k,

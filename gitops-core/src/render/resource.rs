@@ -16,6 +16,14 @@ pub(crate) struct Resource {
     pub previous_namespaces: Vec<String>,
     /// Whether a content hash is appended to the name at the end of the build.
     pub hash: bool,
+    /// The non-empty `namePrefix`es applied to the object, innermost kustomization first.
+    pub prefixes: Vec<String>,
+    /// The non-empty `nameSuffix`es applied to the object, innermost kustomization first.
+    pub suffixes: Vec<String>,
+    /// Whether kustomize has recorded the current name among the object's previous ids
+    /// (its namespace transformer records every object's id, renamed or not); a name
+    /// reference matches only objects by their recorded names.
+    pub name_recorded: bool,
 }
 
 impl Resource {
@@ -26,6 +34,9 @@ impl Resource {
             previous_names: Vec::new(),
             previous_namespaces: Vec::new(),
             hash: false,
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+            name_recorded: false,
         }
     }
 
@@ -65,6 +76,15 @@ impl Resource {
             .unwrap_or_else(|| self.namespace())
     }
 
+    /// The names kustomize has recorded for the object: every earlier name, and the current
+    /// one once recorded. Name references are matched against these.
+    pub(crate) fn recorded_names(&self) -> impl Iterator<Item = &str> {
+        self.previous_names
+            .iter()
+            .map(String::as_str)
+            .chain(self.name_recorded.then(|| self.name()))
+    }
+
     /// Whether any name the object had or has is `name`.
     pub(crate) fn had_name(&self, name: &str) -> bool {
         self.name() == name || self.previous_names.iter().any(|n| n == name)
@@ -73,6 +93,7 @@ impl Resource {
     pub(crate) fn set_name(&mut self, name: String) {
         if name != self.name() {
             self.previous_names.push(self.name().to_string());
+            self.name_recorded = false;
             self.metadata_mut()
                 .insert("name".into(), Value::String(name));
         }

@@ -1,6 +1,8 @@
 //! The field transformers of a kustomization: namespace, name prefix and suffix, labels,
 //! annotations, images and replica counts.
 
+use std::collections::HashMap;
+
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -32,6 +34,7 @@ pub(crate) fn namespace(resources: &mut [Resource], ns: &str) {
         if !r.is_cluster_scoped() {
             r.set_namespace(ns);
         }
+        r.name_recorded = true;
         if matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding")
             && let Some(Value::Array(subjects)) = r.obj.as_map_mut().get_mut("subjects")
         {
@@ -58,6 +61,12 @@ pub(crate) fn prefix_suffix(resources: &mut [Resource], prefix: &str, suffix: &s
                 | ("", "Namespace")
         ) {
             continue;
+        }
+        if !prefix.is_empty() {
+            r.prefixes.push(prefix.to_string());
+        }
+        if !suffix.is_empty() {
+            r.suffixes.push(suffix.to_string());
         }
         let name = format!("{prefix}{}{suffix}", r.name());
         r.set_name(name);
@@ -113,8 +122,24 @@ pub(crate) fn annotations(resources: &mut [Resource], common: &Map<String, Value
 
 /// `replicas`: sets the count of every workload that has or had the name.
 pub(crate) fn replicas(resources: &mut [Resource], replicas: &[(String, Value)]) {
+    if replicas.is_empty() {
+        return;
+    }
+    // Positions by every name each object had, built once rather than scanning every object
+    // for each entry.
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, r) in resources.iter().enumerate() {
+        for name in std::iter::once(r.name()).chain(r.previous_names.iter().map(String::as_str)) {
+            let positions = by_name.entry(name.to_string()).or_default();
+            if positions.last() != Some(&i) {
+                positions.push(i);
+            }
+        }
+    }
     for (name, count) in replicas {
-        for r in resources.iter_mut().filter(|r| r.had_name(name)) {
+        let positions = by_name.get(name).map(Vec::as_slice).unwrap_or_default();
+        for &i in positions {
+            let r = &mut resources[i];
             let specs: Vec<FieldSpec> = fieldspec::REPLICAS
                 .iter()
                 .copied()

@@ -1,7 +1,7 @@
 //! Writing JSON values as YAML through the libyaml emitter, with yaml.v2's choices of style.
 
 use libyaml_safer::{Emitter, Encoding, Event, MappingStyle, ScalarStyle, SequenceStyle};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{number, order, resolve};
 
@@ -15,6 +15,18 @@ const PLACEHOLDER_BASE: u32 = 0xE000;
 
 /// Emits one document; libyaml only fails on event sequences this module never produces.
 pub(crate) fn document(value: &Value) -> Result<String, libyaml_safer::Error> {
+    emit_document(|emitter, escaped| node(emitter, value, escaped))
+}
+
+/// Emits one document whose root is the map `map` (an object, printed without copying it
+/// into a [`Value`] first).
+pub(crate) fn map_document(map: &Map<String, Value>) -> Result<String, libyaml_safer::Error> {
+    emit_document(|emitter, escaped| mapping(emitter, map, escaped))
+}
+
+fn emit_document(
+    root: impl FnOnce(&mut Emitter<'_>, &mut bool) -> Result<(), libyaml_safer::Error>,
+) -> Result<String, libyaml_safer::Error> {
     let mut out = Vec::new();
     let mut escaped = false;
     {
@@ -25,7 +37,7 @@ pub(crate) fn document(value: &Value) -> Result<String, libyaml_safer::Error> {
         emitter.set_width(80);
         emitter.emit(Event::stream_start(Encoding::Utf8))?;
         emitter.emit(Event::document_start(None, &[], true))?;
-        node(&mut emitter, value, &mut escaped)?;
+        root(&mut emitter, &mut escaped)?;
         emitter.emit(Event::document_end(true))?;
         emitter.emit(Event::stream_end())?;
         emitter.flush()?;
@@ -71,17 +83,24 @@ fn node(
             }
             emitter.emit(Event::sequence_end())
         }
-        Value::Object(map) => {
-            emitter.emit(Event::mapping_start(None, None, true, MappingStyle::Block))?;
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_by(|a, b| order::compare(a, b));
-            for key in keys {
-                string(emitter, key, escaped)?;
-                node(emitter, &map[key], escaped)?;
-            }
-            emitter.emit(Event::mapping_end())
-        }
+        Value::Object(map) => mapping(emitter, map, escaped),
     }
+}
+
+fn mapping(
+    emitter: &mut Emitter<'_>,
+    map: &Map<String, Value>,
+    escaped: &mut bool,
+) -> Result<(), libyaml_safer::Error> {
+    emitter.emit(Event::mapping_start(None, None, true, MappingStyle::Block))?;
+    // Sorting the entries, not the keys, spares a map lookup per key.
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_by(|a, b| order::compare(a.0, b.0));
+    for (key, value) in entries {
+        string(emitter, key, escaped)?;
+        node(emitter, value, escaped)?;
+    }
+    emitter.emit(Event::mapping_end())
 }
 
 fn plain(emitter: &mut Emitter<'_>, text: &str) -> Result<(), libyaml_safer::Error> {

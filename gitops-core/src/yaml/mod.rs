@@ -32,7 +32,12 @@ pub fn to_string(objects: &[Object]) -> String {
         if i > 0 {
             out.push_str("---\n");
         }
-        out.push_str(&value_to_string(&Value::Object(object.as_map().clone())));
+        // The emitter reads the object in place: cloning every object to print it doubled
+        // the allocations of printing a large build.
+        match emit::map_document(object.as_map()) {
+            Ok(text) => out.push_str(&text),
+            Err(_) => out.push_str(&Value::Object(object.as_map().clone()).to_string()),
+        }
     }
     out
 }
