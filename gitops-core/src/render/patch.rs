@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use regex::Regex;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::kustomization::{Kustomization, Patch, Selector};
 use super::resource::Resource;
@@ -12,6 +12,7 @@ use super::{decode, smp};
 use crate::Error;
 use crate::fs::{self, FileSystem};
 use crate::schema::Schema;
+use crate::selector::Selector as LabelSelector;
 
 /// A patch read from its file or inline text.
 enum Loaded {
@@ -387,10 +388,10 @@ pub(crate) fn select(
             continue;
         }
         let meta = r.obj.as_map().get("metadata");
-        if !labels.matches(
+        if !labels.matches_map(
             meta.and_then(|m| m.get("labels"))
                 .and_then(Value::as_object),
-        ) || !annotations.matches(
+        ) || !annotations.matches_map(
             meta.and_then(|m| m.get("annotations"))
                 .and_then(Value::as_object),
         ) {
@@ -399,108 +400,4 @@ pub(crate) fn select(
         out.push(i);
     }
     Ok(out)
-}
-
-/// A Kubernetes label selector: `a=b,c!=d,e in (f,g),h notin (i),j,!k`.
-#[derive(Debug, Default)]
-pub(crate) struct LabelSelector {
-    requirements: Vec<Requirement>,
-}
-
-#[derive(Debug)]
-enum Requirement {
-    Equals(String, String),
-    NotEquals(String, String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-    Exists(String),
-    NotExists(String),
-}
-
-impl LabelSelector {
-    pub(crate) fn parse(text: &str) -> Result<Self, String> {
-        let mut requirements = Vec::new();
-        let mut parts = Vec::new();
-        let mut depth = 0;
-        let mut cur = String::new();
-        for c in text.chars() {
-            match c {
-                '(' => depth += 1,
-                ')' => depth -= 1,
-                ',' if depth == 0 => {
-                    parts.push(std::mem::take(&mut cur));
-                    continue;
-                }
-                _ => {}
-            }
-            cur.push(c);
-        }
-        parts.push(cur);
-        for part in parts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
-            let set = |op: &str| -> Option<(String, Vec<String>)> {
-                let (key, rest) = part.split_once(op)?;
-                let rest = rest.trim();
-                let inner = rest.strip_prefix('(')?.strip_suffix(')')?;
-                Some((
-                    key.trim().to_string(),
-                    inner.split(',').map(|v| v.trim().to_string()).collect(),
-                ))
-            };
-            let req = if let Some((k, vs)) = set(" notin ") {
-                Requirement::NotIn(k, vs)
-            } else if let Some((k, vs)) = set(" in ") {
-                Requirement::In(k, vs)
-            } else if let Some((k, v)) = part.split_once("!=") {
-                Requirement::NotEquals(k.trim().into(), v.trim().into())
-            } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
-                Requirement::Equals(k.trim().into(), v.trim().into())
-            } else if let Some(k) = part.strip_prefix('!') {
-                Requirement::NotExists(k.trim().into())
-            } else if part.contains([' ', '(', ')']) {
-                return Err(format!(
-                    "'{part}' is not a valid label selector requirement"
-                ));
-            } else {
-                Requirement::Exists(part.into())
-            };
-            requirements.push(req);
-        }
-        Ok(LabelSelector { requirements })
-    }
-
-    pub(crate) fn matches(&self, labels: Option<&Map<String, Value>>) -> bool {
-        let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-        self.requirements.iter().all(|r| match r {
-            Requirement::Equals(k, v) => get(k) == Some(v.as_str()),
-            Requirement::NotEquals(k, v) => get(k) != Some(v.as_str()),
-            Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
-            Requirement::NotIn(k, vs) => get(k).is_none_or(|x| !vs.iter().any(|v| v == x)),
-            Requirement::Exists(k) => get(k).is_some(),
-            Requirement::NotExists(k) => get(k).is_none(),
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn label_selectors() {
-        let labels = json!({"app": "web", "tier": "front"});
-        let m = labels.as_object();
-        for (sel, want) in [
-            ("app=web", true),
-            ("app==web,tier=back", false),
-            ("app!=db", true),
-            ("tier in (front, back)", true),
-            ("tier notin (front)", false),
-            ("app,!missing", true),
-            ("missing", false),
-            ("", true),
-        ] {
-            assert_eq!(LabelSelector::parse(sel).unwrap().matches(m), want, "{sel}");
-        }
-    }
 }
