@@ -706,20 +706,10 @@ impl Session<'_> {
         let mut received = false;
         gix::protocol::fetch(
             &mut WantOne(want),
-            |pack, progress, interrupt| {
-                let options = gix::odb::pack::bundle::write::Options {
-                    iteration_mode: gix::odb::pack::data::input::Mode::Verify,
-                    ..Default::default()
-                };
-                gix::odb::pack::Bundle::write_to_directory(
-                    pack,
-                    Some(&pack_dir),
-                    progress,
-                    interrupt,
-                    None::<gix::objs::find::Never>,
-                    gix::hash::Kind::Sha1,
-                    options,
-                )?;
+            |pack, _progress, interrupt| {
+                // Indexed while it arrives, see `indexpack`.
+                crate::indexpack::receive(pack, &pack_dir, interrupt)
+                    .map_err(gix::Error::from_error)?;
                 received = true;
                 Ok(true)
             },
