@@ -244,12 +244,20 @@ pub(crate) fn receive(
     Ok(count)
 }
 
-/// Computes the ids of the delta entries from the written pack.
+type PackFile = gix::odb::pack::data::File;
+
+/// Entry indexes with their ids, `None` for a delta whose base is not known yet.
+type Resolved = Vec<(usize, Option<ObjectId>)>;
+
+fn decode_error(e: gix::Error) -> io::Error {
+    invalid(format!("resolving a delta: {e}"))
+}
+
+/// Computes the ids of the delta entries from the written pack, on as many threads as there
+/// are cores, each taking a consecutive part of the deltas in pack order.
 fn resolve_deltas(pack_path: &Path, entries: &mut [Indexed], deltas: &[usize]) -> io::Result<()> {
-    let gix_error = |e: gix::Error| invalid(format!("resolving a delta: {e}"));
-    let pack = gix::odb::pack::data::File::at(pack_path, HASH).map_err(gix_error)?;
-    let mut inflate = gix::zlib::Inflate::default();
-    let mut out = Vec::new();
+    let pack = PackFile::at(pack_path, HASH).map_err(decode_error)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 8));
     let mut pending: Vec<usize> = deltas.to_vec();
     // A delta may name its base by id, and that base may be a delta itself: resolve in rounds
     // until nothing changes.
@@ -258,50 +266,38 @@ fn resolve_deltas(pack_path: &Path, entries: &mut [Indexed], deltas: &[usize]) -
             .iter()
             .filter_map(|e| e.id.map(|id| (id, e.offset)))
             .collect();
+        let work: Vec<(usize, u64)> = pending
+            .iter()
+            .filter_map(|&i| entries.get(i).map(|e| (i, e.offset)))
+            .collect();
+        let per_thread = work.len().div_ceil(threads).max(1);
+        let results: Vec<io::Result<Resolved>> = std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            for part in work.chunks(per_thread) {
+                let (pack, by_id) = (&pack, &by_id);
+                handles.push(
+                    std::thread::Builder::new()
+                        .name("gitops-deltas".into())
+                        .spawn_scoped(scope, move || resolve_part(pack, by_id, part)),
+                );
+            }
+            handles
+                .into_iter()
+                .map(|h| match h {
+                    Ok(h) => h
+                        .join()
+                        .unwrap_or_else(|_| Err(io::Error::other("a delta resolver panicked"))),
+                    Err(e) => Err(e),
+                })
+                .collect()
+        });
         let mut next = Vec::new();
-        for &i in &pending {
-            let Some(offset) = entries.get(i).map(|e| e.offset) else {
-                continue;
-            };
-            let entry = pack.entry(offset).map_err(gix_error)?;
-            let missing = std::cell::Cell::new(false);
-            let resolve = |id: &gix::oid, _: &mut Vec<u8>| -> gix::Result<Option<ResolvedBase>> {
-                match by_id.get(id) {
-                    Some(&at) => Ok(Some(ResolvedBase::InPack(pack.entry(at)?))),
-                    None => {
-                        missing.set(true);
-                        Ok(None)
-                    }
+        for result in results {
+            for (i, id) in result? {
+                match (id, entries.get_mut(i)) {
+                    (Some(id), Some(e)) => e.id = Some(id),
+                    _ => next.push(i),
                 }
-            };
-            let decoded = pack.decode_entry(
-                entry,
-                &mut out,
-                &mut inflate,
-                &resolve,
-                &mut gix::odb::pack::cache::Never,
-            );
-            match decoded {
-                Ok(outcome) => {
-                    let mut hasher = gix::hash::hasher(HASH);
-                    let object = usize::try_from(outcome.object_size)
-                        .ok()
-                        .and_then(|size| out.get(..size))
-                        .ok_or_else(|| invalid("a resolved delta is shorter than its size"))?;
-                    hasher.update(&gix::objs::encode::loose_header(
-                        outcome.kind,
-                        object.len() as u64,
-                    ));
-                    hasher.update(object);
-                    let id = hasher
-                        .try_finalize()
-                        .map_err(|e| invalid(format!("hashing an object: {e}")))?;
-                    if let Some(e) = entries.get_mut(i) {
-                        e.id = Some(id);
-                    }
-                }
-                Err(_) if missing.get() => next.push(i),
-                Err(e) => return Err(gix_error(e)),
             }
         }
         if next.is_empty() {
@@ -312,8 +308,56 @@ fn resolve_deltas(pack_path: &Path, entries: &mut [Indexed], deltas: &[usize]) -
                 "the pack has deltas against objects it does not contain",
             ));
         }
+        next.sort_unstable();
         pending = next;
     }
+}
+
+/// Resolves `part` (entry index, offset); `None` for a delta whose base is not known yet.
+fn resolve_part(
+    pack: &PackFile,
+    by_id: &HashMap<ObjectId, u64>,
+    part: &[(usize, u64)],
+) -> io::Result<Resolved> {
+    let mut inflate = gix::zlib::Inflate::default();
+    let mut out = Vec::new();
+    // Bases decoded for one delta serve the next ones of the same chain.
+    let mut cache = gix::odb::pack::cache::lru::MemoryCappedHashmap::new(64 * 1024 * 1024);
+    let mut resolved = Vec::with_capacity(part.len());
+    for &(i, offset) in part {
+        let entry = pack.entry(offset).map_err(decode_error)?;
+        let missing = std::cell::Cell::new(false);
+        let resolve = |id: &gix::oid, _: &mut Vec<u8>| -> gix::Result<Option<ResolvedBase>> {
+            match by_id.get(id) {
+                Some(&at) => Ok(Some(ResolvedBase::InPack(pack.entry(at)?))),
+                None => {
+                    missing.set(true);
+                    Ok(None)
+                }
+            }
+        };
+        match pack.decode_entry(entry, &mut out, &mut inflate, &resolve, &mut cache) {
+            Ok(outcome) => {
+                let object = usize::try_from(outcome.object_size)
+                    .ok()
+                    .and_then(|size| out.get(..size))
+                    .ok_or_else(|| invalid("a resolved delta is shorter than its size"))?;
+                let mut hasher = gix::hash::hasher(HASH);
+                hasher.update(&gix::objs::encode::loose_header(
+                    outcome.kind,
+                    object.len() as u64,
+                ));
+                hasher.update(object);
+                let id = hasher
+                    .try_finalize()
+                    .map_err(|e| invalid(format!("hashing an object: {e}")))?;
+                resolved.push((i, Some(id)));
+            }
+            Err(_) if missing.get() => resolved.push((i, None)),
+            Err(e) => return Err(decode_error(e)),
+        }
+    }
+    Ok(resolved)
 }
 
 /// Writes a version 2 pack index of `entries` (all resolved).
