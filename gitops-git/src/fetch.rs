@@ -5,7 +5,9 @@
 //! with a ref prefix, protocol v2). It then either stops there, when the ref still points at
 //! the last stored revision (an unchanged poll writes nothing to disk, except the key files
 //! `ssh` needs), or creates an empty bare repository in a temporary directory (as Flux clones
-//! into a fresh directory) and receives the pack on the same connection:
+//! into a fresh directory) and receives the pack on the same connection, indexing it while it
+//! arrives (see `indexpack`: each object is inflated once and hashed on the way, as
+//! `git index-pack` does, rather than after the last byte):
 //!
 //! | checkout | refs listed | pack | revision |
 //! |---|---|---|---|
