@@ -143,7 +143,7 @@ pub(crate) fn receive(
     }
     let count = u32::from_be_bytes(count.try_into().map_err(|_| invalid("pack header"))?) as usize;
 
-    let mut entries: Vec<Indexed> = Vec::with_capacity(count.min(1 << 20));
+    let mut entries: Vec<Indexed> = Vec::with_capacity(count.min(1 << 16));
     let mut deltas: Vec<usize> = Vec::new();
     let mut inflater = flate2::Decompress::new(true);
     let mut out = vec![0u8; 64 * 1024];
