@@ -8,9 +8,9 @@
 //! | shallow clone to artifact | `fetch_blocking` + pack the tree to tar.gz + sha256 | `git clone --depth 1` (with its checkout) |
 //! | artifact packing | `FetchedCommit::pack` to a file (tar.gz + sha256) | `tar czf` + `sha256sum` of the checkout |
 //!
-//! Servers (`git daemon`, and `git http-backend` behind a small HTTP server) are gitops-git's
-//! test servers, started on 127.0.0.1 and stopped at the end; they serve ours and the peer
-//! alike. Each figure is the median of `GITOPS_BENCH_RUNS` runs (default 7), ours and the
+//! Servers (`git daemon`, and `git http-backend` behind a small HTTP server that streams its
+//! output as it is produced) are gitops-git's test servers, started on 127.0.0.1 and stopped
+//! at the end; they serve ours and the peer alike. Each figure is the median of `GITOPS_BENCH_RUNS` runs (default 7), ours and the
 //! peer alternating, after one warm-up of each. Nothing is asserted about wall-clock time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -5,7 +5,9 @@
 //! with a ref prefix, protocol v2). It then either stops there, when the ref still points at
 //! the last stored revision (an unchanged poll writes nothing to disk, except the key files
 //! `ssh` needs), or creates an empty bare repository in a temporary directory (as Flux clones
-//! into a fresh directory) and receives the pack on the same connection:
+//! into a fresh directory) and receives the pack on the same connection, indexing it while it
+//! arrives (see `indexpack`: each object is inflated once and hashed on the way, as
+//! `git index-pack` does, rather than after the last byte):
 //!
 //! | checkout | refs listed | pack | revision |
 //! |---|---|---|---|
@@ -706,20 +708,10 @@ impl Session<'_> {
         let mut received = false;
         gix::protocol::fetch(
             &mut WantOne(want),
-            |pack, progress, interrupt| {
-                let options = gix::odb::pack::bundle::write::Options {
-                    iteration_mode: gix::odb::pack::data::input::Mode::Verify,
-                    ..Default::default()
-                };
-                gix::odb::pack::Bundle::write_to_directory(
-                    pack,
-                    Some(&pack_dir),
-                    progress,
-                    interrupt,
-                    None::<gix::objs::find::Never>,
-                    gix::hash::Kind::Sha1,
-                    options,
-                )?;
+            |pack, _progress, interrupt| {
+                // Indexed while it arrives, see `indexpack`.
+                crate::indexpack::receive(pack, &pack_dir, interrupt)
+                    .map_err(gix::Error::from_error)?;
                 received = true;
                 Ok(true)
             },

@@ -61,6 +61,7 @@ pub mod extract;
 pub mod fetch;
 mod gzip;
 pub mod ignore;
+mod indexpack;
 pub mod push;
 mod source;
 pub mod store;

@@ -96,3 +96,36 @@ fn ssh_fetches_every_ref_type() {
     let sshd = Sshd::start();
     check_every_ref_type(&sshd.url(&fx.bare()), &sshd.auth(), &h);
 }
+
+#[test]
+fn http_server_streams_the_backend_output() {
+    use std::io::{Read, Write};
+    let fx = Fixture::new();
+    standard_history(&fx);
+    let server = HttpServer::start(&fx.repos(), HttpAuth::None, None);
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    write!(
+        conn,
+        "GET /repo.git/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: 127.0.0.1\r\nGit-Protocol: version=2\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    conn.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    // Chunked as the backend writes, not buffered behind a Content-Length.
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("Transfer-Encoding: chunked"), "{head}");
+    assert!(
+        !head.to_ascii_lowercase().contains("content-length"),
+        "{head}"
+    );
+    assert!(body.contains("version 2"), "{body}");
+    assert!(
+        body.ends_with("\r\n0\r\n\r\n"),
+        "the terminating chunk: {body:?}"
+    );
+    let served = server.served();
+    assert_eq!(served.len(), 1, "{served:?}");
+    assert!(served[0].response_bytes > 0 && served[0].response_bytes < body.len());
+}

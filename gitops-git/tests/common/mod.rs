@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -511,7 +511,8 @@ impl Tls {
 struct HttpState {
     repos: PathBuf,
     auth: HttpAuth,
-    served: Mutex<Vec<Served>>,
+    /// Each request with the body bytes sent so far (counted as they go out).
+    served: Mutex<Vec<(Served, Arc<AtomicUsize>)>>,
     /// Drop the connection half-way through the response to a `fetch` command.
     cut_fetch: AtomicBool,
     /// Run after a `fetch` command's pack is made and before it is sent.
@@ -519,7 +520,10 @@ struct HttpState {
     stop: AtomicBool,
 }
 
-/// Smart HTTP: `git http-backend` (CGI) behind a minimal HTTP/1.1 server.
+/// Smart HTTP: `git http-backend` (CGI) behind a minimal HTTP/1.1 server that streams the
+/// backend's output to the client (chunked) as it is produced, as Git hosting servers do,
+/// except where a test hook ([`HttpServer::on_fetch`], [`HttpServer::cut_fetches`]) needs the
+/// whole pack first.
 pub struct HttpServer {
     state: Arc<HttpState>,
     pub port: u16,
@@ -552,6 +556,9 @@ impl HttpServer {
                 let tls = tls.clone();
                 std::thread::spawn(move || {
                     let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
+                    // As servers do: the small writes of a streamed response (the last
+                    // chunk, sideband progress) are not held back by Nagle's algorithm.
+                    let _ = conn.set_nodelay(true);
                     match tls {
                         Some(cfg) => {
                             let Ok(server) = rustls::ServerConnection::new(cfg) else {
@@ -584,7 +591,16 @@ impl HttpServer {
     }
 
     pub fn served(&self) -> Vec<Served> {
-        self.state.served.lock().unwrap().clone()
+        self.state
+            .served
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(s, bytes)| Served {
+                response_bytes: bytes.load(Ordering::SeqCst),
+                ..s.clone()
+            })
+            .collect()
     }
 
     pub fn clear(&self) {
@@ -696,6 +712,42 @@ fn v2_command(body: &[u8]) -> Option<String> {
     )
 }
 
+/// The status and the other header lines (CRLF-terminated, without `Content-Length` or
+/// `Transfer-Encoding`) of a CGI response, read up to the blank line that ends them.
+fn read_cgi_head(out: &mut impl BufRead) -> Option<(u16, String)> {
+    let mut status = 200u16;
+    let mut lines = String::new();
+    let mut total = 0;
+    loop {
+        let mut line = Vec::new();
+        let n = out.read_until(b'\n', &mut line).ok()?;
+        total += n;
+        if n == 0 || total > 64 * 1024 {
+            return None;
+        }
+        let line = String::from_utf8_lossy(&line);
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            return Some((status, lines));
+        }
+        let (name, value) = line.split_once(':')?;
+        match name.trim().to_ascii_lowercase().as_str() {
+            "status" => {
+                status = value
+                    .split_whitespace()
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(500);
+            }
+            "content-length" | "transfer-encoding" | "connection" => {}
+            _ => {
+                lines.push_str(line);
+                lines.push_str("\r\n");
+            }
+        }
+    }
+}
+
 fn serve(state: &HttpState, stream: &mut dyn ReadWrite) {
     let mut reader = BufReader::new(stream);
     let Some((method, target, headers, body)) = read_request(&mut reader) else {
@@ -708,24 +760,33 @@ fn serve(state: &HttpState, stream: &mut dyn ReadWrite) {
         None
     };
     let deepen = String::from_utf8_lossy(&body).contains("deepen 1");
-    let record = |status: u16, bytes: usize| {
-        state.served.lock().unwrap().push(Served {
-            method: method.clone(),
-            path: target.clone(),
-            command: command.clone(),
-            deepen,
-            status,
-            response_bytes: bytes,
-        });
+    // Recorded before any of the response goes out: a client that has read the whole
+    // response may already be on its next request, and `served()` must not miss this one.
+    // The byte count grows as the body goes out and is complete before its last bytes do.
+    let record = |status: u16| -> Arc<AtomicUsize> {
+        let bytes = Arc::new(AtomicUsize::new(0));
+        state.served.lock().unwrap().push((
+            Served {
+                method: method.clone(),
+                path: target.clone(),
+                command: command.clone(),
+                deepen,
+                status,
+                response_bytes: 0,
+            },
+            bytes.clone(),
+        ));
+        bytes
     };
     if !authorized(&state.auth, &headers) {
         let body = "authentication required\n";
-        record(401, body.len());
+        record(401).store(body.len(), Ordering::SeqCst);
         let _ = write!(
             stream,
             "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
+        let _ = stream.flush();
         return;
     }
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
@@ -754,64 +815,105 @@ fn serve(state: &HttpState, stream: &mut dyn ReadWrite) {
     }
     let mut child = cgi.spawn().expect("spawn git http-backend");
     let mut stdin = child.stdin.take().unwrap();
+    // The request body goes in on its own thread while the response comes out: the backend
+    // may start answering before it has read all of a large request.
     let writer = std::thread::spawn(move || {
         let _ = stdin.write_all(&body);
     });
-    let mut out = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-    let _ = writer.join();
-    let _ = child.wait();
-    let split = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| (i, 4))
-        .or_else(|| out.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)));
-    let Some((at, sep)) = split else {
-        record(500, 0);
+    let mut out = BufReader::with_capacity(64 * 1024, child.stdout.take().unwrap());
+    let finish = |mut child: Child, writer: std::thread::JoinHandle<()>| {
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = writer.join();
+    };
+    let Some((status, head_lines)) = read_cgi_head(&mut out) else {
+        record(500);
+        let _ = stream.write_all(
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        let _ = stream.flush();
+        finish(child, writer);
         return;
     };
-    let head = String::from_utf8_lossy(&out[..at]).to_string();
-    let payload = &out[at + sep..];
-    let mut status = 200u16;
-    let mut response = String::new();
-    for line in head.lines() {
-        if let Some(s) = line.strip_prefix("Status:") {
-            status = s
-                .trim()
-                .split(' ')
-                .next()
-                .unwrap_or("200")
-                .parse()
-                .unwrap_or(200);
-        } else if !line.is_empty() {
-            response.push_str(line);
-            response.push_str("\r\n");
-        }
-    }
-    let head = format!(
-        "HTTP/1.1 {status} X\r\n{response}Content-Length: {}\r\nConnection: close\r\n\r\n",
-        payload.len()
-    );
-    if command.as_deref() == Some("fetch") {
-        let hook = state.on_fetch.lock().unwrap().clone();
+    let is_fetch = command.as_deref() == Some("fetch");
+    let hook = if is_fetch {
+        state.on_fetch.lock().unwrap().clone()
+    } else {
+        None
+    };
+    let cut = is_fetch && state.cut_fetch.load(Ordering::SeqCst);
+    if hook.is_some() || cut {
+        // The test hooks need the whole pack first: the hook runs once it is made and
+        // before any of it is sent, and a cut response stops half-way through it.
+        let mut payload = Vec::new();
+        let _ = out.read_to_end(&mut payload);
+        finish(child, writer);
         if let Some(hook) = hook {
             hook();
         }
-    }
-    if command.as_deref() == Some("fetch") && state.cut_fetch.load(Ordering::SeqCst) {
-        // The server "dies" half-way through sending the pack.
-        record(status, payload.len() / 2);
-        let _ = stream.write_all(head.as_bytes());
-        let _ = stream.write_all(&payload[..payload.len() / 2]);
+        // A cut response announces the whole length and then "dies" half-way.
+        let sent = if cut {
+            payload.len() / 2
+        } else {
+            payload.len()
+        };
+        record(status).store(sent, Ordering::SeqCst);
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status} X\r\n{head_lines}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            payload.len()
+        );
+        let _ = stream.write_all(&payload[..sent]);
         let _ = stream.flush();
         return;
     }
-    // Recorded before the response goes out: a client that has read the whole response may
-    // already be on its next request, and `served()` must not miss this one.
-    record(status, payload.len());
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(payload);
-    let _ = stream.flush();
+    // Everything else is streamed as the backend produces it, as Git hosting servers do:
+    // the client can index a pack while it is still being made and sent.
+    let bytes = record(status);
+    let head = format!(
+        "HTTP/1.1 {status} X\r\n{head_lines}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    if stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.flush())
+        .is_err()
+    {
+        finish(child, writer);
+        return;
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut chunk = Vec::with_capacity(buf.len() + 16);
+    loop {
+        let n = match out.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => {
+                // No terminating chunk: the client sees a truncated response.
+                finish(child, writer);
+                return;
+            }
+        };
+        chunk.clear();
+        chunk.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+        chunk.extend_from_slice(&buf[..n]);
+        chunk.extend_from_slice(b"\r\n");
+        bytes.fetch_add(n, Ordering::SeqCst);
+        if stream
+            .write_all(&chunk)
+            .and_then(|()| stream.flush())
+            .is_err()
+        {
+            finish(child, writer);
+            return;
+        }
+    }
+    let _ = writer.join();
+    // A backend that failed part-way gets no terminating chunk either.
+    if child.wait().is_ok_and(|s| s.success()) {
+        let _ = stream.write_all(b"0\r\n\r\n");
+        let _ = stream.flush();
+    }
 }
 
 /// `sshd` on a free port with its own host key, accepting one client key for the current
@@ -921,13 +1023,12 @@ impl Drop for Sshd {
 /// A TCP proxy in front of a server that counts connections and the bytes the server sends.
 pub struct CountingProxy {
     pub port: u16,
-    pub connections: Arc<std::sync::atomic::AtomicUsize>,
-    pub server_bytes: Arc<std::sync::atomic::AtomicUsize>,
+    pub connections: Arc<AtomicUsize>,
+    pub server_bytes: Arc<AtomicUsize>,
 }
 
 impl CountingProxy {
     pub fn start(target: u16) -> Self {
-        use std::sync::atomic::AtomicUsize;
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let connections = Arc::new(AtomicUsize::new(0));
