@@ -6,7 +6,8 @@
 //! Run with `cargo bench --bench render`. Needs `kubectl` on the PATH (fails naming it).
 //! `RENDER_BENCH_SIZES=10,1000` picks other object counts (10, 1,000, 3,000 and 10,000 by
 //! default); `RENDER_BENCH_KUBECTL_TIMEOUT=600` stops kubectl after 600 seconds on a tree
-//! (30 minutes by default) and compares on a smaller tree instead.
+//! (30 minutes by default) and compares on a smaller tree instead. `RENDER_BENCH_KEEP=1` keeps
+//! the generated trees and prints where (for profiling `gitops build --path` on them).
 //!
 //! Each tree is a root kustomization with two Namespaces and two overlays (`staging`,
 //! `production`) of one base. The base has, per app, a Deployment, a Service and a
@@ -395,6 +396,9 @@ fn main() {
             row.kubectl_runs
         );
         rows.push(row);
+    }
+    if std::env::var_os("RENDER_BENCH_KEEP").is_some() {
+        println!("trees kept in {}", scratch.keep().display());
     }
     println!();
     println!("| objects | files | ours | kubectl kustomize | ratio | ours per object |");
