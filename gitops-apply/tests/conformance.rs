@@ -3,48 +3,57 @@
 //! Conformance scenarios: what the apply engine and the controllers rely on from a Kubernetes
 //! API server. They run against testenv by default and unchanged against a real cluster when
 //! `GITOPS_TEST_KUBECONFIG` names a kubeconfig (each scenario works in its own namespace and
-//! deletes it at the end).
+//! deletes it at the end). Both are reached the same way, over HTTP through a kubeconfig; the
+//! scenarios cover server-side apply and conflicts, dry-run, watch, the CRD lifecycle,
+//! deletion (finalizers, propagation policies, namespaces) and RBAC with impersonation.
+//! Against a real cluster, the kubeconfig's user must be allowed to impersonate (cluster-admin
+//! is).
 
 use std::time::Duration;
 
 use futures::StreamExt;
 use gitops_apply::testenv::{TestEnv, install_crypto_provider};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, PropagationPolicy,
+};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
-/// The server under test.
+/// The server under test, reached the same way in both cases: through a kubeconfig.
 struct Cluster {
     client: Client,
+    config: kube::Config,
     _env: Option<TestEnv>,
 }
 
 async fn cluster() -> Cluster {
     install_crypto_provider();
-    match std::env::var("GITOPS_TEST_KUBECONFIG") {
-        Ok(path) => {
-            let kubeconfig =
-                kube::config::Kubeconfig::read_from(&path).expect("read GITOPS_TEST_KUBECONFIG");
-            let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-                .await
-                .expect("kubeconfig");
-            Cluster {
-                client: Client::try_from(config).expect("client"),
-                _env: None,
-            }
-        }
+    let (text, env) = match std::env::var("GITOPS_TEST_KUBECONFIG") {
+        Ok(path) => (
+            std::fs::read_to_string(&path).expect("read GITOPS_TEST_KUBECONFIG"),
+            None,
+        ),
         Err(_) => {
-            let env = TestEnv::new();
-            Cluster {
-                client: env.client().expect("client"),
-                _env: Some(env),
-            }
+            let env = TestEnv::start().await.expect("start testenv");
+            // A cluster runs the garbage collector and the namespace controller.
+            env.enable_controllers();
+            (env.kubeconfig(), Some(env))
         }
+    };
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&text).expect("parse the kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .expect("kubeconfig");
+    Cluster {
+        client: Client::try_from(config.clone()).expect("client"),
+        config,
+        _env: env,
     }
 }
 
@@ -60,6 +69,13 @@ impl Cluster {
         let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
         api.create(&PostParams::default(), &ns).await.unwrap();
         name
+    }
+
+    /// A client that acts as `user`, through impersonation headers.
+    fn impersonating(&self, user: &str) -> Client {
+        let mut config = self.config.clone();
+        config.auth_info.impersonate = Some(user.to_string());
+        Client::try_from(config).expect("impersonating client")
     }
 
     async fn cleanup(&self, namespace: &str) {
@@ -358,4 +374,181 @@ async fn secrets_fold_string_data_and_default_their_type() {
     let data = applied.data.unwrap();
     assert_eq!(data["password"].0, b"hunter2".to_vec());
     cluster.cleanup(&ns).await;
+}
+
+/// Polls `check` until it holds or `within` has passed: controllers (garbage collection, the
+/// RBAC authorizer's caches) act shortly after a write on a real cluster.
+async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn rbac_limits_an_impersonated_service_account() {
+    let cluster = cluster().await;
+    let ns = cluster.namespace("conf-rbac").await;
+    let admin = cluster.client.clone();
+    let pp = PostParams::default();
+    let sa: ServiceAccount =
+        serde_json::from_value(json!({"metadata": {"name": "deployer"}})).unwrap();
+    Api::<ServiceAccount>::namespaced(admin.clone(), &ns)
+        .create(&pp, &sa)
+        .await
+        .unwrap();
+    let role: Role = serde_json::from_value(json!({
+        "metadata": {"name": "configmap-reader"},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]
+    }))
+    .unwrap();
+    Api::<Role>::namespaced(admin.clone(), &ns)
+        .create(&pp, &role)
+        .await
+        .unwrap();
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "deployer-reads"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "configmap-reader"},
+        "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": ns}]
+    }))
+    .unwrap();
+    Api::<RoleBinding>::namespaced(admin.clone(), &ns)
+        .create(&pp, &binding)
+        .await
+        .unwrap();
+    let visible: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "visible"}})).unwrap();
+    Api::<ConfigMap>::namespaced(admin.clone(), &ns)
+        .create(&pp, &visible)
+        .await
+        .unwrap();
+
+    let user = format!("system:serviceaccount:{ns}:deployer");
+    let as_sa = cluster.impersonating(&user);
+    let cms: Api<ConfigMap> = Api::namespaced(as_sa.clone(), &ns);
+    // What the Role grants is allowed (once the authorizer has seen the binding).
+    let allowed = eventually(Duration::from_secs(10), || async {
+        cms.list(&ListParams::default())
+            .await
+            .is_ok_and(|list| list.items.iter().any(|c| c.name_any() == "visible"))
+    })
+    .await;
+    assert!(
+        allowed,
+        "{user} could not list the configmaps its Role grants"
+    );
+    assert_eq!(cms.get("visible").await.unwrap().name_any(), "visible");
+
+    // Everything else is refused with the server's wording.
+    let (code, message) = status_code(cms.create(&pp, &visible).await.unwrap_err());
+    assert_eq!(code, 403);
+    assert_eq!(
+        message,
+        format!(
+            "configmaps is forbidden: User \"{user}\" cannot create resource \"configmaps\" in API group \"\" in the namespace \"{ns}\""
+        )
+    );
+    let secrets: Api<Secret> = Api::namespaced(as_sa.clone(), &ns);
+    let (code, message) = status_code(secrets.get("anything").await.unwrap_err());
+    assert_eq!(code, 403);
+    assert_eq!(
+        message,
+        format!(
+            "secrets \"anything\" is forbidden: User \"{user}\" cannot get resource \"secrets\" in API group \"\" in the namespace \"{ns}\""
+        )
+    );
+    let elsewhere: Api<ConfigMap> = Api::namespaced(as_sa, "default");
+    let (code, message) = status_code(elsewhere.list(&ListParams::default()).await.unwrap_err());
+    assert_eq!(code, 403);
+    assert_eq!(
+        message,
+        format!(
+            "configmaps is forbidden: User \"{user}\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"default\""
+        )
+    );
+    cluster.cleanup(&ns).await;
+}
+
+#[tokio::test]
+async fn deletion_propagates_to_dependents() {
+    let cluster = cluster().await;
+    let ns = cluster.namespace("conf-gc").await;
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &ns);
+    let pp = PostParams::default();
+    // One owner per policy, each with one dependent.
+    for policy in ["background", "orphan", "foreground"] {
+        let owner: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": format!("owner-{policy}")}}))
+                .unwrap();
+        let owner = cms.create(&pp, &owner).await.unwrap();
+        let dependent: ConfigMap = serde_json::from_value(json!({"metadata": {
+            "name": format!("dependent-{policy}"),
+            "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap",
+                "name": owner.name_any(), "uid": owner.uid().unwrap()}]
+        }}))
+        .unwrap();
+        cms.create(&pp, &dependent).await.unwrap();
+    }
+    let delete = |policy: PropagationPolicy| DeleteParams {
+        propagation_policy: Some(policy),
+        ..DeleteParams::default()
+    };
+
+    cms.delete("owner-background", &delete(PropagationPolicy::Background))
+        .await
+        .unwrap();
+    let gone = eventually(Duration::from_secs(30), || async {
+        cms.get_opt("dependent-background").await.unwrap().is_none()
+    })
+    .await;
+    assert!(gone, "a background deletion left its dependent");
+
+    cms.delete("owner-orphan", &delete(PropagationPolicy::Orphan))
+        .await
+        .unwrap();
+    let released = eventually(Duration::from_secs(30), || async {
+        cms.get_opt("owner-orphan").await.unwrap().is_none()
+            && cms
+                .get_opt("dependent-orphan")
+                .await
+                .unwrap()
+                .is_some_and(|d| d.owner_references().is_empty())
+    })
+    .await;
+    assert!(
+        released,
+        "an orphaning deletion did not release its dependent"
+    );
+
+    cms.delete("owner-foreground", &delete(PropagationPolicy::Foreground))
+        .await
+        .unwrap();
+    let both_gone = eventually(Duration::from_secs(30), || async {
+        cms.get_opt("owner-foreground").await.unwrap().is_none()
+            && cms.get_opt("dependent-foreground").await.unwrap().is_none()
+    })
+    .await;
+    assert!(
+        both_gone,
+        "a foreground deletion left the owner or its dependent"
+    );
+
+    // A namespace deletion finishes: its objects go, then the namespace.
+    cluster.cleanup(&ns).await;
+    let namespaces: Api<Namespace> = Api::all(cluster.client.clone());
+    let finished = eventually(Duration::from_secs(60), || async {
+        namespaces.get_opt(&ns).await.unwrap().is_none()
+    })
+    .await;
+    assert!(finished, "namespace {ns} was not deleted");
 }
