@@ -1,6 +1,7 @@
 //! The subset of CEL that CRD validation rules (`x-kubernetes-validations`) commonly use:
 //! `self.a.b` paths, `has(...)`, `!`, `&&`, `||`, `==`, `!=`, string, integer and boolean
-//! literals, and parentheses. A rule outside the subset is not evaluated (it passes).
+//! literals, and parentheses. A rule outside the subset is not evaluated: it passes, with a
+//! warning in the log that names the rule and the field.
 
 use serde_json::Value;
 

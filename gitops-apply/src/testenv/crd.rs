@@ -437,7 +437,16 @@ fn check_rules(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause
         .flatten()
     {
         let text = s(rule, "/rule");
-        if super::cel::evaluate(text, value) == Some(false) {
+        let verdict = super::cel::evaluate(text, value);
+        if verdict.is_none() {
+            // A real server would evaluate it; saying so beats passing it in silence.
+            tracing::warn!(
+                rule = text,
+                field = path,
+                "testenv cannot evaluate this x-kubernetes-validations rule: it is not enforced"
+            );
+        }
+        if verdict == Some(false) {
             let message = rule
                 .get("message")
                 .and_then(Value::as_str)
