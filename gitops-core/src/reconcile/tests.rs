@@ -86,6 +86,8 @@ fn source_stores_new_revision_with_flux_message() {
             .path
             .starts_with("gitrepository/flux-system/fleet/")
     );
+    // The artifact is stamped with the environment's clock.
+    assert_eq!(artifact.last_update_time, env.clock.now());
     assert_eq!(out.status.observed_generation, 1);
     assert_eq!(out.finalizer, Finalizer::Add);
     assert_eq!(out.events[0].reason, "NewArtifact");

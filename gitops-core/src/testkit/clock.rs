@@ -1,21 +1,22 @@
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
 
 use crate::reconcile::Clock;
 
-/// A clock that moves only when told.
-#[derive(Debug)]
+/// A clock that moves only when told. Clones share one time, so a [`super::MemorySource`]
+/// given a clone stamps its artifacts with the time the reconcilers see.
+#[derive(Clone, Debug)]
 pub struct ManualClock {
-    now: Mutex<Timestamp>,
+    now: Arc<Mutex<Timestamp>>,
 }
 
 impl ManualClock {
     /// A clock showing `start`.
     pub fn new(start: Timestamp) -> Self {
         Self {
-            now: Mutex::new(start),
+            now: Arc::new(Mutex::new(start)),
         }
     }
 

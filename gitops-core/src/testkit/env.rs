@@ -9,7 +9,7 @@ use crate::{Error, Object, ObjectRef, manifests};
 /// A cluster, a source and a clock, with the controllers' bookkeeping: GitRepositories and
 /// Kustomizations live in the cluster as objects, and each reconcile reads the object, runs
 /// the reconciler and writes back its status and finalizer, as the controllers do.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Env {
     /// The cluster.
     pub cluster: MemoryCluster,
@@ -17,6 +17,19 @@ pub struct Env {
     pub source: MemorySource,
     /// The time.
     pub clock: ManualClock,
+}
+
+impl Default for Env {
+    /// An empty environment at 2026-01-01T00:00:00Z; the source stamps artifacts with the
+    /// environment's clock.
+    fn default() -> Self {
+        let clock = ManualClock::default();
+        Self {
+            cluster: MemoryCluster::default(),
+            source: MemorySource::with_clock(clock.clone()),
+            clock,
+        }
+    }
 }
 
 impl Env {

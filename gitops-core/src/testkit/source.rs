@@ -2,11 +2,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use jiff::Timestamp;
 
+use super::ManualClock;
 use crate::api::{Checkout, GitRepository};
 use crate::fs::{FileSystem, MemoryFs};
-use crate::reconcile::{Fetched, Source};
+use crate::reconcile::{Clock, Fetched, Source};
 use crate::status::Artifact;
 use crate::{Digest, Error, Revision, SourceFailure};
 
@@ -39,15 +39,28 @@ struct State {
 /// history always gives the same revisions. A fetch of an unchanged ref transfers nothing
 /// ([`MemorySource::transfers`] does not move). Ignore rules are not applied here: what is
 /// committed is what the artifact holds.
+///
+/// Artifacts are stamped (`lastUpdateTime`) with the time of the source's [`ManualClock`]:
+/// its own, starting at 2026-01-01T00:00:00Z, or the one given to
+/// [`MemorySource::with_clock`], as [`super::Env`] does.
 #[derive(Debug, Default)]
 pub struct MemorySource {
     state: Mutex<State>,
+    clock: ManualClock,
 }
 
 impl MemorySource {
     /// An empty source.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty source whose artifacts carry the time of `clock` (a clone shares its time).
+    pub fn with_clock(clock: ManualClock) -> Self {
+        Self {
+            state: Mutex::default(),
+            clock,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -226,7 +239,7 @@ impl Source for MemorySource {
             path: path.clone(),
             revision: rev,
             digest: pack(&commit.tree),
-            last_update_time: Timestamp::UNIX_EPOCH,
+            last_update_time: self.clock.now(),
             size: Some(size),
             metadata: BTreeMap::new(),
         };
