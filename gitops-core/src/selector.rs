@@ -1,9 +1,9 @@
 //! Kubernetes label and field selectors: parsing and matching.
 //!
-//! One grammar serves the three places that select objects: kustomize patch targets
-//! (`labelSelector`, `annotationSelector`), list and watch requests (`labelSelector`,
-//! `fieldSelector`) and the structured selectors of workloads (`matchLabels`,
-//! `matchExpressions`).
+//! One grammar serves the places that select objects: kustomize patch targets
+//! (`labelSelector`, `annotationSelector`) and list and watch requests (`labelSelector`,
+//! `fieldSelector`); [`Selector::from_label_selector`] turns the structured selectors of
+//! workloads (`matchLabels`, `matchExpressions`) into the same form.
 //!
 //! The label grammar is Kubernetes': requirements separated by commas, each one of `key`,
 //! `!key`, `key=value`, `key==value`, `key!=value`, `key in (a,b)`, `key notin (a,b)`,
@@ -403,9 +403,7 @@ fn requirement(tokens: &[Token], at: usize) -> Result<(Requirement, usize), Stri
                     _ => return Err(format!("unclosed value list after '{w}'")),
                 }
             }
-            if values.iter().all(String::is_empty) && values.len() == 1 {
-                return Err(format!("the value list of '{w}' must not be empty"));
-            }
+            // As in Kubernetes, `in ()` is the set holding the empty value.
             let r = if w == "in" {
                 Requirement::In(key, values)
             } else {
@@ -429,7 +427,6 @@ fn check_key(key: &str) -> Result<(), String> {
     if let Some(p) = prefix {
         let label_ok = |l: &str| {
             !l.is_empty()
-                && l.len() <= 63
                 && l.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !l.starts_with('-')
@@ -558,6 +555,10 @@ mod tests {
             assert_eq!(s.matches_map(Some(&l)), want, "{sel}");
         }
         assert!(Selector::parse("app=").unwrap().matches(|_| Some("")));
+        // `in ()` is the set of the empty value, as Kubernetes parses it.
+        let empty = Selector::parse("app in ()").unwrap();
+        assert!(empty.matches(|_| Some("")));
+        assert!(!empty.matches(|_| Some("web")));
     }
 
     #[test]
@@ -566,7 +567,6 @@ mod tests {
             ("app=web,", "expected a key"),
             ("app in web", "'in' must be followed by '('"),
             ("app in (a", "unclosed value list after 'in'"),
-            ("app in ()", "must not be empty"),
             ("a b", "found 'b' after key 'a', expected an operator"),
             ("-app", "name part must be"),
             ("app=we b", "found 'b'"),

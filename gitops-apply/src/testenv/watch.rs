@@ -192,33 +192,34 @@ pub(crate) fn serve(
             None
         };
         loop {
-            let pending: Vec<Bytes> = {
+            // Under the lock, only the events in scope are taken (their texts are shared
+            // `Bytes`, so this copies no object); selectors and views parse them after.
+            let in_scope: Vec<(EventType, Bytes, Option<Bytes>)> = {
                 let state = server.lock();
                 let events = &state.store.events;
                 let start = events.partition_point(|e| e.rv <= last);
                 let out = events[start..]
                     .iter()
-                    .filter_map(|e| {
-                        if !watch.in_scope(&e.resource, &e.namespace) {
-                            return None;
-                        }
-                        let now = watch.selects(&e.object);
-                        let before = e.previous.as_ref().is_some_and(|p| watch.selects(p));
-                        // A modification moving an object into or out of the selection is an
-                        // addition or a deletion for this watch.
-                        let kind = match (e.kind, before, now) {
-                            (EventType::Modified, false, true) => EventType::Added,
-                            (EventType::Modified, true, false) => EventType::Deleted,
-                            (EventType::Modified, false, false) => return None,
-                            (kind, _, true) => kind,
-                            (_, _, false) => return None,
-                        };
-                        watch.event_line(kind, &e.object)
-                    })
+                    .filter(|e| watch.in_scope(&e.resource, &e.namespace))
+                    .map(|e| (e.kind, e.object.clone(), e.previous.clone()))
                     .collect();
                 last = last.max(events.last().map(|e| e.rv).unwrap_or(last));
                 out
             };
+            let pending = in_scope.into_iter().filter_map(|(kind, object, previous)| {
+                let now = watch.selects(&object);
+                let before = previous.as_ref().is_some_and(|p| watch.selects(p));
+                // A modification moving an object into or out of the selection is an
+                // addition or a deletion for this watch.
+                let kind = match (kind, before, now) {
+                    (EventType::Modified, false, true) => EventType::Added,
+                    (EventType::Modified, true, false) => EventType::Deleted,
+                    (EventType::Modified, false, false) => return None,
+                    (kind, _, true) => kind,
+                    (_, _, false) => return None,
+                };
+                watch.event_line(kind, &object)
+            });
             for item in pending {
                 if tx.send(item).await.is_err() {
                     return;
