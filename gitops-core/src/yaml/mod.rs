@@ -34,9 +34,10 @@ pub fn to_string(objects: &[Object]) -> String {
         }
         // The emitter reads the object in place: cloning every object to print it doubled
         // the allocations of printing a large build.
+        // JSON is the fallback, as in `value_to_string`, so that output is never lost.
         match emit::map_document(object.as_map()) {
             Ok(text) => out.push_str(&text),
-            Err(_) => out.push_str(&Value::Object(object.as_map().clone()).to_string()),
+            Err(_) => out.push_str(&serde_json::to_string(object.as_map()).unwrap_or_default()),
         }
     }
     out
