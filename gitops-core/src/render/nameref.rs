@@ -101,6 +101,9 @@ fn other_rules(group: &str, kind: &str) -> &'static [Rule] {
 
 /// Rewrites every reference to a renamed object of the build.
 pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
+    // Nothing renamed is not enough to skip the pass: once the namespace transformer has
+    // recorded the names, a `{name, namespace}` reference without a namespace still gets
+    // its object's (and may be ambiguous).
     if resources.iter().all(|r| {
         r.previous_names.is_empty() && r.previous_namespaces.is_empty() && !r.name_recorded
     }) {
@@ -116,8 +119,10 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
         };
         let lookup = |rg: &str, rk: &str, name: &str| -> Result<Option<(String, String)>, Error> {
             let candidates = snapshot.reachable(&referrer, rg, rk, name);
-            Ok(select(&snapshot, &referrer, candidates.collect(), name)?
-                .map(|c| (c.name.clone(), c.namespace.clone())))
+            Ok(
+                select(&snapshot, &referrer, candidates.collect(), name, Same::Name)?
+                    .map(|c| (c.name.clone(), c.namespace.clone())),
+            )
         };
         let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
         let mut failure = None;
@@ -296,7 +301,7 @@ fn fix_name_and_namespace(
             }
         })
         .collect();
-    if let Some(c) = select(index, referrer, candidates, name)? {
+    if let Some(c) = select(index, referrer, candidates, name, Same::NameAndNamespace)? {
         let (name, namespace) = (c.name.clone(), c.namespace.clone());
         m.insert("name".into(), Value::String(name));
         if !namespace.is_empty() {
@@ -327,13 +332,15 @@ struct Referral {
 }
 
 impl Referral {
-    fn effective(&self, ns: &str) -> String {
+    /// The namespace `ns` stands for on this object: none if it is cluster-scoped,
+    /// `default` if unset.
+    fn effective<'a>(&self, ns: &'a str) -> &'a str {
         if self.cluster_scoped {
-            String::new()
+            ""
         } else if ns.is_empty() {
-            "default".into()
+            "default"
         } else {
-            ns.into()
+            ns
         }
     }
 
@@ -385,7 +392,7 @@ impl Index {
             originals_by_namespace
                 .entry(c.namespace.clone())
                 .or_default()
-                .insert(c.effective(&c.original_namespace));
+                .insert(c.effective(&c.original_namespace).to_string());
         }
         Index {
             referrals,
@@ -443,15 +450,26 @@ impl Index {
     }
 }
 
+/// What several objects left for one reference must share for it to take the first.
+#[derive(Clone, Copy)]
+enum Same {
+    /// A plain name field only takes the name, so objects of one name will do.
+    Name,
+    /// A `{name, namespace}` reference takes both, so they must agree on both.
+    NameAndNamespace,
+}
+
 /// kustomize's choice among the objects a reference may name: those in the referrer's
 /// namespace (ServiceAccounts and cluster-scoped objects from anywhere), then those whose
 /// prefixes and suffixes match the referrer's, loosely then exactly. A reference that
-/// still names several objects of one name takes the first; several names are an error.
+/// still names several objects takes the first when they share what it takes from them
+/// (`same`); otherwise it is an error.
 fn select<'a>(
     index: &'a Index,
     referrer: &Referrer,
     candidates: Vec<&'a Referral>,
     name: &str,
+    same: Same,
 ) -> Result<Option<&'a Referral>, Error> {
     let from = &index.referrals[referrer.position];
     let mut candidates: Vec<&Referral> = candidates
@@ -469,14 +487,22 @@ fn select<'a>(
         }
         candidates.retain(|c| c.affixes_match(from, allow_empty));
     }
+    let alike = |a: &Referral, b: &Referral| match same {
+        Same::Name => a.name == b.name,
+        Same::NameAndNamespace => a.name == b.name && a.namespace == b.namespace,
+    };
     match candidates.as_slice() {
         [] => Ok(None),
-        [first, rest @ ..] if rest.iter().all(|c| c.name == first.name) => Ok(Some(first)),
+        [first, rest @ ..] if rest.iter().all(|c| alike(first, c)) => Ok(Some(first)),
         many => Err(Error::Render {
             message: format!(
                 "reference to '{name}' found multiple possible referrals: {}",
                 many.iter()
-                    .map(|c| format!("{}/{}", c.kind, c.name))
+                    .map(|c| if c.namespace.is_empty() {
+                        format!("{}/{}", c.kind, c.name)
+                    } else {
+                        format!("{}/{}.{}", c.kind, c.name, c.namespace)
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
