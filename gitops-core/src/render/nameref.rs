@@ -198,14 +198,14 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
                 if let Err(e) =
                     fix_name_and_namespace(m, &snapshot, &referrer, "", "ServiceAccount")
                 {
-                    failure = Some(e);
+                    failure = Some(in_field("subjects", e));
                 }
             });
         }
         if group == "apiregistration.k8s.io" && kind == "APIService" {
             visit_maps(&mut value, &["spec", "service"], false, &mut |m| {
                 if let Err(e) = fix_name_and_namespace(m, &snapshot, &referrer, "", "Service") {
-                    failure = Some(e);
+                    failure = Some(in_field("spec.service", e));
                 }
             });
         }
@@ -221,7 +221,7 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
                 false,
                 &mut |m| {
                     if let Err(e) = fix_name_and_namespace(m, &snapshot, &referrer, "", "Service") {
-                        failure = Some(e);
+                        failure = Some(in_field("webhooks[].clientConfig.service", e));
                     }
                 },
             );
@@ -236,6 +236,13 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// An error about a reference, with the field that holds it.
+fn in_field(field: &str, e: Error) -> Error {
+    Error::Render {
+        message: format!("field '{field}': {e}"),
+    }
 }
 
 /// The roles and namespaces of a referrer that decide which objects it can refer to.
