@@ -223,6 +223,10 @@ impl FetchedCommit {
         let repo = self.repo.clone();
         let commit = self.id;
         std::thread::scope(|scope| {
+            // Owned by this closure, so that an early return drops it before the scope joins
+            // the reader: the reader's next send then fails and it stops, instead of blocking
+            // forever on a full channel.
+            let receive = receive;
             std::thread::Builder::new()
                 .name("gitops-blobs".into())
                 .spawn_scoped(scope, move || {
@@ -234,8 +238,10 @@ impl FetchedCommit {
                                 url: "<local>".into(),
                                 detail: format!("reading commit {commit}: {}", chain(&e)),
                             });
-                        // A closed channel means the packing stopped: stop too.
-                        if send.send(blob).is_err() {
+                        // The first error ends the reading; a closed channel means the
+                        // packing stopped: stop too.
+                        let failed = blob.is_err();
+                        if send.send(blob).is_err() || failed {
                             return;
                         }
                     }
