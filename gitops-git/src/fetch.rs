@@ -716,7 +716,11 @@ impl Session<'_> {
             &mut WantOne(want),
             |pack, _progress, interrupt| {
                 // Indexed while it arrives, see `indexpack`.
-                crate::indexpack::receive(pack, &pack_dir, interrupt)
+                let stop = crate::indexpack::Stop {
+                    interrupt,
+                    deadline: Some(self.deadline),
+                };
+                crate::indexpack::receive(pack, &pack_dir, &stop)
                     .map_err(gix::Error::from_error)?;
                 received = true;
                 Ok(true)
