@@ -24,9 +24,10 @@
 //! Transports are gitoxide's: `file://` (spawns `git-upload-pack`, so the `git` program must
 //! be installed), `git://`, `http(s)://` (reqwest with rustls, TLS verification always on,
 //! a private CA added to the system roots, basic auth, bearer token, client certificate) and
-//! `ssh://` (spawns the `ssh` program with a per-fetch `core.sshCommand`: the secret's key in
-//! a 0600 file, its `known_hosts` as the only known hosts, strict host key checking, no agent,
-//! no user configuration). Basic auth over plain `http://` is refused by gitoxide, which will
+//! `ssh://` (spawns the `ssh` program with per-fetch options passed through gitoxide's ssh
+//! connect options, not through any git configuration: the secret's key in a 0600 file, its
+//! `known_hosts` as the only known hosts, strict host key checking, no agent, no user
+//! configuration). Basic auth over plain `http://` is refused by gitoxide, which will
 //! not send credentials in clear text.
 //!
 //! gitoxide's network client is blocking: [`fetch_blocking`] blocks the calling thread;
@@ -749,7 +750,7 @@ impl Session<'_> {
         shown: &str,
         last: Option<&Revision>,
     ) -> Result<Result<(Listed, gix::ObjectId, Revision), Revision>, Error> {
-        let listed = self.list(Some(&format!("+{full}:{LOCAL_REF}")))?;
+        let listed = self.list(Some(full))?;
         let commit = listed
             .refs
             .iter()
@@ -796,9 +797,6 @@ fn revision(reference: Option<&str>, id: &gix::oid) -> Result<Revision, Error> {
         Digest::new("sha1", &id.to_hex().to_string())?,
     )?)
 }
-
-/// The local ref fetched refs are written to.
-const LOCAL_REF: &str = "refs/gitops/fetched";
 
 /// Parses a repository URL this crate fetches from and pushes to (`file`, `git`, `http`,
 /// `https`, `ssh`; no scp-like addresses), returning it with its form for messages.
@@ -1047,7 +1045,8 @@ pub fn fetch_blocking(
     }))
 }
 
-/// Quotes a value for the shell that may run `core.sshCommand`.
+/// Quotes a value for the shell that may run the `ssh` command line (gitoxide's, or `git`'s
+/// `GIT_SSH_COMMAND` when pushing).
 pub(crate) fn quote(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
 }
