@@ -24,9 +24,10 @@
 //! Transports are gitoxide's: `file://` (spawns `git-upload-pack`, so the `git` program must
 //! be installed), `git://`, `http(s)://` (reqwest with rustls, TLS verification always on,
 //! a private CA added to the system roots, basic auth, bearer token, client certificate) and
-//! `ssh://` (spawns the `ssh` program with a per-fetch `core.sshCommand`: the secret's key in
-//! a 0600 file, its `known_hosts` as the only known hosts, strict host key checking, no agent,
-//! no user configuration). Basic auth over plain `http://` is refused by gitoxide, which will
+//! `ssh://` (spawns the `ssh` program with per-fetch options passed through gitoxide's ssh
+//! connect options, not through any git configuration: the secret's key in a 0600 file, its
+//! `known_hosts` as the only known hosts, strict host key checking, no agent, no user
+//! configuration). Basic auth over plain `http://` is refused by gitoxide, which will
 //! not send credentials in clear text.
 //!
 //! gitoxide's network client is blocking: [`fetch_blocking`] blocks the calling thread;
@@ -223,6 +224,10 @@ impl FetchedCommit {
         let repo = self.repo.clone();
         let commit = self.id;
         std::thread::scope(|scope| {
+            // Owned by this closure, so that an early return drops it before the scope joins
+            // the reader: the reader's next send then fails and it stops, instead of blocking
+            // forever on a full channel.
+            let receive = receive;
             std::thread::Builder::new()
                 .name("gitops-blobs".into())
                 .spawn_scoped(scope, move || {
@@ -234,8 +239,10 @@ impl FetchedCommit {
                                 url: "<local>".into(),
                                 detail: format!("reading commit {commit}: {}", chain(&e)),
                             });
-                        // A closed channel means the packing stopped: stop too.
-                        if send.send(blob).is_err() {
+                        // The first error ends the reading; a closed channel means the
+                        // packing stopped: stop too.
+                        let failed = blob.is_err();
+                        if send.send(blob).is_err() || failed {
                             return;
                         }
                     }
@@ -710,7 +717,11 @@ impl Session<'_> {
             &mut WantOne(want),
             |pack, _progress, interrupt| {
                 // Indexed while it arrives, see `indexpack`.
-                crate::indexpack::receive(pack, &pack_dir, interrupt)
+                let stop = crate::indexpack::Stop {
+                    interrupt,
+                    deadline: Some(self.deadline),
+                };
+                crate::indexpack::receive(pack, &pack_dir, &stop)
                     .map_err(gix::Error::from_error)?;
                 received = true;
                 Ok(true)
@@ -739,7 +750,7 @@ impl Session<'_> {
         shown: &str,
         last: Option<&Revision>,
     ) -> Result<Result<(Listed, gix::ObjectId, Revision), Revision>, Error> {
-        let listed = self.list(Some(&format!("+{full}:{LOCAL_REF}")))?;
+        let listed = self.list(Some(full))?;
         let commit = listed
             .refs
             .iter()
@@ -786,9 +797,6 @@ fn revision(reference: Option<&str>, id: &gix::oid) -> Result<Revision, Error> {
         Digest::new("sha1", &id.to_hex().to_string())?,
     )?)
 }
-
-/// The local ref fetched refs are written to.
-const LOCAL_REF: &str = "refs/gitops/fetched";
 
 /// Parses a repository URL this crate fetches from and pushes to (`file`, `git`, `http`,
 /// `https`, `ssh`; no scp-like addresses), returning it with its form for messages.
@@ -1037,7 +1045,8 @@ pub fn fetch_blocking(
     }))
 }
 
-/// Quotes a value for the shell that may run `core.sshCommand`.
+/// Quotes a value for the shell that may run the `ssh` command line (gitoxide's, or `git`'s
+/// `GIT_SSH_COMMAND` when pushing).
 pub(crate) fn quote(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
 }

@@ -10,7 +10,7 @@
 //! which thread compressed it or when: the same input always gives the same bytes. This is
 //! pigz's scheme with a fixed block size.
 //!
-//! Blocks are compressed by worker threads, started when the second block is complete (an input
+//! Blocks are compressed by worker threads, started when the first block is complete (an input
 //! that fits in one block is compressed on the calling thread, without threads); the caller
 //! keeps producing input meanwhile, and writes finished blocks to the inner writer in order.
 

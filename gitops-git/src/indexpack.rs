@@ -13,12 +13,76 @@ use std::collections::HashMap;
 use std::io::{self, BufRead, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use gix::ObjectId;
 use gix::odb::pack::data::decode::entry::ResolvedBase;
 
 const HASH: gix::hash::Kind = gix::hash::Kind::Sha1;
 const HASH_LEN: usize = 20;
+
+/// The largest object a pack may hold, whole or as the result of a delta: the default
+/// [`crate::extract::Limits::max_bytes`], as an object larger than that could never be
+/// unpacked from the artifact. The pack comes from an untrusted server: its declared sizes
+/// are checked against this before anything is allocated for them.
+pub(crate) const MAX_OBJECT_BYTES: u64 = 1 << 30;
+
+/// The most memory gitoxide may allocate to decode one delta: the base and the result
+/// buffers plus the delta instructions, each at most [`MAX_OBJECT_BYTES`].
+const DECODE_ALLOC_LIMIT: usize = (MAX_OBJECT_BYTES as usize).saturating_mul(3);
+
+/// The memory all delta resolver threads together may use to cache decoded bases.
+const DELTA_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// When to give up: the fetch's cancel flag and, when there is one, its deadline.
+pub(crate) struct Stop<'a> {
+    pub(crate) interrupt: &'a AtomicBool,
+    pub(crate) deadline: Option<Instant>,
+}
+
+impl Stop<'_> {
+    fn check(&self) -> io::Result<()> {
+        if self.interrupt.load(Ordering::Relaxed) {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "timed out while indexing the pack",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn too_large(what: &str, size: u64) -> io::Error {
+    invalid(format!(
+        "{what} declares {size} bytes, more than the limit of {MAX_OBJECT_BYTES} bytes per object"
+    ))
+}
+
+/// Reads the result size from the start of a delta (base size and result size, both in
+/// git's little-endian base-128 encoding); `None` when `header` is too short or malformed.
+fn delta_result_size(header: &[u8]) -> Option<u64> {
+    let mut bytes = header.iter();
+    let mut varint = || {
+        let mut value = 0u64;
+        let mut shift = 0u32;
+        loop {
+            let b = *bytes.next()?;
+            if shift > 63 {
+                return None;
+            }
+            value |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+    };
+    varint()?;
+    varint()
+}
 
 fn invalid(what: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.into())
@@ -117,7 +181,7 @@ impl<W: Write> Tee<'_, W> {
 pub(crate) fn receive(
     input: &mut dyn BufRead,
     pack_dir: &Path,
-    interrupt: &AtomicBool,
+    stop: &Stop<'_>,
 ) -> io::Result<usize> {
     let incoming = tempfile::Builder::new()
         .prefix("incoming-")
@@ -148,9 +212,7 @@ pub(crate) fn receive(
     let mut inflater = flate2::Decompress::new(true);
     let mut out = vec![0u8; 64 * 1024];
     for _ in 0..count {
-        if interrupt.load(Ordering::Relaxed) {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
-        }
+        stop.check()?;
         tee.crc.reset();
         let offset = tee.position;
         let mut c = tee.byte()?;
@@ -174,6 +236,7 @@ pub(crate) fn receive(
             other => return Err(invalid(format!("unknown pack entry type {other}"))),
         };
         let id = match object_kind {
+            Some(_) if size > MAX_OBJECT_BYTES => return Err(too_large("an object", size)),
             Some(object_kind) => {
                 let mut hasher = gix::hash::hasher(HASH);
                 hasher.update(&gix::objs::encode::loose_header(object_kind, size));
@@ -204,7 +267,18 @@ pub(crate) fn receive(
                     let mut base = [0u8; HASH_LEN];
                     tee.exact(&mut base)?;
                 }
-                tee.inflate(size, &mut inflater, &mut out, |_| {})?;
+                // The delta's header says how large its result is: refuse what exceeds the
+                // limit now rather than when it is resolved.
+                let mut header: Vec<u8> = Vec::with_capacity(20);
+                tee.inflate(size, &mut inflater, &mut out, |bytes| {
+                    let room = 20usize.saturating_sub(header.len());
+                    header.extend_from_slice(bytes.get(..room).unwrap_or(bytes));
+                })?;
+                if let Some(result) = delta_result_size(&header)
+                    && result > MAX_OBJECT_BYTES
+                {
+                    return Err(too_large("a delta's result", result));
+                }
                 deltas.push(entries.len());
                 None
             }
@@ -238,7 +312,7 @@ pub(crate) fn receive(
         .persist(&pack_path)
         .map_err(|e| io::Error::other(format!("keeping the pack: {}", e.error)))?;
     if !deltas.is_empty() {
-        resolve_deltas(&pack_path, &mut entries, &deltas)?;
+        resolve_deltas(&pack_path, &mut entries, &deltas, stop)?;
     }
     write_index(&pack_dir.join(format!("{name}.idx")), &entries, &computed)?;
     Ok(count)
@@ -255,13 +329,25 @@ fn decode_error(e: gix::Error) -> io::Error {
 
 /// Computes the ids of the delta entries from the written pack, on as many threads as there
 /// are cores, each taking a consecutive part of the deltas in pack order.
-fn resolve_deltas(pack_path: &Path, entries: &mut [Indexed], deltas: &[usize]) -> io::Result<()> {
-    let pack = PackFile::at(pack_path, HASH).map_err(decode_error)?;
+/// Stops with an error when `stop` says so, checked before every delta.
+fn resolve_deltas(
+    pack_path: &Path,
+    entries: &mut [Indexed],
+    deltas: &[usize],
+    stop: &Stop<'_>,
+) -> io::Result<()> {
+    // The pack is untrusted: gitoxide refuses to allocate more than this for one object.
+    let pack = PackFile::at(pack_path, HASH)
+        .map_err(decode_error)?
+        .with_alloc_limit_bytes(Some(DECODE_ALLOC_LIMIT));
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 8));
+    // The base cache is split between the threads, so that together they stay within it.
+    let cache_bytes = DELTA_CACHE_BYTES / threads;
     let mut pending: Vec<usize> = deltas.to_vec();
     // A delta may name its base by id, and that base may be a delta itself: resolve in rounds
     // until nothing changes.
     loop {
+        stop.check()?;
         let by_id: HashMap<ObjectId, u64> = entries
             .iter()
             .filter_map(|e| e.id.map(|id| (id, e.offset)))
@@ -278,7 +364,9 @@ fn resolve_deltas(pack_path: &Path, entries: &mut [Indexed], deltas: &[usize]) -
                 handles.push(
                     std::thread::Builder::new()
                         .name("gitops-deltas".into())
-                        .spawn_scoped(scope, move || resolve_part(pack, by_id, part)),
+                        .spawn_scoped(scope, move || {
+                            resolve_part(pack, by_id, part, cache_bytes, stop)
+                        }),
                 );
             }
             handles
@@ -318,13 +406,16 @@ fn resolve_part(
     pack: &PackFile,
     by_id: &HashMap<ObjectId, u64>,
     part: &[(usize, u64)],
+    cache_bytes: usize,
+    stop: &Stop<'_>,
 ) -> io::Result<Resolved> {
     let mut inflate = gix::zlib::Inflate::default();
     let mut out = Vec::new();
     // Bases decoded for one delta serve the next ones of the same chain.
-    let mut cache = gix::odb::pack::cache::lru::MemoryCappedHashmap::new(64 * 1024 * 1024);
+    let mut cache = gix::odb::pack::cache::lru::MemoryCappedHashmap::new(cache_bytes);
     let mut resolved = Vec::with_capacity(part.len());
     for &(i, offset) in part {
+        stop.check()?;
         let entry = pack.entry(offset).map_err(decode_error)?;
         let missing = std::cell::Cell::new(false);
         let resolve = |id: &gix::oid, _: &mut Vec<u8>| -> gix::Result<Option<ResolvedBase>> {
@@ -422,6 +513,15 @@ mod tests {
     use super::*;
     use std::process::{Command, Stdio};
 
+    static NEVER: AtomicBool = AtomicBool::new(false);
+
+    fn no_stop() -> Stop<'static> {
+        Stop {
+            interrupt: &NEVER,
+            deadline: None,
+        }
+    }
+
     fn git(dir: &Path, args: &[&str], stdin: &[u8]) -> Vec<u8> {
         let mut child = Command::new("git")
             .current_dir(dir)
@@ -480,8 +580,7 @@ mod tests {
     /// Indexes `pack` here and with `git index-pack`: the same pack and the same index bytes.
     fn same_as_git(pack: &[u8]) -> usize {
         let ours = tempfile::tempdir().expect("tempdir");
-        let count = receive(&mut &pack[..], ours.path(), &AtomicBool::new(false))
-            .expect("the pack is received");
+        let count = receive(&mut &pack[..], ours.path(), &no_stop()).expect("the pack is received");
         let theirs = tempfile::tempdir().expect("tempdir");
         std::fs::write(theirs.path().join("p.pack"), pack).expect("write");
         let hash = git(theirs.path(), &["index-pack", "-o", "p.idx", "p.pack"], b"");
@@ -531,7 +630,7 @@ mod tests {
         let pack = git(repo.path(), &["pack-objects", "--stdout"], b"");
         let dir = tempfile::tempdir().expect("tempdir");
         assert_eq!(
-            receive(&mut &pack[..], dir.path(), &AtomicBool::new(false)).expect("empty pack"),
+            receive(&mut &pack[..], dir.path(), &no_stop()).expect("empty pack"),
             0
         );
         assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
@@ -560,8 +659,117 @@ mod tests {
             b"PACK\0\0\0\x09\0\0\0\x01",
         ] {
             let dir = tempfile::tempdir().expect("tempdir");
-            assert!(receive(&mut &bad[..], dir.path(), &AtomicBool::new(false)).is_err());
+            assert!(receive(&mut &bad[..], dir.path(), &no_stop()).is_err());
             assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
         }
+    }
+
+    /// A pack entry's header: type and size in git's encoding.
+    fn entry_header(kind: u8, size: u64) -> Vec<u8> {
+        let mut first = (kind << 4) | (size & 15) as u8;
+        let mut rest = size >> 4;
+        let mut out = Vec::new();
+        while rest != 0 {
+            out.push(first | 0x80);
+            first = (rest & 0x7f) as u8;
+            rest >>= 7;
+        }
+        out.push(first);
+        out
+    }
+
+    fn varint(mut n: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let b = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(b);
+                return out;
+            }
+            out.push(b | 0x80);
+        }
+    }
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(data).expect("deflate");
+        z.finish().expect("deflate")
+    }
+
+    /// A pack of a blob and an offset delta on it whose header declares `result` bytes.
+    fn pack_with_delta_result(result: u64) -> Vec<u8> {
+        let mut pack = b"PACK".to_vec();
+        pack.extend_from_slice(&2u32.to_be_bytes());
+        pack.extend_from_slice(&2u32.to_be_bytes());
+        let base = b"hello";
+        let base_at = pack.len();
+        pack.extend(entry_header(3, base.len() as u64));
+        pack.extend(zlib(base));
+        let distance = pack.len() - base_at;
+        assert!(distance < 128, "one byte of distance");
+        // Base size, result size, then one copy of the whole base.
+        let mut delta = varint(base.len() as u64);
+        delta.extend(varint(result));
+        delta.extend_from_slice(&[0x80 | 0x10, base.len() as u8]);
+        pack.extend(entry_header(6, delta.len() as u64));
+        pack.push(distance as u8);
+        pack.extend(zlib(&delta));
+        let mut hasher = gix::hash::hasher(HASH);
+        hasher.update(&pack);
+        let checksum = hasher.try_finalize().expect("sha1");
+        pack.extend_from_slice(checksum.as_slice());
+        pack
+    }
+
+    #[test]
+    fn a_delta_declaring_a_huge_result_is_refused_before_allocating() {
+        // The hand-made pack is well formed: with a small result it is indexed.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ok = pack_with_delta_result(5);
+        assert_eq!(
+            receive(&mut &ok[..], dir.path(), &no_stop()).expect("valid"),
+            2
+        );
+
+        let huge = pack_with_delta_result(1 << 40);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = receive(&mut &huge[..], dir.path(), &no_stop()).expect_err("refused");
+        let message = err.to_string();
+        assert!(message.contains("limit"), "{message}");
+        assert!(message.contains(&MAX_OBJECT_BYTES.to_string()), "{message}");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+    }
+
+    #[test]
+    fn delta_resolution_stops_when_interrupted_or_past_the_deadline() {
+        let repo = repository();
+        let pack = git(
+            repo.path(),
+            &["pack-objects", "--stdout", "--revs", "--delta-base-offset"],
+            b"HEAD\n",
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("p.pack");
+        std::fs::write(&path, &pack).expect("write");
+        // Any entry will do: nothing is decoded once stopped.
+        let mut entries = vec![Indexed {
+            id: None,
+            offset: 12,
+            crc32: 0,
+        }];
+        let interrupted = AtomicBool::new(true);
+        let stop = Stop {
+            interrupt: &interrupted,
+            deadline: None,
+        };
+        let err = resolve_deltas(&path, &mut entries, &[0], &stop).expect_err("interrupted");
+        assert_eq!(err.kind(), io::ErrorKind::Interrupted, "{err}");
+        let stop = Stop {
+            interrupt: &NEVER,
+            deadline: Some(Instant::now()),
+        };
+        let err = resolve_deltas(&path, &mut entries, &[0], &stop).expect_err("timed out");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
     }
 }

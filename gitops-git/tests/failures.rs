@@ -470,3 +470,66 @@ async fn dropping_the_fetch_future_cancels_the_blocking_fetch() {
         "dropping the future tells the blocking fetch to stop"
     );
 }
+
+/// A writer that fails once it has taken `left` bytes, as a full disk does.
+struct FailingWriter {
+    left: usize,
+}
+
+impl std::io::Write for FailingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::other("no space left on device"));
+        }
+        let n = buf.len().min(self.left);
+        self.left -= n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn packing_into_a_failing_writer_returns_the_error_instead_of_hanging() {
+    let fx = Fixture::new();
+    // Far more blobs than the reader thread queues ahead (256), and enough bytes that the
+    // archive reaches the writer (and fails) long before the last of them is packed.
+    let contents: Vec<(String, String)> = (0..1000)
+        .map(|i| {
+            let body: String = (0..200).map(|l| format!("file {i} line {l}\n")).collect();
+            (format!("files/f{i:04}.txt"), body)
+        })
+        .collect();
+    let files: Vec<(&str, Option<&str>)> = contents
+        .iter()
+        .map(|(p, c)| (p.as_str(), Some(c.as_str())))
+        .collect();
+    fx.commit(&files, "many files");
+    fx.push(&["main"]);
+    let url = format!("file://{}", fx.bare().display());
+    let outcome = fetch_blocking(
+        &url,
+        &branch("main"),
+        &Auth::none(),
+        &FetchOptions::default(),
+    )
+    .unwrap();
+    let FetchOutcome::Fetched(commit) = outcome else {
+        panic!("expected a fetched commit, got {outcome:?}");
+    };
+
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut packer = gitops_git::artifact::Packer::new(FailingWriter { left: 64 }).unwrap();
+        let _ = done.send(commit.pack(&mut packer, None).map(|_| ()));
+    });
+    match finished.recv_timeout(Duration::from_secs(60)) {
+        Ok(result) => {
+            let err = result.expect_err("the writer fails");
+            assert!(err.to_string().contains("no space left"), "{err}");
+        }
+        Err(_) => panic!("packing into a failing writer did not return"),
+    }
+}
