@@ -186,11 +186,14 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                if let Some(Value::String(name)) = m.get("name")
-                    && let Ok(Some((new, _))) =
-                        lookup("rbac.authorization.k8s.io", &target_kind, name)
-                {
-                    m.insert("name".into(), Value::String(new));
+                if let Some(Value::String(name)) = m.get("name") {
+                    match lookup("rbac.authorization.k8s.io", &target_kind, name) {
+                        Ok(Some((new, _))) => {
+                            m.insert("name".into(), Value::String(new));
+                        }
+                        Ok(None) => {}
+                        Err(e) => failure = Some(in_field("roleRef", e)),
+                    }
                 }
             });
             // kustomize matches subjects by name whatever their kind.

@@ -187,7 +187,8 @@ pub(crate) fn apply(
         }
         (Loaded::Strategic(docs), Some(target)) => {
             let selected = select(k, field, target, resources)?;
-            for doc in &docs {
+            // Several documents with a target are refused above: there is one at most.
+            if let Some(doc) = docs.first() {
                 let mut deleted = HashSet::new();
                 for &i in &selected {
                     if apply_strategic(doc, &mut resources[i], p) {
