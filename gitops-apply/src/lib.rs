@@ -6,7 +6,7 @@
 //!
 //! Today it carries, behind the `testenv` feature, `testenv`: an in-process Kubernetes API
 //! server that kube-rs clients and kubectl use unchanged, faithful to the exchanges recorded
-//! from a real kube-apiserver (`../shared/fixtures/kube-apiserver/`, replayed by
+//! from a real kube-apiserver (`tests/fixtures/kube-apiserver/`, replayed by
 //! `tests/fidelity.rs`). It serves on 127.0.0.1 or in-process as a tower service.
 //!
 //! It does not know Git: it never depends on `gitops-git`.
