@@ -42,6 +42,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admission;
 mod apply;
 mod cel;
 mod crd;
@@ -62,6 +63,7 @@ mod scale;
 mod selector;
 mod status;
 mod store;
+mod strategy;
 mod table;
 mod validation;
 mod watch;

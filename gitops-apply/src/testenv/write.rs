@@ -9,7 +9,6 @@ use serde_json::{Map, Value, json};
 
 use super::apply::apply;
 use super::crd;
-use super::defaults;
 use super::events;
 use super::fieldpath::{self, FieldSet};
 use super::handler::{Call, State, Written};
@@ -19,6 +18,7 @@ use super::registry::Resource;
 use super::status::{ApiError, Cause};
 use super::store::EventType;
 use super::validation;
+use super::{admission, defaults, strategy};
 
 /// The schema of a resource's objects: the built-in OpenAPI or the CRD's structural schema.
 pub(crate) fn with_schema<R>(resource: &Resource, f: impl FnOnce(Option<Node<'_>>) -> R) -> R {
@@ -456,10 +456,15 @@ pub(crate) fn write(
         let ip = state.allocate_ip();
         set_meta(&mut new, "uid", json!(uid));
         set_meta(&mut new, "creationTimestamp", json!(now()));
-        if defaults::has_generation(resource) {
+        if strategy::has_generation(resource) {
             set_meta(&mut new, "generation", json!(1));
         }
-        defaults::prepare_create(resource, &mut new, &uid, &ip);
+        let suffix = generated_suffix(state.store.rv() + 7919);
+        admission::admit_create(resource, &mut new, ns, &state.store, &suffix)?;
+        strategy::prepare_create(resource, &mut new, &uid, &ip);
+        // What the strategy set is defaulted again when storage decodes it (a Job copies its
+        // template's new labels).
+        defaults::apply_defaults(resource, &mut new);
         if resource.group == "apiextensions.k8s.io" {
             crd::prepare_create(&mut new);
         }
@@ -511,7 +516,7 @@ pub(crate) fn write(
     }
     // Generation follows spec changes only.
     if let Some(old) = old
-        && defaults::has_generation(resource)
+        && strategy::has_generation(resource)
         && spec_changed(resource, old, &new)
     {
         let generation = old
@@ -519,6 +524,9 @@ pub(crate) fn write(
             .and_then(Value::as_i64)
             .unwrap_or(0);
         set_meta(&mut new, "generation", json!(generation + 1));
+    }
+    if let Some(old) = old {
+        strategy::prepare_update(resource, old, &mut new);
     }
     if let Some(old) = old {
         set_meta(
