@@ -350,7 +350,7 @@ async fn send(router: &Router, request: &Value, b: &mut Bindings) -> Result<Resp
         .get_all("warning")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .map(warning_text)
+        .map(str::to_string)
         .collect();
     let bytes = response
         .into_body()
@@ -359,18 +359,6 @@ async fn send(router: &Router, request: &Value, b: &mut Bindings) -> Result<Resp
         .map_err(|e| e.to_string())?
         .to_bytes();
     Ok((status, warnings, bytes))
-}
-
-/// The text of a `Warning: 299 - "text"` header value, as the recordings keep it.
-fn warning_text(header: &str) -> String {
-    let rest = header
-        .trim_start_matches(|c: char| c.is_ascii_digit())
-        .trim_start();
-    let rest = rest.strip_prefix('-').unwrap_or(rest).trim();
-    rest.strip_prefix('"')
-        .and_then(|r| r.strip_suffix('"'))
-        .map(|r| r.replace("\\\"", "\"").replace("\\\\", "\\"))
-        .unwrap_or_else(|| rest.to_string())
 }
 
 fn encode(text: &str) -> String {

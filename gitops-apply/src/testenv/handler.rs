@@ -79,6 +79,8 @@ pub(crate) struct State {
     pub controllers: bool,
     /// Bearer tokens: user name and groups.
     pub tokens: HashMap<String, (String, Vec<String>)>,
+    /// Warnings of the request being served, drained into its `Warning` headers.
+    pub warnings: Vec<String>,
     next_ip: u32,
 }
 
@@ -91,6 +93,7 @@ impl Default for State {
             faults: Vec::new(),
             watch_timeout: Duration::from_secs(1800),
             tokens: HashMap::new(),
+            warnings: Vec::new(),
             controllers: false,
             next_ip: 10,
         }
@@ -242,9 +245,25 @@ async fn handle(AxumState(server): AxumState<Arc<Server>>, request: Request) -> 
         warnings: Default::default(),
     };
     let path = parts.uri.path().to_string();
-    match route(&server, &path, &call).await {
+    let mut response = match route(&server, &path, &call).await {
         Ok(response) => response,
         Err(e) => error_response(&e),
+    };
+    let warnings = call.warnings.lock().map(|w| w.clone()).unwrap_or_default();
+    for warning in warnings {
+        let quoted = warning.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(value) = header::HeaderValue::from_str(&format!("299 - \"{quoted}\"")) {
+            response.headers_mut().append("warning", value);
+        }
+    }
+    response
+}
+
+/// Moves the warnings validation left in the state to the request's `Warning` headers.
+fn take_warnings(state: &mut State, call: &Call) {
+    let warnings = std::mem::take(&mut state.warnings);
+    if let Ok(mut sink) = call.warnings.lock() {
+        sink.extend(warnings);
     }
 }
 
@@ -505,6 +524,7 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
             let mut body = parse_json_body(&resource, call)?;
             check_unknown_fields(&resource, &mut body, call)?;
             let result = create_object(&mut state, &resource, namespace, body, call);
+            take_warnings(&mut state, call);
             drop(state);
             finish(server, &resource, call, result, 201)
         }
@@ -521,6 +541,7 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
                 body,
                 call,
             );
+            take_warnings(&mut state, call);
             drop(state);
             let created = matches!(result, Ok((_, Written::Created)));
             finish(
@@ -541,6 +562,7 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
                 target.subresource,
                 call,
             );
+            take_warnings(&mut state, call);
             drop(state);
             let created = matches!(result, Ok((_, Written::Created)));
             finish(

@@ -46,6 +46,7 @@ mod admission;
 mod apply;
 mod cel;
 mod crd;
+mod decode;
 mod defaults;
 mod delete;
 mod discovery;

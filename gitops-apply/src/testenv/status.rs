@@ -46,6 +46,33 @@ impl Cause {
         }
     }
 
+    /// `Too long: may not be more than <limit> bytes`.
+    pub fn too_long(field: &str, limit: usize) -> Cause {
+        Cause {
+            reason: "FieldValueTooLong",
+            message: format!("Too long: may not be more than {limit} bytes"),
+            field: field.to_string(),
+        }
+    }
+
+    /// `Duplicate value: <value>`.
+    pub fn duplicate(field: &str, value: &Value) -> Cause {
+        Cause {
+            reason: "FieldValueDuplicate",
+            message: format!("Duplicate value: {}", go_value(value)),
+            field: field.to_string(),
+        }
+    }
+
+    /// `Not found: <value>`.
+    pub fn not_found(field: &str, value: &Value) -> Cause {
+        Cause {
+            reason: "FieldValueNotFound",
+            message: format!("Not found: {}", go_value(value)),
+            field: field.to_string(),
+        }
+    }
+
     /// `Unsupported value: <value>: supported values: ...`.
     pub fn unsupported(field: &str, value: &Value, supported: &[String]) -> Cause {
         let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();

@@ -18,7 +18,7 @@ use super::registry::Resource;
 use super::status::{ApiError, Cause};
 use super::store::EventType;
 use super::validation;
-use super::{admission, defaults, strategy};
+use super::{admission, decode, defaults, strategy};
 
 /// The schema of a resource's objects: the built-in OpenAPI or the CRD's structural schema.
 pub(crate) fn with_schema<R>(resource: &Resource, f: impl FnOnce(Option<Node<'_>>) -> R) -> R {
@@ -42,14 +42,23 @@ pub(crate) fn internal_group(group: &str) -> &str {
 
 pub(crate) fn parse_json_body(resource: &Resource, call: &Call) -> Result<Value, ApiError> {
     let text = String::from_utf8_lossy(&call.body);
-    let value: Value = serde_json::from_slice(&call.body).map_err(|e| {
+    let unrecognized = |error: String| {
         ApiError::bad_request(format!(
-            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {} ({})",
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {error} ({})",
             resource.kind,
-            go_json_error(&text, &e),
-            text.chars().take(100).collect::<String>()
+            decode::summarize(&call.body)
         ))
-    })?;
+    };
+    let value: Value = if call.content_type.contains("yaml") {
+        serde_saphyr::from_str(&text).map_err(|e| {
+            ApiError::bad_request(format!("error converting YAML to JSON: yaml: {e}"))
+        })?
+    } else {
+        serde_json::from_slice(&call.body).map_err(|e| unrecognized(go_json_error(&text, &e)))?
+    };
+    if !value.is_object() {
+        return Err(unrecognized(decode::not_an_object(&value)));
+    }
     let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
     let api_version = value
         .get("apiVersion")
@@ -64,6 +73,14 @@ pub(crate) fn parse_json_body(resource: &Resource, call: &Call) -> Result<Value,
             resource.kind
         )));
     }
+    decode::check_api_version(resource, &value)?;
+    decode::typed(resource, &value).map_err(|error| {
+        ApiError::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: {error}",
+            kind = resource.kind,
+            version = resource.version,
+        ))
+    })?;
     Ok(value)
 }
 
@@ -198,14 +215,6 @@ pub(crate) fn create_object(
     let generated = name.is_empty();
     if generated {
         name = format!("{generate}{}", generated_suffix(state.store.rv() + 7));
-    }
-    if let Some(cause) = validation::name(resource, &name) {
-        return Err(ApiError::invalid(
-            &resource.kind,
-            &resource.group,
-            &name,
-            vec![cause],
-        ));
     }
     let ns = if resource.namespaced {
         namespace.unwrap_or("")
@@ -470,7 +479,9 @@ pub(crate) fn write(
         }
     }
     // Validation.
-    let mut causes = validation::object(resource, &new);
+    let report = validation::object(resource, &new);
+    state.warnings.extend(report.warnings);
+    let mut causes = report.causes;
     causes.extend(events::validate(resource, &new));
     if let Some(custom) = &resource.custom {
         causes.extend(crd::validate(custom, &new));
