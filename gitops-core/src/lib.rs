@@ -33,7 +33,7 @@ pub mod fs;
 pub mod health;
 mod inventory;
 pub mod manifests;
-pub mod merge;
+
 mod object;
 pub mod plan;
 pub mod reconcile;
@@ -42,6 +42,7 @@ mod revision;
 pub mod schedule;
 pub mod schema;
 pub mod selector;
+pub mod ssa;
 pub mod status;
 pub mod substitute;
 #[cfg(any(test, feature = "testkit"))]

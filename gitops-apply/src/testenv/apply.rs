@@ -4,11 +4,10 @@
 use std::sync::Arc;
 
 use gitops_core::schema::Node;
+use gitops_core::ssa::{self, fieldpath, managed};
 use serde_json::{Map, Value, json};
 
-use super::fieldpath;
 use super::handler::{Call, State, Written};
-use super::managed::{self, Entry};
 use super::registry::Resource;
 use super::status::ApiError;
 use super::write::{Op, check_namespace, meta_str, stored, with_schema, write};
@@ -273,63 +272,19 @@ pub(crate) fn apply(
         }
         json!({"apiVersion": resource.api_version(), "kind": resource.kind, "metadata": metadata})
     });
-    let mut entries = managed::read(old.as_deref());
-    let custom = resource.custom.is_some();
-    let mut merged = with_schema(resource, |schema| {
-        let applied = fieldpath::object_set(&config, schema);
-        let mut merged = base.clone();
-        managed::merge(&mut merged, &config, schema);
-        let (changed, _) = fieldpath::compare(&base, &merged, schema, custom);
-        let mut conflicts: Vec<(String, String)> = Vec::new();
-        for entry in entries.iter_mut() {
-            if entry.is(&manager, "Apply", subresource) {
-                continue;
-            }
-            let both = entry.set.intersection(&changed).intersection(&applied);
-            if both.is_empty() {
-                continue;
-            }
-            if force {
-                entry.set.subtract(&both);
-            } else {
-                for path in both.paths() {
-                    conflicts.push((entry.printed(), path));
-                }
-            }
-        }
-        if !conflicts.is_empty() {
-            return Err(ApiError::apply_conflict(&conflicts));
-        }
-        let mine = entries
-            .iter()
-            .position(|e| e.is(&manager, "Apply", subresource));
-        if let Some(i) = mine {
-            let mut stale = entries[i].set.clone();
-            stale.subtract(&applied);
-            for (j, other) in entries.iter().enumerate() {
-                if j != i {
-                    stale.subtract(&other.set);
-                }
-            }
-            if !stale.is_empty() {
-                managed::remove(&mut merged, &stale, schema);
-            }
-            entries[i].set = applied;
-        } else {
-            entries.push(Entry {
-                manager: manager.clone(),
-                operation: "Apply".into(),
-                api_version: resource.api_version(),
-                time: None,
-                subresource: subresource.map(str::to_string),
-                set: applied,
-            });
-        }
-        Ok(merged)
-    })?;
-    if let Some(meta) = merged.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
-    }
+    let entries = managed::read(old.as_deref());
+    let api_version = resource.api_version();
+    let request = ssa::Applied {
+        manager: &manager,
+        subresource,
+        api_version: &api_version,
+        force,
+        custom_resource: resource.custom.is_some(),
+    };
+    let (merged, entries) = with_schema(resource, |schema| {
+        ssa::apply(&base, &config, entries, &request, schema)
+    })
+    .map_err(|conflicts| ApiError::apply_conflict(&conflicts.0))?;
     let op = Op::Apply {
         manager,
         subresource: subresource.map(str::to_string),

@@ -10,15 +10,15 @@ use serde_json::{Map, Value, json};
 use super::apply::apply;
 use super::crd;
 use super::events;
-use super::fieldpath::{self, FieldSet};
 use super::handler::{Call, State, Written};
-use super::managed::{self, Entry};
 use super::patch::{self, PatchKind};
 use super::registry::Resource;
 use super::status::{ApiError, Cause};
 use super::store::EventType;
 use super::validation;
 use super::{admission, decode, defaults, strategy};
+use gitops_core::ssa::fieldpath::{self, FieldSet};
+use gitops_core::ssa::managed::{self, Entry};
 
 /// The schema of a resource's objects: the built-in OpenAPI or the CRD's structural schema.
 pub(crate) fn with_schema<R>(resource: &Resource, f: impl FnOnce(Option<Node<'_>>) -> R) -> R {

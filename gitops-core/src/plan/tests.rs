@@ -2,7 +2,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::merge;
+use crate::schema::Schema;
+use crate::ssa;
 
 fn manifest(file: &str, v: Value) -> Manifest {
     Manifest {
@@ -347,12 +348,26 @@ fn reads_cover_desired_and_inventory() {
 }
 
 /// Executes a plan against a live snapshot the way an honest cluster would.
-fn execute(plan: &Plan, live: &mut Live, applied: &mut BTreeMap<ObjectRef, Object>) {
+fn execute(plan: &Plan, live: &mut Live, applied: &mut BTreeMap<ObjectRef, Vec<ssa::Entry>>) {
     for a in plan.applies() {
         let key = a.object.object_ref();
-        let stored = merge::apply(live.get(&key), applied.get(&key), &a.object);
-        live.insert(key.clone(), stored);
-        applied.insert(key, a.object.clone());
+        let desired = a.object.to_value();
+        let base = live
+            .get(&key)
+            .map_or_else(|| desired.clone(), Object::to_value);
+        let api_version = a.object.api_version().to_string();
+        let schema = Schema::builtin().root(&api_version, a.object.kind());
+        let request = ssa::Applied {
+            manager: "gitops",
+            subresource: None,
+            api_version: &api_version,
+            force: true,
+            custom_resource: schema.is_none(),
+        };
+        let entries = applied.remove(&key).unwrap_or_default();
+        let (merged, entries) = ssa::apply(&base, &desired, entries, &request, schema).unwrap();
+        live.insert(key.clone(), Object::from_value(merged).unwrap());
+        applied.insert(key, entries);
     }
     for p in &plan.prunes {
         live.remove(&p.object);

@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 use crate::health::{self, Health};
 use crate::reconcile::Cluster;
-use crate::{Error, Object, ObjectRef, merge};
+use crate::schema::Schema;
+use crate::ssa::{self, Entry};
+use crate::{Error, Object, ObjectRef};
 
 /// A request kind, for counters and faults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -37,8 +39,8 @@ pub struct Fault {
 #[derive(Debug)]
 struct Stored {
     object: Object,
-    /// What each field manager applied last.
-    applied: BTreeMap<String, Object>,
+    /// The object's managedFields, kept beside it (the stored objects stay as applied).
+    entries: Vec<Entry>,
 }
 
 #[derive(Debug, Default)]
@@ -52,8 +54,9 @@ struct State {
 
 /// A Kubernetes cluster in memory, honest about what the reconcilers rely on:
 ///
-/// - apply merges as one server-side-apply field manager would ([`crate::merge`]): fields a
-///   manager stops applying are removed, other fields kept; an apply that changes nothing
+/// - apply merges as the API server's server-side apply does ([`crate::ssa`], forced, with
+///   the built-in schemas): fields a manager stops applying and nobody else owns are removed,
+///   other fields kept; an apply that changes nothing
 ///   keeps the resourceVersion; `metadata.generation` moves only when something outside
 ///   `metadata` and `status` changes;
 /// - objects in a namespace that does not exist are refused (`namespaces "x" not found`);
@@ -99,14 +102,14 @@ impl MemoryCluster {
         if let Ok(o) = Object::from_value(ns)
             && self.get_object(&o.object_ref()).is_none()
         {
-            let _ = self.store(o, "kube-apiserver");
+            let _ = self.store(o, "kube-apiserver", Operation::Update);
         }
     }
 
     /// Creates or updates an object as another client would (field manager `manager`),
     /// e.g. to seed objects that exist before a reconciliation or to drift one by hand.
     pub fn put(&self, object: Object, manager: &str) -> Result<Object, Error> {
-        self.store(object, manager)
+        self.store(object, manager, Operation::Update)
     }
 
     /// Replaces an object's `status`, as its controller would (no generation change).
@@ -269,7 +272,7 @@ impl MemoryCluster {
         Err(error)
     }
 
-    fn store(&self, desired: Object, manager: &str) -> Result<Object, Error> {
+    fn store(&self, desired: Object, manager: &str, operation: Operation) -> Result<Object, Error> {
         let key = desired.object_ref();
         let mut state = self.lock();
         if let Some(ns) = desired.namespace() {
@@ -313,19 +316,24 @@ impl MemoryCluster {
                         ]}),
                     );
                 }
-                let applied = BTreeMap::from([(manager.to_string(), desired)]);
+                let (_, entries) = write(&desired, Vec::new(), &desired, manager, operation);
                 state.objects.insert(
                     key,
                     Stored {
                         object: object.clone(),
-                        applied,
+                        entries,
                     },
                 );
                 Ok(object)
             }
             Some(stored) => {
-                let merged =
-                    merge::apply(Some(&stored.object), stored.applied.get(manager), &desired);
+                let (merged, entries) = write(
+                    &stored.object,
+                    stored.entries.clone(),
+                    &desired,
+                    manager,
+                    operation,
+                );
                 if let Some(path) = immutable_change(&stored.object, &merged) {
                     return Err(api_error(
                         &key,
@@ -337,7 +345,7 @@ impl MemoryCluster {
                         ),
                     ));
                 }
-                stored.applied.insert(manager.into(), desired);
+                stored.entries = entries;
                 if merged == stored.object {
                     return Ok(merged);
                 }
@@ -380,6 +388,87 @@ fn body(object: &Object) -> Value {
     m.remove("metadata");
     m.remove("status");
     Value::Object(m)
+}
+
+/// How a write changes an object: a server-side apply, or an update (a replace) that takes
+/// ownership of what it changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operation {
+    Apply,
+    Update,
+}
+
+/// `desired` written by `manager` over `live`: a forced server-side apply, or an update.
+fn write(
+    live: &Object,
+    entries: Vec<Entry>,
+    desired: &Object,
+    manager: &str,
+    operation: Operation,
+) -> (Object, Vec<Entry>) {
+    let api_version = desired.api_version().to_string();
+    let schema = Schema::builtin().root(&api_version, desired.kind());
+    if operation == Operation::Update {
+        let (changed, removed) = ssa::fieldpath::compare(
+            &live.to_value(),
+            &desired.to_value(),
+            schema,
+            schema.is_none(),
+        );
+        let mut entries = entries;
+        for entry in entries.iter_mut() {
+            entry.set.subtract(&removed);
+            if !entry.is(manager, "Update", None) {
+                entry.set.subtract(&changed);
+            }
+        }
+        match entries.iter_mut().find(|e| e.is(manager, "Update", None)) {
+            Some(entry) => entry.set.union(&changed),
+            None => entries.push(Entry {
+                manager: manager.to_string(),
+                operation: "Update".into(),
+                api_version: api_version.clone(),
+                time: None,
+                subresource: None,
+                set: changed,
+            }),
+        }
+        entries.retain(|e| !e.set.is_empty());
+        // Identity the writer leaves out comes from the live object.
+        let mut written = desired.clone();
+        let (live_value, desired_value) = (live.to_value(), desired.to_value());
+        for key in ["uid", "creationTimestamp", "generation", "resourceVersion"] {
+            let pointer = format!("/metadata/{key}");
+            if desired_value.pointer(&pointer).is_none()
+                && let Some(value) = live_value.pointer(&pointer)
+            {
+                set_meta(&mut written, key, value.clone());
+            }
+        }
+        return (written, entries);
+    }
+    let request = ssa::Applied {
+        manager,
+        subresource: None,
+        api_version: &api_version,
+        force: true,
+        custom_resource: schema.is_none(),
+    };
+    let live_value = live.to_value();
+    match ssa::apply(
+        &live_value,
+        &desired.to_value(),
+        entries.clone(),
+        &request,
+        schema,
+    ) {
+        Ok((merged, entries)) => match Object::from_value(merged) {
+            Ok(object) => (object, entries),
+            Err(_) => (desired.clone(), entries),
+        },
+        // A forced apply has no conflicts.
+        Err(_) => (live.clone(), entries),
+    }
 }
 
 fn api_error(object: &ObjectRef, reason: &str, code: u16, message: String) -> Error {
@@ -426,7 +515,7 @@ impl Cluster for MemoryCluster {
 
     async fn apply(&self, object: &Object, field_manager: &str) -> Result<Object, Error> {
         self.request(Verb::Apply, &object.object_ref())?;
-        self.store(object.clone(), field_manager)
+        self.store(object.clone(), field_manager, Operation::Apply)
     }
 
     async fn delete(&self, object: &ObjectRef, _api_version: &str) -> Result<(), Error> {

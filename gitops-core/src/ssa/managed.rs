@@ -2,19 +2,25 @@
 //! ownership, and how server-side apply merges, detects conflicts and removes fields a manager
 //! stopped applying.
 
-use gitops_core::schema::{ListKind, Node};
+use crate::schema::{ListKind, Node};
 use serde_json::{Map, Value, json};
 
 use super::fieldpath::{Element, FieldSet, item_element, list_kind};
 
 /// One managedFields entry.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Entry {
+pub struct Entry {
+    /// The field manager, e.g. `kustomize-controller`.
     pub manager: String,
+    /// `Apply` or `Update`.
     pub operation: String,
+    /// The apiVersion the manager last wrote in.
     pub api_version: String,
+    /// When the manager last changed something (`None` until the write stamps it).
     pub time: Option<Value>,
+    /// The subresource written (`status`), `None` for the main resource.
     pub subresource: Option<String>,
+    /// The fields the manager owns.
     pub set: FieldSet,
 }
 
@@ -57,7 +63,7 @@ impl Entry {
 }
 
 /// The entries recorded on an object.
-pub(crate) fn read(object: Option<&Value>) -> Vec<Entry> {
+pub fn read(object: Option<&Value>) -> Vec<Entry> {
     let Some(list) = object
         .and_then(|o| o.pointer("/metadata/managedFields"))
         .and_then(Value::as_array)
@@ -83,7 +89,7 @@ pub(crate) fn read(object: Option<&Value>) -> Vec<Entry> {
 }
 
 /// Writes the entries into the object, dropping empty ones; no entries removes the field.
-pub(crate) fn write(object: &mut Value, entries: &[Entry]) {
+pub fn write(object: &mut Value, entries: &[Entry]) {
     let list: Vec<Value> = entries
         .iter()
         .filter(|e| !e.set.is_empty())
@@ -101,7 +107,7 @@ pub(crate) fn write(object: &mut Value, entries: &[Entry]) {
 /// Merges an applied configuration into the live object as server-side apply does: maps and
 /// structs field by field, list maps by key, sets by value, everything else replaced. The live
 /// object is changed in place: only the configuration's values are copied.
-pub(crate) fn merge(live: &mut Value, config: &Value, node: Option<Node<'_>>) {
+pub fn merge(live: &mut Value, config: &Value, node: Option<Node<'_>>) {
     match (live, config) {
         (Value::Object(l), Value::Object(c)) if !node.is_some_and(|n| n.is_atomic_map()) => {
             for (key, value) in c {
@@ -150,7 +156,7 @@ pub(crate) fn merge(live: &mut Value, config: &Value, node: Option<Node<'_>>) {
 /// Whether merging `config` into `live` (as [`merge`] does) would change anything. It walks
 /// both without building the merged object, so that an identical re-apply is found cheaply;
 /// when in doubt (duplicate list keys) it answers true and the caller takes the full path.
-pub(crate) fn merge_changes(live: &Value, config: &Value, node: Option<Node<'_>>) -> bool {
+pub fn merge_changes(live: &Value, config: &Value, node: Option<Node<'_>>) -> bool {
     match (live, config) {
         (Value::Object(l), Value::Object(c)) if !node.is_some_and(|n| n.is_atomic_map()) => {
             c.iter().any(|(key, value)| match l.get(key) {
@@ -193,7 +199,7 @@ pub(crate) fn merge_changes(live: &Value, config: &Value, node: Option<Node<'_>>
 
 /// The field set of `manager`'s apply entry on `object` and the apiVersion it was recorded
 /// with, without decoding the other entries.
-pub(crate) fn applied_set(
+pub fn applied_set(
     object: &Value,
     manager: &str,
     subresource: Option<&str>,
@@ -218,7 +224,7 @@ pub(crate) fn applied_set(
 }
 
 /// Removes the paths of `set` from `value`; containers emptied by the removal go too.
-pub(crate) fn remove(value: &mut Value, set: &FieldSet, node: Option<Node<'_>>) {
+pub fn remove(value: &mut Value, set: &FieldSet, node: Option<Node<'_>>) {
     match value {
         Value::Object(map) => {
             for member in &set.members {
@@ -282,8 +288,8 @@ fn is_empty_container(value: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testenv::fieldpath::object_set;
-    use gitops_core::schema::Schema;
+    use crate::schema::Schema;
+    use crate::ssa::fieldpath::object_set;
     use serde_json::json;
 
     #[test]

@@ -1,17 +1,16 @@
 //! Sets of field paths as server-side apply tracks ownership, and their `fieldsV1` encoding
 //! (`f:` fields, `k:` list-map keys, `v:` set values, `i:` indices, `.` for the node itself).
 //!
-//! This is the part of structured-merge-diff that managedFields need; it could move to the pure
-//! core once something outside the test server needs it.
+//! This is the part of structured-merge-diff that managedFields need.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use gitops_core::schema::{ListKind, Node};
+use crate::schema::{ListKind, Node};
 use serde_json::{Map, Value};
 
 /// One step of a field path.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Element {
+pub enum Element {
     /// A field of an object or a key of a map.
     Field(String),
     /// An element of a list map, by its key fields (compact JSON with sorted names).
@@ -69,7 +68,7 @@ impl Element {
 }
 
 /// Compact JSON with object keys sorted, the canonical form of key and value elements.
-pub(crate) fn canonical(value: &Value) -> String {
+pub fn canonical(value: &Value) -> String {
     let mut out = String::new();
     canonical_into(value, &mut out);
     out
@@ -125,8 +124,10 @@ fn quote_into(text: &str, out: &mut String) {
 
 /// A set of field paths, as a tree: `members` are paths ending here, `children` continue.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct FieldSet {
+pub struct FieldSet {
+    /// The paths that end at this node.
     pub members: BTreeSet<Element>,
+    /// The paths that continue below this node, by their next step.
     pub children: BTreeMap<Element, FieldSet>,
 }
 
@@ -158,6 +159,18 @@ impl FieldSet {
             }
         }
         self.prune();
+    }
+
+    /// Drops the members that `other` continues below: a container someone still applies
+    /// children of is not a path to remove (an empty map applied before, filled now).
+    pub fn drop_ancestors_of(&mut self, other: &FieldSet) {
+        self.members.retain(|e| !other.children.contains_key(e));
+        for (element, child) in self.children.iter_mut() {
+            if let Some(theirs) = other.children.get(element) {
+                child.drop_ancestors_of(theirs);
+            }
+        }
+        self.children.retain(|_, child| !child.is_empty());
     }
 
     /// The paths in both sets.
@@ -277,7 +290,7 @@ const UNOWNED_METADATA: &[&str] = &[
 
 /// The paths of a whole object, as an applier owns them: every leaf and list element, without
 /// `apiVersion`, `kind` and identity metadata.
-pub(crate) fn object_set(object: &Value, schema: Option<Node<'_>>) -> FieldSet {
+pub fn object_set(object: &Value, schema: Option<Node<'_>>) -> FieldSet {
     let mut set = FieldSet::default();
     let Some(map) = object.as_object() else {
         return set;
@@ -329,12 +342,12 @@ fn is_container(value: &Value, node: Option<Node<'_>>) -> bool {
 }
 
 /// The list semantics at a schema position; without a schema a list is atomic.
-pub(crate) fn list_kind(node: Option<Node<'_>>) -> ListKind {
+pub fn list_kind(node: Option<Node<'_>>) -> ListKind {
     node.map(|n| n.list()).unwrap_or(ListKind::Atomic)
 }
 
 /// The element identifying a list item.
-pub(crate) fn item_element(
+pub fn item_element(
     item: &Value,
     kind: &ListKind,
     node: Option<Node<'_>>,
@@ -410,7 +423,7 @@ fn children_set(value: &Value, node: Option<Node<'_>>) -> FieldSet {
 /// The paths an update changed (added or modified in `new`) and removed (present only in
 /// `old`). `structs_tracked` says whether an object that appears is itself a member (true for
 /// custom resources; built-in structs always exist, only their maps appear).
-pub(crate) fn compare(
+pub fn compare(
     old: &Value,
     new: &Value,
     schema: Option<Node<'_>>,
@@ -732,7 +745,7 @@ fn diff_member(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gitops_core::schema::Schema;
+    use crate::schema::Schema;
     use serde_json::json;
 
     #[test]

@@ -1,0 +1,129 @@
+//! Server-side apply as the API server performs it, without an API server: field sets and
+//! their `fieldsV1` encoding ([`fieldpath`]), managedFields entries and the merge of an
+//! applied configuration into a live object ([`managed`]), and [`apply`], which puts them
+//! together: ownership, conflicts with other managers, force, and the removal of fields a
+//! manager stopped applying.
+//!
+//! It is the one implementation of these rules in the workspace: the testenv API server
+//! stores objects with it, [`crate::testkit::MemoryCluster`] predicts what a cluster keeps
+//! with it, and the apply engine reasons about ownership with it. List and map semantics come
+//! from the schema the caller passes in (built-in kinds from [`crate::schema::Schema`],
+//! custom resources from their CRD's `openAPIV3Schema`), never from a lookup made here.
+//!
+//! ```
+//! use gitops_core::schema::Schema;
+//! use gitops_core::ssa::{self, Applied};
+//! use serde_json::json;
+//!
+//! let schema = Schema::builtin().root("v1", "ConfigMap");
+//! let live = json!({"apiVersion": "v1", "kind": "ConfigMap",
+//!     "metadata": {"name": "a"}, "data": {"x": "1"}});
+//! let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+//!     "metadata": {"name": "a"}, "data": {"y": "2"}});
+//! let request = Applied {
+//!     manager: "me", subresource: None, api_version: "v1", force: false, custom_resource: false,
+//! };
+//! let (merged, entries) = ssa::apply(&live, &config, Vec::new(), &request, schema).unwrap();
+//! assert_eq!(merged["data"], json!({"x": "1", "y": "2"}));
+//! assert_eq!(entries[0].manager, "me");
+//! ```
+
+pub mod fieldpath;
+pub mod managed;
+
+use serde_json::Value;
+
+use crate::schema::Node;
+pub use fieldpath::FieldSet;
+pub use managed::Entry;
+
+/// Who applies, and how.
+#[derive(Clone, Copy, Debug)]
+pub struct Applied<'a> {
+    /// The field manager.
+    pub manager: &'a str,
+    /// The subresource written (`status`), `None` for the main resource.
+    pub subresource: Option<&'a str>,
+    /// The apiVersion the configuration was applied in, recorded in the manager's entry.
+    pub api_version: &'a str,
+    /// Take fields owned by other managers instead of failing with a conflict.
+    pub force: bool,
+    /// Whether the object is a custom resource: an object field that appears in it is a
+    /// member of the field set itself, where built-in structs always exist (see
+    /// [`fieldpath::compare`]).
+    pub custom_resource: bool,
+}
+
+/// Fields another manager owns with a different value: `(manager as printed, field path)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conflicts(pub Vec<(String, String)>);
+
+/// Applies `config` over `live` for `request.manager`, given the object's managedFields
+/// `entries`: the merged object (without managedFields) and the entries it should carry.
+///
+/// A field the configuration sets to a value that differs from the live one and that another
+/// manager owns is a conflict, unless `force` moves it; fields the manager applied before,
+/// no longer applies and nobody else owns are removed.
+pub fn apply(
+    live: &Value,
+    config: &Value,
+    mut entries: Vec<Entry>,
+    request: &Applied<'_>,
+    schema: Option<Node<'_>>,
+) -> Result<(Value, Vec<Entry>), Conflicts> {
+    let applied = fieldpath::object_set(config, schema);
+    let mut merged = live.clone();
+    managed::merge(&mut merged, config, schema);
+    let (changed, _) = fieldpath::compare(live, &merged, schema, request.custom_resource);
+    let mut conflicts = Vec::new();
+    for entry in entries.iter_mut() {
+        if entry.is(request.manager, "Apply", request.subresource) {
+            continue;
+        }
+        let both = entry.set.intersection(&changed).intersection(&applied);
+        if both.is_empty() {
+            continue;
+        }
+        if request.force {
+            entry.set.subtract(&both);
+        } else {
+            for path in both.paths() {
+                conflicts.push((entry.printed(), path));
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(Conflicts(conflicts));
+    }
+    let mine = entries
+        .iter()
+        .position(|e| e.is(request.manager, "Apply", request.subresource));
+    match mine {
+        Some(i) => {
+            let mut stale = entries[i].set.clone();
+            stale.subtract(&applied);
+            stale.drop_ancestors_of(&applied);
+            for (j, other) in entries.iter().enumerate() {
+                if j != i {
+                    stale.subtract(&other.set);
+                }
+            }
+            if !stale.is_empty() {
+                managed::remove(&mut merged, &stale, schema);
+            }
+            entries[i].set = applied;
+        }
+        None => entries.push(Entry {
+            manager: request.manager.to_string(),
+            operation: "Apply".into(),
+            api_version: request.api_version.to_string(),
+            time: None,
+            subresource: request.subresource.map(str::to_string),
+            set: applied,
+        }),
+    }
+    if let Some(meta) = merged.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    Ok((merged, entries))
+}
