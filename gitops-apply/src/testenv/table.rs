@@ -15,10 +15,51 @@ mod docs;
 mod format;
 mod printers;
 
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 
 use self::format::{Clock, go_json, parse_time};
 use super::registry::Resource;
+
+/// What each row carries of its object: `TableOptions.includeObject`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) enum Include {
+    /// `PartialObjectMetadata`, the default.
+    #[default]
+    Metadata,
+    /// The whole object, as the request's version serves it.
+    Object,
+    /// Nothing (`"object": null`).
+    None,
+}
+
+/// The `TableOptions` a request passes as query parameters.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Options {
+    pub include: Include,
+    /// `noHeaders`: leave `columnDefinitions` out (null), as kubectl asks after the first page.
+    pub no_headers: bool,
+}
+
+impl Options {
+    /// `includeObject` and `noHeaders` from a query; a boolean parameter is false only when
+    /// "0" or "false", as the API server converts it.
+    pub(crate) fn of(query: &HashMap<String, String>) -> Self {
+        let include = match query.get("includeObject").map(String::as_str) {
+            Some("Object") => Include::Object,
+            Some("None") => Include::None,
+            _ => Include::Metadata,
+        };
+        let no_headers = query
+            .get("noHeaders")
+            .is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
+        Self {
+            include,
+            no_headers,
+        }
+    }
+}
 
 fn s<'a>(value: &'a Value, pointer: &str) -> &'a str {
     value.pointer(pointer).and_then(Value::as_str).unwrap_or("")
@@ -29,32 +70,83 @@ fn column(name: &str, ty: &str, format: &str, description: &str, priority: &Valu
     json!({"name": name, "type": ty, "format": format, "description": description, "priority": priority})
 }
 
-/// A `meta.k8s.io/v1` Table of objects, converted as kube-apiserver converts the resource.
+/// A `meta.k8s.io/v1` Table of objects with the default options.
 pub(crate) fn table(resource: &Resource, objects: &[&Value], rv: u64) -> Value {
+    table_with(resource, objects, rv, Options::default())
+}
+
+/// A `meta.k8s.io/v1` Table of objects, converted as kube-apiserver converts the resource.
+pub(crate) fn table_with(
+    resource: &Resource,
+    objects: &[&Value],
+    rv: u64,
+    options: Options,
+) -> Value {
     let clock = Clock::now();
-    let (columns, rows) = match &resource.custom {
-        Some(custom) => custom_table(&custom.columns, objects, &clock),
-        None => match printers::printer(&resource.group, &resource.kind) {
-            Some(printer) => builtin_table(printer, objects, &clock),
-            None => default_table(objects),
-        },
+    let printer = printers::printer(&resource.group, &resource.kind);
+    let objects = row_objects(resource, printer, objects);
+    let (columns, mut rows) = match (&resource.custom, printer) {
+        (Some(custom), _) => custom_table(&custom.columns, &objects, &clock),
+        (None, Some(printer)) => builtin_table(printer, &objects, &clock),
+        (None, None) => default_table(&objects),
     };
+    for (row, object) in rows.iter_mut().zip(&objects) {
+        if let Some(map) = row.as_object_mut() {
+            map.insert(
+                "object".into(),
+                row_object(resource, object, options.include),
+            );
+        }
+    }
+    // kube-aggregator's APIService convertor always declares its columns.
+    let headers = !options.no_headers || resource.kind == "APIService";
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": {"resourceVersion": rv.to_string()},
-        "columnDefinitions": columns,
+        "columnDefinitions": if headers { Value::Array(columns) } else { Value::Null },
         "rows": rows,
     })
 }
 
-fn row(cells: Vec<Value>, conditions: Option<Value>, object: &Value) -> Value {
+/// The objects in the order their rows are printed: as listed, except FlowSchemas, which
+/// kube-apiserver prints by matching precedence, then name.
+fn row_objects<'a>(
+    resource: &Resource,
+    printer: Option<&printers::Printer>,
+    objects: &[&'a Value],
+) -> Vec<&'a Value> {
+    let mut objects = objects.to_vec();
+    if resource.custom.is_none() && printer.is_some_and(|p| p.kind == "FlowSchema") {
+        objects.sort_by(|a, b| printers::flow_schema_order(a, b));
+    }
+    objects
+}
+
+/// A row's `object` as `includeObject` asks.
+fn row_object(resource: &Resource, object: &Value, include: Include) -> Value {
+    match include {
+        Include::Metadata => super::handler::partial(object),
+        Include::None => Value::Null,
+        Include::Object => {
+            let mut full = if super::events::is_event(resource) {
+                super::events::view(resource, object)
+            } else {
+                object.clone()
+            };
+            if let Some(map) = full.as_object_mut() {
+                map.insert("apiVersion".into(), json!(resource.api_version()));
+                map.insert("kind".into(), json!(resource.kind));
+            }
+            full
+        }
+    }
+}
+
+fn row(cells: Vec<Value>, conditions: Option<Value>) -> Value {
     let mut row = json!({"cells": cells});
     if let (Some(map), Some(conditions)) = (row.as_object_mut(), conditions) {
         map.insert("conditions".into(), conditions);
-    }
-    if let Some(map) = row.as_object_mut() {
-        map.insert("object".into(), super::handler::partial(object));
     }
     row
 }
@@ -69,15 +161,11 @@ fn builtin_table(
         .iter()
         .map(|c| column(c.name, c.ty, c.format, c.description, &json!(c.priority)))
         .collect();
-    let mut objects = objects.to_vec();
-    if printer.kind == "FlowSchema" {
-        objects.sort_by(|a, b| printers::flow_schema_order(a, b));
-    }
     let rows = objects
         .iter()
         .map(|o| {
             let printed = (printer.row)(o, clock);
-            row(printed.cells, printed.conditions, o)
+            row(printed.cells, printed.conditions)
         })
         .collect();
     (columns, rows)
@@ -98,7 +186,7 @@ fn default_table(objects: &[&Value]) -> (Vec<Value>, Vec<Value>) {
                 .pointer("/metadata/creationTimestamp")
                 .cloned()
                 .unwrap_or(Value::Null);
-            row(vec![json!(s(o, "/metadata/name")), created], None, o)
+            row(vec![json!(s(o, "/metadata/name")), created], None)
         })
         .collect();
     (columns, rows)
@@ -139,7 +227,7 @@ fn custom_table(declared: &[Value], objects: &[&Value], clock: &Clock) -> (Vec<V
                 };
                 cells.push(cell);
             }
-            row(cells, None, o)
+            row(cells, None)
         })
         .collect();
     (columns, rows)
@@ -245,7 +333,87 @@ mod tests {
         assert_eq!(columns[1]["name"], json!("Created At"));
         assert_eq!(columns[1]["type"], json!("date"));
         assert_eq!(rows[0]["cells"], json!(["r", "2020-01-01T00:00:00Z"]));
-        assert_eq!(rows[0]["object"]["kind"], json!("PartialObjectMetadata"));
+    }
+
+    fn resource(group: &str, kind: &str) -> Resource {
+        let entry =
+            json!({"resource": "things", "responseKind": {"kind": kind}, "scope": "Namespaced"});
+        super::super::registry::resource_from_entry(group, "v1", &entry)
+    }
+
+    #[test]
+    fn table_options_choose_the_row_object_and_headers() {
+        let query = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let object = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "creationTimestamp": "2020-01-01T00:00:00Z"}, "data": {"a": "1"}});
+        let configmaps = resource("", "ConfigMap");
+        let plain = table(&configmaps, &[&object], 7);
+        assert_eq!(plain["metadata"]["resourceVersion"], json!("7"));
+        assert_eq!(
+            plain["rows"][0]["object"]["kind"],
+            json!("PartialObjectMetadata")
+        );
+        assert_eq!(plain["rows"][0]["cells"][1], json!(1));
+
+        let full = table_with(
+            &configmaps,
+            &[&object],
+            7,
+            Options::of(&query(&[("includeObject", "Object")])),
+        );
+        assert_eq!(full["rows"][0]["object"]["data"], json!({"a": "1"}));
+        let none = table_with(
+            &configmaps,
+            &[&object],
+            7,
+            Options::of(&query(&[("includeObject", "None")])),
+        );
+        assert_eq!(none["rows"][0]["object"], Value::Null);
+
+        let bare = table_with(
+            &configmaps,
+            &[&object],
+            7,
+            Options::of(&query(&[("noHeaders", "true")])),
+        );
+        assert_eq!(bare["columnDefinitions"], Value::Null);
+        let headed = table_with(
+            &configmaps,
+            &[&object],
+            7,
+            Options::of(&query(&[("noHeaders", "false")])),
+        );
+        assert!(headed["columnDefinitions"].is_array());
+        let apiservices = resource("apiregistration.k8s.io", "APIService");
+        let always = table_with(
+            &apiservices,
+            &[&object],
+            7,
+            Options::of(&query(&[("noHeaders", "1")])),
+        );
+        assert!(always["columnDefinitions"].is_array());
+
+        let roles = resource("rbac.authorization.k8s.io", "Role");
+        let default = table(&roles, &[&object], 7);
+        assert_eq!(default["columnDefinitions"][1]["name"], json!("Created At"));
+    }
+
+    #[test]
+    fn flow_schema_rows_follow_precedence() {
+        let fs = |name: &str, precedence: i64| json!({"metadata": {"name": name}, "spec": {"matchingPrecedence": precedence}});
+        let (a, b) = (fs("late", 9000), fs("early", 100));
+        let t = table(
+            &resource("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+            &[&a, &b],
+            1,
+        );
+        assert_eq!(t["rows"][0]["cells"][0], json!("early"));
+        assert_eq!(t["rows"][0]["object"]["metadata"]["name"], json!("early"));
     }
 
     #[test]
