@@ -195,7 +195,11 @@ fn default_table(objects: &[&Value]) -> (Vec<Value>, Vec<Value>) {
 /// The apiextensions table convertor: Name, then each printer column (Age when the CRD declares
 /// none), cells read by the column's JSONPath and typed by its `type`.
 fn custom_table(declared: &[Value], objects: &[&Value], clock: &Clock) -> (Vec<Value>, Vec<Value>) {
-    let age = [json!({"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"})];
+    // serveDefaultColumnsIfEmpty: an Age column described as ObjectMeta's creationTimestamp.
+    let age = [
+        json!({"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp",
+        "description": docs::CREATION_TIMESTAMP}),
+    ];
     let printer: &[Value] = if declared.is_empty() { &age } else { declared };
     let zero = json!(0);
     let mut columns = vec![column("Name", "string", "name", docs::NAME, &zero)];
@@ -401,6 +405,24 @@ mod tests {
         let roles = resource("rbac.authorization.k8s.io", "Role");
         let default = table(&roles, &[&object], 7);
         assert_eq!(default["columnDefinitions"][1]["name"], json!("Created At"));
+    }
+
+    #[test]
+    fn custom_resources_without_columns_get_an_age_column() {
+        let object =
+            json!({"metadata": {"name": "w", "creationTimestamp": "2020-01-01T00:00:00Z"}});
+        let (columns, rows) = custom_table(&[], &[&object], &Clock::now());
+        assert_eq!(columns[1]["name"], json!("Age"));
+        assert_eq!(columns[1]["description"], json!(docs::CREATION_TIMESTAMP));
+        assert_eq!(rows[0]["cells"][0], json!("w"));
+        let declared =
+            [json!({"name": "Size", "type": "integer", "jsonPath": ".spec.size", "priority": 1})];
+        let (columns, _) = custom_table(&declared, &[&object], &Clock::now());
+        assert_eq!(
+            columns[1]["description"],
+            json!("Custom resource definition column (in JSONPath format): .spec.size")
+        );
+        assert_eq!(columns[1]["priority"], json!(1));
     }
 
     #[test]
