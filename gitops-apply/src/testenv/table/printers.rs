@@ -2587,6 +2587,164 @@ mod tests {
     }
 
     #[test]
+    fn volumes_and_claims() {
+        let pv = json!({"metadata": {"name": "pv", "annotations": {"volume.beta.kubernetes.io/storage-class": "old"}},
+            "spec": {"capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteMany", "ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Retain", "claimRef": {"namespace": "ns", "name": "c"},
+                "storageClassName": "new", "volumeMode": "Block"},
+            "status": {"phase": "Bound"}});
+        let c = cells("", "PersistentVolume", &pv);
+        assert_eq!(
+            c[1..9],
+            [
+                json!("10Gi"),
+                json!("RWO,RWX"),
+                json!("Retain"),
+                json!("Bound"),
+                json!("ns/c"),
+                json!("old"),
+                json!("<unset>"),
+                json!("")
+            ]
+        );
+        assert_eq!(c[10], json!("Block"));
+        let pending = json!({"metadata": {"name": "c"}, "spec": {"storageClassName": "fast"},
+            "status": {"phase": "Pending", "capacity": {"storage": "1Gi"}}});
+        let c = cells("", "PersistentVolumeClaim", &pending);
+        assert_eq!(
+            c[1..7],
+            [
+                json!("Pending"),
+                json!(""),
+                json!(""),
+                json!(""),
+                json!("fast"),
+                json!("<unset>")
+            ]
+        );
+        let bound = json!({"metadata": {"name": "c"}, "spec": {"volumeName": "pv"},
+            "status": {"phase": "Bound", "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOncePod"]}});
+        assert_eq!(
+            cells("", "PersistentVolumeClaim", &bound)[2..5],
+            [json!("pv"), json!("1Gi"), json!("RWOP")]
+        );
+    }
+
+    #[test]
+    fn nodes_and_cron_jobs() {
+        let node = json!({"metadata": {"name": "n", "labels": {"node-role.kubernetes.io/control-plane": "",
+                "kubernetes.io/role": "worker"}},
+            "spec": {"unschedulable": true},
+            "status": {"conditions": [{"type": "Ready", "status": "False"}],
+                "addresses": [{"type": "InternalIP", "address": "10.0.0.5"}],
+                "nodeInfo": {"kubeletVersion": "v1.36.2"}}});
+        let c = cells("", "Node", &node);
+        assert_eq!(
+            c[1..3],
+            [
+                json!("NotReady,SchedulingDisabled"),
+                json!("control-plane,worker")
+            ]
+        );
+        assert_eq!(
+            c[4..8],
+            [
+                json!("v1.36.2"),
+                json!("10.0.0.5"),
+                json!("<none>"),
+                json!("<unknown>")
+            ]
+        );
+        let cron = json!({"metadata": {"name": "cj"}, "spec": {"schedule": "*/5 * * * *", "suspend": false,
+            "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "i"}]}}}}},
+            "status": {"active": [{"name": "j"}]}});
+        let c = cells("batch", "CronJob", &cron);
+        assert_eq!(
+            c[1..6],
+            [
+                json!("*/5 * * * *"),
+                json!("<none>"),
+                json!("False"),
+                json!(1),
+                json!("<none>")
+            ]
+        );
+        assert_eq!(c[7..], [json!("a"), json!("i"), json!("<none>")]);
+    }
+
+    #[test]
+    fn requests_budgets_and_priority_levels() {
+        let csr = json!({"metadata": {"name": "r"}, "spec": {"signerName": "example.com/s", "username": "alice",
+            "expirationSeconds": 3600}, "status": {"conditions": [{"type": "Approved"}, {"type": "Failed"}]}});
+        assert_eq!(
+            cells("certificates.k8s.io", "CertificateSigningRequest", &csr)[2..],
+            [
+                json!("example.com/s"),
+                json!("alice"),
+                json!("60m"),
+                json!("Approved,Failed")
+            ]
+        );
+        let pdb = json!({"metadata": {"name": "b"}, "spec": {"minAvailable": "50%"}, "status": {"disruptionsAllowed": 2}});
+        assert_eq!(
+            cells("policy", "PodDisruptionBudget", &pdb)[1..4],
+            [json!("50%"), json!("N/A"), json!(2)]
+        );
+        let exempt = json!({"metadata": {"name": "e"}, "spec": {"type": "Exempt"}});
+        assert_eq!(
+            cells(
+                "flowcontrol.apiserver.k8s.io",
+                "PriorityLevelConfiguration",
+                &exempt
+            )[1..6],
+            [
+                json!("Exempt"),
+                json!("<none>"),
+                json!("<none>"),
+                json!("<none>"),
+                json!("<none>")
+            ]
+        );
+        let limited = json!({"metadata": {"name": "l"}, "spec": {"type": "Limited", "limited": {
+            "nominalConcurrencyShares": 30, "limitResponse": {"queuing": {"queues": 64, "handSize": 6, "queueLengthLimit": 50}}}}});
+        assert_eq!(
+            cells(
+                "flowcontrol.apiserver.k8s.io",
+                "PriorityLevelConfiguration",
+                &limited
+            )[2..6],
+            [json!(30), json!(64), json!(6), json!(50)]
+        );
+        let claim = json!({"metadata": {"name": "c"}, "status": {"allocation": {}, "reservedFor": [{"name": "p"}]}});
+        assert_eq!(
+            cells("resource.k8s.io", "ResourceClaim", &claim)[1],
+            json!("allocated,reserved")
+        );
+        let driver = json!({"metadata": {"name": "d"}, "spec": {"tokenRequests": [{"audience": "a"}, {"audience": "b"}],
+            "volumeLifecycleModes": ["Persistent", "Ephemeral"]}});
+        assert_eq!(
+            cells("storage.k8s.io", "CSIDriver", &driver)[1..7],
+            [
+                json!(true),
+                json!(false),
+                json!(false),
+                json!("a,b"),
+                json!(false),
+                json!("Persistent,Ephemeral")
+            ]
+        );
+        let class = json!({"metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx",
+            "parameters": {"apiGroup": "k8s.example.com", "kind": "Params", "name": "p"}}});
+        assert_eq!(
+            cells("networking.k8s.io", "IngressClass", &class)[1..3],
+            [
+                json!("k8s.io/ingress-nginx"),
+                json!("Params.k8s.example.com/p")
+            ]
+        );
+    }
+
+    #[test]
     fn flow_schemas_sort_by_precedence_then_name() {
         let a = json!({"metadata": {"name": "b"}, "spec": {"matchingPrecedence": 10}});
         let b = json!({"metadata": {"name": "a"}, "spec": {"matchingPrecedence": 10}});
