@@ -687,7 +687,7 @@ pub(crate) fn render<'a>(
         return Cow::Owned(partial(&object));
     }
     if accept.contains("as=Table") {
-        return Cow::Owned(table::table_with(
+        return Cow::Owned(table::table(
             resource,
             &[&*object],
             rv,

@@ -70,18 +70,8 @@ fn column(name: &str, ty: &str, format: &str, description: &str, priority: &Valu
     json!({"name": name, "type": ty, "format": format, "description": description, "priority": priority})
 }
 
-/// A `meta.k8s.io/v1` Table of objects with the default options.
-pub(crate) fn table(resource: &Resource, objects: &[&Value], rv: u64) -> Value {
-    table_with(resource, objects, rv, Options::default())
-}
-
 /// A `meta.k8s.io/v1` Table of objects, converted as kube-apiserver converts the resource.
-pub(crate) fn table_with(
-    resource: &Resource,
-    objects: &[&Value],
-    rv: u64,
-    options: Options,
-) -> Value {
+pub(crate) fn table(resource: &Resource, objects: &[&Value], rv: u64, options: Options) -> Value {
     let clock = Clock::now();
     let printer = printers::printer(&resource.group, &resource.kind);
     let objects = row_objects(resource, printer, objects);
@@ -356,7 +346,7 @@ mod tests {
         let object = json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "c", "creationTimestamp": "2020-01-01T00:00:00Z"}, "data": {"a": "1"}});
         let configmaps = resource("", "ConfigMap");
-        let plain = table(&configmaps, &[&object], 7);
+        let plain = table(&configmaps, &[&object], 7, Options::default());
         assert_eq!(plain["metadata"]["resourceVersion"], json!("7"));
         assert_eq!(
             plain["rows"][0]["object"]["kind"],
@@ -364,14 +354,14 @@ mod tests {
         );
         assert_eq!(plain["rows"][0]["cells"][1], json!(1));
 
-        let full = table_with(
+        let full = table(
             &configmaps,
             &[&object],
             7,
             Options::of(&query(&[("includeObject", "Object")])),
         );
         assert_eq!(full["rows"][0]["object"]["data"], json!({"a": "1"}));
-        let none = table_with(
+        let none = table(
             &configmaps,
             &[&object],
             7,
@@ -379,14 +369,14 @@ mod tests {
         );
         assert_eq!(none["rows"][0]["object"], Value::Null);
 
-        let bare = table_with(
+        let bare = table(
             &configmaps,
             &[&object],
             7,
             Options::of(&query(&[("noHeaders", "true")])),
         );
         assert_eq!(bare["columnDefinitions"], Value::Null);
-        let headed = table_with(
+        let headed = table(
             &configmaps,
             &[&object],
             7,
@@ -394,7 +384,7 @@ mod tests {
         );
         assert!(headed["columnDefinitions"].is_array());
         let apiservices = resource("apiregistration.k8s.io", "APIService");
-        let always = table_with(
+        let always = table(
             &apiservices,
             &[&object],
             7,
@@ -403,7 +393,7 @@ mod tests {
         assert!(always["columnDefinitions"].is_array());
 
         let roles = resource("rbac.authorization.k8s.io", "Role");
-        let default = table(&roles, &[&object], 7);
+        let default = table(&roles, &[&object], 7, Options::default());
         assert_eq!(default["columnDefinitions"][1]["name"], json!("Created At"));
     }
 
@@ -433,6 +423,7 @@ mod tests {
             &resource("flowcontrol.apiserver.k8s.io", "FlowSchema"),
             &[&a, &b],
             1,
+            Options::default(),
         );
         assert_eq!(t["rows"][0]["cells"][0], json!("early"));
         assert_eq!(t["rows"][0]["object"]["metadata"]["name"], json!("early"));
