@@ -516,7 +516,7 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
                 .ok_or_else(|| ApiError::not_found(&resource, name))?;
             Ok(json_response(
                 200,
-                &render(&resource, object, &call.accept, state.store.rv()),
+                &render(&resource, object, call, state.store.rv()),
             ))
         }
         ("create", None) => {
@@ -689,19 +689,17 @@ fn finish(
         state.store.rv()
     };
     server.notify(rv);
-    Ok(json_response(
-        code,
-        &render(resource, &object, &call.accept, rv),
-    ))
+    Ok(json_response(code, &render(resource, &object, call, rv)))
 }
 
 /// The object as the Accept header asks: full, metadata-only or a Table.
 pub(crate) fn render<'a>(
     resource: &Resource,
     object: &'a Value,
-    accept: &str,
+    call: &Call,
     rv: u64,
 ) -> Cow<'a, Value> {
+    let accept = call.accept.as_str();
     let object = if events::is_event(resource) {
         Cow::Owned(events::view(resource, object))
     } else {
@@ -711,7 +709,12 @@ pub(crate) fn render<'a>(
         return Cow::Owned(partial(&object));
     }
     if accept.contains("as=Table") {
-        return Cow::Owned(table::table(resource, &[&*object], rv));
+        return Cow::Owned(table::table(
+            resource,
+            &[&*object],
+            rv,
+            table::Options::of(&call.query),
+        ));
     }
     object
 }

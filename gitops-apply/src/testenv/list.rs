@@ -53,7 +53,7 @@ pub(crate) fn list(
         metadata.insert("remainingItemCount".into(), json!(remaining));
     }
     if call.accept.contains("as=Table") {
-        let mut table = table::table(resource, &page, rv);
+        let mut table = table::table(resource, &page, rv, table::Options::of(&call.query));
         if let Some(map) = table.as_object_mut() {
             map.insert("metadata".into(), Value::Object(metadata));
         }

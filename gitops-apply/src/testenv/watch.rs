@@ -43,6 +43,7 @@ struct Watch {
     filter: Filter,
     metadata_only: bool,
     table: bool,
+    table_options: super::table::Options,
 }
 
 impl Watch {
@@ -79,7 +80,7 @@ impl Watch {
                 .and_then(Value::as_str)
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(0);
-            return super::table::table(&self.resource, &[object], rv);
+            return super::table::table(&self.resource, &[object], rv, self.table_options);
         }
         if self.metadata_only {
             partial(object)
@@ -118,6 +119,7 @@ pub(crate) fn serve(
         filter: filter_of(call)?,
         metadata_only: call.accept.contains("as=PartialObjectMetadata"),
         table: call.accept.contains("as=Table"),
+        table_options: super::table::Options::of(&call.query),
     };
     let q = |k: &str| call.query.get(k).map(String::as_str);
     let bookmarks = q("allowWatchBookmarks") == Some("true");
