@@ -231,7 +231,12 @@ pub(crate) fn apply(
     with_schema(resource, |schema| {
         undeclared(&config, schema, &mut String::new(), &mut unknown)
     });
-    if let Some(first) = unknown.first() {
+    let typed = with_schema(resource, |schema| ssa::check(&config, schema));
+    if let Some(first) = unknown
+        .first()
+        .map(|u| format!("{u}: field not declared in schema"))
+        .or(typed.err())
+    {
         let gv = if resource.group.is_empty() {
             format!("/{}", resource.version)
         } else {
@@ -243,7 +248,7 @@ pub(crate) fn apply(
             format!("{ns}/{name}")
         };
         return Err(ApiError::internal(format!(
-            "failed to create typed patch object ({key}; {gv}, Kind={}): {first}: field not declared in schema",
+            "failed to create typed patch object ({key}; {gv}, Kind={}): {first}",
             resource.kind
         )));
     }
@@ -272,7 +277,22 @@ pub(crate) fn apply(
         }
         json!({"apiVersion": resource.api_version(), "kind": resource.kind, "metadata": metadata})
     });
-    let entries = managed::read(old.as_deref());
+    let mut entries = managed::read(old.as_deref());
+    // An object nobody manages (created before managedFields, or reset) is owned as a whole by
+    // `before-first-apply`, so that the first applier conflicts like any other.
+    if let Some(live) = old.as_deref()
+        && entries.is_empty()
+    {
+        let set = with_schema(resource, |schema| fieldpath::object_set(live, schema));
+        entries.push(managed::Entry {
+            manager: "before-first-apply".into(),
+            operation: "Update".into(),
+            api_version: resource.api_version(),
+            time: Some(json!(super::write::now())),
+            subresource: None,
+            set,
+        });
+    }
     let api_version = resource.api_version();
     let request = ssa::Applied {
         manager: &manager,

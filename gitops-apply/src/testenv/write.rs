@@ -405,7 +405,19 @@ pub(crate) fn write(
             manager,
             subresource,
         } => {
-            let mut entries = managed::read(old);
+            // managedFields a client writes replace the stored ones (the main resource only);
+            // an empty list resets them, and then nobody owns anything.
+            let provided = new.pointer("/metadata/managedFields").cloned();
+            let reset = subresource.is_none() && provided.as_ref().is_some_and(|m| m == &json!([]));
+            let written = managed::read(Some(&new));
+            let mut entries = if subresource.is_none()
+                && !written.is_empty()
+                && provided.as_ref() != old.and_then(|o| o.pointer("/metadata/managedFields"))
+            {
+                written
+            } else {
+                managed::read(old)
+            };
             let (changed, removed) = with_schema(resource, |schema| {
                 // The name, generated or not, is never owned: compare leaves it out.
                 fieldpath::compare(
@@ -440,6 +452,9 @@ pub(crate) fn write(
             };
             entries[index].set.union(&changed);
             entries[index].set.subtract(&removed);
+            if reset {
+                entries.clear();
+            }
             (entries, manager, "Update")
         }
         Op::Apply {

@@ -50,7 +50,7 @@ impl Element {
 
     /// The element as structured-merge-diff prints it in a path: `.name`, `[name="web"]`,
     /// `[="a"]`, `[0]`.
-    fn print(&self) -> String {
+    pub fn print(&self) -> String {
         match self {
             Element::Field(name) => format!(".{name}"),
             Element::Key(key) => {

@@ -58,6 +58,64 @@ pub struct Applied<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Conflicts(pub Vec<(String, String)>);
 
+/// Checks an applied configuration as structured-merge-diff types it before merging: list
+/// items with equal keys and strings where numbers go are refused. The error is the path and
+/// reason as the API server prints them (`.spec.tags: duplicate entries for key [="a"]`).
+pub fn check(config: &Value, schema: Option<Node<'_>>) -> Result<(), String> {
+    check_at(config, schema, &mut String::new())
+}
+
+fn check_at(value: &Value, node: Option<Node<'_>>, path: &mut String) -> Result<(), String> {
+    let Some(node) = node else {
+        return Ok(());
+    };
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let Some(next) = node.child(key) else {
+                    continue;
+                };
+                let len = path.len();
+                if node.field(key).is_some() {
+                    path.push('.');
+                    path.push_str(key);
+                } else {
+                    path.push_str(&fieldpath::Element::Field(key.clone()).print());
+                }
+                let result = check_at(child, Some(next), path);
+                path.truncate(len);
+                result?;
+            }
+        }
+        Value::Array(items) => {
+            let kind = fieldpath::list_kind(Some(node));
+            let keyed = !matches!(kind, crate::schema::ListKind::Atomic);
+            let mut seen = std::collections::BTreeSet::new();
+            for (i, item) in items.iter().enumerate() {
+                let element = fieldpath::item_element(item, &kind, Some(node), i);
+                if keyed && !seen.insert(element.clone()) {
+                    return Err(format!(
+                        "{path}: duplicate entries for key {}",
+                        element.print()
+                    ));
+                }
+                let len = path.len();
+                path.push_str(&element.print());
+                let result = check_at(item, node.items(), path);
+                path.truncate(len);
+                result?;
+            }
+        }
+        Value::String(_) if matches!(node.json_type(), Some("integer" | "number")) => {
+            return Err(format!(
+                "{path}: expected numeric (int or float), got string"
+            ));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Applies `config` over `live` for `request.manager`, given the object's managedFields
 /// `entries`: the merged object (without managedFields) and the entries it should carry.
 ///
