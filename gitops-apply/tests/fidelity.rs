@@ -157,8 +157,9 @@ fn match_string(expected: &str, actual: &str, b: &mut Bindings, path: &str) -> R
             "<time>" => "(.+?)",
             "<suffix>" => "([a-z0-9]{5})",
             "<continue>" => "(.+)",
-            // The recorder replaced every `clusterIPs` entry, a headless Service's `None` too.
-            "<ip>" => r"([0-9a-f.:]+|None)",
+            // The recorder replaced every `clusterIPs` entry and Cluster-IP cell, a headless
+            // Service's `None` and an ExternalName Service's `<none>` too.
+            "<ip>" => r"([0-9a-f.:]+|None|<none>)",
             "<age>" => r"(\S+)",
             t if t.starts_with("<rv:") => r"(\d+)",
             _ => r"([0-9a-f-]{36})",

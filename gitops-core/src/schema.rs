@@ -317,10 +317,21 @@ impl<'a> Node<'a> {
         self.keyword_str("x-kubernetes-patch-strategy")
     }
 
-    /// Whether this map is replaced as a whole (`x-kubernetes-map-type: atomic`), e.g. a
-    /// label selector or an object reference.
+    /// Whether this map is replaced as a whole: `x-kubernetes-map-type: atomic` (a label
+    /// selector, an object reference), or a named type that declares no structure and does
+    /// not preserve unknown fields (a `RawExtension` such as a ControllerRevision's `data`),
+    /// which structured-merge-diff can only treat as one value. (A custom resource's bare
+    /// `metadata: {type: object}` is not such a type: it is unnamed.)
     pub fn is_atomic_map(&self) -> bool {
-        self.keyword_str("x-kubernetes-map-type") == Some("atomic")
+        if self.keyword_str("x-kubernetes-map-type") == Some("atomic") {
+            return true;
+        }
+        let structured = ["properties", "additionalProperties"]
+            .iter()
+            .any(|k| self.target.contains_key(*k));
+        let preserves =
+            self.keyword("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
+        self.name.is_some() && self.json_type() == Some("object") && !structured && !preserves
     }
 
     /// The schema's declared default for this position, e.g. `"TCP"` for a container port's

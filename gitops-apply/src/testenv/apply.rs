@@ -193,7 +193,11 @@ pub(crate) fn apply(
             e
         });
     };
-    let config = decode(&call.body)?;
+    let config = match decode(&call.body)? {
+        // An empty document is an object of no type.
+        Value::Null => json!({}),
+        config => config,
+    };
     if !config.is_object() {
         return Err(ApiError::bad_request(
             "error decoding YAML: expected an object",

@@ -431,6 +431,44 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
         return Err(ApiError::no_resource());
     }
     let verb = verb_of(&call.method, target.name.is_some(), call.q("watch"));
+    if let Some(validation) = call.q("fieldValidation")
+        && !matches!(validation, "" | "Ignore" | "Strict" | "Warn")
+    {
+        let options = match verb {
+            "create" => "CreateOptions",
+            "update" => "UpdateOptions",
+            _ => "PatchOptions",
+        };
+        if matches!(verb, "create" | "update" | "patch") {
+            let supported: Vec<String> = ["", "Ignore", "Strict", "Warn"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            return Err(ApiError::invalid(
+                options,
+                "meta.k8s.io",
+                "",
+                vec![super::status::Cause::unsupported(
+                    "fieldValidation",
+                    &serde_json::Value::String(validation.to_string()),
+                    &supported,
+                )],
+            ));
+        }
+    }
+    // Routes exist per scope: a cluster-scoped resource has no namespaced path, and a
+    // namespaced one is served across namespaces only for list and watch.
+    if target.namespace.is_some() && !resource.namespaced {
+        return Err(ApiError::no_resource());
+    }
+    if target.namespace.is_none() && resource.namespaced {
+        if target.name.is_some() {
+            return Err(ApiError::no_resource());
+        }
+        if !matches!(verb, "list" | "watch") {
+            return Err(ApiError::method_not_allowed());
+        }
+    }
     {
         let state = server.lock();
         let attributes = rbac::Attributes {

@@ -42,8 +42,13 @@ pub(crate) fn apply_patch(
     body: &[u8],
     schema: Option<Node<'_>>,
 ) -> Result<Value, ApiError> {
-    let patch: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+    let patch: Value = serde_json::from_slice(body).map_err(|e| {
+        let text = String::from_utf8_lossy(body);
+        ApiError::bad_request(format!(
+            "error decoding patch: {}",
+            super::write::go_json_error(&text, &e)
+        ))
+    })?;
     let mut out = target.clone();
     match kind {
         PatchKind::Merge => {

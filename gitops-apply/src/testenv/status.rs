@@ -115,7 +115,7 @@ impl ApiError {
         }
     }
 
-    fn with_details(mut self, details: Value) -> ApiError {
+    pub(crate) fn with_details(mut self, details: Value) -> ApiError {
         self.details = Some(details);
         self
     }
@@ -146,7 +146,17 @@ impl ApiError {
         }
     }
 
-    /// A resource the group version does not serve.
+    /// 405 for a verb the path does not serve (a create across namespaces).
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            405,
+            Some("MethodNotAllowed"),
+            "the server does not allow this method on the requested resource".into(),
+        )
+        .with_details(json!({}))
+    }
+
+    /// 404 for a resource the group version does not serve.
     pub fn no_resource() -> ApiError {
         ApiError::new(
             404,

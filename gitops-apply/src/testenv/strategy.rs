@@ -189,6 +189,24 @@ fn is_zero(quantity: &Value) -> bool {
     }
 }
 
+/// Fields Go serialises even when unset (no `omitempty`), as `null`.
+const ALWAYS_SERIALISED: &[(&str, &str, &str)] = &[
+    ("rbac.authorization.k8s.io", "Role", "rules"),
+    ("rbac.authorization.k8s.io", "ClusterRole", "rules"),
+];
+
+/// Writes the fields of [`ALWAYS_SERIALISED`] an object lacks, as `null`.
+pub(crate) fn always_serialised(resource: &Resource, object: &mut Value) {
+    for (group, kind, field) in ALWAYS_SERIALISED {
+        if *group == resource.group
+            && *kind == resource.kind
+            && let Some(map) = object.as_object_mut()
+        {
+            map.entry(field.to_string()).or_insert(Value::Null);
+        }
+    }
+}
+
 /// `PrepareForUpdate` after the generation is settled: a DaemonSet's template generation
 /// follows changes of its template.
 pub(crate) fn prepare_update(resource: &Resource, old: &Value, new: &mut Value) {

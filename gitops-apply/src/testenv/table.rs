@@ -116,7 +116,25 @@ fn row_objects<'a>(
 /// A row's `object` as `includeObject` asks.
 fn row_object(resource: &Resource, object: &Value, include: Include) -> Value {
     match include {
-        Include::Metadata => super::handler::partial(object),
+        Include::Metadata => {
+            let mut partial = super::handler::partial(object);
+            // Tables are printed from the internal object, whose DaemonSet keeps its template
+            // generation in a field: the annotation exists only in the versioned object.
+            if resource.group == "apps"
+                && resource.kind == "DaemonSet"
+                && let Some(annotations) = partial
+                    .pointer_mut("/metadata/annotations")
+                    .and_then(Value::as_object_mut)
+            {
+                annotations.remove("deprecated.daemonset.template.generation");
+                if annotations.is_empty()
+                    && let Some(meta) = partial.get_mut("metadata").and_then(Value::as_object_mut)
+                {
+                    meta.remove("annotations");
+                }
+            }
+            partial
+        }
         Include::None => Value::Null,
         Include::Object => {
             let mut full = if super::events::is_event(resource) {

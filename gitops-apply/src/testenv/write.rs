@@ -473,6 +473,7 @@ pub(crate) fn write(
     }
     managed::write(&mut new, &entries);
     defaults::fold_string_data(resource, &mut new);
+    strategy::always_serialised(resource, &mut new);
     // Server-set fields on create.
     let created = old.is_none();
     if created {
@@ -653,7 +654,7 @@ pub(crate) fn update(
     namespace: Option<&str>,
     name: &str,
     subresource: Option<&str>,
-    mut body: Value,
+    body: Value,
     call: &Call,
 ) -> Result<(Arc<Value>, Written), ApiError> {
     let ns = if resource.namespaced {
@@ -685,8 +686,27 @@ pub(crate) fn update(
     {
         return Err(ApiError::modified(resource, name));
     }
-    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
+    // A uid in the body is a precondition, checked by storage.
+    if let (Some(want), Some(have)) = (meta_str(&body, "uid"), meta_str(&old, "uid"))
+        && want != have
+    {
+        let prefix = if resource.custom.is_some() {
+            format!("/registry/{}/{}", resource.group, resource.plural)
+        } else {
+            format!("/registry/{}", resource.plural)
+        };
+        let key = if ns.is_empty() {
+            format!("{prefix}/{name}")
+        } else {
+            format!("{prefix}/{ns}/{name}")
+        };
+        return Err(ApiError::conflict(
+            resource,
+            name,
+            &format!(
+                "StorageError: invalid object, Code: 4, Key: {key}, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: {want}, UID in object meta: {have}"
+            ),
+        ));
     }
     let op = Op::Update {
         manager: call.manager(),
@@ -719,7 +739,7 @@ pub(crate) fn patch_object(
         ));
         e.code = 415;
         e.reason = Some("UnsupportedMediaType");
-        e
+        e.with_details(json!({}))
     })?;
     if kind == PatchKind::Apply {
         return apply(state, resource, namespace, name, subresource, call);
