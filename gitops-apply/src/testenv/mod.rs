@@ -15,14 +15,25 @@
 //!
 //! # How it is built
 //!
-//! One axum fallback handler parses `/api` and `/apis` paths (`handler`), checks credentials
-//! (`rbac`), and dispatches to `list`, `watch`, `write` (create, update, patch; the shared write
-//! pipeline), `apply` (server-side apply) or `delete`. Objects are JSON values in one in-memory
-//! `store` with a global resourceVersion counter and an event log that watches replay.
-//! managedFields are field sets (`fieldpath`) per manager (`managed`); built-in list and map
-//! semantics come from the pure core's `gitops_core::schema`, custom resources' from their
-//! CRD (`crd`). Built-in defaults and validation live in `defaults` and `validation`;
-//! discovery data is what a v1.36 server answers (`registry`, `discovery`).
+//! The layers of a kube-apiserver, each in the module named after it:
+//!
+//! - request parsing and routing: one axum fallback handler parses `/api` and `/apis` paths
+//!   and their scope (`handler`), and decodes bodies as the Go types would (`decode`);
+//! - filters: credentials and RBAC (`rbac`), injected faults and request counters (`handler`);
+//! - verbs: `list`, `watch`, `write` (create, update, patch: the shared write pipeline),
+//!   `apply` (server-side apply, on the core's `gitops_core::ssa`), `delete`, `scale`;
+//! - registry, per kind: defaulting functions per Go type (`defaults`), mutating admission
+//!   (`admission`), strategies (`strategy`: status reset, generation, server-set fields),
+//!   validation as Kubernetes' `validation` packages lay it out (`validation`), `kubectl get`
+//!   Tables (`table`), served resources and discovery (`registry`, `discovery`), custom
+//!   resources from their CRD (`crd`, `cel`);
+//! - storage: one in-memory `store` with a global resourceVersion counter and the event log
+//!   watches replay;
+//! - background controllers, run only when enabled: garbage collection and namespace
+//!   finalization (`gc`).
+//!
+//! Built-in list and map semantics come from the pure core's `gitops_core::schema`, custom
+//! resources' from their CRD.
 //!
 //! Invariants: the whole state sits behind one mutex, taken per request (watches take it per
 //! batch of events); nothing a client sends is unwrapped; every failure is a `Status` built in

@@ -421,8 +421,8 @@ fn children_set(value: &Value, node: Option<Node<'_>>) -> FieldSet {
 }
 
 /// The paths an update changed (added or modified in `new`) and removed (present only in
-/// `old`). `structs_tracked` says whether an object that appears is itself a member (true for
-/// custom resources; built-in structs always exist, only their maps appear).
+/// `old`). `structs_tracked` says whether every object that appears is itself a member (true
+/// for custom resources); in built-in objects only the fields Go omits when empty appear.
 pub fn compare(
     old: &Value,
     new: &Value,
@@ -506,19 +506,27 @@ fn compare_fields<'a>(
     changed: &mut FieldSet,
     removed: &mut FieldSet,
 ) {
+    let required: Vec<&str> = node
+        .and_then(|n| n.keyword("required"))
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     for key in keys {
         let element = Element::Field((*key).to_string());
         let child_node = node.and_then(|x| x.child(key));
-        // Built-in structs always exist (Go zero values); maps and lists appear.
-        let is_struct = child_node.is_some_and(|c| c.keyword("properties").is_some());
-        let is_map = !is_struct;
+        // A built-in field Go always serialises (no `omitempty`: required in the schema, or
+        // given a zero-value default) exists in every object, if only as null, so it never
+        // appears; an omitted one (a pointer, an `omitempty` list or map) does, and is then
+        // a member itself.
+        let always_serialised = node.is_some_and(|n| n.field(key).is_some())
+            && (required.contains(key) || child_node.is_some_and(|c| c.default().is_some()));
         diff_member(
             &element,
             old(key),
             new(key),
             child_node,
             (
-                !(top && *key == "metadata") && (structs_tracked || is_map),
+                !(top && *key == "metadata") && (structs_tracked || !always_serialised),
                 structs_tracked,
             ),
             changed,
