@@ -1,15 +1,34 @@
-//! Kubernetes for gitops.
+//! Kubernetes for gitops: the apply engine on kube-rs, and the testenv API server.
 //!
-//! This crate will hold the apply engine on kube-rs (discovery, staged server-side apply of a
-//! core [`gitops_core::plan::Plan`], prune, health reads, as the core's
-//! [`gitops_core::reconcile::Cluster`]); that engine is not written yet.
+//! [`ResourceManager`] applies sets of objects the way Flux's kustomize controller does
+//! (staged server-side apply with field manager `kustomize-controller`, a whole-set dry-run
+//! before the first write, guarded prune, kstatus waits) at a cost that grows with what
+//! changed, not with what exists. It implements the core's
+//! [`gitops_core::reconcile::Cluster`], so the core's Kustomization reconciler runs on a real
+//! API server through it; an operator can also use it directly (`examples/embed_apply.rs`).
 //!
-//! Today it carries, behind the `testenv` feature, `testenv`: an in-process Kubernetes API
-//! server that kube-rs clients and kubectl use unchanged, faithful to the exchanges recorded
-//! from a real kube-apiserver (`../shared/fixtures/kube-apiserver/`, replayed by
-//! `tests/fidelity.rs`). It serves on 127.0.0.1 or in-process as a tower service.
+//! Modules are named after what they own: [`discovery`] (kind → resource and scope, cached),
+//! [`apply`] (validate, stages, drift memory), [`prune`], [`wait`] and [`error`].
+//!
+//! Behind the `testenv` feature, `testenv` is an in-process Kubernetes API server that
+//! kube-rs clients and kubectl use unchanged, faithful to the exchanges recorded from a real
+//! kube-apiserver (`../shared/fixtures/kube-apiserver/`, replayed by `tests/fidelity.rs`).
+//! It serves on 127.0.0.1 or in-process as a tower service.
 //!
 //! It does not know Git: it never depends on `gitops-git`.
+
+pub mod apply;
+mod cluster;
+pub mod discovery;
+pub mod error;
+mod manager;
+pub mod prune;
+pub mod wait;
+
+pub use apply::{Applied, ApplyOptions};
+pub use error::Error;
+pub use manager::{PROTECTED_NAMESPACES, ResourceManager};
+pub use wait::WaitOptions;
 
 #[cfg(feature = "testenv")]
 pub mod testenv;

@@ -1,0 +1,483 @@
+#![cfg(feature = "testenv")]
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+//! Scenarios of the apply engine (`ResourceManager`) against testenv, reached over HTTP
+//! through a kubeconfig like a real cluster; with `GITOPS_TEST_KUBECONFIG` set they run
+//! against that cluster instead (request-count assertions are then skipped).
+
+use std::collections::BTreeMap;
+
+use gitops_apply::testenv::{TestEnv, install_crypto_provider};
+use gitops_apply::{ApplyOptions, ResourceManager};
+use gitops_core::plan::{ChangeAction, Owner};
+use gitops_core::{Inventory, InventoryEntry, Manifest, ObjectRef, manifests};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+
+struct Cluster {
+    client: Client,
+    env: Option<TestEnv>,
+}
+
+async fn cluster() -> Cluster {
+    install_crypto_provider();
+    let (text, env) = match std::env::var("GITOPS_TEST_KUBECONFIG") {
+        Ok(path) => (
+            std::fs::read_to_string(&path).expect("read kubeconfig"),
+            None,
+        ),
+        Err(_) => {
+            let env = TestEnv::start().await.expect("start testenv");
+            env.enable_controllers();
+            (env.kubeconfig(), Some(env))
+        }
+    };
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&text).expect("parse kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .expect("kubeconfig");
+    Cluster {
+        client: Client::try_from(config).expect("client"),
+        env,
+    }
+}
+
+impl Cluster {
+    fn manager(&self) -> ResourceManager {
+        ResourceManager::new(self.client.clone(), Owner::new("app", "flux-system"))
+    }
+
+    /// A fresh namespace name for one scenario.
+    fn name(&self, prefix: &str) -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        format!("{prefix}-{nanos:x}")
+    }
+
+    async fn namespace(&self, prefix: &str) -> String {
+        let name = self.name(prefix);
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+        api.create(&PostParams::default(), &ns).await.unwrap();
+        name
+    }
+
+    /// Write requests (patch, create, update, delete) served so far, by resource.
+    fn writes(&self) -> Option<BTreeMap<String, u64>> {
+        let env = self.env.as_ref()?;
+        let mut out = BTreeMap::new();
+        for ((verb, resource), n) in env.request_counts() {
+            if matches!(verb.as_str(), "patch" | "create" | "update" | "delete") {
+                *out.entry(resource).or_default() += n;
+            }
+        }
+        Some(out)
+    }
+
+    fn cms(&self, ns: &str) -> Api<ConfigMap> {
+        Api::namespaced(self.client.clone(), ns)
+    }
+}
+
+fn parse(yaml: &str) -> Vec<Manifest> {
+    manifests::parse("app.yaml", yaml).unwrap()
+}
+
+fn cm(ns: &str, name: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n  v: \"{value}\"\n---\n"
+    )
+}
+
+fn deployment(ns: &str, name: &str, app: &str, template_app: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  selector:\n    matchLabels:\n      app: {app}\n  template:\n    metadata:\n      labels:\n        app: {template_app}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n---\n"
+    )
+}
+
+fn actions(applied: &gitops_apply::Applied) -> Vec<String> {
+    applied
+        .changes
+        .entries
+        .iter()
+        .map(|e| format!("{} {}", e.object, e.action))
+        .collect()
+}
+
+fn count(applied: &gitops_apply::Applied, action: ChangeAction) -> usize {
+    applied
+        .changes
+        .entries
+        .iter()
+        .filter(|e| e.action == action)
+        .count()
+}
+
+#[tokio::test]
+async fn first_apply_reapply_and_one_change() {
+    let c = cluster().await;
+    let ns = c.namespace("engine").await;
+    let rm = c.manager();
+    let set = |a: &str| {
+        parse(&format!(
+            "{}{}{}",
+            cm(&ns, "a", a),
+            cm(&ns, "b", "1"),
+            deployment(&ns, "web", "web", "web")
+        ))
+    };
+    let options = ApplyOptions::default();
+
+    // First apply: everything created, with the owner labels.
+    let first = rm
+        .apply_all_staged(set("1"), &Inventory::default(), &options)
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&first, ChangeAction::Created),
+        3,
+        "{:?}",
+        actions(&first)
+    );
+    let a = c.cms(&ns).get("a").await.unwrap();
+    assert_eq!(
+        a.labels()
+            .get("kustomize.toolkit.fluxcd.io/name")
+            .map(String::as_str),
+        Some("app")
+    );
+    let rv_a = a.resource_version();
+    let rv_b = c.cms(&ns).get("b").await.unwrap().resource_version();
+
+    // Re-apply unchanged: nothing written, resourceVersions unchanged.
+    let writes = c.writes();
+    let again = rm
+        .apply_all_staged(set("1"), &first.inventory, &options)
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&again, ChangeAction::Unchanged),
+        3,
+        "{:?}",
+        actions(&again)
+    );
+    assert_eq!(c.writes(), writes);
+    assert_eq!(c.cms(&ns).get("a").await.unwrap().resource_version(), rv_a);
+
+    // A fresh manager remembers nothing, and still writes nothing.
+    let fresh = c.manager();
+    let cold = fresh
+        .apply_all_staged(set("1"), &first.inventory, &options)
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&cold, ChangeAction::Created),
+        0,
+        "{:?}",
+        actions(&cold)
+    );
+    assert_eq!(
+        count(&cold, ChangeAction::Configured),
+        0,
+        "{:?}",
+        actions(&cold)
+    );
+    assert_eq!(c.writes(), writes);
+
+    // One changed object: only it is written (a dry-run and an apply).
+    let changed = rm
+        .apply_all_staged(set("2"), &first.inventory, &options)
+        .await
+        .unwrap();
+    let configured: Vec<String> = changed
+        .changes
+        .entries
+        .iter()
+        .filter(|e| e.action == ChangeAction::Configured)
+        .map(|e| e.object.to_string())
+        .collect();
+    assert_eq!(configured, [format!("ConfigMap/{ns}/a")]);
+    if let (Some(before), Some(after)) = (writes, c.writes()) {
+        assert_eq!(after["configmaps"] - before["configmaps"], 2);
+        assert_eq!(
+            after.get("deployments.apps"),
+            before.get("deployments.apps")
+        );
+    }
+    assert_ne!(c.cms(&ns).get("a").await.unwrap().resource_version(), rv_a);
+    assert_eq!(c.cms(&ns).get("b").await.unwrap().resource_version(), rv_b);
+}
+
+#[tokio::test]
+async fn drift_on_an_owned_field_is_corrected() {
+    let c = cluster().await;
+    let ns = c.namespace("drift").await;
+    let rm = c.manager();
+    let set = || parse(&cm(&ns, "a", "1"));
+    let first = rm
+        .apply_all_staged(set(), &Inventory::default(), &ApplyOptions::default())
+        .await
+        .unwrap();
+    // Another manager takes the field over.
+    c.cms(&ns)
+        .patch(
+            "a",
+            &PatchParams::apply("kubectl-edit").force(),
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "a"}, "data": {"v": "hacked"}})),
+        )
+        .await
+        .unwrap();
+    let again = rm
+        .apply_all_staged(set(), &first.inventory, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&again, ChangeAction::Configured),
+        1,
+        "{:?}",
+        actions(&again)
+    );
+    let a = c.cms(&ns).get("a").await.unwrap();
+    assert_eq!(a.data.unwrap()["v"], "1");
+}
+
+#[tokio::test]
+async fn crd_and_its_custom_resources_in_one_batch() {
+    let c = cluster().await;
+    let ns = c.namespace("crd").await;
+    let group = format!("{}.example.com", c.name("g"));
+    let yaml = format!(
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.{group}
+spec:
+  group: {group}
+  scope: Namespaced
+  names: {{plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            x-kubernetes-preserve-unknown-fields: true
+---
+apiVersion: {group}/v1
+kind: Widget
+metadata:
+  name: w1
+  namespace: {ns}
+spec:
+  size: 1
+---
+apiVersion: {group}/v1
+kind: Widget
+metadata:
+  name: w2
+  namespace: {ns}
+spec:
+  size: 2
+"
+    );
+    let rm = c.manager();
+    let applied = rm
+        .apply_all_staged(
+            parse(&yaml),
+            &Inventory::default(),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&applied, ChangeAction::Created),
+        3,
+        "{:?}",
+        actions(&applied)
+    );
+    let again = rm
+        .apply_all_staged(parse(&yaml), &applied.inventory, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&again, ChangeAction::Unchanged),
+        3,
+        "{:?}",
+        actions(&again)
+    );
+}
+
+#[tokio::test]
+async fn namespace_and_its_objects_in_one_batch() {
+    let c = cluster().await;
+    let ns = c.name("fresh");
+    let yaml = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\n{}{}",
+        cm(&ns, "a", "1"),
+        deployment(&ns, "web", "web", "web")
+    );
+    let rm = c.manager();
+    let applied = rm
+        .apply_all_staged(
+            parse(&yaml),
+            &Inventory::default(),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        actions(&applied),
+        [
+            format!("Namespace/{ns} created"),
+            format!("ConfigMap/{ns}/a created"),
+            format!("Deployment/{ns}/web created"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_object_stops_the_batch_with_nothing_written() {
+    let c = cluster().await;
+    let ns = c.namespace("invalid").await;
+    let created_ns = c.name("never");
+    let yaml = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {created_ns}\n---\n{}{}",
+        cm(&ns, "good", "1"),
+        deployment(&ns, "web", "web", "other")
+    );
+    let rm = c.manager();
+    let err = rm
+        .apply_all_staged(
+            parse(&yaml),
+            &Inventory::default(),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!("Deployment/{ns}/web dry-run failed (Invalid): ")),
+        "{msg}"
+    );
+    assert!(c.cms(&ns).get_opt("good").await.unwrap().is_none());
+    let namespaces: Api<Namespace> = Api::all(c.client.clone());
+    assert!(namespaces.get_opt(&created_ns).await.unwrap().is_none());
+    // The error's source is the client's error.
+    assert!(std::error::Error::source(&err).is_some());
+}
+
+#[tokio::test]
+async fn prune_honours_opt_outs_owners_and_guards() {
+    let c = cluster().await;
+    let ns = c.namespace("prune").await;
+    let extra_ns = c.name("owned");
+    let yaml = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {extra_ns}\n---\n{}{}{}{}apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n  namespace: {ns}\n  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n---\n",
+        cm(&ns, "stay", "1"),
+        cm(&ns, "gone", "1"),
+        cm(&ns, "adopted", "1"),
+        cm(&extra_ns, "inside", "1"),
+    );
+    let rm = c.manager();
+    let first = rm
+        .apply_all_staged(
+            parse(&yaml),
+            &Inventory::default(),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&first, ChangeAction::Created),
+        6,
+        "{:?}",
+        actions(&first)
+    );
+    // Another Kustomization takes `adopted` over.
+    c.cms(&ns)
+        .patch(
+            "adopted",
+            &PatchParams::apply("other").force(),
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "adopted", "labels": {
+                    "kustomize.toolkit.fluxcd.io/name": "other",
+                    "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}}})),
+        )
+        .await
+        .unwrap();
+    // The previous inventory also claims kube-public and default (guards).
+    let mut previous = first.inventory.clone();
+    previous.entries.push(InventoryEntry::new(
+        ObjectRef::new("", "Namespace", "", "kube-public"),
+        "v1",
+    ));
+    previous.entries.push(InventoryEntry::new(
+        ObjectRef::new("", "Namespace", "", "default"),
+        "v1",
+    ));
+    for name in ["kube-public", "default"] {
+        // Labelled as ours, so only the guard stands between them and deletion.
+        Api::<Namespace>::all(c.client.clone())
+            .patch(
+                name,
+                &PatchParams::apply("seed").force(),
+                &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": name, "labels": {
+                        "kustomize.toolkit.fluxcd.io/name": "app",
+                        "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}}})),
+            )
+            .await
+            .unwrap();
+    }
+    let next = parse(&cm(&ns, "stay", "1"));
+    let pruned = rm
+        .apply_all_staged(next, &previous, &ApplyOptions::default())
+        .await
+        .unwrap();
+    // Reverse kind order, the Namespace last.
+    let deleted: Vec<String> = pruned
+        .changes
+        .entries
+        .iter()
+        .filter(|e| e.action == ChangeAction::Deleted)
+        .map(|e| e.object.to_string())
+        .collect();
+    assert_eq!(deleted.len(), 3, "{deleted:?}");
+    assert_eq!(deleted[2], format!("Namespace/{extra_ns}"));
+    assert!(deleted.contains(&format!("ConfigMap/{extra_ns}/inside")));
+    assert!(deleted.contains(&format!("ConfigMap/{ns}/gone")));
+    let refused: Vec<String> = pruned
+        .refused
+        .iter()
+        .map(|(o, why)| format!("{o}: {why}"))
+        .collect();
+    assert!(
+        refused.contains(&"Namespace/kube-public: namespace kube-public is protected".to_string()),
+        "{refused:?}"
+    );
+    assert!(
+        refused.contains(&"Namespace/default: namespace default is protected".to_string()),
+        "{refused:?}"
+    );
+    for (name, why) in [
+        ("adopted", "its owner labels name another owner"),
+        ("keep", "prune is disabled on it"),
+    ] {
+        let line = format!("ConfigMap/{ns}/{name}: {why}");
+        assert!(refused.contains(&line), "{refused:?}");
+    }
+    assert!(c.cms(&ns).get_opt("gone").await.unwrap().is_none());
+    assert!(c.cms(&ns).get_opt("keep").await.unwrap().is_some());
+    assert!(c.cms(&ns).get_opt("adopted").await.unwrap().is_some());
+    let namespaces: Api<Namespace> = Api::all(c.client.clone());
+    assert!(namespaces.get_opt("kube-public").await.unwrap().is_some());
+    assert_eq!(pruned.inventory.entries.len(), 1);
+}
