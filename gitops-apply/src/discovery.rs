@@ -6,6 +6,7 @@
 //! its kinds are learnt again.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gitops_core::split_api_version;
@@ -29,6 +30,7 @@ type Kinds = HashMap<String, Resource>;
 #[derive(Debug, Default)]
 pub struct Discovery {
     cache: Mutex<HashMap<String, Arc<Kinds>>>,
+    requests: AtomicU64,
 }
 
 impl Discovery {
@@ -65,6 +67,7 @@ impl Discovery {
     /// Reads a group version's resources from the server and caches them.
     pub async fn refresh(&self, client: &Client, api_version: &str) -> Result<Arc<Kinds>, Error> {
         let (group, version) = split_api_version(api_version);
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let listed = if group.is_empty() {
             client.list_core_api_resources(version).await
         } else {
@@ -104,6 +107,11 @@ impl Discovery {
         let kinds = Arc::new(kinds);
         self.lock().insert(api_version.to_string(), kinds.clone());
         Ok(kinds)
+    }
+
+    /// How many discovery requests were sent.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
 
     /// Forgets every cached version of a group (after its CRD was applied or deleted).

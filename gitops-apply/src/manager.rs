@@ -99,6 +99,11 @@ impl ResourceManager {
         &self.field_manager
     }
 
+    /// The discovery cache.
+    pub fn discovery(&self) -> &Discovery {
+        &self.discovery
+    }
+
     /// Forgets what was applied: the next run reads and compares everything again.
     pub fn forget(&self) {
         lock(&self.memory).clear();

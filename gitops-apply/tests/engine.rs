@@ -21,6 +21,12 @@ struct Cluster {
 }
 
 async fn cluster() -> Cluster {
+    cluster_with(true).await
+}
+
+/// `controllers`: run testenv's garbage collector and namespace controller (they scan the
+/// store after every write, too slow for the thousand-object scenario, which deletes nothing).
+async fn cluster_with(controllers: bool) -> Cluster {
     install_crypto_provider();
     let (text, env) = match std::env::var("GITOPS_TEST_KUBECONFIG") {
         Ok(path) => (
@@ -29,7 +35,9 @@ async fn cluster() -> Cluster {
         ),
         Err(_) => {
             let env = TestEnv::start().await.expect("start testenv");
-            env.enable_controllers();
+            if controllers {
+                env.enable_controllers();
+            }
             (env.kubeconfig(), Some(env))
         }
     };
@@ -480,4 +488,119 @@ async fn prune_honours_opt_outs_owners_and_guards() {
     let namespaces: Api<Namespace> = Api::all(c.client.clone());
     assert!(namespaces.get_opt("kube-public").await.unwrap().is_some());
     assert_eq!(pruned.inventory.entries.len(), 1);
+}
+
+/// Requests served by testenv so far, all verbs and resources.
+fn served(env: &TestEnv) -> u64 {
+    env.request_counts().values().sum()
+}
+
+#[tokio::test]
+async fn reconcile_cost_grows_with_what_changed() {
+    let c = cluster_with(false).await;
+    let Some(env) = c.env.as_ref() else {
+        return; // the counters are testenv's
+    };
+    let a = c.namespace("scale-a").await;
+    let b = c.namespace("scale-b").await;
+    let mut yaml = String::new();
+    for i in 0..500 {
+        yaml.push_str(&cm(&a, &format!("cm-{i}"), "1"));
+    }
+    for i in 0..400 {
+        yaml.push_str(&cm(&b, &format!("cm-{i}"), "1"));
+    }
+    for i in 0..100 {
+        let name = format!("web-{i}");
+        yaml.push_str(&deployment(&a, &name, &name, &name));
+    }
+    let set = || parse(&yaml);
+    assert_eq!(set().len(), 1000);
+    let kinds = 2;
+    let options = ApplyOptions::default();
+    let rm = c.manager().with_concurrency(16);
+    let started = std::time::Instant::now();
+    let first = rm
+        .apply_all_staged(set(), &Inventory::default(), &options)
+        .await
+        .unwrap();
+    assert_eq!(count(&first, ChangeAction::Created), 1000);
+    println!("first apply of 1000 objects: {:?}", started.elapsed());
+
+    // A no-op reconcile: one list per kind and namespace.
+    let before = served(env);
+    let discovery = rm.discovery().requests();
+    let noop = rm
+        .apply_all_staged(set(), &first.inventory, &options)
+        .await
+        .unwrap();
+    let n = served(env) - before + (rm.discovery().requests() - discovery);
+    assert_eq!(count(&noop, ChangeAction::Unchanged), 1000);
+    println!("noop reconcile of 1000 objects: {n} requests");
+
+    // What Flux sends for the same no-op: a GET and a dry-run apply per object.
+    let before = served(env);
+    let pp = PatchParams {
+        dry_run: true,
+        ..PatchParams::apply("kustomize-controller").force()
+    };
+    for m in set() {
+        let o = &m.object;
+        let ns = o.namespace().unwrap_or_default().to_string();
+        let api: Api<kube::api::DynamicObject> = if o.kind() == "ConfigMap" {
+            Api::namespaced_with(
+                c.client.clone(),
+                &ns,
+                &kube::core::ApiResource::erase::<ConfigMap>(&()),
+            )
+        } else {
+            Api::namespaced_with(
+                c.client.clone(),
+                &ns,
+                &kube::core::ApiResource::erase::<k8s_openapi::api::apps::v1::Deployment>(&()),
+            )
+        };
+        api.get(o.name()).await.unwrap();
+        api.patch(o.name(), &pp, &Patch::Apply(o.as_map()))
+            .await
+            .unwrap();
+    }
+    let m = served(env) - before;
+    println!("flux-style baseline of 1000 objects: {m} requests");
+
+    // Drift on one object by another manager: found by the list, corrected alone.
+    c.cms(&b)
+        .patch(
+            "cm-7",
+            &PatchParams::apply("kubectl-edit").force(),
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "cm-7"}, "data": {"v": "drifted"}})),
+        )
+        .await
+        .unwrap();
+    let before = served(env);
+    let drift = rm
+        .apply_all_staged(set(), &first.inventory, &options)
+        .await
+        .unwrap();
+    let k = served(env) - before;
+    assert_eq!(count(&drift, ChangeAction::Configured), 1);
+    assert_eq!(c.cms(&b).get("cm-7").await.unwrap().data.unwrap()["v"], "1");
+    println!("drift on 1 of 1000 objects corrected: {k} requests");
+
+    // After a restart nothing is remembered: discovery and a list per kind and namespace.
+    let cold = c.manager().with_concurrency(16);
+    let before = served(env);
+    let out = cold
+        .apply_all_staged(set(), &first.inventory, &options)
+        .await
+        .unwrap();
+    let l = served(env) - before + cold.discovery().requests();
+    assert_eq!(count(&out, ChangeAction::Unchanged), 1000);
+    println!("cold-start noop of 1000 objects: {l} requests");
+
+    assert!(n <= 10, "noop: {n}");
+    assert!(m >= 2000, "baseline: {m}");
+    assert!(k <= 5, "drift: {k}");
+    assert!(l <= 2 * kinds + 10, "cold start: {l}");
 }
