@@ -197,7 +197,9 @@ impl ResourceManager {
                 Err(e) if e.is_not_found() && new_namespaces.contains(key.namespace.as_str()) => {
                     Ok(())
                 }
-                Err(e) => Err(e),
+                // Recreated when applied: the dry-run of the new object comes after the delete.
+                Err(e) if e.is_immutable() && a.recreate_on_immutable => Ok(()),
+                Err(e) => Err(e.with_force_hint()),
             }
         });
         let results: Vec<Result<(), Error>> = futures::stream::iter(checks.collect::<Vec<_>>())
@@ -280,9 +282,14 @@ impl ResourceManager {
         let checks = applies.iter().map(|a| async {
             let key = a.object.object_ref();
             let resource = self.require(&a.object).await?;
-            self.patch(&resource, &a.object, true).await?;
-            lock(&self.validated).insert(key, a.object.fingerprint());
-            Ok(())
+            match self.patch(&resource, &a.object, true).await {
+                Ok(_) => {
+                    lock(&self.validated).insert(key, a.object.fingerprint());
+                    Ok(())
+                }
+                Err(e) if e.is_immutable() && a.recreate_on_immutable => Ok(()),
+                Err(e) => Err(e.with_force_hint()),
+            }
         });
         let results: Vec<Result<(), Error>> = futures::stream::iter(checks.collect::<Vec<_>>())
             .buffered(self.concurrency)
@@ -305,18 +312,21 @@ impl ResourceManager {
         let key = apply.object.object_ref();
         let resource = self.require(&apply.object).await?;
         let stored = match self.patch(&resource, &apply.object, false).await {
-            Err(e) if apply.recreate_on_immutable && e.to_core().is_immutable() => {
+            Err(e) if apply.recreate_on_immutable && e.is_immutable() => {
                 self.delete_and_wait(&resource, &key).await?;
                 self.patch(&resource, &apply.object, false).await?
             }
-            other => other?,
+            other => other.map_err(Error::with_force_hint)?,
         };
         lock(&self.validated).remove(&key);
         if let Some(group) = defined_kind(&apply.object).map(|(g, _)| g) {
             self.discovery.forget_group(&group);
         }
         let rv = stored.resource_version().unwrap_or_default().to_string();
-        let before = live.get(&key).and_then(Object::resource_version);
+        let before = live
+            .get(&key)
+            .filter(|l| uid(l) == uid(&stored))
+            .and_then(Object::resource_version);
         let action = match before {
             None => ChangeAction::Created,
             Some(b) if b == rv => ChangeAction::Unchanged,
@@ -355,6 +365,10 @@ impl ResourceManager {
             .map_err(|e| Error::request(operation, &subject, e))?;
         to_object(stored, resource, &subject)
     }
+}
+
+fn uid(object: &Object) -> Option<&str> {
+    object.str_at(&["metadata", "uid"])
 }
 
 /// The `(group, kind)` a CustomResourceDefinition defines.

@@ -142,6 +142,29 @@ impl Error {
         }
     }
 
+    /// Whether the server refused a change to an immutable field (422 Invalid or 409 naming
+    /// an immutable field), the case in which an object must be recreated.
+    pub fn is_immutable(&self) -> bool {
+        match self {
+            Error::Request { code, message, .. } => {
+                (*code == 422 || *code == 409) && message.contains("immutable")
+            }
+            _ => false,
+        }
+    }
+
+    /// An immutable-field refusal with what to do about it.
+    pub(crate) fn with_force_hint(mut self) -> Error {
+        if self.is_immutable()
+            && let Error::Request { message, .. } = &mut self
+        {
+            message.push_str(
+                "; the object must be recreated: set spec.force or the annotation kustomize.toolkit.fluxcd.io/force: enabled",
+            );
+        }
+        self
+    }
+
     /// Whether the server answered 404.
     pub fn is_not_found(&self) -> bool {
         self.code() == 404

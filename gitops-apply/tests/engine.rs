@@ -604,3 +604,82 @@ async fn reconcile_cost_grows_with_what_changed() {
     assert!(k <= 5, "drift: {k}");
     assert!(l <= 2 * kinds + 10, "cold start: {l}");
 }
+
+#[tokio::test]
+async fn immutable_change_fails_without_force_and_recreates_with_it() {
+    let c = cluster().await;
+    let ns = c.namespace("immutable").await;
+    let rm = c.manager();
+    let first = rm
+        .apply_all_staged(
+            parse(&deployment(&ns, "web", "web", "web")),
+            &Inventory::default(),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap();
+    let changed = || parse(&deployment(&ns, "web", "web2", "web2"));
+    let err = rm
+        .apply_all_staged(changed(), &first.inventory, &ApplyOptions::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!("Deployment/{ns}/web dry-run failed (Invalid): ")),
+        "{err}"
+    );
+    assert!(
+        err.contains("immutable") && err.contains("spec.force"),
+        "{err}"
+    );
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(c.client.clone(), &ns);
+    let before = deployments.get("web").await.unwrap();
+
+    let options = ApplyOptions {
+        force: true,
+        ..ApplyOptions::default()
+    };
+    let applied = rm
+        .apply_all_staged(changed(), &first.inventory, &options)
+        .await
+        .unwrap();
+    assert_eq!(actions(&applied), [format!("Deployment/{ns}/web created")]);
+    let after = deployments.get("web").await.unwrap();
+    assert_ne!(before.uid(), after.uid());
+    let selector = after.spec.unwrap().selector.match_labels.unwrap();
+    assert_eq!(selector["app"], "web2");
+}
+
+#[tokio::test]
+async fn a_field_another_manager_owns_is_left_alone() {
+    let c = cluster().await;
+    let ns = c.namespace("shared").await;
+    let rm = c.manager();
+    let set = || parse(&cm(&ns, "a", "1"));
+    let first = rm
+        .apply_all_staged(set(), &Inventory::default(), &ApplyOptions::default())
+        .await
+        .unwrap();
+    c.cms(&ns)
+        .patch(
+            "a",
+            &PatchParams::apply("injector"),
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "a", "annotations": {"injected": "yes"}},
+                "data": {"extra": "x"}})),
+        )
+        .await
+        .unwrap();
+    let rv = c.cms(&ns).get("a").await.unwrap().resource_version();
+    let writes = c.writes();
+    let again = rm
+        .apply_all_staged(set(), &first.inventory, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(actions(&again), [format!("ConfigMap/{ns}/a unchanged")]);
+    assert_eq!(c.writes(), writes);
+    let a = c.cms(&ns).get("a").await.unwrap();
+    assert_eq!(a.resource_version(), rv);
+    assert_eq!(a.data.unwrap()["extra"], "x");
+}
