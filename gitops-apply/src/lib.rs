@@ -18,6 +18,7 @@
 //! It does not know Git: it never depends on `gitops-git`.
 
 pub mod apply;
+pub mod client;
 mod cluster;
 pub mod discovery;
 pub mod error;

@@ -17,6 +17,7 @@ use serde_json::json;
 
 struct Cluster {
     client: Client,
+    config: kube::Config,
     env: Option<TestEnv>,
 }
 
@@ -46,7 +47,8 @@ async fn cluster_with(controllers: bool) -> Cluster {
         .await
         .expect("kubeconfig");
     Cluster {
-        client: Client::try_from(config).expect("client"),
+        client: Client::try_from(config.clone()).expect("client"),
+        config,
         env,
     }
 }
@@ -682,4 +684,61 @@ async fn a_field_another_manager_owns_is_left_alone() {
     let a = c.cms(&ns).get("a").await.unwrap();
     assert_eq!(a.resource_version(), rv);
     assert_eq!(a.data.unwrap()["extra"], "x");
+}
+
+#[tokio::test]
+async fn a_forbidden_apply_under_impersonation_names_the_object() {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+    let c = cluster().await;
+    let ns = c.namespace("rbac").await;
+    let pp = PostParams::default();
+    let admin = c.client.clone();
+    let sa: ServiceAccount =
+        serde_json::from_value(json!({"metadata": {"name": "deployer"}})).unwrap();
+    Api::<ServiceAccount>::namespaced(admin.clone(), &ns)
+        .create(&pp, &sa)
+        .await
+        .unwrap();
+    let role: Role = serde_json::from_value(json!({"metadata": {"name": "reader"},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}]}))
+    .unwrap();
+    Api::<Role>::namespaced(admin.clone(), &ns)
+        .create(&pp, &role)
+        .await
+        .unwrap();
+    let binding: RoleBinding = serde_json::from_value(json!({"metadata": {"name": "reader"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+        "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": ns}]}))
+    .unwrap();
+    Api::<RoleBinding>::namespaced(admin, &ns)
+        .create(&pp, &binding)
+        .await
+        .unwrap();
+    let client = gitops_apply::client::impersonating(&c.config, &ns, "deployer").unwrap();
+    let rm = ResourceManager::new(client, Owner::new("app", "flux-system"));
+    let mut last = String::new();
+    // The authorizer may take a moment to see the binding on a real cluster.
+    for _ in 0..50 {
+        let err = rm
+            .apply_all_staged(
+                parse(&format!("{}{}", cm(&ns, "a", "1"), cm(&ns, "b", "1"))),
+                &Inventory::default(),
+                &ApplyOptions::default(),
+            )
+            .await
+            .unwrap_err();
+        last = err.to_string();
+        if last.contains("dry-run failed (Forbidden)") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let user = format!("system:serviceaccount:{ns}:deployer");
+    assert!(
+        last.starts_with(&format!("ConfigMap/{ns}/a dry-run failed (Forbidden): ")),
+        "{last}"
+    );
+    assert!(last.contains(&user), "{last}");
+    assert!(c.cms(&ns).get_opt("a").await.unwrap().is_none());
 }
