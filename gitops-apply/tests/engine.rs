@@ -843,11 +843,9 @@ metadata:
         .await
         .unwrap();
 
-    let ks = format!(
-        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: flux-system\n  generation: 1\nspec:\n  interval: 10m\n  path: ./app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: fleet\n"
-    );
+    let ks = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: flux-system\n  generation: 1\nspec:\n  interval: 10m\n  path: ./app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: fleet\n";
     let mut ks =
-        Kustomization::from_object(&manifests::parse("ks.yaml", &ks).unwrap()[0].object).unwrap();
+        Kustomization::from_object(&manifests::parse("ks.yaml", ks).unwrap()[0].object).unwrap();
     let rm = c.manager();
     let reconciler = KustomizationReconciler::new(&env.source, &rm, &env.clock);
     let out = reconciler.reconcile(&ks).await;
