@@ -22,6 +22,8 @@ pub struct Resource {
     pub api: ApiResource,
     /// Whether objects of the kind live in namespaces.
     pub namespaced: bool,
+    /// Whether the resource can be listed.
+    pub listable: bool,
 }
 
 type Kinds = HashMap<String, Resource>;
@@ -101,12 +103,46 @@ impl Discovery {
                 Resource {
                     api,
                     namespaced: r.namespaced,
+                    listable: r.verbs.iter().any(|v| v == "list"),
                 },
             );
         }
         let kinds = Arc::new(kinds);
         self.lock().insert(api_version.to_string(), kinds.clone());
         Ok(kinds)
+    }
+
+    /// Every listable namespaced resource the server serves (the preferred version of each
+    /// group), read from the server: what a namespace can hold.
+    pub async fn namespaced(&self, client: &Client) -> Result<Vec<Resource>, Error> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let groups = client
+            .list_api_groups()
+            .await
+            .map_err(|source| Error::Discovery {
+                api_version: "/apis".to_string(),
+                source,
+            })?;
+        let mut versions = vec!["v1".to_string()];
+        for g in groups.groups {
+            let preferred = g
+                .preferred_version
+                .map(|v| v.group_version)
+                .or_else(|| g.versions.first().map(|v| v.group_version.clone()));
+            versions.extend(preferred);
+        }
+        let mut out = Vec::new();
+        for api_version in versions {
+            let kinds = self.refresh(client, &api_version).await?;
+            let mut found: Vec<Resource> = kinds
+                .values()
+                .filter(|r| r.namespaced && r.listable)
+                .cloned()
+                .collect();
+            found.sort_by(|a, b| a.api.kind.cmp(&b.api.kind));
+            out.extend(found);
+        }
+        Ok(out)
     }
 
     /// How many discovery requests were sent.

@@ -875,3 +875,71 @@ metadata:
         assert!(n <= 2, "{n}");
     }
 }
+
+#[tokio::test]
+async fn a_namespace_holding_foreign_objects_is_not_pruned() {
+    let c = cluster().await;
+    let keep = c.namespace("keep").await;
+    let ns = c.name("holder");
+    let yaml = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\n{}",
+        cm(&ns, "ours", "1")
+    );
+    let rm = c.manager();
+    let first = rm
+        .apply_all_staged(
+            parse(&yaml),
+            &Inventory::default(),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap();
+    let foreign: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "theirs"}})).unwrap();
+    c.cms(&ns)
+        .create(&PostParams::default(), &foreign)
+        .await
+        .unwrap();
+    // The next revision has nothing of it.
+    let next = || parse(&cm(&keep, "other", "1"));
+    let out = rm
+        .apply_all_staged(next(), &first.inventory, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert!(actions(&out).contains(&format!("ConfigMap/{ns}/ours deleted")));
+    let refused: Vec<String> = out
+        .refused
+        .iter()
+        .map(|(o, w)| format!("{o}: {w}"))
+        .collect();
+    assert_eq!(
+        refused,
+        [format!(
+            "Namespace/{ns}: namespace {ns} holds objects not in the inventory (ConfigMap/{ns}/theirs); set kustomize.toolkit.fluxcd.io/prune: enabled on it to prune it anyway"
+        )]
+    );
+    let namespaces: Api<Namespace> = Api::all(c.client.clone());
+    assert!(namespaces.get_opt(&ns).await.unwrap().is_some());
+
+    // With the opt-in, it goes with what it holds.
+    namespaces
+        .patch(
+            &ns,
+            &PatchParams::apply("admin"),
+            &Patch::Apply(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+                "name": ns, "annotations": {"kustomize.toolkit.fluxcd.io/prune": "enabled"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let out = rm
+        .apply_all_staged(next(), &first.inventory, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        actions(&out).contains(&format!("Namespace/{ns} deleted")),
+        "{:?}",
+        actions(&out)
+    );
+}
