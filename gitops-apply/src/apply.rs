@@ -91,7 +91,7 @@ impl ResourceManager {
         plan_options.custom_stage_kinds = options.custom_stage_kinds.clone();
         let plan = Plan::compute(desired, &live, previous, &plan_options)?;
         let all: Vec<&Apply> = plan.applies().collect();
-        self.validate(&all).await?;
+        self.validate(&all, &live, &self.field_manager).await?;
         let mut out = Applied {
             inventory: plan.inventory.clone(),
             ..Applied::default()
@@ -107,7 +107,9 @@ impl ResourceManager {
                 .push(ChangeSetEntry::new(key.clone(), ChangeAction::Skipped));
         }
         for stage in &plan.stages {
-            let result = self.apply_stage(&stage.applies, &live).await;
+            let result = self
+                .apply_stage(&stage.applies, &live, &self.field_manager)
+                .await;
             out.changes.entries.extend(result.changes.entries);
             if let Some(e) = result.error {
                 return Err(e);
@@ -155,10 +157,16 @@ impl ResourceManager {
         Ok(out)
     }
 
-    /// Validates applies by server-side dry-run, `concurrency` at a time, and stops at the
-    /// first object (in apply order) the server refuses. An object that needs a Namespace or
+    /// Validates applies by server-side dry-run with `field_manager`, `concurrency` at a
+    /// time, and stops at the first object (in apply order) the server refuses; `live` is the
+    /// snapshot the applies were planned against (objects known unchanged are not sent). An object that needs a Namespace or
     /// a CRD of the same set that does not exist yet is validated when its stage comes.
-    pub async fn validate(&self, applies: &[&Apply]) -> Result<(), Error> {
+    pub async fn validate(
+        &self,
+        applies: &[&Apply],
+        live: &Live,
+        field_manager: &str,
+    ) -> Result<(), Error> {
         let new_namespaces: HashSet<&str> = applies
             .iter()
             .filter(|a| a.object.kind() == "Namespace" && a.object.group().is_empty())
@@ -172,7 +180,7 @@ impl ResourceManager {
         let todo: Vec<&Apply> = applies
             .iter()
             .copied()
-            .filter(|a| !self.known_unchanged(a, None))
+            .filter(|a| !self.known_unchanged(a, live))
             .collect();
         let checks = todo.iter().map(|a| async {
             let key = a.object.object_ref();
@@ -189,7 +197,7 @@ impl ResourceManager {
                     object: key,
                 });
             };
-            match self.patch(&resource, &a.object, true).await {
+            match self.patch(&resource, &a.object, true, field_manager).await {
                 Ok(_) => {
                     lock(&self.validated).insert(key, a.object.fingerprint());
                     Ok(())
@@ -211,32 +219,32 @@ impl ResourceManager {
 
     /// Whether an apply is known to change nothing: its desired form is what was applied
     /// last and the live object still has the resourceVersion that apply produced.
-    fn known_unchanged(&self, apply: &Apply, live: Option<&Live>) -> bool {
+    fn known_unchanged(&self, apply: &Apply, live: &Live) -> bool {
         let key = apply.object.object_ref();
         let memory = lock(&self.memory);
         let Some(m) = memory.get(&key) else {
             return false;
         };
-        if m.digest != apply.object.fingerprint() {
-            return false;
-        }
-        match live {
-            Some(live) => live
+        m.digest == apply.object.fingerprint()
+            && live
                 .get(&key)
                 .and_then(Object::resource_version)
-                .is_some_and(|rv| rv == m.resource_version),
-            None => !matches!(apply.action, Action::Create),
-        }
+                .is_some_and(|rv| rv == m.resource_version)
     }
 
     /// Applies one stage: objects known unchanged are skipped, the others not yet validated
     /// are dry-run first (nothing of the stage is written when one fails), then all are
     /// applied `concurrency` at a time.
-    pub(crate) async fn apply_stage(&self, applies: &[Apply], live: &Live) -> StageResult {
+    pub(crate) async fn apply_stage(
+        &self,
+        applies: &[Apply],
+        live: &Live,
+        field_manager: &str,
+    ) -> StageResult {
         let mut changes = ChangeSet::default();
         let mut todo: Vec<&Apply> = Vec::new();
         for a in applies {
-            if self.known_unchanged(a, Some(live)) {
+            if self.known_unchanged(a, live) {
                 changes.entries.push(
                     ChangeSetEntry::new(a.object.object_ref(), ChangeAction::Unchanged)
                         .with_version(a.object.version()),
@@ -253,14 +261,14 @@ impl ResourceManager {
                 .collect()
         };
         if !unvalidated.is_empty()
-            && let Err(e) = self.validate_now(&unvalidated).await
+            && let Err(e) = self.validate_now(&unvalidated, field_manager).await
         {
             return StageResult {
                 changes,
                 error: Some(e),
             };
         }
-        let writes = todo.iter().map(|a| self.apply_one(a, live));
+        let writes = todo.iter().map(|a| self.apply_one(a, live, field_manager));
         let results: Vec<Result<ChangeSetEntry, Error>> =
             futures::stream::iter(writes.collect::<Vec<_>>())
                 .buffered(self.concurrency)
@@ -278,11 +286,11 @@ impl ResourceManager {
     }
 
     /// Dry-runs applies whose dependencies now exist; no deferral any more.
-    async fn validate_now(&self, applies: &[&Apply]) -> Result<(), Error> {
+    async fn validate_now(&self, applies: &[&Apply], field_manager: &str) -> Result<(), Error> {
         let checks = applies.iter().map(|a| async {
             let key = a.object.object_ref();
             let resource = self.require(&a.object).await?;
-            match self.patch(&resource, &a.object, true).await {
+            match self.patch(&resource, &a.object, true, field_manager).await {
                 Ok(_) => {
                     lock(&self.validated).insert(key, a.object.fingerprint());
                     Ok(())
@@ -308,13 +316,22 @@ impl ResourceManager {
             })
     }
 
-    async fn apply_one(&self, apply: &Apply, live: &Live) -> Result<ChangeSetEntry, Error> {
+    async fn apply_one(
+        &self,
+        apply: &Apply,
+        live: &Live,
+        field_manager: &str,
+    ) -> Result<ChangeSetEntry, Error> {
         let key = apply.object.object_ref();
         let resource = self.require(&apply.object).await?;
-        let stored = match self.patch(&resource, &apply.object, false).await {
+        let stored = match self
+            .patch(&resource, &apply.object, false, field_manager)
+            .await
+        {
             Err(e) if apply.recreate_on_immutable && e.is_immutable() => {
                 self.delete_and_wait(&resource, &key).await?;
-                self.patch(&resource, &apply.object, false).await?
+                self.patch(&resource, &apply.object, false, field_manager)
+                    .await?
             }
             other => other.map_err(Error::with_force_hint)?,
         };
@@ -348,9 +365,10 @@ impl ResourceManager {
         resource: &crate::discovery::Resource,
         object: &Object,
         dry_run: bool,
+        field_manager: &str,
     ) -> Result<Object, Error> {
         let key = object.object_ref();
-        let mut params = PatchParams::apply(&self.field_manager).force();
+        let mut params = PatchParams::apply(field_manager).force();
         params.dry_run = dry_run;
         let operation = if dry_run {
             Operation::DryRun

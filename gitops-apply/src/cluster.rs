@@ -51,18 +51,7 @@ impl Cluster for ResourceManager {
                 }
                 .to_core()
             })?;
-        if field_manager != self.field_manager {
-            return Err(CoreError::Api {
-                object: Some(object.object_ref()),
-                reason: "BadRequest".into(),
-                code: 400,
-                message: format!(
-                    "this resource manager applies as {}, not {field_manager}",
-                    self.field_manager
-                ),
-            });
-        }
-        self.patch(&resource, object, false)
+        self.patch(&resource, object, false, field_manager)
             .await
             .map_err(|e| e.to_core())
     }
@@ -89,13 +78,16 @@ impl Cluster for ResourceManager {
     async fn validate_set(
         &self,
         applies: &[&Apply],
-        _field_manager: &str,
+        live: &Live,
+        field_manager: &str,
     ) -> Result<(), ApplyFailure> {
-        self.validate(applies).await.map_err(|e| failure(&e))
+        self.validate(applies, live, field_manager)
+            .await
+            .map_err(|e| failure(&e))
     }
 
-    async fn apply_set(&self, applies: &[Apply], live: &Live, _field_manager: &str) -> SetApplied {
-        let result = self.apply_stage(applies, live).await;
+    async fn apply_set(&self, applies: &[Apply], live: &Live, field_manager: &str) -> SetApplied {
+        let result = self.apply_stage(applies, live, field_manager).await;
         SetApplied {
             changes: result.changes,
             failure: result.error.as_ref().map(failure),

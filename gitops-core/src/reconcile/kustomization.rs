@@ -257,7 +257,7 @@ impl<'a> KustomizationReconciler<'a> {
         if !all.is_empty()
             && let Err(failure) = self
                 .cluster
-                .validate_set(&all, &self.options.field_manager)
+                .validate_set(&all, &live, &self.options.field_manager)
                 .await
         {
             return Err(Failure::retry(

@@ -167,13 +167,15 @@ pub trait Cluster: Send + Sync {
     /// Validates every apply of a plan before the first write (a server-side dry-run), so
     /// that an invalid object stops the run with nothing written. An object that can only be
     /// validated once an earlier stage of the same plan exists (its Namespace, its CRD) is
-    /// left to [`Cluster::apply_set`]. The default validates nothing.
+    /// left to [`Cluster::apply_set`]. `live` is the snapshot the plan was computed against.
+    /// The default validates nothing.
     async fn validate_set(
         &self,
         applies: &[&Apply],
+        live: &Live,
         field_manager: &str,
     ) -> Result<(), ApplyFailure> {
-        let _ = (applies, field_manager);
+        let _ = (applies, live, field_manager);
         Ok(())
     }
 
