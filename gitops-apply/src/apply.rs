@@ -12,6 +12,7 @@ use gitops_core::reconcile::SetMember;
 use gitops_core::{Inventory, Manifest, Object, ObjectRef};
 use kube::api::{Patch, PatchParams};
 
+use crate::dependency;
 use crate::error::{Error, Operation, Subject};
 use crate::manager::{Remembered, ResourceManager, lock, to_object};
 use crate::wait::WaitOptions;
@@ -159,23 +160,20 @@ impl ResourceManager {
 
     /// Validates applies by server-side dry-run with `field_manager`, `concurrency` at a
     /// time, and stops at the first object (in apply order) the server refuses; `live` is the
-    /// snapshot the applies were planned against (objects known unchanged are not sent). An object that needs a Namespace or
-    /// a CRD of the same set that does not exist yet is validated when its stage comes.
+    /// snapshot the applies were planned against (objects known unchanged are not sent). An
+    /// object refused only because it needs an object the set creates (its Namespace, its
+    /// CRD, its ServiceAccount, the Role a binding grants: [`crate::dependency`]) is validated
+    /// again once that object exists.
     pub async fn validate(
         &self,
         applies: &[&Apply],
         live: &Live,
         field_manager: &str,
     ) -> Result<(), Error> {
-        let new_namespaces: HashSet<&str> = applies
+        let new: HashSet<ObjectRef> = applies
             .iter()
-            .filter(|a| a.object.kind() == "Namespace" && a.object.group().is_empty())
             .filter(|a| matches!(a.action, Action::Create))
-            .map(|a| a.object.name())
-            .collect();
-        let new_kinds: HashSet<(String, String)> = applies
-            .iter()
-            .filter_map(|a| defined_kind(&a.object))
+            .map(|a| a.object.object_ref())
             .collect();
         let todo: Vec<&Apply> = applies
             .iter()
@@ -187,28 +185,30 @@ impl ResourceManager {
             let resource = self
                 .resource(a.object.api_version(), a.object.kind())
                 .await?;
-            let Some(resource) = resource else {
-                if new_kinds.contains(&(a.object.group().to_string(), key.kind.clone())) {
-                    return Ok(());
-                }
-                return Err(Error::UnknownKind {
+            let result = match resource {
+                Some(resource) => self.patch(&resource, &a.object, true, field_manager).await,
+                None => Err(Error::UnknownKind {
                     api_version: a.object.api_version().to_string(),
                     kind: key.kind.clone(),
-                    object: key,
-                });
+                    object: key.clone(),
+                }),
             };
-            match self.patch(&resource, &a.object, true, field_manager).await {
+            let e = match result {
                 Ok(_) => {
                     lock(&self.validated).insert(key, a.object.fingerprint());
-                    Ok(())
+                    return Ok(());
                 }
-                Err(e) if e.is_not_found() && new_namespaces.contains(key.namespace.as_str()) => {
-                    Ok(())
-                }
-                // Recreated when applied: the dry-run of the new object comes after the delete.
-                Err(e) if e.is_immutable() && a.recreate_on_immutable => Ok(()),
-                Err(e) => Err(e.with_force_hint()),
+                Err(e) => e,
+            };
+            if let Some(dependency) = dependency::missing(&a.object, &e, &new) {
+                lock(&self.waiting).insert(key, dependency);
+                return Ok(());
             }
+            if e.is_immutable() && a.recreate_on_immutable {
+                // Recreated when applied: the new object is validated by its apply.
+                return Ok(());
+            }
+            Err(e.with_force_hint())
         });
         let results: Vec<Result<(), Error>> = futures::stream::iter(checks.collect::<Vec<_>>())
             .buffered(self.concurrency)
@@ -234,7 +234,8 @@ impl ResourceManager {
 
     /// Applies one stage: objects known unchanged are skipped, the others not yet validated
     /// are dry-run first (nothing of the stage is written when one fails), then all are
-    /// applied `concurrency` at a time.
+    /// applied `concurrency` at a time; objects waiting for another object of the stage come
+    /// in a second wave, validated once it exists.
     pub(crate) async fn apply_stage(
         &self,
         applies: &[Apply],
@@ -253,33 +254,51 @@ impl ResourceManager {
                 todo.push(a);
             }
         }
-        let unvalidated: Vec<&Apply> = {
-            let validated = lock(&self.validated);
-            todo.iter()
-                .copied()
-                .filter(|a| validated.get(&a.object.object_ref()) != Some(&a.object.fingerprint()))
-                .collect()
+        // Objects waiting for another object of this stage are applied after it.
+        let (first, later): (Vec<&Apply>, Vec<&Apply>) = {
+            let keys: HashSet<ObjectRef> = todo.iter().map(|a| a.object.object_ref()).collect();
+            let waiting = lock(&self.waiting);
+            todo.iter().partition(|a| {
+                waiting
+                    .get(&a.object.object_ref())
+                    .is_none_or(|dependency| !keys.contains(dependency))
+            })
         };
-        if !unvalidated.is_empty()
-            && let Err(e) = self.validate_now(&unvalidated, field_manager).await
-        {
-            return StageResult {
-                changes,
-                error: Some(e),
-            };
-        }
-        let writes = todo.iter().map(|a| self.apply_one(a, live, field_manager));
-        let results: Vec<Result<ChangeSetEntry, Error>> =
-            futures::stream::iter(writes.collect::<Vec<_>>())
-                .buffered(self.concurrency)
-                .collect()
-                .await;
         let mut error = None;
-        for r in results {
-            match r {
-                Ok(entry) => changes.entries.push(entry),
-                Err(e) if error.is_none() => error = Some(e),
-                Err(_) => {}
+        for wave in [first, later] {
+            if wave.is_empty() {
+                continue;
+            }
+            let unvalidated: Vec<&Apply> = {
+                let validated = lock(&self.validated);
+                wave.iter()
+                    .copied()
+                    .filter(|a| {
+                        validated.get(&a.object.object_ref()) != Some(&a.object.fingerprint())
+                    })
+                    .collect()
+            };
+            if !unvalidated.is_empty()
+                && let Err(e) = self.validate_now(&unvalidated, field_manager).await
+            {
+                error = Some(e);
+                break;
+            }
+            let writes = wave.iter().map(|a| self.apply_one(a, live, field_manager));
+            let results: Vec<Result<ChangeSetEntry, Error>> =
+                futures::stream::iter(writes.collect::<Vec<_>>())
+                    .buffered(self.concurrency)
+                    .collect()
+                    .await;
+            for r in results {
+                match r {
+                    Ok(entry) => changes.entries.push(entry),
+                    Err(e) if error.is_none() => error = Some(e),
+                    Err(_) => {}
+                }
+            }
+            if error.is_some() {
+                break;
             }
         }
         StageResult { changes, error }
@@ -336,6 +355,7 @@ impl ResourceManager {
             other => other.map_err(Error::with_force_hint)?,
         };
         lock(&self.validated).remove(&key);
+        lock(&self.waiting).remove(&key);
         if let Some(group) = defined_kind(&apply.object).map(|(g, _)| g) {
             self.discovery.forget_group(&group);
         }

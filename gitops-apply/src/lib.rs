@@ -44,6 +44,7 @@
 pub mod apply;
 pub mod client;
 mod cluster;
+pub mod dependency;
 pub mod discovery;
 pub mod error;
 mod manager;

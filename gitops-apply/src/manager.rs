@@ -48,6 +48,8 @@ pub struct ResourceManager {
     pub(crate) memory: Mutex<HashMap<ObjectRef, Remembered>>,
     /// Objects whose dry-run passed, with the digest they passed with.
     pub(crate) validated: Mutex<HashMap<ObjectRef, Digest>>,
+    /// Objects whose dry-run waits for an object the same set creates, and that object.
+    pub(crate) waiting: Mutex<HashMap<ObjectRef, ObjectRef>>,
 }
 
 impl ResourceManager {
@@ -63,6 +65,7 @@ impl ResourceManager {
             discovery: Discovery::new(),
             memory: Mutex::new(HashMap::new()),
             validated: Mutex::new(HashMap::new()),
+            waiting: Mutex::new(HashMap::new()),
         }
     }
 
@@ -108,6 +111,7 @@ impl ResourceManager {
     pub fn forget(&self) {
         lock(&self.memory).clear();
         lock(&self.validated).clear();
+        lock(&self.waiting).clear();
     }
 
     /// The resource of an object's kind, learning it from the server when unknown.
