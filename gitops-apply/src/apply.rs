@@ -396,6 +396,7 @@ impl ResourceManager {
             Operation::Apply
         };
         let subject = Subject::Object(&key);
+        self.throttle().await;
         let stored = self
             .api(resource, &key.namespace)
             .patch(object.name(), &params, &Patch::Apply(object.as_map()))

@@ -49,6 +49,7 @@ pub mod discovery;
 pub mod error;
 mod manager;
 pub mod prune;
+pub mod throttle;
 pub mod wait;
 
 pub use apply::{Applied, ApplyOptions};

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::discovery::{Discovery, Resource};
 use crate::error::{Error, Operation, Subject};
+use crate::throttle::Throttle;
 
 /// Namespaces the engine never deletes, whatever an inventory says.
 pub const PROTECTED_NAMESPACES: [&str; 4] =
@@ -50,6 +51,7 @@ pub struct ResourceManager {
     pub(crate) validated: Mutex<HashMap<ObjectRef, Digest>>,
     /// Objects whose dry-run waits for an object the same set creates, and that object.
     pub(crate) waiting: Mutex<HashMap<ObjectRef, ObjectRef>>,
+    pub(crate) throttle: Option<Throttle>,
 }
 
 impl ResourceManager {
@@ -66,6 +68,22 @@ impl ResourceManager {
             memory: Mutex::new(HashMap::new()),
             validated: Mutex::new(HashMap::new()),
             waiting: Mutex::new(HashMap::new()),
+            throttle: None,
+        }
+    }
+
+    /// Limits requests to `qps` per second on average and `burst` at once
+    /// (`--kube-api-qps`, `--kube-api-burst`; Flux's defaults are 50 and 300). Timeouts and
+    /// the user agent are the client's: `kube::Config::read_timeout`, `headers`.
+    pub fn with_rate_limit(mut self, qps: f64, burst: u32) -> Self {
+        self.throttle = Some(Throttle::new(qps, burst));
+        self
+    }
+
+    /// Waits for the rate limit, when one is set.
+    pub(crate) async fn throttle(&self) {
+        if let Some(t) = &self.throttle {
+            t.acquire().await;
         }
     }
 
@@ -144,6 +162,7 @@ impl ResourceManager {
         let Some(resource) = self.resource(api_version, &key.kind).await? else {
             return Ok(None);
         };
+        self.throttle().await;
         let got = self
             .api(&resource, &key.namespace)
             .get_opt(&key.name)
@@ -195,6 +214,7 @@ impl ResourceManager {
                 .unwrap_or_default());
         }
         let subject = Subject::List { kind, namespace };
+        self.throttle().await;
         let list = self
             .api(&resource, namespace)
             .list(&ListParams::default())

@@ -100,6 +100,7 @@ impl ResourceManager {
                 continue;
             }
             let subject = Subject::List { kind, namespace };
+            self.throttle().await;
             let list = self
                 .api(&resource, namespace)
                 .list_metadata(&ListParams::default())
@@ -127,6 +128,7 @@ impl ResourceManager {
 
     /// Deletes one object with background propagation; a missing object is not an error.
     pub(crate) async fn delete(&self, resource: &Resource, key: &ObjectRef) -> Result<(), Error> {
+        self.throttle().await;
         match self
             .api(resource, &key.namespace)
             .delete(&key.name, &DeleteParams::background())
