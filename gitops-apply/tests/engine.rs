@@ -490,6 +490,18 @@ async fn prune_honours_opt_outs_owners_and_guards() {
     let namespaces: Api<Namespace> = Api::all(c.client.clone());
     assert!(namespaces.get_opt("kube-public").await.unwrap().is_some());
     assert_eq!(pruned.inventory.entries.len(), 1);
+    // Leave the cluster's namespaces as they were: the seed manager drops its labels.
+    for name in ["kube-public", "default"] {
+        namespaces
+            .patch(
+                name,
+                &PatchParams::apply("seed").force(),
+                &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": name}})),
+            )
+            .await
+            .unwrap();
+    }
 }
 
 /// Requests served by testenv so far, all verbs and resources.
