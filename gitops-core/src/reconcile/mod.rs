@@ -80,7 +80,7 @@ pub type SetMember = (ObjectRef, String);
 /// Why applying a set stopped: the object at fault and the server's answer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApplyFailure {
-    /// The object that failed.
+    /// The object that failed; an empty name when the failure is not about one object.
     pub object: ObjectRef,
     /// Whether it failed its server-side dry-run (nothing of the set was written then).
     pub dry_run: bool,
@@ -90,6 +90,10 @@ pub struct ApplyFailure {
 
 impl fmt::Display for ApplyFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.object.name.is_empty() {
+            // A failure that is not about one object (discovery, the connection).
+            return self.error.fmt(f);
+        }
         match (&self.error, self.dry_run) {
             (
                 Error::Api {
