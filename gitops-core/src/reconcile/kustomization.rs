@@ -5,7 +5,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::{
-    Clock, Cluster, Event, EventType, FIELD_MANAGER, Finalizer, Outcome, Requeue, Source, elapsed,
+    Clock, Cluster, Event, EventType, FIELD_MANAGER, Finalizer, Outcome, Pruned, Requeue,
+    SetMember, Source, elapsed,
 };
 use crate::api::{GitRepository, KUSTOMIZE_GROUP, Kustomization};
 use crate::health::{self, Health};
@@ -251,33 +252,40 @@ impl<'a> KustomizationReconciler<'a> {
             Failure::retry(reason::RECONCILIATION_FAILED, e.to_string(), timing.retry)
         })?;
 
+        // Validate the whole plan first: an invalid object stops the run with nothing written.
+        let all: Vec<&crate::plan::Apply> = plan.applies().collect();
+        if !all.is_empty()
+            && let Err(failure) = self
+                .cluster
+                .validate_set(&all, &live, &self.options.field_manager)
+                .await
+        {
+            return Err(Failure::retry(
+                reason::RECONCILIATION_FAILED,
+                failure.to_string(),
+                timing.retry,
+            ));
+        }
+
         // Apply stage by stage; any failure stops here, before the inventory or a prune moves.
         let mut applied = ChangeSet::default();
         for stage in &plan.stages {
-            for apply in &stage.applies {
-                let action = match apply.action {
-                    crate::plan::Action::Create => ChangeAction::Created,
-                    crate::plan::Action::Configure(_) => ChangeAction::Configured,
-                };
-                if let Err(e) = self
-                    .apply_one(&apply.object, apply.recreate_on_immutable)
-                    .await
-                {
-                    // Nothing is pruned, but what this run created is tracked from now on.
-                    out.status.inventory = Some(track(&previous, &applied));
-                    return Err(Failure::retry(
-                        reason::RECONCILIATION_FAILED,
-                        format!("{} apply failed: {e}", apply.object.object_ref()),
-                        timing.retry,
-                    ));
-                }
-                applied.entries.push(
-                    ChangeSetEntry::new(apply.object.object_ref(), action)
-                        .with_version(apply.object.version()),
-                );
+            let result = self
+                .cluster
+                .apply_set(&stage.applies, &live, &self.options.field_manager)
+                .await;
+            applied.entries.extend(result.changes.entries);
+            if let Some(failure) = result.failure {
+                // Nothing is pruned, but what this run created is tracked from now on.
+                out.status.inventory = Some(track(&previous, &applied));
+                return Err(Failure::retry(
+                    reason::RECONCILIATION_FAILED,
+                    failure.to_string(),
+                    timing.retry,
+                ));
             }
             if stage.kind.waits() {
-                let refs: Vec<(ObjectRef, String)> = stage
+                let refs: Vec<SetMember> = stage
                     .applies
                     .iter()
                     .map(|a| (a.object.object_ref(), a.object.api_version().to_string()))
@@ -310,21 +318,31 @@ impl<'a> KustomizationReconciler<'a> {
         let mut inventory = plan.inventory.clone();
         let mut prune_errors = Vec::new();
         let mut pruned = ChangeSet::default();
-        for entry in &plan.prunes {
-            match self
-                .cluster
-                .delete(&entry.object, &entry.api_version())
-                .await
-            {
-                Ok(()) => pruned.entries.push(ChangeSetEntry::new(
-                    entry.object.clone(),
-                    ChangeAction::Deleted,
-                )),
-                Err(e) => {
-                    prune_errors.push(format!("{}: {e}", entry.object));
-                    // Keep it in the inventory so the next run retries (Flux v1.9).
-                    inventory =
-                        Inventory::new(inventory.entries.into_iter().chain([entry.clone()]));
+        let owner = Owner::new(&ks.metadata.name, &ks.metadata.namespace);
+        if !plan.prunes.is_empty() {
+            for (entry, result) in self.cluster.prune_set(&plan.prunes, &owner).await {
+                match result {
+                    Pruned::Deleted => pruned.entries.push(ChangeSetEntry::new(
+                        entry.object.clone(),
+                        ChangeAction::Deleted,
+                    )),
+                    Pruned::Refused(why) => {
+                        pruned.entries.push(ChangeSetEntry::new(
+                            entry.object.clone(),
+                            ChangeAction::Skipped,
+                        ));
+                        out.events.push(Event::new(
+                            EventType::Warning,
+                            reason::PRUNE_FAILED,
+                            format!("{} not pruned: {why}", entry.object),
+                        ));
+                    }
+                    Pruned::Failed(e) => {
+                        prune_errors.push(format!("{}: {e}", entry.object));
+                        // Keep it in the inventory so the next run retries (Flux v1.9).
+                        inventory =
+                            Inventory::new(inventory.entries.into_iter().chain([entry.clone()]));
+                    }
                 }
             }
         }
@@ -515,49 +533,21 @@ impl<'a> KustomizationReconciler<'a> {
     }
 
     async fn snapshot(&self, desired: &[Manifest], previous: &Inventory) -> Result<Live, Error> {
-        let mut live = Live::new();
-        for (key, api_version) in Plan::reads(desired, previous) {
-            if let Some(o) = self.cluster.get(&key, &api_version).await? {
-                live.insert(key, o);
-            }
+        let reads = Plan::reads(desired, previous);
+        if reads.is_empty() {
+            return Ok(Live::new());
         }
-        Ok(live)
-    }
-
-    async fn apply_one(&self, object: &Object, recreate: bool) -> Result<(), Error> {
-        match self
-            .cluster
-            .apply(object, &self.options.field_manager)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if recreate && e.is_immutable() => {
-                self.cluster
-                    .delete(&object.object_ref(), object.api_version())
-                    .await?;
-                self.cluster
-                    .apply(object, &self.options.field_manager)
-                    .await
-                    .map(|_| ())
-            }
-            Err(e) => Err(e),
-        }
+        self.cluster.read_set(&reads).await
     }
 
     /// The objects among `refs` that are not Current.
     async fn not_ready(
         &self,
-        refs: &[(ObjectRef, String)],
+        refs: &[SetMember],
         now: Timestamp,
     ) -> Result<Vec<(ObjectRef, Health)>, Error> {
-        let mut results = Vec::new();
-        for (key, api_version) in refs {
-            let h = self.cluster.health(key, api_version, now).await?;
-            if !h.is_current() {
-                results.push((key.clone(), h));
-            }
-        }
-        Ok(results)
+        let all = self.cluster.health_set(refs, now).await?;
+        Ok(all.into_iter().filter(|(_, h)| !h.is_current()).collect())
     }
 
     /// Runs `wait` / `healthChecks`. `Ok(Some(_))`: still waiting, come back.
@@ -570,7 +560,7 @@ impl<'a> KustomizationReconciler<'a> {
         out: &mut Outcome<KustomizationStatus>,
         now: Timestamp,
     ) -> Result<Option<Requeue>, Failure> {
-        let refs: Vec<(ObjectRef, String)> = if ks.spec.wait {
+        let refs: Vec<SetMember> = if ks.spec.wait {
             plan.inventory
                 .entries
                 .iter()
@@ -611,21 +601,15 @@ impl<'a> KustomizationReconciler<'a> {
             }
             _ => now,
         };
-        let mut results = Vec::new();
-        for (key, api_version) in &refs {
-            let mut h = self
-                .cluster
-                .health(key, api_version, now)
-                .await
-                .map_err(|e| {
-                    Failure::retry(reason::HEALTH_CHECK_FAILED, e.to_string(), timing.retry)
-                })?;
+        let mut results = self.cluster.health_set(&refs, now).await.map_err(|e| {
+            Failure::retry(reason::HEALTH_CHECK_FAILED, e.to_string(), timing.retry)
+        })?;
+        for (key, h) in &mut results {
             if h.status == health::Status::NotFound
                 && let Some(job) = ttl_jobs.iter().find(|j| j.object_ref() == *key)
             {
-                h = health::assess_missing(job);
+                *h = health::assess_missing(job);
             }
-            results.push((key.clone(), h));
         }
         let summary = health::summarize(&results);
         let waited = elapsed(started, now);
@@ -694,12 +678,12 @@ impl<'a> KustomizationReconciler<'a> {
             return;
         };
         let owner = Owner::new(&ks.metadata.name, &ks.metadata.namespace);
-        let mut live = Live::new();
-        for e in &inventory.entries {
-            if let Ok(Some(o)) = self.cluster.get(&e.object, &e.api_version()).await {
-                live.insert(e.object.clone(), o);
-            }
-        }
+        let reads: Vec<SetMember> = inventory
+            .entries
+            .iter()
+            .map(|e| (e.object.clone(), e.api_version()))
+            .collect();
+        let live = self.cluster.read_set(&reads).await.unwrap_or_default();
         let mut options = PlanOptions::new(owner);
         options.prune = true;
         // Planning an empty desired set against the inventory gives Flux's deletion rules.
@@ -707,17 +691,24 @@ impl<'a> KustomizationReconciler<'a> {
             return;
         };
         let mut deleted = ChangeSet::default();
-        for entry in &plan.prunes {
-            match self
-                .cluster
-                .delete(&entry.object, &entry.api_version())
-                .await
-            {
-                Ok(()) => deleted.entries.push(ChangeSetEntry::new(
+        let owner = options.owner.clone();
+        let results = if plan.prunes.is_empty() {
+            Vec::new()
+        } else {
+            self.cluster.prune_set(&plan.prunes, &owner).await
+        };
+        for (entry, result) in results {
+            match result {
+                Pruned::Deleted => deleted.entries.push(ChangeSetEntry::new(
                     entry.object.clone(),
                     ChangeAction::Deleted,
                 )),
-                Err(e) => out.events.push(Event::new(
+                Pruned::Refused(why) => out.events.push(Event::new(
+                    EventType::Warning,
+                    reason::PRUNE_FAILED,
+                    format!("{} not pruned: {why}", entry.object),
+                )),
+                Pruned::Failed(e) => out.events.push(Event::new(
                     EventType::Warning,
                     reason::PRUNE_FAILED,
                     format!("{}: {e}", entry.object),

@@ -16,6 +16,7 @@ mod source;
 mod tests;
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,8 +29,9 @@ pub use source::GitRepositoryReconciler;
 use crate::api::GitRepository;
 use crate::fs::FileSystem;
 use crate::health::{self, Health};
+use crate::plan::{Action, Apply, ChangeAction, ChangeSet, ChangeSetEntry, Live, Owner};
 use crate::status::Artifact;
-use crate::{Error, Object, ObjectRef};
+use crate::{Error, InventoryEntry, Object, ObjectRef};
 
 /// The field manager Flux's kustomize controller applies with; reusing it lets gitops take
 /// over objects Flux applied without conflicts.
@@ -72,8 +74,70 @@ pub trait Source: Send + Sync {
     async fn open(&self, artifact: &Artifact) -> Result<Arc<dyn FileSystem>, Error>;
 }
 
+/// One object of a set: its identity and the `apiVersion` to address it with.
+pub type SetMember = (ObjectRef, String);
+
+/// Why applying a set stopped: the object at fault and the server's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApplyFailure {
+    /// The object that failed; an empty name when the failure is not about one object.
+    pub object: ObjectRef,
+    /// Whether it failed its server-side dry-run (nothing of the set was written then).
+    pub dry_run: bool,
+    /// The error.
+    pub error: Error,
+}
+
+impl fmt::Display for ApplyFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.object.name.is_empty() {
+            // A failure that is not about one object (discovery, the connection).
+            return self.error.fmt(f);
+        }
+        match (&self.error, self.dry_run) {
+            (
+                Error::Api {
+                    reason, message, ..
+                },
+                true,
+            ) => {
+                write!(f, "{} dry-run failed ({reason}): {message}", self.object)
+            }
+            (e, true) => write!(f, "{} dry-run failed: {e}", self.object),
+            (e, false) => write!(f, "{} apply failed: {e}", self.object),
+        }
+    }
+}
+
+/// What applying a set did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SetApplied {
+    /// One entry per object of the set that was handled, in order: created, configured or
+    /// unchanged (the server, or what the implementation remembers, found nothing to write).
+    pub changes: ChangeSet,
+    /// The failure that stopped the set, if any; the objects after it were not applied.
+    pub failure: Option<ApplyFailure>,
+}
+
+/// What pruning one object did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pruned {
+    /// Deleted (or already gone).
+    Deleted,
+    /// Left in place by a guard the implementation enforces; the reason says which.
+    Refused(String),
+    /// The delete failed.
+    Failed(Error),
+}
+
 /// Read and change live objects. `gitops-apply` implements it on kube-rs; the testkit in
 /// memory.
+///
+/// The reconcilers hand it whole sets: the live state of a desired set and inventory, the
+/// applies of one stage, the orphans to prune, the objects to assess. The set methods have
+/// defaults that call the per-object ones, so an implementation may provide only those; a
+/// real one answers a set with as few requests as it can (a list per kind and namespace,
+/// nothing for objects it knows unchanged).
 #[async_trait]
 pub trait Cluster: Send + Sync {
     /// Reads an object, `None` when it does not exist.
@@ -98,6 +162,143 @@ pub trait Cluster: Send + Sync {
             now,
         ))
     }
+
+    /// The live state of a set of objects; objects that do not exist are absent from the map.
+    async fn read_set(&self, objects: &[SetMember]) -> Result<Live, Error> {
+        read_each(self, objects).await
+    }
+
+    /// Validates every apply of a plan before the first write (a server-side dry-run), so
+    /// that an invalid object stops the run with nothing written. An object that can only be
+    /// validated once an earlier stage of the same plan exists (its Namespace, its CRD) is
+    /// left to [`Cluster::apply_set`]. `live` is the snapshot the plan was computed against.
+    /// The default validates nothing.
+    async fn validate_set(
+        &self,
+        applies: &[&Apply],
+        live: &Live,
+        field_manager: &str,
+    ) -> Result<(), ApplyFailure> {
+        let _ = (applies, live, field_manager);
+        Ok(())
+    }
+
+    /// Applies one stage, in order, stopping at the first failure. `live` is the snapshot the
+    /// plan was computed against. An apply whose `recreate_on_immutable` is set and that
+    /// fails on an immutable field is deleted and applied again.
+    async fn apply_set(&self, applies: &[Apply], live: &Live, field_manager: &str) -> SetApplied {
+        let _ = live;
+        apply_each(self, applies, field_manager).await
+    }
+
+    /// Deletes a set of inventory orphans (already in reverse kind order) with background
+    /// propagation, each only if it still carries `owner`'s labels; one result per entry.
+    async fn prune_set(
+        &self,
+        entries: &[InventoryEntry],
+        owner: &Owner,
+    ) -> Vec<(InventoryEntry, Pruned)> {
+        let _ = owner;
+        prune_each(self, entries).await
+    }
+
+    /// The health of a set of objects, in the order given.
+    async fn health_set(
+        &self,
+        objects: &[SetMember],
+        now: Timestamp,
+    ) -> Result<Vec<(ObjectRef, Health)>, Error> {
+        health_each(self, objects, now).await
+    }
+}
+
+/// [`Cluster::read_set`] one [`Cluster::get`] at a time, for implementations without a
+/// cheaper way.
+pub async fn read_each<C: Cluster + ?Sized>(
+    cluster: &C,
+    objects: &[SetMember],
+) -> Result<Live, Error> {
+    let mut live = Live::new();
+    for (key, api_version) in objects {
+        if let Some(o) = cluster.get(key, api_version).await? {
+            live.insert(key.clone(), o);
+        }
+    }
+    Ok(live)
+}
+
+/// [`Cluster::apply_set`] one [`Cluster::apply`] at a time, in order, stopping at the first
+/// failure; an immutable-field error on an apply that may recreate deletes and applies again.
+pub async fn apply_each<C: Cluster + ?Sized>(
+    cluster: &C,
+    applies: &[Apply],
+    field_manager: &str,
+) -> SetApplied {
+    let mut out = SetApplied::default();
+    for apply in applies {
+        let key = apply.object.object_ref();
+        let mut result = cluster
+            .apply(&apply.object, field_manager)
+            .await
+            .map(|_| ());
+        if let Err(e) = &result
+            && apply.recreate_on_immutable
+            && e.is_immutable()
+        {
+            result = match cluster.delete(&key, apply.object.api_version()).await {
+                Ok(()) => cluster
+                    .apply(&apply.object, field_manager)
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            };
+        }
+        if let Err(error) = result {
+            out.failure = Some(ApplyFailure {
+                object: key,
+                dry_run: false,
+                error,
+            });
+            return out;
+        }
+        let action = match apply.action {
+            Action::Create => ChangeAction::Created,
+            Action::Configure(_) => ChangeAction::Configured,
+        };
+        out.changes
+            .entries
+            .push(ChangeSetEntry::new(key, action).with_version(apply.object.version()));
+    }
+    out
+}
+
+/// [`Cluster::prune_set`] one [`Cluster::delete`] at a time.
+pub async fn prune_each<C: Cluster + ?Sized>(
+    cluster: &C,
+    entries: &[InventoryEntry],
+) -> Vec<(InventoryEntry, Pruned)> {
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let result = match cluster.delete(&entry.object, &entry.api_version()).await {
+            Ok(()) => Pruned::Deleted,
+            Err(e) => Pruned::Failed(e),
+        };
+        out.push((entry.clone(), result));
+    }
+    out
+}
+
+/// [`Cluster::health_set`] one [`Cluster::health`] at a time.
+pub async fn health_each<C: Cluster + ?Sized>(
+    cluster: &C,
+    objects: &[SetMember],
+    now: Timestamp,
+) -> Result<Vec<(ObjectRef, Health)>, Error> {
+    let mut out = Vec::with_capacity(objects.len());
+    for (key, api_version) in objects {
+        out.push((key.clone(), cluster.health(key, api_version, now).await?));
+    }
+    Ok(out)
 }
 
 /// The current time.

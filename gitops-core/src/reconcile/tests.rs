@@ -1048,3 +1048,53 @@ fn substitute_disabled_annotation_keeps_the_object_verbatim() {
     assert_eq!(data["env"], "${cluster_env}");
     assert_eq!(data["token"], "${token}");
 }
+
+// ---- the set-shaped seam ----
+
+#[test]
+fn reconciler_hands_whole_sets_to_the_cluster() {
+    let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n";
+    let env = env_with(
+        &[
+            ("app/ns.yaml", ns),
+            ("app/a.yaml", &cm("a", "1")),
+            ("app/b.yaml", &cm("b", "1")),
+            ("app/c.yaml", &cm("c", "1")),
+        ],
+        "  wait: true\n",
+    );
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    assert_eq!(ready(&out.status.conditions).0, ConditionStatus::True);
+    use crate::testkit::SetVerb;
+    // One read of the whole desired set, one apply per stage (the Namespace, then the rest),
+    // the Namespace stage's health, then the `wait` over the inventory.
+    assert_eq!(
+        env.cluster.set_requests(),
+        vec![
+            (SetVerb::Read, 4),
+            (SetVerb::Apply, 1),
+            (SetVerb::Health, 1),
+            (SetVerb::Apply, 3),
+            (SetVerb::Health, 4),
+        ]
+    );
+    // Dropping two objects prunes them as one set.
+    env.source.commit(
+        URL,
+        "main",
+        files(&[("app/ns.yaml", ns), ("app/a.yaml", &cm("a", "1"))]),
+        "drop b and c",
+    );
+    block_on(env.reconcile_source("flux-system", "fleet")).unwrap();
+    let before = env.cluster.set_requests().len();
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    assert_eq!(ready(&out.status.conditions).0, ConditionStatus::True);
+    assert_eq!(
+        env.cluster.set_requests()[before..],
+        [
+            (SetVerb::Read, 4),
+            (SetVerb::Prune, 2),
+            (SetVerb::Health, 2)
+        ]
+    );
+}

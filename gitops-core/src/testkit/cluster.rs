@@ -6,10 +6,11 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::health::{self, Health};
-use crate::reconcile::Cluster;
+use crate::plan::{Apply, Live, Owner};
+use crate::reconcile::{self, Cluster, Pruned, SetApplied, SetMember};
 use crate::schema::Schema;
 use crate::ssa::{self, Entry};
-use crate::{Error, Object, ObjectRef};
+use crate::{Error, InventoryEntry, Object, ObjectRef};
 
 /// A request kind, for counters and faults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -50,6 +51,20 @@ struct State {
     health: BTreeMap<ObjectRef, Health>,
     faults: Vec<Fault>,
     requests: BTreeMap<Verb, usize>,
+    sets: Vec<(SetVerb, usize)>,
+}
+
+/// A set request of the [`Cluster`] trait, for [`MemoryCluster::set_requests`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SetVerb {
+    /// [`Cluster::read_set`].
+    Read,
+    /// [`Cluster::apply_set`].
+    Apply,
+    /// [`Cluster::prune_set`].
+    Prune,
+    /// [`Cluster::health_set`].
+    Health,
 }
 
 /// A Kubernetes cluster in memory, honest about what the reconcilers rely on:
@@ -234,6 +249,16 @@ impl MemoryCluster {
     /// How many requests of a verb were made through the [`Cluster`] trait.
     pub fn requests(&self, verb: Verb) -> usize {
         self.lock().requests.get(&verb).copied().unwrap_or(0)
+    }
+
+    /// The set requests made through the [`Cluster`] trait, in order, with the size of each
+    /// set (the per-object requests they turn into are counted by [`MemoryCluster::requests`]).
+    pub fn set_requests(&self) -> Vec<(SetVerb, usize)> {
+        self.lock().sets.clone()
+    }
+
+    fn record_set(&self, verb: SetVerb, size: usize) {
+        self.lock().sets.push((verb, size));
     }
 
     /// An object as stored, without counting a request.
@@ -554,6 +579,34 @@ impl Cluster for MemoryCluster {
             self.get(object, api_version).await?.as_ref(),
             now,
         ))
+    }
+
+    async fn read_set(&self, objects: &[SetMember]) -> Result<Live, Error> {
+        self.record_set(SetVerb::Read, objects.len());
+        reconcile::read_each(self, objects).await
+    }
+
+    async fn apply_set(&self, applies: &[Apply], _live: &Live, field_manager: &str) -> SetApplied {
+        self.record_set(SetVerb::Apply, applies.len());
+        reconcile::apply_each(self, applies, field_manager).await
+    }
+
+    async fn prune_set(
+        &self,
+        entries: &[InventoryEntry],
+        _owner: &Owner,
+    ) -> Vec<(InventoryEntry, Pruned)> {
+        self.record_set(SetVerb::Prune, entries.len());
+        reconcile::prune_each(self, entries).await
+    }
+
+    async fn health_set(
+        &self,
+        objects: &[SetMember],
+        now: Timestamp,
+    ) -> Result<Vec<(ObjectRef, Health)>, Error> {
+        self.record_set(SetVerb::Health, objects.len());
+        reconcile::health_each(self, objects, now).await
     }
 }
 

@@ -44,7 +44,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 pub use clock::ManualClock;
-pub use cluster::{Fault, MemoryCluster, Verb};
+pub use cluster::{Fault, MemoryCluster, SetVerb, Verb};
 pub use env::Env;
 pub use source::MemorySource;
 

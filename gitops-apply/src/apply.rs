@@ -1,0 +1,422 @@
+//! Staged server-side apply: validate the whole set by dry-run, then apply stage by stage
+//! with bounded concurrency, skipping what is known unchanged.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures::StreamExt;
+use gitops_core::plan::{
+    Action, Apply, ChangeAction, ChangeSet, ChangeSetEntry, KeepReason, Live, Plan, PlanOptions,
+};
+use gitops_core::reconcile::SetMember;
+use gitops_core::{Inventory, Manifest, Object, ObjectRef};
+use kube::api::{Patch, PatchParams};
+
+use crate::dependency;
+use crate::error::{Error, Operation, Subject};
+use crate::manager::{Remembered, ResourceManager, lock, to_object};
+use crate::wait::WaitOptions;
+
+/// Settings of [`ResourceManager::apply_all_staged`].
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// Delete inventory orphans (`spec.prune`).
+    pub prune: bool,
+    /// Recreate objects whose immutable fields changed (`spec.force`).
+    pub force: bool,
+    /// `--custom-apply-stage-kinds` as `(group, kind)` pairs.
+    pub custom_stage_kinds: Vec<(String, String)>,
+    /// How CRD, Namespace and `*Class` stages are waited for.
+    pub stage_wait: WaitOptions,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self {
+            prune: true,
+            force: false,
+            custom_stage_kinds: Vec::new(),
+            stage_wait: WaitOptions {
+                interval: Duration::from_millis(500),
+                timeout: Duration::from_secs(60),
+                fail_fast: true,
+            },
+        }
+    }
+}
+
+/// What [`ResourceManager::apply_all_staged`] did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Applied {
+    /// Created, configured, unchanged, skipped and deleted objects, in order.
+    pub changes: ChangeSet,
+    /// The inventory to keep for the next run.
+    pub inventory: Inventory,
+    /// Orphans left in place by a guard or an opt-out, and why.
+    pub refused: Vec<(ObjectRef, String)>,
+}
+
+impl Applied {
+    /// The inventory as set members, to wait for.
+    pub fn members(&self) -> Vec<SetMember> {
+        self.inventory
+            .entries
+            .iter()
+            .map(|e| (e.object.clone(), e.api_version()))
+            .collect()
+    }
+}
+
+/// The result of applying one stage.
+pub(crate) struct StageResult {
+    pub(crate) changes: ChangeSet,
+    pub(crate) error: Option<Error>,
+}
+
+impl ResourceManager {
+    /// Applies a desired set against the previous inventory, as the kustomize controller
+    /// would: read the set's live state, plan, validate every apply by server-side dry-run
+    /// (an invalid object stops everything before the first write), apply the stages in
+    /// Flux's order waiting for CRDs, Namespaces and `*Class` objects between them, then
+    /// prune the orphans when `options.prune` is set.
+    pub async fn apply_all_staged(
+        &self,
+        desired: Vec<Manifest>,
+        previous: &Inventory,
+        options: &ApplyOptions,
+    ) -> Result<Applied, Error> {
+        let live = self.read_set(&Plan::reads(&desired, previous)).await?;
+        let mut plan_options = PlanOptions::new(self.owner.clone());
+        plan_options.prune = options.prune;
+        plan_options.force = options.force;
+        plan_options.custom_stage_kinds = options.custom_stage_kinds.clone();
+        let plan = Plan::compute(desired, &live, previous, &plan_options)?;
+        let all: Vec<&Apply> = plan.applies().collect();
+        self.validate(&all, &live, &self.field_manager).await?;
+        let mut out = Applied {
+            inventory: plan.inventory.clone(),
+            ..Applied::default()
+        };
+        for key in &plan.unchanged {
+            out.changes
+                .entries
+                .push(ChangeSetEntry::new(key.clone(), ChangeAction::Unchanged));
+        }
+        for (key, _) in &plan.skipped {
+            out.changes
+                .entries
+                .push(ChangeSetEntry::new(key.clone(), ChangeAction::Skipped));
+        }
+        for stage in &plan.stages {
+            let result = self
+                .apply_stage(&stage.applies, &live, &self.field_manager)
+                .await;
+            out.changes.entries.extend(result.changes.entries);
+            if let Some(e) = result.error {
+                return Err(e);
+            }
+            if stage.kind.waits() {
+                let members: Vec<SetMember> = stage
+                    .applies
+                    .iter()
+                    .map(|a| (a.object.object_ref(), a.object.api_version().to_string()))
+                    .collect();
+                self.wait_for_set(&members, &options.stage_wait).await?;
+            }
+        }
+        for (entry, why) in &plan.kept {
+            let why = match why {
+                KeepReason::PruneOff => "prune is off",
+                KeepReason::NotOwned => "its owner labels name another owner",
+                KeepReason::PruneDisabled => "prune is disabled on it",
+                KeepReason::Excluded => "reconcile is disabled on it",
+            };
+            out.refused.push((entry.object.clone(), why.to_string()));
+        }
+        if !plan.prunes.is_empty() {
+            let pruned = self.delete_all(&plan.prunes, &self.owner).await;
+            let mut kept = Vec::new();
+            for (entry, result) in pruned {
+                match result {
+                    gitops_core::reconcile::Pruned::Deleted => out
+                        .changes
+                        .entries
+                        .push(ChangeSetEntry::new(entry.object, ChangeAction::Deleted)),
+                    gitops_core::reconcile::Pruned::Refused(why) => {
+                        out.refused.push((entry.object, why))
+                    }
+                    gitops_core::reconcile::Pruned::Failed(e) => {
+                        kept.push(entry.clone());
+                        out.inventory = Inventory::new(
+                            out.inventory.entries.iter().cloned().chain(kept.clone()),
+                        );
+                        return Err(Error::Core(e));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Validates applies by server-side dry-run with `field_manager`, `concurrency` at a
+    /// time, and stops at the first object (in apply order) the server refuses; `live` is the
+    /// snapshot the applies were planned against (objects known unchanged are not sent). An
+    /// object refused only because it needs an object the set creates (its Namespace, its
+    /// CRD, its ServiceAccount, the Role a binding grants: [`crate::dependency`]) is validated
+    /// again once that object exists.
+    pub async fn validate(
+        &self,
+        applies: &[&Apply],
+        live: &Live,
+        field_manager: &str,
+    ) -> Result<(), Error> {
+        let new: HashSet<ObjectRef> = applies
+            .iter()
+            .filter(|a| matches!(a.action, Action::Create))
+            .map(|a| a.object.object_ref())
+            .collect();
+        let todo: Vec<&Apply> = applies
+            .iter()
+            .copied()
+            .filter(|a| !self.known_unchanged(a, live))
+            .collect();
+        let checks = todo.iter().map(|a| async {
+            let key = a.object.object_ref();
+            let resource = self
+                .resource(a.object.api_version(), a.object.kind())
+                .await?;
+            let result = match resource {
+                Some(resource) => self.patch(&resource, &a.object, true, field_manager).await,
+                None => Err(Error::UnknownKind {
+                    api_version: a.object.api_version().to_string(),
+                    kind: key.kind.clone(),
+                    object: key.clone(),
+                }),
+            };
+            let e = match result {
+                Ok(_) => {
+                    lock(&self.validated).insert(key, a.object.fingerprint());
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            if let Some(dependency) = dependency::missing(&a.object, &e, &new) {
+                lock(&self.waiting).insert(key, dependency);
+                return Ok(());
+            }
+            if e.is_immutable() && a.recreate_on_immutable {
+                // Recreated when applied: the new object is validated by its apply.
+                return Ok(());
+            }
+            Err(e.with_force_hint())
+        });
+        let results: Vec<Result<(), Error>> = futures::stream::iter(checks.collect::<Vec<_>>())
+            .buffered(self.concurrency)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+
+    /// Whether an apply is known to change nothing: its desired form is what was applied
+    /// last and the live object still has the resourceVersion that apply produced.
+    fn known_unchanged(&self, apply: &Apply, live: &Live) -> bool {
+        let key = apply.object.object_ref();
+        let memory = lock(&self.memory);
+        let Some(m) = memory.get(&key) else {
+            return false;
+        };
+        m.digest == apply.object.fingerprint()
+            && live
+                .get(&key)
+                .and_then(Object::resource_version)
+                .is_some_and(|rv| rv == m.resource_version)
+    }
+
+    /// Applies one stage: objects known unchanged are skipped, the others not yet validated
+    /// are dry-run first (nothing of the stage is written when one fails), then all are
+    /// applied `concurrency` at a time; objects waiting for another object of the stage come
+    /// in a second wave, validated once it exists.
+    pub(crate) async fn apply_stage(
+        &self,
+        applies: &[Apply],
+        live: &Live,
+        field_manager: &str,
+    ) -> StageResult {
+        let mut changes = ChangeSet::default();
+        let mut todo: Vec<&Apply> = Vec::new();
+        for a in applies {
+            if self.known_unchanged(a, live) {
+                changes.entries.push(
+                    ChangeSetEntry::new(a.object.object_ref(), ChangeAction::Unchanged)
+                        .with_version(a.object.version()),
+                );
+            } else {
+                todo.push(a);
+            }
+        }
+        // Objects waiting for another object of this stage are applied after it.
+        let (first, later): (Vec<&Apply>, Vec<&Apply>) = {
+            let keys: HashSet<ObjectRef> = todo.iter().map(|a| a.object.object_ref()).collect();
+            let waiting = lock(&self.waiting);
+            todo.iter().partition(|a| {
+                waiting
+                    .get(&a.object.object_ref())
+                    .is_none_or(|dependency| !keys.contains(dependency))
+            })
+        };
+        let mut error = None;
+        for wave in [first, later] {
+            if wave.is_empty() {
+                continue;
+            }
+            let unvalidated: Vec<&Apply> = {
+                let validated = lock(&self.validated);
+                wave.iter()
+                    .copied()
+                    .filter(|a| {
+                        validated.get(&a.object.object_ref()) != Some(&a.object.fingerprint())
+                    })
+                    .collect()
+            };
+            if !unvalidated.is_empty()
+                && let Err(e) = self.validate_now(&unvalidated, field_manager).await
+            {
+                error = Some(e);
+                break;
+            }
+            let writes = wave.iter().map(|a| self.apply_one(a, live, field_manager));
+            let results: Vec<Result<ChangeSetEntry, Error>> =
+                futures::stream::iter(writes.collect::<Vec<_>>())
+                    .buffered(self.concurrency)
+                    .collect()
+                    .await;
+            for r in results {
+                match r {
+                    Ok(entry) => changes.entries.push(entry),
+                    Err(e) if error.is_none() => error = Some(e),
+                    Err(_) => {}
+                }
+            }
+            if error.is_some() {
+                break;
+            }
+        }
+        StageResult { changes, error }
+    }
+
+    /// Dry-runs applies whose dependencies now exist; no deferral any more.
+    async fn validate_now(&self, applies: &[&Apply], field_manager: &str) -> Result<(), Error> {
+        let checks = applies.iter().map(|a| async {
+            let key = a.object.object_ref();
+            let resource = self.require(&a.object).await?;
+            match self.patch(&resource, &a.object, true, field_manager).await {
+                Ok(_) => {
+                    lock(&self.validated).insert(key, a.object.fingerprint());
+                    Ok(())
+                }
+                Err(e) if e.is_immutable() && a.recreate_on_immutable => Ok(()),
+                Err(e) => Err(e.with_force_hint()),
+            }
+        });
+        let results: Vec<Result<(), Error>> = futures::stream::iter(checks.collect::<Vec<_>>())
+            .buffered(self.concurrency)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+
+    async fn require(&self, object: &Object) -> Result<crate::discovery::Resource, Error> {
+        self.resource(object.api_version(), object.kind())
+            .await?
+            .ok_or_else(|| Error::UnknownKind {
+                object: object.object_ref(),
+                api_version: object.api_version().to_string(),
+                kind: object.kind().to_string(),
+            })
+    }
+
+    async fn apply_one(
+        &self,
+        apply: &Apply,
+        live: &Live,
+        field_manager: &str,
+    ) -> Result<ChangeSetEntry, Error> {
+        let key = apply.object.object_ref();
+        let resource = self.require(&apply.object).await?;
+        let stored = match self
+            .patch(&resource, &apply.object, false, field_manager)
+            .await
+        {
+            Err(e) if apply.recreate_on_immutable && e.is_immutable() => {
+                self.delete_and_wait(&resource, &key).await?;
+                self.patch(&resource, &apply.object, false, field_manager)
+                    .await?
+            }
+            other => other.map_err(Error::with_force_hint)?,
+        };
+        lock(&self.validated).remove(&key);
+        lock(&self.waiting).remove(&key);
+        if let Some(group) = defined_kind(&apply.object).map(|(g, _)| g) {
+            self.discovery.forget_group(&group);
+        }
+        let rv = stored.resource_version().unwrap_or_default().to_string();
+        let before = live
+            .get(&key)
+            .filter(|l| uid(l) == uid(&stored))
+            .and_then(Object::resource_version);
+        let action = match before {
+            None => ChangeAction::Created,
+            Some(b) if b == rv => ChangeAction::Unchanged,
+            Some(_) => ChangeAction::Configured,
+        };
+        lock(&self.memory).insert(
+            key.clone(),
+            Remembered {
+                digest: apply.object.fingerprint(),
+                resource_version: rv,
+            },
+        );
+        Ok(ChangeSetEntry::new(key, action).with_version(apply.object.version()))
+    }
+
+    /// One server-side apply (forcing conflicts), or its dry-run.
+    pub(crate) async fn patch(
+        &self,
+        resource: &crate::discovery::Resource,
+        object: &Object,
+        dry_run: bool,
+        field_manager: &str,
+    ) -> Result<Object, Error> {
+        let key = object.object_ref();
+        let mut params = PatchParams::apply(field_manager).force();
+        params.dry_run = dry_run;
+        let operation = if dry_run {
+            Operation::DryRun
+        } else {
+            Operation::Apply
+        };
+        let subject = Subject::Object(&key);
+        self.throttle().await;
+        let stored = self
+            .api(resource, &key.namespace)
+            .patch(object.name(), &params, &Patch::Apply(object.as_map()))
+            .await
+            .map_err(|e| Error::request(operation, &subject, e))?;
+        to_object(stored, resource, &subject)
+    }
+}
+
+fn uid(object: &Object) -> Option<&str> {
+    object.str_at(&["metadata", "uid"])
+}
+
+/// The `(group, kind)` a CustomResourceDefinition defines.
+fn defined_kind(object: &Object) -> Option<(String, String)> {
+    if object.kind() != "CustomResourceDefinition" || object.group() != "apiextensions.k8s.io" {
+        return None;
+    }
+    Some((
+        object.str_at(&["spec", "group"])?.to_string(),
+        object.str_at(&["spec", "names", "kind"])?.to_string(),
+    ))
+}

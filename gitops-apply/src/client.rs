@@ -1,0 +1,66 @@
+//! Clients the kustomize controller needs besides its own: one that impersonates a
+//! Kustomization's `spec.serviceAccountName`, and one for a remote cluster from a kubeconfig
+//! Secret (`spec.kubeConfig.secretRef`).
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The kubeconfig does not parse.
+    #[error("invalid kubeconfig in {source_name}: {source}")]
+    Kubeconfig {
+        /// Where it came from, e.g. `Secret/flux-system/prod-kubeconfig key value`.
+        source_name: String,
+        /// The parser's error.
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    /// The client could not be built from the configuration.
+    #[error("cannot build a client for {target}: {source}")]
+    Build {
+        /// The user or cluster the client is for.
+        target: String,
+        /// The client's error.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// The user a service account acts as: `system:serviceaccount:<namespace>:<name>`.
+pub fn service_account_user(namespace: &str, name: &str) -> String {
+    format!("system:serviceaccount:{namespace}:{name}")
+}
+
+/// A client that acts as a service account through impersonation headers, as Flux does for
+/// `spec.serviceAccountName`. The configuration's own user must be allowed to impersonate.
+pub fn impersonating(config: &Config, namespace: &str, name: &str) -> Result<Client, ClientError> {
+    let user = service_account_user(namespace, name);
+    let mut config = config.clone();
+    config.auth_info.impersonate = Some(user.clone());
+    Client::try_from(config).map_err(|source| ClientError::Build {
+        target: user,
+        source,
+    })
+}
+
+/// A client for a remote cluster from the contents of a kubeconfig Secret key (`value` or
+/// `value.yaml`); `source_name` names the Secret and key in errors.
+pub async fn from_kubeconfig(text: &str, source_name: &str) -> Result<Client, ClientError> {
+    let kubeconfig = Kubeconfig::from_yaml(text).map_err(|source| ClientError::Kubeconfig {
+        source_name: source_name.to_string(),
+        source,
+    })?;
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(|source| ClientError::Kubeconfig {
+            source_name: source_name.to_string(),
+            source,
+        })?;
+    Client::try_from(config).map_err(|source| ClientError::Build {
+        target: source_name.to_string(),
+        source,
+    })
+}
