@@ -73,8 +73,16 @@ fn decode(body: &[u8]) -> Result<Value, ApiError> {
         return Ok(value);
     }
     let text = String::from_utf8_lossy(body);
-    serde_saphyr::from_str(&text)
-        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
+    match super::decode::yaml(&text) {
+        Ok((value, repeated)) if repeated.is_empty() => Ok(value),
+        Ok((_, repeated)) => Err(ApiError::bad_request(format!(
+            "error decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n  {}",
+            repeated.join("\n  ")
+        ))),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "error decoding YAML: error converting YAML to JSON: {e}"
+        ))),
+    }
 }
 
 /// A JSON value whose objects have no duplicate keys (serde_json keeps the last silently; YAML

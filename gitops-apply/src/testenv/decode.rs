@@ -41,6 +41,56 @@ pub(crate) fn not_an_object(value: &Value) -> String {
     )
 }
 
+/// A YAML body read as `sigs.k8s.io/yaml` reads it: the value (a repeated key keeping its
+/// last value) and the strict-decoding complaints about repeated keys
+/// (`line 7: key "a" already set in map`), or go-yaml's syntax error (`yaml: line 4: ...`).
+pub(crate) fn yaml(text: &str) -> Result<(Value, Vec<String>), String> {
+    let mut strict = serde_saphyr::Options::default();
+    strict.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    match serde_saphyr::from_str_with_options::<Value>(text, strict) {
+        Ok(value) => Ok((value, Vec::new())),
+        Err(error) => {
+            let message = error.to_string();
+            let line = line_of(&message);
+            if message.contains("duplicate") {
+                let mut lenient = serde_saphyr::Options::default();
+                lenient.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+                let value = serde_saphyr::from_str_with_options::<Value>(text, lenient)
+                    .map_err(|e| go_yaml_syntax(&e.to_string()))?;
+                let key = line
+                    .and_then(|l| text.lines().nth(l.saturating_sub(1)))
+                    .and_then(|l| l.trim().trim_start_matches("- ").split(':').next())
+                    .unwrap_or("")
+                    .trim()
+                    .trim_matches(['"', '\''])
+                    .to_string();
+                let at = line.map_or(String::new(), |l| format!("line {l}: "));
+                Ok((value, vec![format!("{at}key \"{key}\" already set in map")]))
+            } else {
+                Err(go_yaml_syntax(&message))
+            }
+        }
+    }
+}
+
+/// go-yaml's wording of a syntax error the YAML parser reported.
+fn go_yaml_syntax(message: &str) -> String {
+    let line = line_of(message).unwrap_or(0);
+    if message.contains("tab") {
+        format!("yaml: line {line}: found character that cannot start any token")
+    } else {
+        let first = message.lines().next().unwrap_or(message);
+        let reason = first.rsplit(": ").next().unwrap_or(first);
+        format!("yaml: line {line}: {reason}")
+    }
+}
+
+fn line_of(message: &str) -> Option<usize> {
+    let rest = &message[message.find("line ")? + 5..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 /// Checks the body's `apiVersion` against the endpoint's.
 pub(crate) fn check_api_version(resource: &Resource, value: &Value) -> Result<(), ApiError> {
     let Some(api_version) = value.get("apiVersion").and_then(Value::as_str) else {

@@ -49,7 +49,7 @@ pub(super) fn validate(resource: &Resource, old: &Value, new: &Value) -> Vec<Cau
                 ));
             }
         }
-        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+        ("apps", "Deployment" | "DaemonSet" | "ReplicaSet")
             if old.pointer("/spec/selector") != new.pointer("/spec/selector") =>
         {
             causes.push(Cause::invalid(
