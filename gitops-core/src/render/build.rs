@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use super::decode;
 use super::generator;
 use super::kustomization::{Behavior, Kustomization};
+use super::load::{Files, LoadRestrictions};
 use super::patch;
 use super::replacement;
 use super::resource::Resource;
@@ -21,6 +22,7 @@ pub const KUSTOMIZATION_FILES: [&str; 3] =
 /// built to refuse cycles.
 pub(crate) struct Builder<'a> {
     pub fs: &'a dyn FileSystem,
+    restrictions: LoadRestrictions,
     stack: Vec<String>,
 }
 
@@ -29,10 +31,18 @@ fn render_error(message: String) -> Error {
 }
 
 impl<'a> Builder<'a> {
-    pub(crate) fn new(fs: &'a dyn FileSystem) -> Self {
+    pub(crate) fn new(fs: &'a dyn FileSystem, restrictions: LoadRestrictions) -> Self {
         Builder {
             fs,
+            restrictions,
             stack: Vec::new(),
+        }
+    }
+
+    fn files(&self) -> Files<'a> {
+        Files {
+            fs: self.fs,
+            restrictions: self.restrictions,
         }
     }
 
@@ -121,13 +131,25 @@ impl<'a> Builder<'a> {
                     }
                 }
                 Some(FileKind::File) => {
+                    self.files()
+                        .file(dir, entry)
+                        .map_err(|r| err(format!("file {r}")))?;
                     let text = String::from_utf8(self.fs.read(&path)?)
                         .map_err(|_| err(format!("file '{entry}' is not valid UTF-8")))?;
                     for m in decode::resources(&path, &text)? {
                         append(acc, &mut ids, Resource::new(m.object, m.origin))?;
                     }
                 }
-                None => return Err(err(format!("resource '{entry}' not found"))),
+                None => {
+                    // The file system says why, e.g. a link that leaves the root.
+                    let why = match self.fs.read(&path) {
+                        Err(Error::File { message, .. }) if !message.starts_with("no such") => {
+                            format!(" ({message})")
+                        }
+                        _ => String::new(),
+                    };
+                    return Err(err(format!("resource '{entry}' not found{why}")));
+                }
             }
         }
         // kustomize runs a kustomization's generators before its components, so that a
@@ -181,7 +203,7 @@ impl<'a> Builder<'a> {
         let mut ids: HashSet<Id> = acc.iter().map(identity).collect();
         let mut by_name = core_objects_by_name(acc);
         for (field, g, secret) in all {
-            let generated = generator::generate(self.fs, dir, k, g, &field, secret)?;
+            let generated = generator::generate(self.files(), dir, k, g, &field, secret)?;
             let new = generated.resource;
             let key = (new.kind().to_string(), new.name().to_string());
             let existing = by_name.get(&key).and_then(|candidates| {
@@ -226,10 +248,10 @@ impl<'a> Builder<'a> {
         acc: &mut Vec<Resource>,
     ) -> Result<(), Error> {
         let mut targets = patch::Targets::default();
-        patch::strategic_merge_files(self.fs, dir, k, acc, &mut targets)?;
+        patch::strategic_merge_files(self.files(), dir, k, acc, &mut targets)?;
         for (i, p) in k.patches.iter().enumerate() {
             patch::apply(
-                self.fs,
+                self.files(),
                 dir,
                 k,
                 &format!("patches[{i}]"),
@@ -247,7 +269,7 @@ impl<'a> Builder<'a> {
         for (i, p) in k.patches_json6902.iter().enumerate() {
             let mut targets = patch::Targets::default();
             patch::apply(
-                self.fs,
+                self.files(),
                 dir,
                 k,
                 &format!("patchesJson6902[{i}]"),
@@ -258,7 +280,7 @@ impl<'a> Builder<'a> {
         }
         transform::replicas(acc, &k.replicas);
         transform::images(acc, &k.images);
-        replacement::apply(self.fs, dir, k, acc)
+        replacement::apply(self.files(), dir, k, acc)
     }
 }
 

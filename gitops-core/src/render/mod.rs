@@ -16,9 +16,15 @@
 //! (v1.32, kustomize v5.5) on the differential suite in `tests/kustomize/`. Known
 //! differences: unquoted timestamps in resources (`date: 2001-12-14`) stay strings where
 //! kustomize prints them as RFC 3339 times; a merge key `<<` in a resource is kept as a key;
-//! env files' `KEY` lines without `=` get an empty value instead of the process environment;
-//! and paths may point anywhere inside the root, as Flux allows, where `kubectl kustomize`
-//! refuses files outside the kustomization's directory.
+//! and env files' `KEY` lines without `=` get an empty value instead of the process
+//! environment.
+//!
+//! The file system is the sandbox: nothing outside it is read. Inside it, a kustomization
+//! directory named in `resources`, `components` or `bases` may be anywhere (`../../base`),
+//! while the files a kustomization names obey [`LoadRestrictions`]: [`build`] confines them
+//! to the kustomization's directory as `kubectl kustomize` does, [`build_with`] lets them be
+//! anywhere in the file system as Flux does. The confinement compares normalised paths;
+//! unlike kustomize it does not resolve symbolic links first.
 //!
 //! A directory without one is rendered with the kustomization Flux generates for it: every
 //! `*.yaml` and `*.yml` file below it, except below subdirectories that have their own
@@ -40,6 +46,7 @@ mod decode;
 mod fieldspec;
 mod generator;
 mod kustomization;
+mod load;
 mod nameref;
 mod order;
 mod patch;
@@ -50,6 +57,7 @@ mod transform;
 
 pub use build::KUSTOMIZATION_FILES;
 pub use kustomization::{Image, Patch, Selector};
+pub use load::LoadRestrictions;
 
 use build::{Builder, display};
 use kustomization::Kustomization;
@@ -103,16 +111,30 @@ impl Overlay {
     }
 }
 
-/// Renders the directory `path` of `fs` into objects, in kustomize's output order.
+/// Renders the directory `path` of `fs` into objects, in kustomize's output order, as
+/// `kubectl kustomize` does: under kustomize's default [`LoadRestrictions::RootOnly`].
 pub fn build(fs: &dyn FileSystem, path: &str) -> Result<Vec<Manifest>, Error> {
-    build_with(fs, path, &Overlay::default())
+    build_restricted(fs, path, &Overlay::default(), LoadRestrictions::RootOnly)
 }
 
-/// Renders the directory `path` of `fs` with Flux's `overlay` laid over its kustomization.
+/// Renders the directory `path` of `fs` with Flux's `overlay` laid over its kustomization,
+/// as Flux's kustomize-controller does: files may be anywhere in `fs` (the artifact,
+/// [`LoadRestrictions::None`]).
 pub fn build_with(
     fs: &dyn FileSystem,
     path: &str,
     overlay: &Overlay,
+) -> Result<Vec<Manifest>, Error> {
+    build_restricted(fs, path, overlay, LoadRestrictions::None)
+}
+
+/// Renders the directory `path` of `fs` with `overlay` laid over its kustomization, reading
+/// files under `restrictions`. Nothing outside `fs` is ever read: `fs` is the sandbox.
+pub fn build_restricted(
+    fs: &dyn FileSystem,
+    path: &str,
+    overlay: &Overlay,
+    restrictions: LoadRestrictions,
 ) -> Result<Vec<Manifest>, Error> {
     let root = fs::normalize(path)?;
     if fs.kind(&root) != Some(FileKind::Dir) {
@@ -120,7 +142,7 @@ pub fn build_with(
             message: format!("kustomization path not found: {}", display(&root)),
         });
     }
-    let mut builder = Builder::new(fs);
+    let mut builder = Builder::new(fs, restrictions);
     let mut k = match builder.load(&root)? {
         Some(k) => k,
         None => generated(fs, &root)?,

@@ -7,10 +7,10 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::kustomization::{Kustomization, Patch, Selector};
+use super::load::Files;
 use super::resource::Resource;
 use super::{decode, smp};
 use crate::Error;
-use crate::fs::{self, FileSystem};
 use crate::schema::Schema;
 use crate::selector::Selector as LabelSelector;
 
@@ -29,7 +29,7 @@ fn error(k: &Kustomization, field: &str, reason: impl std::fmt::Display) -> Erro
 }
 
 fn load(
-    fs: &dyn FileSystem,
+    files: Files<'_>,
     dir: &str,
     k: &Kustomization,
     field: &str,
@@ -38,13 +38,9 @@ fn load(
     let (text, file) = match (&p.patch, &p.path) {
         (Some(text), _) => (text.clone(), k.file.clone()),
         (None, Some(path)) => {
-            let full = fs::join(dir, path)
-                .map_err(|_| error(k, field, format!("path '{path}' leaves the root directory")))?;
-            let bytes = fs
-                .read(&full)
-                .map_err(|_| error(k, field, format!("patch file '{path}' not found")))?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| error(k, field, format!("patch file '{path}' is not valid UTF-8")))?;
+            let (full, text) = files
+                .read_text(dir, path, "patch file")
+                .map_err(|r| error(k, field, r))?;
             (text, full)
         }
         (None, None) => return Err(error(k, field, "must set path or patch")),
@@ -131,7 +127,7 @@ impl Targets {
 
 /// Applies the `patchesStrategicMerge` entries.
 pub(crate) fn strategic_merge_files(
-    fs: &dyn FileSystem,
+    files: Files<'_>,
     dir: &str,
     k: &Kustomization,
     resources: &mut Vec<Resource>,
@@ -151,7 +147,7 @@ pub(crate) fn strategic_merge_files(
                 ..Default::default()
             }
         };
-        apply(fs, dir, k, &field, &p, resources, targets)?;
+        apply(files, dir, k, &field, &p, resources, targets)?;
     }
     Ok(())
 }
@@ -159,7 +155,7 @@ pub(crate) fn strategic_merge_files(
 /// Applies one `patches` or `patchesJson6902` entry; `targets` indexes `resources` for
 /// patches that name their target.
 pub(crate) fn apply(
-    fs: &dyn FileSystem,
+    files: Files<'_>,
     dir: &str,
     k: &Kustomization,
     field: &str,
@@ -167,7 +163,7 @@ pub(crate) fn apply(
     resources: &mut Vec<Resource>,
     targets: &mut Targets,
 ) -> Result<(), Error> {
-    match (load(fs, dir, k, field, p)?, &p.target) {
+    match (load(files, dir, k, field, p)?, &p.target) {
         (Loaded::Json(ops), Some(target)) => {
             let selected = select(k, field, target, resources)?;
             for i in selected {

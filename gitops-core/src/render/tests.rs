@@ -95,6 +95,41 @@ fn errors_name_the_file_and_field() {
 }
 
 #[test]
+fn files_stay_in_the_kustomization_directory_but_bases_may_be_anywhere() {
+    let fs = MemoryFs::new()
+        .with_file("base/kustomization.yaml", "resources:\n- cm.yaml\n")
+        .with_file("base/cm.yaml", CM)
+        .with_file(
+            "overlays/prod/kustomization.yaml",
+            "resources:\n- ../../base\npatches:\n- path: ../../base/cm.yaml\n",
+        );
+    let e = build(&fs, "overlays/prod").unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "overlays/prod/kustomization.yaml: field 'patches[0]' patch file '../../base/cm.yaml' is not in or below the kustomization's directory 'overlays/prod', which kustomize's default load restrictions require of files"
+    );
+    // Flux reads files anywhere in the artifact.
+    assert_eq!(
+        super::build_with(&fs, "overlays/prod", &super::Overlay::default())
+            .unwrap()
+            .len(),
+        1
+    );
+    let fs = fs.with_file(
+        "overlays/prod/kustomization.yaml",
+        "resources:\n- ../../base\n",
+    );
+    assert_eq!(build(&fs, "overlays/prod").unwrap().len(), 1);
+    let fs = fs.with_file(
+        "overlays/prod/kustomization.yaml",
+        "resources:\n- ../../base/cm.yaml\n",
+    );
+    assert!(build(&fs, "overlays/prod").unwrap_err().to_string().contains(
+        "field 'resources[0]' file '../../base/cm.yaml' is not in or below the kustomization's directory"
+    ));
+}
+
+#[test]
 fn cycles_are_refused() {
     let fs = MemoryFs::new()
         .with_file("a/kustomization.yaml", "resources:\n- ../b\n")
