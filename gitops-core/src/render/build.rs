@@ -11,6 +11,7 @@ use super::patch;
 use super::replacement;
 use super::resource::Resource;
 use super::transform;
+use super::vars::{self, Var};
 use crate::Error;
 use crate::fs::{self, FileKind, FileSystem};
 
@@ -24,6 +25,8 @@ pub(crate) struct Builder<'a> {
     pub fs: &'a dyn FileSystem,
     restrictions: LoadRestrictions,
     stack: Vec<String>,
+    /// Every `vars` entry of the build, in the order they were merged.
+    pub vars: Vec<Var>,
 }
 
 fn render_error(message: String) -> Error {
@@ -36,6 +39,7 @@ impl<'a> Builder<'a> {
             fs,
             restrictions,
             stack: Vec::new(),
+            vars: Vec::new(),
         }
     }
 
@@ -183,7 +187,8 @@ impl<'a> Builder<'a> {
             self.stack.pop();
             result?;
         }
-        self.transform(dir, k, acc)
+        self.transform(dir, k, acc)?;
+        vars::merge(&k.file, &k.vars, acc, &mut self.vars)
     }
 
     fn generate(&self, dir: &str, k: &Kustomization, acc: &mut Vec<Resource>) -> Result<(), Error> {

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::replacement::{self, Replacement};
+use super::vars::Var;
 use crate::Error;
 use crate::object::Origin;
 
@@ -32,6 +33,7 @@ pub(crate) struct Kustomization {
     pub generator_options: GeneratorOptions,
     pub sort: Option<SortOptions>,
     pub replacements: Vec<ReplacementEntry>,
+    pub vars: Vec<Var>,
 }
 
 /// A `replacements` entry: inline, or the path of a file holding one or a list.
@@ -137,9 +139,35 @@ pub(crate) struct SortOptions {
     pub order_last: Option<Vec<String>>,
 }
 
+/// The kustomization fields this renderer reads.
+const SUPPORTED: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "resources",
+    "bases",
+    "components",
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "commonLabels",
+    "commonAnnotations",
+    "labels",
+    "images",
+    "replicas",
+    "patches",
+    "patchesStrategicMerge",
+    "replacements",
+    "patchesJson6902",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    "sortOptions",
+    "vars",
+];
+
 /// Fields kustomize has that this renderer refuses rather than ignores.
 const UNSUPPORTED: &[&str] = &[
-    "vars",
     "helmCharts",
     "helmGlobals",
     "helmChartInflationGenerator",
@@ -224,24 +252,33 @@ impl Reader<'_> {
         }
     }
 
-    /// Checks that a map has only known keys.
-    fn known(&self, field: &str, m: &Map<String, Value>, keys: &[&str]) -> Result<(), Error> {
-        for k in m.keys() {
-            if !keys.contains(&k.as_str()) {
+    /// Checks that a map has only known keys, and returns it with each key spelled as in
+    /// `keys`: kustomize decodes through Go's encoding/json, which matches a key to a field
+    /// exactly or else case-insensitively, a later key for the same field winning.
+    fn known(
+        &self,
+        field: &str,
+        m: &Map<String, Value>,
+        keys: &[&str],
+    ) -> Result<Map<String, Value>, Error> {
+        let mut out = Map::new();
+        for (k, v) in m {
+            let Some(name) = canonical(k, keys) else {
                 let name = if field.is_empty() {
                     k.clone()
                 } else {
                     format!("{field}.{k}")
                 };
                 return Err(self.err(&name, "is not a known kustomization field"));
-            }
+            };
+            out.insert(name.to_string(), v.clone());
         }
-        Ok(())
+        Ok(out)
     }
 
     fn selector(&self, field: &str, v: &Value) -> Result<Selector, Error> {
         let m = self.map(field, v)?;
-        self.known(
+        let m = &self.known(
             field,
             m,
             &[
@@ -273,12 +310,12 @@ impl Reader<'_> {
 
     fn patch(&self, field: &str, v: &Value) -> Result<Patch, Error> {
         let m = self.map(field, v)?;
-        self.known(field, m, &["path", "patch", "target", "options"])?;
+        let m = &self.known(field, m, &["path", "patch", "target", "options"])?;
         let mut allow = (false, false);
         if let Some(options) = m.get("options").filter(|v| !v.is_null()) {
             let of = format!("{field}.options");
             let o = self.map(&of, options)?;
-            self.known(&of, o, &["allowNameChange", "allowKindChange"])?;
+            let o = &self.known(&of, o, &["allowNameChange", "allowKindChange"])?;
             let flag = |k: &str| {
                 o.get(k)
                     .map(|v| self.bool(&format!("{of}.{k}"), v))
@@ -311,6 +348,65 @@ impl Reader<'_> {
         }
     }
 
+    fn var(&self, field: &str, v: &Value) -> Result<Var, Error> {
+        let m = self.map(field, v)?;
+        let m = &self.known(field, m, &["name", "objref", "fieldref"])?;
+        let name = match m.get("name") {
+            Some(v) => self.string(&format!("{field}.name"), v)?,
+            None => String::new(),
+        };
+        if name.is_empty() {
+            return Err(self.err(&format!("{field}.name"), "is required"));
+        }
+        let of = format!("{field}.objref");
+        let o = self.map(&of, m.get("objref").unwrap_or(&Value::Null))?;
+        let o = &self.known(
+            &of,
+            o,
+            &[
+                "apiVersion",
+                "group",
+                "version",
+                "kind",
+                "name",
+                "namespace",
+            ],
+        )?;
+        let get = |m: &Map<String, Value>, f: &str, k: &str| -> Result<String, Error> {
+            m.get(k)
+                .filter(|v| !v.is_null())
+                .map(|v| self.string(&format!("{f}.{k}"), v))
+                .transpose()
+                .map(Option::unwrap_or_default)
+        };
+        let mut group = get(o, &of, "group")?;
+        let mut version = get(o, &of, "version")?;
+        let api_version = get(o, &of, "apiVersion")?;
+        match api_version.split_once('/') {
+            _ if api_version.is_empty() => {}
+            Some((g, v)) => (group, version) = (g.to_string(), v.to_string()),
+            None => version = api_version,
+        }
+        let mut field_path = String::new();
+        if let Some(f) = m.get("fieldref").filter(|v| !v.is_null()) {
+            let ff = format!("{field}.fieldref");
+            let fm = &self.known(&ff, self.map(&ff, f)?, &["fieldPath"])?;
+            field_path = get(fm, &ff, "fieldPath")?;
+        }
+        if field_path.is_empty() {
+            field_path = "metadata.name".into();
+        }
+        Ok(Var {
+            name,
+            group,
+            version,
+            kind: get(o, &of, "kind")?,
+            object: get(o, &of, "name")?,
+            namespace: get(o, &of, "namespace")?,
+            field_path,
+        })
+    }
+
     fn replacement_options(
         &self,
         field: &str,
@@ -320,7 +416,7 @@ impl Reader<'_> {
             return Ok(replacement::Options::default());
         };
         let m = self.map(field, v)?;
-        self.known(field, m, &["delimiter", "index", "create"])?;
+        let m = &self.known(field, m, &["delimiter", "index", "create"])?;
         Ok(replacement::Options {
             delimiter: m
                 .get("delimiter")
@@ -342,10 +438,10 @@ impl Reader<'_> {
 
     pub(crate) fn replacement(&self, field: &str, v: &Value) -> Result<Replacement, Error> {
         let m = self.map(field, v)?;
-        self.known(field, m, &["source", "targets"])?;
+        let m = &self.known(field, m, &["source", "targets"])?;
         let sf = format!("{field}.source");
         let src = self.map(&sf, m.get("source").unwrap_or(&Value::Null))?;
-        self.known(
+        let src = &self.known(
             &sf,
             src,
             &[
@@ -384,7 +480,7 @@ impl Reader<'_> {
         {
             let tf = format!("{field}.targets[{i}]");
             let tm = self.map(&tf, t)?;
-            self.known(&tf, tm, &["select", "reject", "fieldPaths", "options"])?;
+            let tm = &self.known(&tf, tm, &["select", "reject", "fieldPaths", "options"])?;
             let select = match tm.get("select") {
                 Some(v) => self.selector(&format!("{tf}.select"), v)?,
                 None => return Err(self.err(&format!("{tf}.select"), "is required")),
@@ -416,7 +512,7 @@ impl Reader<'_> {
 
     fn options(&self, field: &str, v: &Value) -> Result<GeneratorOptions, Error> {
         let m = self.map(field, v)?;
-        self.known(
+        let m = &self.known(
             field,
             m,
             &[
@@ -462,7 +558,7 @@ impl Reader<'_> {
         if secret {
             keys.push("type");
         }
-        self.known(field, m, &keys)?;
+        let m = &self.known(field, m, &keys)?;
         let sub = |k: &str| format!("{field}.{k}");
         let mut envs = m
             .get("envs")
@@ -569,6 +665,9 @@ impl Kustomization {
                 ),
             });
         }
+        let mut keys: Vec<&str> = SUPPORTED.to_vec();
+        keys.extend_from_slice(UNSUPPORTED);
+        let m = r.known("", &m, &keys)?;
         for (key, v) in &m {
             let key = key.as_str();
             if UNSUPPORTED.contains(&key) {
@@ -608,7 +707,7 @@ impl Kustomization {
                     for (i, item) in r.list(key, v)?.iter().enumerate() {
                         let f = format!("labels[{i}]");
                         let lm = r.map(&f, item)?;
-                        r.known(
+                        let lm = &r.known(
                             &f,
                             lm,
                             &["pairs", "includeSelectors", "includeTemplates", "fields"],
@@ -639,7 +738,7 @@ impl Kustomization {
                     for (i, item) in r.list(key, v)?.iter().enumerate() {
                         let f = format!("images[{i}]");
                         let im = r.map(&f, item)?;
-                        r.known(
+                        let im = &r.known(
                             &f,
                             im,
                             &["name", "newName", "newTag", "digest", "tagSuffix"],
@@ -667,7 +766,7 @@ impl Kustomization {
                     for (i, item) in r.list(key, v)?.iter().enumerate() {
                         let f = format!("replicas[{i}]");
                         let rm = r.map(&f, item)?;
-                        r.known(&f, rm, &["name", "count"])?;
+                        let rm = &r.known(&f, rm, &["name", "count"])?;
                         let name = rm
                             .get("name")
                             .map(|v| r.string(&format!("{f}.name"), v))
@@ -733,9 +832,14 @@ impl Kustomization {
                         k.generator_options = r.options(key, v)?;
                     }
                 }
+                "vars" => {
+                    for (i, item) in r.list(key, v)?.iter().enumerate() {
+                        k.vars.push(r.var(&format!("vars[{i}]"), item)?);
+                    }
+                }
                 "sortOptions" => {
                     let sm = r.map(key, v)?;
-                    r.known(key, sm, &["order", "legacySortOptions"])?;
+                    let sm = &r.known(key, sm, &["order", "legacySortOptions"])?;
                     let mut sort = SortOptions::default();
                     match sm
                         .get("order")
@@ -754,7 +858,7 @@ impl Kustomization {
                     }
                     if let Some(l) = sm.get("legacySortOptions") {
                         let lm = r.map("sortOptions.legacySortOptions", l)?;
-                        r.known(
+                        let lm = &r.known(
                             "sortOptions.legacySortOptions",
                             lm,
                             &["orderFirst", "orderLast"],
@@ -775,6 +879,15 @@ impl Kustomization {
         }
         Ok(k)
     }
+}
+
+/// The spelling in `keys` of `key`: itself, or else the first that equals it ignoring case
+/// (Go's encoding/json uses Unicode case folding; kustomization fields are ASCII).
+fn canonical<'k>(key: &str, keys: &[&'k str]) -> Option<&'k str> {
+    keys.iter()
+        .find(|k| **k == key)
+        .or_else(|| keys.iter().find(|k| k.eq_ignore_ascii_case(key)))
+        .copied()
 }
 
 /// Parses a kustomization as kustomize does, with YAML 1.1 scalars: `yes`, `no`, `on`,

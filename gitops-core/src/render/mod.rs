@@ -6,11 +6,13 @@
 //! `namespace`, `namePrefix`/`nameSuffix` with name references fixed, `commonLabels`,
 //! `labels`, `commonAnnotations`, `images`, `replicas`, `patches`,
 //! `patchesStrategicMerge`, `patchesJson6902`, `configMapGenerator`/`secretGenerator` with
-//! kustomize's hash suffix, `generatorOptions`, `replacements` and `sortOptions`, in
-//! kustomize's order of transformers and of output. Fields this renderer does not implement
-//! (remote resources, Helm charts, plugins and transformer configurations, `vars`,
-//! `labels[].fields`, `images[].tagSuffix`...) are errors naming the file and field, never
-//! ignored, and no path may leave the root of the file system.
+//! kustomize's hash suffix, `generatorOptions`, `replacements`, `sortOptions` and the
+//! deprecated `vars`, in kustomize's order of transformers and of output. Field names match
+//! case-insensitively, as kustomize's decoding through Go's encoding/json does
+//! (`patchesJSON6902`, `nameprefix`). Fields this renderer does not implement (remote
+//! resources, Helm charts, plugins and transformer configurations, `labels[].fields`,
+//! `images[].tagSuffix`...) are errors naming the file and field, never ignored, and no path
+//! may leave the root of the file system.
 //!
 //! Output printed with [`crate::yaml::to_string`] is byte-identical to `kubectl kustomize`
 //! (v1.32, kustomize v5.5) on the differential suite in `tests/kustomize/`. Known
@@ -54,6 +56,7 @@ mod replacement;
 mod resource;
 mod smp;
 mod transform;
+mod vars;
 
 pub use build::KUSTOMIZATION_FILES;
 pub use kustomization::{Image, Patch, Selector};
@@ -160,6 +163,7 @@ pub fn build_restricted(
         r.set_name(name);
     }
     nameref::fix(&mut resources)?;
+    vars::resolve(&builder.vars, fieldspec::VAR_REFERENCE, &mut resources)?;
     let resources = order::sort(resources, k.sort.as_ref());
     Ok(resources
         .into_iter()

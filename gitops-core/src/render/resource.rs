@@ -24,6 +24,8 @@ pub(crate) struct Resource {
     /// (its namespace transformer records every object's id, renamed or not); a name
     /// reference matches only objects by their recorded names.
     pub name_recorded: bool,
+    /// The `vars` that take their value from this object.
+    pub ref_vars: Vec<String>,
 }
 
 impl Resource {
@@ -37,6 +39,7 @@ impl Resource {
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             name_recorded: false,
+            ref_vars: Vec::new(),
         }
     }
 
