@@ -253,8 +253,9 @@ impl Reader<'_> {
     }
 
     /// Checks that a map has only known keys, and returns it with each key spelled as in
-    /// `keys`: kustomize decodes through Go's encoding/json, which matches a key to a field
-    /// exactly or else case-insensitively, a later key for the same field winning.
+    /// `keys`: kustomize turns the YAML into a JSON object (keys sorted bytewise) and
+    /// decodes it with Go's encoding/json, which matches a key to a field exactly or else
+    /// case-insensitively, a later key for the same field winning.
     fn known(
         &self,
         field: &str,
@@ -262,7 +263,9 @@ impl Reader<'_> {
         keys: &[&str],
     ) -> Result<Map<String, Value>, Error> {
         let mut out = Map::new();
-        for (k, v) in m {
+        let mut sorted: Vec<(&String, &Value)> = m.iter().collect();
+        sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        for (k, v) in sorted {
             let Some(name) = canonical(k, keys) else {
                 let name = if field.is_empty() {
                     k.clone()
@@ -668,6 +671,7 @@ impl Kustomization {
         let mut keys: Vec<&str> = SUPPORTED.to_vec();
         keys.extend_from_slice(UNSUPPORTED);
         let m = r.known("", &m, &keys)?;
+        let mut bases = Vec::new();
         for (key, v) in &m {
             let key = key.as_str();
             if UNSUPPORTED.contains(&key) {
@@ -696,7 +700,9 @@ impl Kustomization {
                     }
                 }
                 "metadata" => {}
-                "resources" | "bases" => k.resources.extend(r.strings(key, v)?),
+                "resources" => k.resources = r.strings(key, v)?,
+                // kustomize appends the legacy bases to the resources, below.
+                "bases" => bases = r.strings(key, v)?,
                 "components" => k.components = r.strings(key, v)?,
                 "namespace" => k.namespace = Some(r.string(key, v)?).filter(|s| !s.is_empty()),
                 "namePrefix" => k.name_prefix = r.string(key, v)?,
@@ -848,13 +854,16 @@ impl Kustomization {
                         .as_deref()
                     {
                         Some("fifo") => sort.fifo = true,
-                        Some("legacy") | None => {}
-                        Some(other) => {
-                            return Err(r.err(
-                                "sortOptions.order",
-                                format!("has unknown value '{other}', expected legacy or fifo"),
-                            ));
+                        Some("legacy") => {}
+                        _ => {
+                            return Err(r.err("sortOptions.order", "must be one of [fifo, legacy]"));
                         }
+                    }
+                    if sort.fifo && sm.contains_key("legacySortOptions") {
+                        return Err(r.err(
+                            "sortOptions.legacySortOptions",
+                            "is set but the selected sort order is 'fifo', not 'legacy'",
+                        ));
                     }
                     if let Some(l) = sm.get("legacySortOptions") {
                         let lm = r.map("sortOptions.legacySortOptions", l)?;
@@ -877,6 +886,7 @@ impl Kustomization {
                 other => return Err(r.err(other, "is not a known kustomization field")),
             }
         }
+        k.resources.extend(bases);
         Ok(k)
     }
 }
@@ -900,7 +910,9 @@ fn parse_yaml(text: &str, origin: &Origin) -> Result<Value, Error> {
         return Ok(Value::Object(Map::new()));
     }
     let mut options = serde_saphyr::Options::default();
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    // kustomize reads a kustomization with a YAML library that keeps a repeated key's
+    // last value.
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
     options.strict_booleans = false;
     let value: Value =
         serde_saphyr::from_str_with_options(text, options).map_err(|e| Error::Yaml {

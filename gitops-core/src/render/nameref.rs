@@ -101,6 +101,23 @@ fn other_rules(group: &str, kind: &str) -> &'static [Rule] {
 
 /// Rewrites every reference to a renamed object of the build.
 pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
+    // kustomize reads every RoleBinding's ServiceAccount subjects' namespaces before fixing
+    // references, and refuses one that is present but not a string.
+    for r in resources.iter().filter(|r| r.kind() == "RoleBinding") {
+        let subjects = r.obj.as_map().get("subjects").and_then(Value::as_array);
+        for s in subjects.into_iter().flatten().filter_map(Value::as_object) {
+            if s.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                && s.get("namespace").is_some_and(|ns| !ns.is_string())
+            {
+                return Err(Error::Render {
+                    message: format!(
+                        "{}: a ServiceAccount subject's namespace is blank",
+                        r.describe()
+                    ),
+                });
+            }
+        }
+    }
     // Nothing renamed is not enough to skip the pass: once the namespace transformer has
     // recorded the names, a `{name, namespace}` reference without a namespace still gets
     // its object's (and may be ambiguous).

@@ -46,6 +46,10 @@ fn load(
         (None, None) => return Err(error(k, field, "must set path or patch")),
     };
     let docs = documents(&file, &text)?;
+    // kustomize refuses a patch that is neither a strategic merge nor a JSON patch.
+    if docs.is_empty() || matches!(docs.as_slice(), [Value::Array(ops)] if ops.is_empty()) {
+        return Err(error(k, field, "is an empty patch"));
+    }
     if let [Value::Array(_)] = docs.as_slice() {
         let ops: json_patch::Patch = serde_json::from_value(docs[0].clone())
             .map_err(|e| error(k, field, format!("is not a valid JSON patch: {e}")))?;

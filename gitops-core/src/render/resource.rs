@@ -146,7 +146,8 @@ impl Resource {
 }
 
 /// Whether a built-in kind is cluster-scoped; unknown kinds (custom resources) count as
-/// namespaced, as kustomize counts them.
+/// namespaced, as kustomize counts them. The list is kustomize v5.5's, whose schema
+/// predates ValidatingAdmissionPolicy: it namespaces those as it does custom resources.
 pub(crate) fn is_cluster_scoped(group: &str, kind: &str) -> bool {
     matches!(
         (group, kind),
@@ -173,11 +174,6 @@ pub(crate) fn is_cluster_scoped(group: &str, kind: &str) -> bool {
             | (
                 "admissionregistration.k8s.io",
                 "ValidatingWebhookConfiguration"
-            )
-            | ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy")
-            | (
-                "admissionregistration.k8s.io",
-                "ValidatingAdmissionPolicyBinding"
             )
             | ("certificates.k8s.io", "CertificateSigningRequest")
             | ("flowcontrol.apiserver.k8s.io", "FlowSchema")
