@@ -14,6 +14,7 @@ use super::transform;
 use super::vars::{self, Var};
 use crate::Error;
 use crate::fs::{self, FileKind, FileSystem};
+use crate::schema::Schema;
 
 /// The file names kustomize recognises as a kustomization, in its order of preference.
 pub const KUSTOMIZATION_FILES: [&str; 3] =
@@ -27,6 +28,11 @@ pub(crate) struct Builder<'a> {
     stack: Vec<String>,
     /// Every `vars` entry of the build, in the order they were merged.
     pub vars: Vec<Var>,
+    /// Whether a kustomization's `openapi` field chose the build's schema: as kustomize,
+    /// the first kustomization loaded that has one does, later ones are ignored.
+    schema_set: bool,
+    /// The custom schema chosen (`openapi.path`), else kustomize's built-in one is used.
+    custom_schema: Option<Box<Schema>>,
 }
 
 fn render_error(message: String) -> Error {
@@ -40,18 +46,66 @@ impl<'a> Builder<'a> {
             restrictions,
             stack: Vec::new(),
             vars: Vec::new(),
+            schema_set: false,
+            custom_schema: None,
         }
     }
 
-    fn files(&self) -> Files<'a> {
+    fn files(&self) -> Files<'_> {
         Files {
             fs: self.fs,
             restrictions: self.restrictions,
+            schema: self.custom_schema.as_deref().unwrap_or(Schema::builtin()),
+        }
+    }
+
+    /// kustomize's `openapi.SetSchema`: the first kustomization with an `openapi` field
+    /// chooses the schema strategic merges use for the rest of the build.
+    fn choose_schema(&mut self, dir: &str, k: &Kustomization) -> Result<(), Error> {
+        if self.schema_set {
+            return Ok(());
+        }
+        let err = |reason: String| render_error(format!("{}: field 'openapi' {reason}", k.file));
+        match (&k.openapi_path, &k.openapi_version) {
+            (Some(_), Some(_)) => Err(err(
+                "sets both a built-in version and a custom schema path, which cannot be used together".into(),
+            )),
+            (Some(path), None) => {
+                let (full, text) = self
+                    .files()
+                    .read_text(dir, path, "schema file")
+                    .map_err(|r| err(format!("path {r}")))?;
+                let value = decode::documents(&full, &text)?
+                    .into_iter()
+                    .next()
+                    .map(|(v, _)| v)
+                    .unwrap_or_default();
+                let schema = Schema::from_swagger(value).ok_or_else(|| {
+                    err(format!("schema file '{path}' has no OpenAPI definitions"))
+                })?;
+                self.custom_schema = Some(Box::new(schema));
+                self.schema_set = true;
+                Ok(())
+            }
+            (None, Some(version)) if version.is_empty() => Ok(()),
+            (None, Some(version)) => {
+                // kustomize v5.5 builds in the Kubernetes v1.21.2 schema only; the merge
+                // keys of this renderer's newer built-in schema stand for it.
+                if version != "v1.21.2" {
+                    return Err(err(format!(
+                        "version '{version}' is not built in, the built-in version is v1.21.2"
+                    )));
+                }
+                self.custom_schema = None;
+                self.schema_set = true;
+                Ok(())
+            }
+            (None, None) => Ok(()),
         }
     }
 
     /// Reads the kustomization file of `dir`, if it has one.
-    pub(crate) fn load(&self, dir: &str) -> Result<Option<Kustomization>, Error> {
+    pub(crate) fn load(&mut self, dir: &str) -> Result<Option<Kustomization>, Error> {
         let mut found = Vec::new();
         for name in KUSTOMIZATION_FILES {
             let path = fs::join(dir, name)?;
@@ -71,7 +125,9 @@ impl<'a> Builder<'a> {
         }
         let text = String::from_utf8(self.fs.read(file)?)
             .map_err(|_| render_error(format!("{file}: not valid UTF-8")))?;
-        Kustomization::parse(file, &text).map(Some)
+        let k = Kustomization::parse(file, &text)?;
+        self.choose_schema(dir, &k)?;
+        Ok(Some(k))
     }
 
     /// Builds the kustomization `k` of `dir` into a fresh set of resources.

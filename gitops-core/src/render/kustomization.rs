@@ -34,6 +34,10 @@ pub(crate) struct Kustomization {
     pub sort: Option<SortOptions>,
     pub replacements: Vec<ReplacementEntry>,
     pub vars: Vec<Var>,
+    /// `openapi.path`.
+    pub openapi_path: Option<String>,
+    /// `openapi.version`.
+    pub openapi_version: Option<String>,
 }
 
 /// A `replacements` entry: inline, or the path of a file holding one or a list.
@@ -164,6 +168,7 @@ const SUPPORTED: &[&str] = &[
     "generatorOptions",
     "sortOptions",
     "vars",
+    "openapi",
 ];
 
 /// Fields kustomize has that this renderer refuses rather than ignores.
@@ -176,7 +181,6 @@ const UNSUPPORTED: &[&str] = &[
     "validators",
     "configurations",
     "crds",
-    "openapi",
     "buildMetadata",
     "imageTags",
 ];
@@ -837,6 +841,12 @@ impl Kustomization {
                     if !v.is_null() {
                         k.generator_options = r.options(key, v)?;
                     }
+                }
+                "openapi" => {
+                    let om = r.string_map(key, v)?;
+                    let get = |name: &str| om.get(name).and_then(Value::as_str).map(str::to_string);
+                    k.openapi_path = get("path");
+                    k.openapi_version = get("version");
                 }
                 "vars" => {
                     for (i, item) in r.list(key, v)?.iter().enumerate() {

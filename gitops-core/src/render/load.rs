@@ -2,6 +2,7 @@
 
 use super::build::display;
 use crate::fs::{self, FileSystem};
+use crate::schema::Schema;
 
 /// Where the files a kustomization names (patches, generator sources, replacement sources,
 /// resource files...) may be, as kustomize's `--load-restrictor` sets it. Kustomization
@@ -19,11 +20,13 @@ pub enum LoadRestrictions {
     None,
 }
 
-/// A file system read under load restrictions.
+/// What a kustomization's generators and transformers read: a file system under load
+/// restrictions, and the OpenAPI schema strategic merges take their merge keys from.
 #[derive(Clone, Copy)]
 pub(crate) struct Files<'a> {
     pub fs: &'a dyn FileSystem,
     pub restrictions: LoadRestrictions,
+    pub schema: &'a Schema,
 }
 
 impl Files<'_> {

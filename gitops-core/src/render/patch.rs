@@ -191,7 +191,7 @@ pub(crate) fn apply(
             if let Some(doc) = docs.first() {
                 let mut deleted = HashSet::new();
                 for &i in &selected {
-                    if apply_strategic(doc, &mut resources[i], p) {
+                    if apply_strategic(files.schema, doc, &mut resources[i], p) {
                         deleted.insert(i);
                     } else {
                         targets.changed(resources, i);
@@ -203,7 +203,7 @@ pub(crate) fn apply(
         (Loaded::Strategic(docs), None) => {
             for doc in &docs {
                 let i = find_by_id(k, field, doc, resources, targets)?;
-                if apply_strategic(doc, &mut resources[i], p) {
+                if apply_strategic(files.schema, doc, &mut resources[i], p) {
                     remove(resources, &HashSet::from([i]), targets);
                 } else {
                     targets.changed(resources, i);
@@ -282,7 +282,7 @@ fn find_by_id(
 
 /// Applies a strategic merge patch, keeping the target's kind, name and namespace; returns
 /// whether the patch deletes the whole object.
-fn apply_strategic(doc: &Value, r: &mut Resource, p: &Patch) -> bool {
+fn apply_strategic(schema: &Schema, doc: &Value, r: &mut Resource, p: &Patch) -> bool {
     if doc.get("$patch").and_then(Value::as_str) == Some("delete") {
         return true;
     }
@@ -291,7 +291,7 @@ fn apply_strategic(doc: &Value, r: &mut Resource, p: &Patch) -> bool {
         r.name().to_string(),
         r.namespace().to_string(),
     );
-    let schema = Schema::builtin().root(r.obj.api_version(), r.kind());
+    let schema = schema.root(r.obj.api_version(), r.kind());
     let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
     smp::merge(&mut value, doc, schema);
     if let Value::Object(m) = value {
