@@ -98,6 +98,22 @@ impl Schema {
         Some(schema)
     }
 
+    /// This schema with `other`'s definitions and kinds added, `other`'s winning where both
+    /// have one.
+    pub fn overlaid_by(&self, other: &Schema) -> Schema {
+        let mut out = Schema {
+            types: self.types.clone(),
+            kinds: self.kinds.clone(),
+        };
+        for (name, definition) in &other.types {
+            out.types.insert(name.clone(), definition.clone());
+        }
+        for (key, name) in &other.kinds {
+            out.kinds.insert(key.clone(), name.clone());
+        }
+        out
+    }
+
     /// Builds a schema from OpenAPI documents of the form
     /// `{"groupVersion": ..., "schemas": {name: schema}}`. A document that does not parse
     /// contributes nothing; the embedded ones are checked by this module's tests.

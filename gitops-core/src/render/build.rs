@@ -33,6 +33,8 @@ pub(crate) struct Builder<'a> {
     schema_set: bool,
     /// The custom schema chosen (`openapi.path`), else kustomize's built-in one is used.
     custom_schema: Option<Box<Schema>>,
+    /// Whether any resource has been read yet.
+    seen_resources: bool,
 }
 
 fn render_error(message: String) -> Error {
@@ -48,6 +50,7 @@ impl<'a> Builder<'a> {
             vars: Vec::new(),
             schema_set: false,
             custom_schema: None,
+            seen_resources: false,
         }
     }
 
@@ -83,6 +86,14 @@ impl<'a> Builder<'a> {
                 let schema = Schema::from_swagger(value).ok_or_else(|| {
                     err(format!("schema file '{path}' has no OpenAPI definitions"))
                 })?;
+                // kustomize parses its built-in schema over the custom one when it was
+                // already asked about a kind (it is, by every resource it reads) before the
+                // custom schema was chosen.
+                let schema = if self.seen_resources {
+                    schema.overlaid_by(Schema::builtin())
+                } else {
+                    schema
+                };
                 self.custom_schema = Some(Box::new(schema));
                 self.schema_set = true;
                 Ok(())
@@ -212,6 +223,7 @@ impl<'a> Builder<'a> {
                 }
             }
         }
+        self.seen_resources |= !acc.is_empty();
         // kustomize runs a kustomization's generators before its components, so that a
         // component's patches see the generated objects.
         self.generate(dir, k, acc)?;
