@@ -3,9 +3,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde_json::Value;
+
 use super::decode;
 use super::generator;
-use super::kustomization::{Behavior, Kustomization};
+use super::kustomization::{Behavior, Kustomization, PluginRole};
 use super::load::{Files, LoadRestrictions};
 use super::patch;
 use super::replacement;
@@ -227,6 +229,10 @@ impl<'a> Builder<'a> {
         // kustomize runs a kustomization's generators before its components, so that a
         // component's patches see the generated objects.
         self.generate(dir, k, acc)?;
+        for (field, config) in self.plugin_configs(dir, k, PluginRole::Generator)? {
+            let g = Kustomization::from_plugin(&k.file, &field, &config, PluginRole::Generator)?;
+            self.generate(dir, &g, acc)?;
+        }
         for (i, entry) in k.components.iter().enumerate() {
             let field = format!("components[{i}]");
             let err =
@@ -256,7 +262,66 @@ impl<'a> Builder<'a> {
             result?;
         }
         self.transform(dir, k, acc)?;
+        for (field, config) in self.plugin_configs(dir, k, PluginRole::Transformer)? {
+            let t = Kustomization::from_plugin(&k.file, &field, &config, PluginRole::Transformer)?;
+            self.transform(dir, &t, acc)?;
+        }
         vars::merge(&k.file, &k.vars, acc, &mut self.vars)
+    }
+
+    /// The plugin configurations of the kustomization's `generators` or `transformers`:
+    /// inline, in files, or built from kustomization directories; each with the field that
+    /// listed it.
+    fn plugin_configs(
+        &mut self,
+        dir: &str,
+        k: &Kustomization,
+        role: PluginRole,
+    ) -> Result<Vec<(String, Value)>, Error> {
+        let (name, entries) = match role {
+            PluginRole::Generator => ("generators", &k.generators),
+            PluginRole::Transformer => ("transformers", &k.transformers),
+        };
+        let mut out = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let field = format!("{name}[{i}]");
+            let err =
+                |reason: String| render_error(format!("{}: field '{field}' {reason}", k.file));
+            if entry.contains('\n') {
+                for (v, _) in decode::documents(&k.file, entry)? {
+                    out.push((field.clone(), v));
+                }
+                continue;
+            }
+            if is_remote(entry) {
+                return Err(err(format!(
+                    "'{entry}' is remote, which is not supported: vendor it into the repository"
+                )));
+            }
+            let path = fs::join(dir, entry)
+                .map_err(|_| err(format!("'{entry}' leaves the root directory")))?;
+            match self.fs.kind(&path) {
+                Some(FileKind::Dir) => {
+                    self.check_cycle(&path, &k.file, &field)?;
+                    let Some(sub) = self.load(&path)? else {
+                        return Err(err(format!(
+                            "directory '{entry}' has no kustomization.yaml, kustomization.yml or Kustomization"
+                        )));
+                    };
+                    for r in self.build(&path, &sub)? {
+                        out.push((field.clone(), r.obj.to_value()));
+                    }
+                }
+                Some(FileKind::File) => {
+                    let (full, text) = self.files().read_text(dir, entry, "file").map_err(err)?;
+                    for (v, _) in decode::documents(&full, &text)? {
+                        out.push((field.clone(), v));
+                    }
+                }
+                None => return Err(err(format!("'{entry}' not found"))),
+            }
+        }
+        Ok(out)
     }
 
     fn generate(&self, dir: &str, k: &Kustomization, acc: &mut Vec<Resource>) -> Result<(), Error> {
@@ -334,11 +399,19 @@ impl<'a> Builder<'a> {
             )?;
         }
         if let Some(ns) = &k.namespace {
-            transform::namespace(acc, ns);
+            transform::namespace(acc, ns, k.namespace_unset_only);
         }
-        transform::prefix_suffix(acc, &k.name_prefix, &k.name_suffix);
+        transform::prefix_suffix(
+            acc,
+            &k.name_prefix,
+            &k.name_suffix,
+            k.prefix_suffix_specs.as_deref(),
+        );
         transform::labels(acc, &k.common_labels, &k.labels);
         transform::annotations(acc, &k.common_annotations);
+        for (entries, specs) in &k.field_sets {
+            transform::set_entries(acc, specs, entries);
+        }
         for (i, p) in k.patches_json6902.iter().enumerate() {
             let mut targets = patch::Targets::default();
             patch::apply(

@@ -39,6 +39,61 @@ impl FieldSpec {
     }
 }
 
+/// A field specification read from a file (a plugin's `fieldSpecs`, `labels[].fields`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Spec {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub path: String,
+    pub create: bool,
+}
+
+/// What a transformer needs of a field specification, built in or read from a file.
+pub(crate) trait Applies {
+    fn applies_to(&self, r: &Resource) -> bool;
+    fn path(&self) -> &str;
+    fn create(&self) -> bool;
+}
+
+impl Applies for FieldSpec {
+    fn applies_to(&self, r: &Resource) -> bool {
+        FieldSpec::applies_to(self, r)
+    }
+    fn path(&self) -> &str {
+        self.path
+    }
+    fn create(&self) -> bool {
+        self.create
+    }
+}
+
+impl Applies for Spec {
+    fn applies_to(&self, r: &Resource) -> bool {
+        (self.group.is_empty() || self.group == r.group())
+            && (self.version.is_empty() || self.version == r.version())
+            && (self.kind.is_empty() || self.kind == r.kind())
+    }
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn create(&self) -> bool {
+        self.create
+    }
+}
+
+impl From<&FieldSpec> for Spec {
+    fn from(s: &FieldSpec) -> Self {
+        Spec {
+            group: s.group.into(),
+            version: s.version.into(),
+            kind: s.kind.into(),
+            path: s.path.into(),
+            create: s.create,
+        }
+    }
+}
+
 /// Calls `f` with the map at `path` of `value` (every one, when the path crosses lists),
 /// creating missing maps when `create` is set.
 pub(crate) fn visit_maps(

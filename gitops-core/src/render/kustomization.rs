@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::fieldspec::Spec;
 use super::replacement::{self, Replacement};
 use super::vars::Var;
 use crate::Error;
@@ -38,6 +39,18 @@ pub(crate) struct Kustomization {
     pub openapi_path: Option<String>,
     /// `openapi.version`.
     pub openapi_version: Option<String>,
+    /// `transformers` entries: inline configurations, files or kustomization directories.
+    pub transformers: Vec<String>,
+    /// `generators` entries, as `transformers`.
+    pub generators: Vec<String>,
+    /// Entries set at explicit field specifications (a LabelTransformer's or an
+    /// AnnotationsTransformer's), after the other labels and annotations.
+    pub field_sets: Vec<(Map<String, Value>, Vec<Spec>)>,
+    /// A PrefixSuffixTransformer's field specifications: the prefix and suffix go only to
+    /// the kinds they select. `None` for the kustomization's `namePrefix`, which goes to all.
+    pub prefix_suffix_specs: Option<Vec<Spec>>,
+    /// A NamespaceTransformer's `unsetOnly`: objects that have a namespace keep it.
+    pub namespace_unset_only: bool,
 }
 
 /// A `replacements` entry: inline, or the path of a file holding one or a list.
@@ -53,6 +66,8 @@ pub(crate) struct LabelSet {
     pub pairs: Map<String, Value>,
     pub include_selectors: bool,
     pub include_templates: bool,
+    /// `fields`: more places for the labels.
+    pub fields: Vec<Spec>,
 }
 
 /// One entry of `images` (also Flux's `spec.images`).
@@ -169,6 +184,8 @@ const SUPPORTED: &[&str] = &[
     "sortOptions",
     "vars",
     "openapi",
+    "generators",
+    "transformers",
 ];
 
 /// Fields kustomize has that this renderer refuses rather than ignores.
@@ -176,8 +193,6 @@ const UNSUPPORTED: &[&str] = &[
     "helmCharts",
     "helmGlobals",
     "helmChartInflationGenerator",
-    "generators",
-    "transformers",
     "validators",
     "configurations",
     "crds",
@@ -353,6 +368,41 @@ impl Reader<'_> {
             (None, None) => Err(self.err(field, "must set path or patch")),
             _ => Ok(patch),
         }
+    }
+
+    /// A list of field specifications (`fieldSpecs`, `labels[].fields`).
+    fn specs(&self, field: &str, v: Option<&Value>) -> Result<Vec<Spec>, Error> {
+        let mut out = Vec::new();
+        for (i, item) in self
+            .list(field, v.unwrap_or(&Value::Null))?
+            .iter()
+            .enumerate()
+        {
+            let f = format!("{field}[{i}]");
+            let m = lenient(
+                self.map(&f, item)?,
+                &["group", "version", "kind", "path", "create"],
+            );
+            let get = |k: &str| -> Result<String, Error> {
+                m.get(k)
+                    .filter(|v| !v.is_null())
+                    .map(|v| self.string(&format!("{f}.{k}"), v))
+                    .transpose()
+                    .map(Option::unwrap_or_default)
+            };
+            out.push(Spec {
+                group: get("group")?,
+                version: get("version")?,
+                kind: get("kind")?,
+                path: get("path")?,
+                create: m
+                    .get("create")
+                    .map(|v| self.bool(&format!("{f}.create"), v))
+                    .transpose()?
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(out)
     }
 
     fn var(&self, field: &str, v: &Value) -> Result<Var, Error> {
@@ -653,15 +703,10 @@ impl Kustomization {
             line: 1,
         };
         let value = parse_yaml(text, &origin)?;
-        let r = Reader { file };
         let Value::Object(m) = value else {
             return Err(Error::Render {
                 message: format!("{file}: a kustomization must be a YAML map"),
             });
-        };
-        let mut k = Kustomization {
-            file: file.into(),
-            ..Default::default()
         };
         if m.iter()
             .all(|(key, v)| matches!(key.as_str(), "apiVersion" | "kind") || v.is_null())
@@ -672,9 +717,19 @@ impl Kustomization {
                 ),
             });
         }
+        Self::from_map(file, &m)
+    }
+
+    /// Reads a kustomization's fields from a map; `file` names it in errors.
+    fn from_map(file: &str, m: &Map<String, Value>) -> Result<Self, Error> {
+        let r = Reader { file };
+        let mut k = Kustomization {
+            file: file.into(),
+            ..Default::default()
+        };
         let mut keys: Vec<&str> = SUPPORTED.to_vec();
         keys.extend_from_slice(UNSUPPORTED);
-        let m = r.known("", &m, &keys)?;
+        let m = r.known("", m, &keys)?;
         let mut bases = Vec::new();
         for (key, v) in &m {
             let key = key.as_str();
@@ -722,11 +777,6 @@ impl Kustomization {
                             lm,
                             &["pairs", "includeSelectors", "includeTemplates", "fields"],
                         )?;
-                        if lm.get("fields").is_some_and(|v| !is_empty(v)) {
-                            return Err(
-                                r.err(&format!("{f}.fields"), "is not supported by this renderer")
-                            );
-                        }
                         let flag = |name: &str| {
                             lm.get(name)
                                 .map(|v| r.bool(&format!("{f}.{name}"), v))
@@ -741,6 +791,7 @@ impl Kustomization {
                                 .unwrap_or_default(),
                             include_selectors: flag("includeSelectors")?,
                             include_templates: flag("includeTemplates")?,
+                            fields: r.specs(&format!("{f}.fields"), lm.get("fields"))?,
                         });
                     }
                 }
@@ -842,6 +893,8 @@ impl Kustomization {
                         k.generator_options = r.options(key, v)?;
                     }
                 }
+                "transformers" => k.transformers = r.strings(key, v)?,
+                "generators" => k.generators = r.strings(key, v)?,
                 "openapi" => {
                     let om = r.string_map(key, v)?;
                     let get = |name: &str| om.get(name).and_then(Value::as_str).map(str::to_string);
@@ -901,6 +954,21 @@ impl Kustomization {
     }
 }
 
+/// The entries of `m` whose keys match `keys` (as [`Reader::known`] matches them), spelled
+/// as in `keys`; others are dropped, as kustomize's non-strict decoding of a plugin's
+/// configuration ignores them.
+fn lenient(m: &Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
+    let mut sorted: Vec<(&String, &Value)> = m.iter().collect();
+    sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut out = Map::new();
+    for (k, v) in sorted {
+        if let Some(name) = canonical(k, keys) {
+            out.insert(name.to_string(), v.clone());
+        }
+    }
+    out
+}
+
 /// The spelling in `keys` of `key`: itself, or else the first that equals it ignoring case
 /// (Go's encoding/json uses Unicode case folding; kustomization fields are ASCII).
 fn canonical<'k>(key: &str, keys: &[&'k str]) -> Option<&'k str> {
@@ -908,6 +976,229 @@ fn canonical<'k>(key: &str, keys: &[&'k str]) -> Option<&'k str> {
         .find(|k| **k == key)
         .or_else(|| keys.iter().find(|k| k.eq_ignore_ascii_case(key)))
         .copied()
+}
+
+/// Which kustomization field a plugin configuration is listed under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PluginRole {
+    Generator,
+    Transformer,
+}
+
+impl Kustomization {
+    /// The kustomization that does what the built-in plugin configuration `config` does;
+    /// `file` and `field` name where it was listed. kustomize's plugins other than its
+    /// built-in ones (exec, Go, containers), and the built-in ones kubectl cannot load from
+    /// a kustomization, are refused.
+    pub(crate) fn from_plugin(
+        file: &str,
+        field: &str,
+        config: &Value,
+        role: PluginRole,
+    ) -> Result<Self, Error> {
+        let err = |reason: String| Error::Render {
+            message: format!("{file}: field '{field}' {reason}"),
+        };
+        let Some(m) = config.as_object() else {
+            return Err(err("must hold plugin configurations (maps)".into()));
+        };
+        let text = |m: &Map<String, Value>, key: &str| {
+            m.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (api_version, kind) = (text(m, "apiVersion"), text(m, "kind"));
+        if api_version != "builtin" {
+            return Err(err(format!(
+                "names the plugin {api_version}/{kind}: only kustomize's built-in plugins (apiVersion: builtin) are supported, exec, Go and container plugins are not"
+            )));
+        }
+        let meta = m
+            .get("metadata")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let generator = matches!(kind.as_str(), "ConfigMapGenerator" | "SecretGenerator");
+        match (role, generator) {
+            (PluginRole::Transformer, true) => {
+                return Err(err(format!(
+                    "names the generator {kind}, list it under generators"
+                )));
+            }
+            (PluginRole::Generator, false) => {
+                return Err(err(format!("names {kind}, which is not a generator")));
+            }
+            _ => {}
+        }
+        let label = format!("{file} ({field}: {kind})");
+        let r = Reader { file: &label };
+        let mut fields = Map::new();
+        let only = |specs: &[Spec], allowed: &dyn Fn(&str) -> bool| -> Result<(), Error> {
+            match specs.iter().find(|s| !allowed(&s.path)) {
+                Some(s) => Err(err(format!(
+                    "fieldSpecs path '{}' of {kind} is not supported by this renderer",
+                    s.path
+                ))),
+                None => Ok(()),
+            }
+        };
+        match kind.as_str() {
+            "ConfigMapGenerator" | "SecretGenerator" => {
+                let secret = kind == "SecretGenerator";
+                let mut keys = vec!["behavior", "files", "literals", "envs", "env", "options"];
+                if secret {
+                    keys.push("type");
+                }
+                let mut g = lenient(m, &keys);
+                g.insert("name".into(), Value::String(text(&meta, "name")));
+                if let Some(ns) = meta.get("namespace") {
+                    g.insert("namespace".into(), ns.clone());
+                }
+                let key = if secret {
+                    "secretGenerator"
+                } else {
+                    "configMapGenerator"
+                };
+                fields.insert(key.into(), Value::Array(vec![Value::Object(g)]));
+            }
+            "PatchTransformer" => {
+                let p = lenient(m, &["path", "patch", "target", "options"]);
+                fields.insert("patches".into(), Value::Array(vec![Value::Object(p)]));
+            }
+            "PatchStrategicMergeTransformer" => {
+                let p = lenient(m, &["paths", "patches"]);
+                let mut entries = r.strings("paths", p.get("paths").unwrap_or(&Value::Null))?;
+                if let Some(patches) = p.get("patches").filter(|v| !v.is_null()) {
+                    let text = r.string("patches", patches)?;
+                    // An inline patch, however short, is not a file name.
+                    entries.push(if text.contains('\n') {
+                        text
+                    } else {
+                        format!("{text}\n")
+                    });
+                }
+                fields.insert(
+                    "patchesStrategicMerge".into(),
+                    Value::Array(entries.into_iter().map(Value::String).collect()),
+                );
+            }
+            "PatchJson6902Transformer" => {
+                let mut p = lenient(m, &["target", "path", "jsonOp"]);
+                if let Some(op) = p.remove("jsonOp") {
+                    p.insert("patch".into(), op);
+                }
+                fields.insert(
+                    "patchesJson6902".into(),
+                    Value::Array(vec![Value::Object(p)]),
+                );
+            }
+            "ReplacementTransformer" => {
+                let p = lenient(m, &["replacements"]);
+                fields.insert(
+                    "replacements".into(),
+                    p.get("replacements").cloned().unwrap_or(Value::Null),
+                );
+            }
+            "NamespaceTransformer" => {
+                let p = lenient(m, &["fieldSpecs", "unsetOnly", "setRoleBindingSubjects"]);
+                let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
+                only(&specs, &|path| {
+                    matches!(
+                        path,
+                        "metadata/namespace"
+                            | "spec/service/namespace"
+                            | "spec/conversion/webhook/clientConfig/service/namespace"
+                    )
+                })?;
+                match p.get("setRoleBindingSubjects").and_then(Value::as_str) {
+                    None | Some("" | "defaultOnly") => {}
+                    Some(other) => {
+                        return Err(err(format!(
+                            "setRoleBindingSubjects '{other}' is not supported by this renderer"
+                        )));
+                    }
+                }
+                fields.insert("namespace".into(), Value::String(text(&meta, "namespace")));
+                let mut k = Self::from_map(&label, &fields)?;
+                k.namespace_unset_only = p
+                    .get("unsetOnly")
+                    .map(|v| r.bool("unsetOnly", v))
+                    .transpose()?
+                    .unwrap_or_default();
+                k.file = file.into();
+                return Ok(k);
+            }
+            "PrefixSuffixTransformer" => {
+                let p = lenient(m, &["prefix", "suffix", "fieldSpecs"]);
+                let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
+                only(&specs, &|path| path == "metadata/name")?;
+                for (from, to) in [("prefix", "namePrefix"), ("suffix", "nameSuffix")] {
+                    if let Some(v) = p.get(from) {
+                        fields.insert(to.into(), v.clone());
+                    }
+                }
+                let mut k = Self::from_map(&label, &fields)?;
+                k.prefix_suffix_specs = Some(specs);
+                k.file = file.into();
+                return Ok(k);
+            }
+            "LabelTransformer" | "AnnotationsTransformer" => {
+                let key = if kind == "LabelTransformer" {
+                    "labels"
+                } else {
+                    "annotations"
+                };
+                let p = lenient(m, &[key, "fieldSpecs"]);
+                let entries = r.string_map(key, p.get(key).unwrap_or(&Value::Null))?;
+                let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
+                return Ok(Kustomization {
+                    file: file.into(),
+                    field_sets: vec![(entries, specs)],
+                    ..Default::default()
+                });
+            }
+            "ImageTagTransformer" => {
+                let p = lenient(m, &["imageTag", "fieldSpecs"]);
+                let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
+                // The image transformer finds containers wherever they are.
+                only(&specs, &|path| {
+                    path.ends_with("containers") || path.ends_with("initContainers")
+                })?;
+                fields.insert(
+                    "images".into(),
+                    Value::Array(vec![p.get("imageTag").cloned().unwrap_or(Value::Null)]),
+                );
+            }
+            "ReplicaCountTransformer" => {
+                let p = lenient(m, &["replica", "fieldSpecs"]);
+                let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
+                only(&specs, &|path| path == "spec/replicas")?;
+                fields.insert(
+                    "replicas".into(),
+                    Value::Array(vec![p.get("replica").cloned().unwrap_or(Value::Null)]),
+                );
+            }
+            "SortOrderTransformer"
+            | "HelmChartInflationGenerator"
+            | "HashTransformer"
+            | "ValueAddTransformer"
+            | "IAMPolicyGenerator"
+            | "LegacyOrderTransformer" => {
+                return Err(err(format!(
+                    "names the built-in plugin {kind}, which kubectl kustomize does not load from a kustomization"
+                )));
+            }
+            other => {
+                return Err(err(format!(
+                    "names '{other}', which is not a built-in plugin"
+                )));
+            }
+        }
+        let mut k = Self::from_map(&label, &fields)?;
+        k.file = file.into();
+        Ok(k)
+    }
 }
 
 /// Parses a kustomization as kustomize does, with YAML 1.1 scalars: `yes`, `no`, `on`,

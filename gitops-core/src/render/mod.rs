@@ -7,12 +7,13 @@
 //! `labels`, `commonAnnotations`, `images`, `replicas`, `patches`,
 //! `patchesStrategicMerge`, `patchesJson6902`, `configMapGenerator`/`secretGenerator` with
 //! kustomize's hash suffix, `generatorOptions`, `replacements`, `sortOptions` and the
-//! deprecated `vars`, in kustomize's order of transformers and of output. Field names match
-//! case-insensitively, as kustomize's decoding through Go's encoding/json does
-//! (`patchesJSON6902`, `nameprefix`). Fields this renderer does not implement (remote
-//! resources, Helm charts, plugins and transformer configurations, `labels[].fields`,
-//! `images[].tagSuffix`...) are errors naming the file and field, never ignored, and no path
-//! may leave the root of the file system.
+//! deprecated `vars`, `openapi`, `labels[].fields`, and `transformers`/`generators` naming
+//! kustomize's built-in plugins (inline, in files, or built from kustomization directories),
+//! in kustomize's order of transformers and of output. Field names match case-insensitively,
+//! as kustomize's decoding through Go's encoding/json does (`patchesJSON6902`, `nameprefix`).
+//! Fields this renderer does not implement (remote resources, Helm charts, exec, Go and
+//! container plugins, transformer configurations, `images[].tagSuffix`...) are errors naming
+//! the file and field, never ignored, and no path may leave the root of the file system.
 //!
 //! Output printed with [`crate::yaml::to_string`] is byte-identical to `kubectl kustomize`
 //! (v1.32, kustomize v5.5) on the differential suite in `tests/kustomize/`. Known

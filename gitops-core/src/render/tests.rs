@@ -130,6 +130,30 @@ fn files_stay_in_the_kustomization_directory_but_bases_may_be_anywhere() {
 }
 
 #[test]
+fn builtin_plugins_run_and_others_are_refused() {
+    let fs = MemoryFs::new()
+        .with_file(
+            "k/kustomization.yaml",
+            "resources:\n- cm.yaml\ntransformers:\n- |-\n  apiVersion: builtin\n  kind: PrefixSuffixTransformer\n  metadata:\n    name: x\n  prefix: p-\n  fieldSpecs:\n  - path: metadata/name\n    kind: ConfigMap\n",
+        )
+        .with_file("k/cm.yaml", CM);
+    assert_eq!(build(&fs, "k").unwrap()[0].object.name(), "p-x");
+    let fs = fs
+        .with_file(
+            "k/kustomization.yaml",
+            "resources:\n- cm.yaml\ntransformers:\n- plugin.yaml\n",
+        )
+        .with_file(
+            "k/plugin.yaml",
+            "apiVersion: someteam.example.com/v1\nkind: ChartInflator\nmetadata:\n  name: x\n",
+        );
+    assert_eq!(
+        build(&fs, "k").unwrap_err().to_string(),
+        "k/kustomization.yaml: field 'transformers[0]' names the plugin someteam.example.com/v1/ChartInflator: only kustomize's built-in plugins (apiVersion: builtin) are supported, exec, Go and container plugins are not"
+    );
+}
+
+#[test]
 fn cycles_are_refused() {
     let fs = MemoryFs::new()
         .with_file("a/kustomization.yaml", "resources:\n- ../b\n")
