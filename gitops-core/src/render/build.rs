@@ -37,6 +37,8 @@ pub(crate) struct Builder<'a> {
     custom_schema: Option<Box<Schema>>,
     /// Whether any resource has been read yet.
     seen_resources: bool,
+    /// The directory of the build while `buildMetadata` asks for origin annotations.
+    pub origins: Option<String>,
 }
 
 fn render_error(message: String) -> Error {
@@ -53,6 +55,7 @@ impl<'a> Builder<'a> {
             schema_set: false,
             custom_schema: None,
             seen_resources: false,
+            origins: None,
         }
     }
 
@@ -210,7 +213,11 @@ impl<'a> Builder<'a> {
                     let text = String::from_utf8(self.fs.read(&path)?)
                         .map_err(|_| err(format!("file '{entry}' is not valid UTF-8")))?;
                     for m in decode::resources(&path, &text)? {
-                        append(acc, &mut ids, Resource::new(m.object, m.origin))?;
+                        let mut r = Resource::new(m.object, m.origin);
+                        if let Some(top) = &self.origins {
+                            set_origin(&mut r, format!("path: {}\n", relative(top, &path)));
+                        }
+                        append(acc, &mut ids, r)?;
                     }
                 }
                 None => {
@@ -229,9 +236,9 @@ impl<'a> Builder<'a> {
         // kustomize runs a kustomization's generators before its components, so that a
         // component's patches see the generated objects.
         self.generate(dir, k, acc)?;
-        for (field, config) in self.plugin_configs(dir, k, PluginRole::Generator)? {
+        for (field, config, from) in self.plugin_configs(dir, k, PluginRole::Generator)? {
             let g = Kustomization::from_plugin(&k.file, &field, &config, PluginRole::Generator)?;
-            self.generate(dir, &g, acc)?;
+            self.generate_as(dir, &g, acc, Some((&from, &config)))?;
         }
         for (i, entry) in k.components.iter().enumerate() {
             let field = format!("components[{i}]");
@@ -262,7 +269,7 @@ impl<'a> Builder<'a> {
             result?;
         }
         self.transform(dir, k, acc)?;
-        for (field, config) in self.plugin_configs(dir, k, PluginRole::Transformer)? {
+        for (field, config, _) in self.plugin_configs(dir, k, PluginRole::Transformer)? {
             let t = Kustomization::from_plugin(&k.file, &field, &config, PluginRole::Transformer)?;
             self.transform(dir, &t, acc)?;
         }
@@ -277,7 +284,7 @@ impl<'a> Builder<'a> {
         dir: &str,
         k: &Kustomization,
         role: PluginRole,
-    ) -> Result<Vec<(String, Value)>, Error> {
+    ) -> Result<Vec<(String, Value, String)>, Error> {
         let (name, entries) = match role {
             PluginRole::Generator => ("generators", &k.generators),
             PluginRole::Transformer => ("transformers", &k.transformers),
@@ -289,7 +296,7 @@ impl<'a> Builder<'a> {
                 |reason: String| render_error(format!("{}: field '{field}' {reason}", k.file));
             if entry.contains('\n') {
                 for (v, _) in decode::documents(&k.file, entry)? {
-                    out.push((field.clone(), v));
+                    out.push((field.clone(), v, k.file.clone()));
                 }
                 continue;
             }
@@ -309,13 +316,13 @@ impl<'a> Builder<'a> {
                         )));
                     };
                     for r in self.build(&path, &sub)? {
-                        out.push((field.clone(), r.obj.to_value()));
+                        out.push((field.clone(), r.obj.to_value(), r.origin.file.clone()));
                     }
                 }
                 Some(FileKind::File) => {
                     let (full, text) = self.files().read_text(dir, entry, "file").map_err(err)?;
                     for (v, _) in decode::documents(&full, &text)? {
-                        out.push((field.clone(), v));
+                        out.push((field.clone(), v, full.clone()));
                     }
                 }
                 None => return Err(err(format!("'{entry}' not found"))),
@@ -325,6 +332,18 @@ impl<'a> Builder<'a> {
     }
 
     fn generate(&self, dir: &str, k: &Kustomization, acc: &mut Vec<Resource>) -> Result<(), Error> {
+        self.generate_as(dir, k, acc, None)
+    }
+
+    /// Runs the generators of `k`; `plugin` is the file and configuration of the generator
+    /// plugin they come from, `None` for the kustomization's own generator fields.
+    fn generate_as(
+        &self,
+        dir: &str,
+        k: &Kustomization,
+        acc: &mut Vec<Resource>,
+        plugin: Option<(&str, &Value)>,
+    ) -> Result<(), Error> {
         let all = k
             .config_map_generator
             .iter()
@@ -342,7 +361,46 @@ impl<'a> Builder<'a> {
         let mut by_name = core_objects_by_name(acc);
         for (field, g, secret) in all {
             let generated = generator::generate(self.files(), dir, k, g, &field, secret)?;
-            let new = generated.resource;
+            let mut new = generated.resource;
+            if let Some(top) = &self.origins {
+                // A merge keeps the origin of the object it merges into.
+                if generated.behavior != Behavior::Merge {
+                    let text = match plugin {
+                        Some((from, config)) => {
+                            let get = |path: &[&str]| {
+                                let mut v = config;
+                                for p in path {
+                                    v = v.get(p).unwrap_or(&Value::Null);
+                                }
+                                v.as_str().unwrap_or_default().to_string()
+                            };
+                            let mut by = format!(
+                                "configuredIn: {}\nconfiguredBy:\n  apiVersion: {}\n  kind: {}\n",
+                                relative(top, from),
+                                get(&["apiVersion"]),
+                                get(&["kind"])
+                            );
+                            for key in ["name", "namespace"] {
+                                let value = get(&["metadata", key]);
+                                if !value.is_empty() {
+                                    by.push_str(&format!("  {key}: {value}\n"));
+                                }
+                            }
+                            by
+                        }
+                        None => format!(
+                            "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {}\n",
+                            relative(top, &k.file),
+                            if secret {
+                                "SecretGenerator"
+                            } else {
+                                "ConfigMapGenerator"
+                            }
+                        ),
+                    };
+                    set_origin(&mut new, text);
+                }
+            }
             let key = (new.kind().to_string(), new.name().to_string());
             let existing = by_name.get(&key).and_then(|candidates| {
                 candidates.iter().copied().find(|&i| {
@@ -475,6 +533,32 @@ fn append(acc: &mut Vec<Resource>, ids: &mut HashSet<Id>, r: Resource) -> Result
     ids.insert(id);
     acc.push(r);
     Ok(())
+}
+
+/// The annotation kustomize records where an object came from in.
+pub(crate) const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
+
+fn set_origin(r: &mut Resource, text: String) {
+    let meta = r.metadata_mut();
+    let annotations = meta
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if !annotations.is_object() {
+        *annotations = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(a) = annotations {
+        a.insert(ORIGIN_ANNOTATION.into(), Value::String(text));
+    }
+}
+
+/// The path of `path` relative to the directory `dir`, both relative to the root.
+fn relative(dir: &str, path: &str) -> String {
+    let d: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    let p: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let common = d.iter().zip(&p).take_while(|(a, b)| a == b).count();
+    let mut out: Vec<&str> = vec![".."; d.len() - common];
+    out.extend(&p[common..]);
+    out.join("/")
 }
 
 fn is_remote(entry: &str) -> bool {

@@ -51,6 +51,10 @@ pub(crate) struct Kustomization {
     pub prefix_suffix_specs: Option<Vec<Spec>>,
     /// A NamespaceTransformer's `unsetOnly`: objects that have a namespace keep it.
     pub namespace_unset_only: bool,
+    /// `buildMetadata` includes `originAnnotations`.
+    pub origin_annotations: bool,
+    /// `buildMetadata` includes `managedByLabel`.
+    pub managed_by_label: bool,
 }
 
 /// A `replacements` entry: inline, or the path of a file holding one or a list.
@@ -186,6 +190,7 @@ const SUPPORTED: &[&str] = &[
     "openapi",
     "generators",
     "transformers",
+    "buildMetadata",
 ];
 
 /// Fields kustomize has that this renderer refuses rather than ignores.
@@ -196,7 +201,6 @@ const UNSUPPORTED: &[&str] = &[
     "validators",
     "configurations",
     "crds",
-    "buildMetadata",
     "imageTags",
 ];
 
@@ -893,6 +897,26 @@ impl Kustomization {
                         k.generator_options = r.options(key, v)?;
                     }
                 }
+                "buildMetadata" => {
+                    for (i, item) in r.strings(key, v)?.into_iter().enumerate() {
+                        match item.as_str() {
+                            "originAnnotations" => k.origin_annotations = true,
+                            "managedByLabel" => k.managed_by_label = true,
+                            "transformerAnnotations" => {
+                                return Err(r.err(
+                                    &format!("buildMetadata[{i}]"),
+                                    "transformerAnnotations is not supported by this renderer",
+                                ));
+                            }
+                            other => {
+                                return Err(r.err(
+                                    &format!("buildMetadata[{i}]"),
+                                    format!("has unknown value '{other}', expected originAnnotations, transformerAnnotations or managedByLabel"),
+                                ));
+                            }
+                        }
+                    }
+                }
                 "transformers" => k.transformers = r.strings(key, v)?,
                 "generators" => k.generators = r.strings(key, v)?,
                 "openapi" => {
@@ -1050,10 +1074,15 @@ impl Kustomization {
                 if secret {
                     keys.push("type");
                 }
+                keys.extend(["name", "namespace"]);
                 let mut g = lenient(m, &keys);
-                g.insert("name".into(), Value::String(text(&meta, "name")));
-                if let Some(ns) = meta.get("namespace") {
-                    g.insert("namespace".into(), ns.clone());
+                // The generated object's name and namespace, else the configuration's own.
+                for key in ["name", "namespace"] {
+                    if g.get(key).and_then(Value::as_str).is_none_or(str::is_empty)
+                        && let Some(v) = meta.get(key)
+                    {
+                        g.insert(key.into(), v.clone());
+                    }
                 }
                 let key = if secret {
                     "secretGenerator"

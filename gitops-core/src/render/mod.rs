@@ -158,6 +158,10 @@ pub fn build_restricted(
             .retain(|c| fs::join(&root, c).is_ok_and(|p| fs.kind(&p) == Some(FileKind::Dir)));
     }
     overlay.apply_to(&mut k);
+    // kustomize uses the top kustomization's buildMetadata for the whole build.
+    if k.origin_annotations {
+        builder.origins = Some(root.clone());
+    }
     let mut resources = builder.build(&root, &k)?;
     for r in resources.iter_mut().filter(|r| r.hash) {
         let name = format!("{}-{}", r.name(), generator::hash(&r.obj));
@@ -165,7 +169,17 @@ pub fn build_restricted(
     }
     nameref::fix(&mut resources)?;
     vars::resolve(&builder.vars, fieldspec::VAR_REFERENCE, &mut resources)?;
-    let resources = order::sort(resources, k.sort.as_ref());
+    let mut resources = order::sort(resources, k.sort.as_ref());
+    if k.managed_by_label {
+        // The value kubectl prints: its embedded kustomize carries no release version.
+        let label: serde_json::Map<String, serde_json::Value> = [(
+            "app.kubernetes.io/managed-by".to_string(),
+            serde_json::Value::String("kustomize-(devel)".into()),
+        )]
+        .into_iter()
+        .collect();
+        transform::set_entries(&mut resources, fieldspec::METADATA_LABELS, &label);
+    }
     Ok(resources
         .into_iter()
         .map(|r| Manifest {
