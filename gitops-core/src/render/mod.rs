@@ -169,6 +169,15 @@ pub fn build_restricted(
     }
     nameref::fix(&mut resources)?;
     vars::resolve(&builder.vars, fieldspec::VAR_REFERENCE, &mut resources)?;
+    // kustomize leaves out the objects marked local to the build, once it is done.
+    resources.retain(|r| {
+        r.obj
+            .as_map()
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get("config.kubernetes.io/local-config"))
+            .is_none_or(|v| v.as_str() == Some("false"))
+    });
     let mut resources = order::sort(resources, k.sort.as_ref());
     if k.managed_by_label {
         // The value kubectl prints: its embedded kustomize carries no release version.

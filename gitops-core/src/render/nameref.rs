@@ -58,13 +58,15 @@ const POD_SPEC: &[Rule] = &[
 ];
 
 /// Where a kind keeps its pod spec.
-fn pod_spec_path(group: &str, kind: &str) -> Option<&'static str> {
-    match (group, kind) {
-        ("", "Pod") => Some("spec"),
-        ("apps", "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet")
-        | ("batch", "Job")
-        | ("", "ReplicationController") => Some("spec/template/spec"),
-        ("batch", "CronJob") => Some("spec/jobTemplate/spec/template/spec"),
+///
+/// kustomize's name reference configuration selects the workloads by kind alone, whatever
+/// their group and version, and pods by kind and version `v1`.
+fn pod_spec_path(version: &str, kind: &str) -> Option<&'static str> {
+    match (version, kind) {
+        ("v1", "Pod") => Some("spec"),
+        (_, "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet" | "Job")
+        | (_, "ReplicationController") => Some("spec/template/spec"),
+        (_, "CronJob") => Some("spec/jobTemplate/spec/template/spec"),
         _ => None,
     }
 }
@@ -128,7 +130,11 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
     }
     let snapshot = Index::new(resources);
     for (position, r) in resources.iter_mut().enumerate() {
-        let (group, kind) = (r.group().to_string(), r.kind().to_string());
+        let (group, version, kind) = (
+            r.group().to_string(),
+            r.version().to_string(),
+            r.kind().to_string(),
+        );
         let referrer = Referrer {
             position,
             cluster_scoped: r.is_cluster_scoped(),
@@ -144,7 +150,7 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
         let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
         let mut failure = None;
         let mut rules: Vec<(String, &Rule)> = Vec::new();
-        if let Some(base) = pod_spec_path(&group, &kind) {
+        if let Some(base) = pod_spec_path(&version, &kind) {
             rules.extend(
                 POD_SPEC
                     .iter()

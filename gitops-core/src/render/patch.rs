@@ -189,9 +189,16 @@ pub(crate) fn apply(
             let selected = select(k, field, target, resources)?;
             // Several documents with a target are refused above: there is one at most.
             if let Some(doc) = docs.first() {
+                // kustomize gives a targeted patch each target's apiVersion and kind, so a
+                // patch never changes them.
+                let mut doc = doc.clone();
+                if let Some(m) = doc.as_object_mut() {
+                    m.remove("apiVersion");
+                    m.remove("kind");
+                }
                 let mut deleted = HashSet::new();
                 for &i in &selected {
-                    if apply_strategic(files.schema, doc, &mut resources[i], p) {
+                    if apply_strategic(files.schema, &doc, &mut resources[i], p) {
                         deleted.insert(i);
                     } else {
                         targets.changed(resources, i);
