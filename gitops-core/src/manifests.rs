@@ -26,7 +26,17 @@ use crate::object::{Manifest, Object, Origin};
 pub fn parse(file: &str, text: &str) -> Result<Vec<Manifest>, Error> {
     let mut out = Vec::new();
     for (value, origin) in documents(file, text)? {
-        push_objects(value, &origin, &mut out)?;
+        push_objects(value, &origin, false, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// [`parse`] as kustomize reads resources: `apiVersion` may be missing (an empty one is
+/// dropped), `kind` and `metadata.name` may not.
+pub(crate) fn parse_resources(file: &str, text: &str) -> Result<Vec<Manifest>, Error> {
+    let mut out = Vec::new();
+    for (value, origin) in documents(file, text)? {
+        push_objects(value, &origin, true, &mut out)?;
     }
     Ok(out)
 }
@@ -104,7 +114,12 @@ fn one_line(message: &str) -> String {
         .join(" ")
 }
 
-fn push_objects(value: Value, origin: &Origin, out: &mut Vec<Manifest>) -> Result<(), Error> {
+fn push_objects(
+    mut value: Value,
+    origin: &Origin,
+    no_api_version: bool,
+    out: &mut Vec<Manifest>,
+) -> Result<(), Error> {
     let is_list = value
         .get("kind")
         .and_then(Value::as_str)
@@ -113,12 +128,22 @@ fn push_objects(value: Value, origin: &Origin, out: &mut Vec<Manifest>) -> Resul
     if is_list {
         if let Some(Value::Array(items)) = value.get("items") {
             for item in items {
-                push_objects(item.clone(), origin, out)?;
+                push_objects(item.clone(), origin, no_api_version, out)?;
             }
         }
         return Ok(());
     }
-    let object = Object::from_value(value).map_err(|e| match e {
+    let result = if no_api_version {
+        if let Some(m) = value.as_object_mut()
+            && m.get("apiVersion").is_some_and(|v| v.as_str() == Some(""))
+        {
+            m.remove("apiVersion");
+        }
+        Object::from_value_without_api_version(value)
+    } else {
+        Object::from_value(value)
+    };
+    let object = result.map_err(|e| match e {
         Error::InvalidObject {
             object,
             field,
