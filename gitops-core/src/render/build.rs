@@ -6,8 +6,9 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::decode;
+use super::fieldspec::{self, Spec};
 use super::generator;
-use super::kustomization::{Behavior, Kustomization, PluginRole};
+use super::kustomization::{Behavior, Kustomization, PluginRole, TransformerConfig};
 use super::load::{Files, LoadRestrictions};
 use super::patch;
 use super::replacement;
@@ -39,6 +40,10 @@ pub(crate) struct Builder<'a> {
     seen_resources: bool,
     /// The directory of the build while `buildMetadata` asks for origin annotations.
     pub origins: Option<String>,
+    /// What the `configurations` read so far add to the built-in transformer configuration.
+    /// kustomize merges a kustomization's into those of its resources; here they are
+    /// merged for the whole build as they are read.
+    pub config: TransformerConfig,
 }
 
 fn render_error(message: String) -> Error {
@@ -56,6 +61,7 @@ impl<'a> Builder<'a> {
             custom_schema: None,
             seen_resources: false,
             origins: None,
+            config: TransformerConfig::default(),
         }
     }
 
@@ -233,6 +239,17 @@ impl<'a> Builder<'a> {
             }
         }
         self.seen_resources |= !acc.is_empty();
+        for (i, entry) in k.configurations.iter().enumerate() {
+            let field = format!("configurations[{i}]");
+            let (full, text) = self
+                .files()
+                .read_text(dir, entry, "file")
+                .map_err(|reason| render_error(format!("{}: field '{field}' {reason}", k.file)))?;
+            if let Some((value, _)) = decode::documents(&full, &text)?.into_iter().next() {
+                let config = TransformerConfig::parse(&full, &value)?;
+                self.config.merge(config);
+            }
+        }
         // kustomize runs a kustomization's generators before its components, so that a
         // component's patches see the generated objects.
         self.generate(dir, k, acc)?;
@@ -465,8 +482,21 @@ impl<'a> Builder<'a> {
             &k.name_suffix,
             k.prefix_suffix_specs.as_deref(),
         );
-        transform::labels(acc, &k.common_labels, &k.labels);
-        transform::annotations(acc, &k.common_annotations);
+        if self.config.common_labels.is_empty() {
+            transform::labels(acc, &k.common_labels, &k.labels);
+        } else {
+            let mut specs: Vec<Spec> = fieldspec::LABELS.iter().map(Spec::from).collect();
+            specs.extend(self.config.common_labels.iter().cloned());
+            transform::set_entries(acc, &specs, &k.common_labels);
+            transform::labels(acc, &serde_json::Map::new(), &k.labels);
+        }
+        if self.config.common_annotations.is_empty() {
+            transform::annotations(acc, &k.common_annotations);
+        } else {
+            let mut specs: Vec<Spec> = fieldspec::ANNOTATIONS.iter().map(Spec::from).collect();
+            specs.extend(self.config.common_annotations.iter().cloned());
+            transform::set_entries(acc, &specs, &k.common_annotations);
+        }
         for (entries, specs) in &k.field_sets {
             transform::set_entries(acc, specs, entries);
         }
@@ -483,7 +513,7 @@ impl<'a> Builder<'a> {
             )?;
         }
         transform::replicas(acc, &k.replicas);
-        transform::images(acc, &k.images);
+        transform::images(acc, &k.images, &self.config.images);
         replacement::apply(self.files(), dir, k, acc)
     }
 }

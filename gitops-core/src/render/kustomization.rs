@@ -55,6 +55,89 @@ pub(crate) struct Kustomization {
     pub origin_annotations: bool,
     /// `buildMetadata` includes `managedByLabel`.
     pub managed_by_label: bool,
+    /// `configurations`: transformer configuration files.
+    pub configurations: Vec<String>,
+}
+
+/// What `configurations` files add to kustomize's built-in transformer configuration.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TransformerConfig {
+    /// `nameReference`: the referral's group and kind, and the field naming it.
+    pub name_reference: Vec<(String, String, Spec)>,
+    pub var_reference: Vec<Spec>,
+    pub images: Vec<Spec>,
+    pub common_labels: Vec<Spec>,
+    pub common_annotations: Vec<Spec>,
+}
+
+impl TransformerConfig {
+    /// Reads a transformer configuration file's first document.
+    pub(crate) fn parse(file: &str, value: &Value) -> Result<Self, Error> {
+        let r = Reader { file };
+        let m = r.map("", value)?;
+        let m = &r.known(
+            "",
+            m,
+            &[
+                "nameReference",
+                "varReference",
+                "images",
+                "commonLabels",
+                "commonAnnotations",
+                "namePrefix",
+                "nameSuffix",
+                "namespace",
+                "replicas",
+                "templateLabels",
+                "labels",
+            ],
+        )?;
+        let mut out = TransformerConfig::default();
+        for (key, v) in m {
+            let key = key.as_str();
+            match key {
+                "varReference" => out.var_reference = r.specs(key, Some(v))?,
+                "images" => out.images = r.specs(key, Some(v))?,
+                "commonLabels" => out.common_labels = r.specs(key, Some(v))?,
+                "commonAnnotations" => out.common_annotations = r.specs(key, Some(v))?,
+                "nameReference" => {
+                    for (i, item) in r.list(key, v)?.iter().enumerate() {
+                        let f = format!("nameReference[{i}]");
+                        let nm = lenient(
+                            r.map(&f, item)?,
+                            &["group", "version", "kind", "fieldSpecs"],
+                        );
+                        let get = |k: &str| {
+                            nm.get(k)
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string()
+                        };
+                        for spec in r.specs(&format!("{f}.fieldSpecs"), nm.get("fieldSpecs"))? {
+                            out.name_reference.push((get("group"), get("kind"), spec));
+                        }
+                    }
+                }
+                _ if is_empty(v) => {}
+                other => {
+                    return Err(r.err(
+                        other,
+                        "adds field specifications this renderer does not support",
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds `other`'s entries.
+    pub(crate) fn merge(&mut self, other: TransformerConfig) {
+        self.name_reference.extend(other.name_reference);
+        self.var_reference.extend(other.var_reference);
+        self.images.extend(other.images);
+        self.common_labels.extend(other.common_labels);
+        self.common_annotations.extend(other.common_annotations);
+    }
 }
 
 /// A `replacements` entry: inline, or the path of a file holding one or a list.
@@ -191,6 +274,7 @@ const SUPPORTED: &[&str] = &[
     "generators",
     "transformers",
     "buildMetadata",
+    "configurations",
 ];
 
 /// Fields kustomize has that this renderer refuses rather than ignores.
@@ -199,7 +283,6 @@ const UNSUPPORTED: &[&str] = &[
     "helmGlobals",
     "helmChartInflationGenerator",
     "validators",
-    "configurations",
     "crds",
     "imageTags",
 ];
@@ -918,6 +1001,7 @@ impl Kustomization {
                     }
                 }
                 "transformers" => k.transformers = r.strings(key, v)?,
+                "configurations" => k.configurations = r.strings(key, v)?,
                 "generators" => k.generators = r.strings(key, v)?,
                 "openapi" => {
                     let om = r.string_map(key, v)?;

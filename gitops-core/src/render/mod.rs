@@ -167,8 +167,13 @@ pub fn build_restricted(
         let name = format!("{}-{}", r.name(), generator::hash(&r.obj));
         r.set_name(name);
     }
-    nameref::fix(&mut resources)?;
-    vars::resolve(&builder.vars, fieldspec::VAR_REFERENCE, &mut resources)?;
+    nameref::fix(&mut resources, &builder.config.name_reference)?;
+    let mut var_specs: Vec<fieldspec::Spec> = fieldspec::VAR_REFERENCE
+        .iter()
+        .map(fieldspec::Spec::from)
+        .collect();
+    var_specs.extend(builder.config.var_reference.iter().cloned());
+    vars::resolve(&builder.vars, &var_specs, &mut resources)?;
     // kustomize leaves out the objects marked local to the build, once it is done.
     resources.retain(|r| {
         r.obj

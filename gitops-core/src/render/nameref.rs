@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::fieldspec::visit_maps;
+use super::fieldspec::{Applies, Spec, visit_maps};
 use super::resource::Resource;
 use crate::Error;
 
@@ -102,7 +102,10 @@ fn other_rules(group: &str, kind: &str) -> &'static [Rule] {
 }
 
 /// Rewrites every reference to a renamed object of the build.
-pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
+pub(crate) fn fix(
+    resources: &mut [Resource],
+    extra: &[(String, String, Spec)],
+) -> Result<(), Error> {
     // kustomize reads every RoleBinding's ServiceAccount subjects' namespaces before fixing
     // references, and refuses one that is present but not a string.
     for r in resources.iter().filter(|r| r.kind() == "RoleBinding") {
@@ -147,27 +150,32 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
                     .map(|c| (c.name.clone(), c.namespace.clone())),
             )
         };
+        // Fields a transformer configuration adds (`configurations`' nameReference).
+        let mut rules: Vec<(String, &str, &str)> = extra
+            .iter()
+            .filter(|(_, _, spec)| spec.applies_to(r))
+            .map(|(g, k, spec)| (spec.path.clone(), g.as_str(), k.as_str()))
+            .collect();
         let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
         let mut failure = None;
-        let mut rules: Vec<(String, &Rule)> = Vec::new();
         if let Some(base) = pod_spec_path(&version, &kind) {
             rules.extend(
                 POD_SPEC
                     .iter()
-                    .map(|rl| (format!("{base}/{}", rl.path), rl)),
+                    .map(|rl| (format!("{base}/{}", rl.path), rl.group, rl.kind)),
             );
         }
         rules.extend(
             other_rules(&group, &kind)
                 .iter()
-                .map(|rl| (rl.path.to_string(), rl)),
+                .map(|rl| (rl.path.to_string(), rl.group, rl.kind)),
         );
-        for (path, rl) in rules {
+        for (path, rule_group, rule_kind) in rules {
             let parts: Vec<&str> = path.split('/').collect();
             let (last, parents) = parts.split_last().unwrap_or((&"", &[]));
             visit_maps(&mut value, parents, false, &mut |m| {
                 if let Some(Value::String(name)) = m.get(*last) {
-                    match lookup(rl.group, rl.kind, name) {
+                    match lookup(rule_group, rule_kind, name) {
                         Ok(Some((new, _))) => {
                             m.insert((*last).to_string(), Value::String(new));
                         }

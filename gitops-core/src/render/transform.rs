@@ -181,7 +181,7 @@ pub(crate) fn replicas(resources: &mut [Resource], replicas: &[(String, Value)])
 
 /// `images`: rewrites the `image` of every container and init container, wherever a pod
 /// spec sits in the object.
-pub(crate) fn images(resources: &mut [Resource], images: &[Image]) {
+pub(crate) fn images(resources: &mut [Resource], images: &[Image], extra: &[Spec]) {
     for image in images {
         let Ok(re) = Regex::new(&format!(
             "^{}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9]*)?$",
@@ -190,7 +190,31 @@ pub(crate) fn images(resources: &mut [Resource], images: &[Image]) {
             continue;
         };
         for r in resources.iter_mut() {
-            walk_containers(r.obj.as_map_mut(), &re, image);
+            let paths: Vec<&str> = extra
+                .iter()
+                .filter(|s| s.applies_to(r))
+                .map(|s| s.path.as_str())
+                .collect();
+            let map = r.obj.as_map_mut();
+            walk_containers(map, &re, image);
+            // Image fields a transformer configuration adds (`a/b[]/image`).
+            for path in paths {
+                let parts: Vec<&str> = path.split('/').map(|p| p.trim_end_matches("[]")).collect();
+                let Some((last, parents)) = parts.split_last() else {
+                    continue;
+                };
+                let mut value = Value::Object(std::mem::take(map));
+                fieldspec::visit_maps(&mut value, parents, false, &mut |m| {
+                    if let Some(Value::String(current)) = m.get_mut(*last)
+                        && re.is_match(current)
+                    {
+                        *current = update_image(current, image);
+                    }
+                });
+                if let Value::Object(m) = value {
+                    *map = m;
+                }
+            }
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::fieldspec::FieldSpec;
+use super::fieldspec::{Applies, Spec};
 use super::resource::Resource;
 use crate::Error;
 
@@ -105,7 +105,7 @@ fn refers_to(v: &Var, r: &Resource) -> bool {
 /// `$(NAME)` replaced in the fields of `specs`.
 pub(crate) fn resolve(
     vars: &[Var],
-    specs: &[FieldSpec],
+    specs: &[Spec],
     resources: &mut [Resource],
 ) -> Result<(), Error> {
     if vars.is_empty() {
@@ -134,7 +134,7 @@ pub(crate) fn resolve(
         values.push((v.name.clone(), value));
     }
     for r in resources.iter_mut() {
-        let applicable: Vec<&FieldSpec> = specs.iter().filter(|s| s.applies_to(r)).collect();
+        let applicable: Vec<&Spec> = specs.iter().filter(|s| s.applies_to(r)).collect();
         for spec in applicable {
             let parts: Vec<&str> = spec.path.split('/').filter(|p| !p.is_empty()).collect();
             let Some((first, rest)) = parts.split_first() else {
