@@ -72,6 +72,8 @@ fn pod_spec_path(version: &str, kind: &str) -> Option<&'static str> {
 }
 
 const INGRESS: &[Rule] = &[
+    rule("", "Service", "spec/rules/http/paths/backend/serviceName"),
+    rule("", "Service", "spec/backend/serviceName"),
     rule("", "Service", "spec/rules/http/paths/backend/service/name"),
     rule("", "Service", "spec/defaultBackend/service/name"),
     rule("", "Secret", "spec/tls/secretName"),
@@ -92,7 +94,8 @@ const VOLUME: &[Rule] = &[rule(
 /// Other references, by referrer group and kind.
 fn other_rules(group: &str, kind: &str) -> &'static [Rule] {
     match (group, kind) {
-        ("networking.k8s.io", "Ingress") => INGRESS,
+        // kustomize selects Ingresses by kind alone (networking.k8s.io, extensions...).
+        (_, "Ingress") => INGRESS,
         ("apps", "StatefulSet") => STATEFUL_SET,
         ("", "ServiceAccount") => SERVICE_ACCOUNT,
         ("", "PersistentVolumeClaim") => CLAIM,
