@@ -239,14 +239,24 @@ impl<'a> Builder<'a> {
             }
         }
         self.seen_resources |= !acc.is_empty();
-        for (i, entry) in k.configurations.iter().enumerate() {
-            let field = format!("configurations[{i}]");
+        let configs = k
+            .configurations
+            .iter()
+            .map(|e| (e, "configurations", false));
+        let crds = k.crds.iter().map(|e| (e, "crds", true));
+        for (i, (entry, name, crd)) in configs.chain(crds).enumerate() {
+            let i = if crd { i - k.configurations.len() } else { i };
+            let field = format!("{name}[{i}]");
             let (full, text) = self
                 .files()
                 .read_text(dir, entry, "file")
                 .map_err(|reason| render_error(format!("{}: field '{field}' {reason}", k.file)))?;
             if let Some((value, _)) = decode::documents(&full, &text)?.into_iter().next() {
-                let config = TransformerConfig::parse(&full, &value)?;
+                let config = if crd {
+                    TransformerConfig::from_crds(&full, &value)?
+                } else {
+                    TransformerConfig::parse(&full, &value)?
+                };
                 self.config.merge(config);
             }
         }

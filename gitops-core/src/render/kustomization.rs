@@ -57,6 +57,8 @@ pub(crate) struct Kustomization {
     pub managed_by_label: bool,
     /// `configurations`: transformer configuration files.
     pub configurations: Vec<String>,
+    /// `crds`: files of custom resource types whose annotated fields add name references.
+    pub crds: Vec<String>,
 }
 
 /// What `configurations` files add to kustomize's built-in transformer configuration.
@@ -128,6 +130,84 @@ impl TransformerConfig {
             }
         }
         Ok(out)
+    }
+
+    /// What a `crds` file adds: for each type that looks like a Kubernetes kind, its fields
+    /// marked `x-kubernetes-object-ref-kind` (name references), `x-kubernetes-annotation`
+    /// and `x-kubernetes-label-selector`, found through the types it refers to. The file
+    /// maps type names (`example.com/v1.MyKind`) to `{Schema, Dependencies}`.
+    pub(crate) fn from_crds(file: &str, value: &Value) -> Result<Self, Error> {
+        let r = Reader { file };
+        let types = r.map("", value)?;
+        let mut out = TransformerConfig::default();
+        for name in types.keys() {
+            let props = properties(types, name);
+            if !["kind", "apiVersion", "metadata"]
+                .iter()
+                .all(|k| props.is_some_and(|p| p.contains_key(*k)))
+            {
+                continue;
+            }
+            let kind = name.rsplit('.').next().unwrap_or(name);
+            out.crd_fields(&r, types, kind, name, &mut Vec::new(), 0)?;
+        }
+        Ok(out)
+    }
+
+    fn crd_fields(
+        &mut self,
+        r: &Reader<'_>,
+        types: &Map<String, Value>,
+        kind: &str,
+        type_name: &str,
+        path: &mut Vec<String>,
+        depth: usize,
+    ) -> Result<(), Error> {
+        // Type graphs can refer back to themselves; real ones are shallow.
+        if depth > 32 {
+            return Ok(());
+        }
+        let Some(props) = properties(types, type_name) else {
+            return Ok(());
+        };
+        for (prop, schema) in props {
+            path.push(prop.clone());
+            let spec = |extra: Option<&str>| Spec {
+                kind: kind.to_string(),
+                path: path
+                    .iter()
+                    .map(String::as_str)
+                    .chain(extra)
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                ..Default::default()
+            };
+            let ext = |k: &str| schema.get(k).and_then(Value::as_str);
+            if ext("x-kubernetes-annotation").is_some() {
+                self.common_annotations.push(spec(None));
+            }
+            if ext("x-kubernetes-label-selector").is_some() {
+                self.common_labels.push(spec(None));
+            }
+            if ext("x-kubernetes-identity").is_some() {
+                return Err(r.err(
+                    type_name,
+                    "marks a field x-kubernetes-identity, which this renderer does not support",
+                ));
+            }
+            if ext("x-kubernetes-object-ref-api-version").is_some()
+                && let Some(target) = ext("x-kubernetes-object-ref-kind")
+            {
+                let key = ext("x-kubernetes-object-ref-name-key").unwrap_or("name");
+                self.name_reference
+                    .push((String::new(), target.to_string(), spec(Some(key))));
+            }
+            if let Some(reference) = ext("$ref") {
+                self.crd_fields(r, types, kind, reference, path, depth + 1)?;
+            }
+            path.pop();
+        }
+        Ok(())
     }
 
     /// Adds `other`'s entries.
@@ -275,6 +355,7 @@ const SUPPORTED: &[&str] = &[
     "transformers",
     "buildMetadata",
     "configurations",
+    "crds",
 ];
 
 /// Fields kustomize has that this renderer refuses rather than ignores.
@@ -283,7 +364,6 @@ const UNSUPPORTED: &[&str] = &[
     "helmGlobals",
     "helmChartInflationGenerator",
     "validators",
-    "crds",
     "imageTags",
 ];
 
@@ -1002,6 +1082,7 @@ impl Kustomization {
                 }
                 "transformers" => k.transformers = r.strings(key, v)?,
                 "configurations" => k.configurations = r.strings(key, v)?,
+                "crds" => k.crds = r.strings(key, v)?,
                 "generators" => k.generators = r.strings(key, v)?,
                 "openapi" => {
                     let om = r.string_map(key, v)?;
@@ -1060,6 +1141,15 @@ impl Kustomization {
         k.resources.extend(bases);
         Ok(k)
     }
+}
+
+/// The `Schema.properties` of a type of a `crds` file.
+fn properties<'v>(types: &'v Map<String, Value>, name: &str) -> Option<&'v Map<String, Value>> {
+    types
+        .get(name)?
+        .get("Schema")?
+        .get("properties")?
+        .as_object()
 }
 
 /// The entries of `m` whose keys match `keys` (as [`Reader::known`] matches them), spelled
