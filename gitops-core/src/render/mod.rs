@@ -4,19 +4,25 @@
 //! A directory with a `kustomization.yaml`, `kustomization.yml` or `Kustomization` file is
 //! built natively: resources (files and directories, nested), legacy `bases`, components,
 //! `namespace`, `namePrefix`/`nameSuffix` with name references fixed, `commonLabels`,
-//! `labels`, `commonAnnotations`, `images`, `replicas`, `patches`,
+//! `labels` (with `fields`), `commonAnnotations`, `images`, `replicas`, `patches`,
 //! `patchesStrategicMerge`, `patchesJson6902`, `configMapGenerator`/`secretGenerator` with
-//! kustomize's hash suffix, `generatorOptions`, `replacements`, `sortOptions` and the
-//! deprecated `vars`, `openapi`, `labels[].fields`, and `transformers`/`generators` naming
-//! kustomize's built-in plugins (inline, in files, or built from kustomization directories),
-//! in kustomize's order of transformers and of output. Field names match case-insensitively,
-//! as kustomize's decoding through Go's encoding/json does (`patchesJSON6902`, `nameprefix`).
-//! Fields this renderer does not implement (remote resources, Helm charts, exec, Go and
-//! container plugins, transformer configurations, `images[].tagSuffix`...) are errors naming
-//! the file and field, never ignored, and no path may leave the root of the file system.
+//! kustomize's hash suffix, `generatorOptions`, `replacements`, `sortOptions`, the deprecated
+//! `vars`, `openapi` (a custom schema or the built-in version), `configurations`
+//! (`nameReference`, `varReference`, `images`, `commonLabels`, `commonAnnotations` field
+//! specifications), `crds`, `buildMetadata` (`originAnnotations`, `managedByLabel`), and
+//! `transformers`/`generators` naming kustomize's built-in plugins (inline, in files, or
+//! built from kustomization directories), in kustomize's order of transformers and of
+//! output. Objects annotated `config.kubernetes.io/local-config` are left out. Field names
+//! match case-insensitively and a repeated key keeps its last value, as kustomize's decoding
+//! through Go's encoding/json does (`patchesJSON6902`, `nameprefix`). What this renderer
+//! does not implement (remote resources, Helm charts, exec, Go and container plugins,
+//! `buildMetadata: [transformerAnnotations]`, configurations for prefixes, namespaces or
+//! replicas, `images[].tagSuffix`...) is an error naming the file and field, never ignored,
+//! and no path may leave the root of the file system.
 //!
 //! Output printed with [`crate::yaml::to_string`] is byte-identical to `kubectl kustomize`
-//! (v1.32, kustomize v5.5) on the differential suite in `tests/kustomize/`. Known
+//! (v1.32, kustomize v5.5) on the differential suite in `tests/kustomize/` and on the cases
+//! taken from kustomize's own tests in `../shared/fixtures/kustomize-krusty/`. Known
 //! differences: unquoted timestamps in resources (`date: 2001-12-14`) stay strings where
 //! kustomize prints them as RFC 3339 times; a merge key `<<` in a resource is kept as a key;
 //! and env files' `KEY` lines without `=` get an empty value instead of the process

@@ -130,6 +130,30 @@ fn files_stay_in_the_kustomization_directory_but_bases_may_be_anywhere() {
 }
 
 #[test]
+fn the_controller_reaches_bases_inside_the_artifact_and_nothing_outside() {
+    let fs = MemoryFs::new()
+        .with_file("apps/base/kustomization.yaml", "resources:\n- cm.yaml\n")
+        .with_file("apps/base/cm.yaml", CM)
+        .with_file(
+            "clusters/prod/kustomization.yaml",
+            "namePrefix: prod-\nresources:\n- ../../apps/base\n",
+        );
+    let built = super::build_with(&fs, "./clusters/prod", &super::Overlay::default()).unwrap();
+    assert_eq!(built[0].object.name(), "prod-x");
+    let fs = fs.with_file(
+        "clusters/prod/kustomization.yaml",
+        "resources:\n- ../../../elsewhere\n",
+    );
+    let e = super::build_with(&fs, "clusters/prod", &super::Overlay::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'../../../elsewhere' leaves the root directory"),
+        "{e}"
+    );
+}
+
+#[test]
 fn builtin_plugins_run_and_others_are_refused() {
     let fs = MemoryFs::new()
         .with_file(
