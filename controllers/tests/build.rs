@@ -161,6 +161,25 @@ fn build_refuses_files_outside_the_kustomization_as_kubectl_does() {
             .unwrap()
             .contains("kind: Service")
     );
+
+    // A link inside the directory to a file outside it is outside it, for kubectl too.
+    write(
+        dir.path(),
+        &[("app/kustomization.yaml", "resources:\n- link.yaml\n")],
+    );
+    std::os::unix::fs::symlink(dir.path().join("outside.yaml"), app.join("link.yaml")).unwrap();
+    let e = build_dir(&app, None).unwrap_err().to_string();
+    assert!(
+        e.contains("'link.yaml' is not in or below the kustomization's directory"),
+        "{e}"
+    );
+    assert!(
+        Command::new("kubectl")
+            .arg("kustomize")
+            .arg(&app)
+            .output()
+            .is_ok_and(|o| !o.status.success())
+    );
 }
 
 #[test]

@@ -35,7 +35,11 @@ impl Files<'_> {
     pub(crate) fn file(&self, dir: &str, entry: &str) -> Result<String, String> {
         let full =
             fs::join(dir, entry).map_err(|_| format!("'{entry}' leaves the root directory"))?;
-        if self.restrictions == LoadRestrictions::RootOnly && !within(dir, &full) {
+        // kustomize compares the paths with symbolic links resolved.
+        let real = |p: &str| self.fs.real_path(p).unwrap_or_else(|| p.to_string());
+        if self.restrictions == LoadRestrictions::RootOnly
+            && (!within(dir, &full) || !within(&real(dir), &real(&full)))
+        {
             return Err(format!(
                 "'{entry}' is not in or below the kustomization's directory '{}', which kustomize's default load restrictions require of files",
                 display(dir)

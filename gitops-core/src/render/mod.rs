@@ -32,8 +32,8 @@
 //! directory named in `resources`, `components` or `bases` may be anywhere (`../../base`),
 //! while the files a kustomization names obey [`LoadRestrictions`]: [`build`] confines them
 //! to the kustomization's directory as `kubectl kustomize` does, [`build_with`] lets them be
-//! anywhere in the file system as Flux does. The confinement compares normalised paths;
-//! unlike kustomize it does not resolve symbolic links first.
+//! anywhere in the file system as Flux does. As kustomize, the confinement compares the
+//! paths with symbolic links resolved ([`FileSystem::real_path`]).
 //!
 //! A directory without one is rendered with the kustomization Flux generates for it: every
 //! `*.yaml` and `*.yml` file below it, except below subdirectories that have their own
