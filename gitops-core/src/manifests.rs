@@ -81,6 +81,9 @@ fn options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    // Comments are not kept; emitting them would buffer them while the parser looks ahead,
+    // and a long comment block (common in real manifests) exceeds that buffer.
+    options.emit_comments = false;
     // As kustomize's kyaml reads manifests: YAML 1.2 booleans (`yes` and `on` stay strings)
     // but Go's integer syntax, so `defaultMode: 0644` is octal 420 and `1_000` is 1000.
     options.strict_booleans = true;

@@ -1418,6 +1418,7 @@ fn parse_yaml(text: &str, origin: &Origin) -> Result<Value, Error> {
     // last value.
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
     options.strict_booleans = false;
+    options.emit_comments = false;
     let value: Value =
         serde_saphyr::from_str_with_options(text, options).map_err(|e| Error::Yaml {
             origin: origin.clone(),
