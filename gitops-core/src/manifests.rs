@@ -35,10 +35,53 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Manifest>, Error> {
 /// dropped), `kind` and `metadata.name` may not.
 pub(crate) fn parse_resources(file: &str, text: &str) -> Result<Vec<Manifest>, Error> {
     let mut out = Vec::new();
-    for (value, origin) in documents(file, text)? {
-        push_objects(value, &origin, true, &mut out)?;
+    for (document, (line, body)) in split_documents(text).into_iter().enumerate() {
+        let origin = Origin {
+            file: file.into(),
+            document,
+            line,
+        };
+        if let Some(mut value) = parse_document(body, &origin)? {
+            annotations_as_text(&mut value, body);
+            push_objects(value, &origin, true, &mut out)?;
+        }
     }
     Ok(out)
+}
+
+/// kustomize reads an object's annotations as strings, each scalar as written (`1.0`, `0x10`,
+/// `true`), and prints them so. Null values are left as they are.
+fn annotations_as_text(value: &mut Value, body: &str) {
+    #[derive(serde::Deserialize, Default)]
+    struct Meta {
+        #[serde(default)]
+        annotations: std::collections::BTreeMap<String, Option<String>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        #[serde(default)]
+        metadata: Meta,
+    }
+    let Some(annotations) = value
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    if annotations.values().all(|v| v.is_string() || v.is_null()) {
+        return;
+    }
+    let Ok(doc) = serde_saphyr::from_str_with_options::<Doc>(body, options()) else {
+        return;
+    };
+    for (key, v) in annotations.iter_mut() {
+        if matches!(v, Value::Bool(_) | Value::Number(_))
+            && let Some(Some(text)) = doc.metadata.annotations.get(key)
+        {
+            *v = Value::String(text.clone());
+        }
+    }
 }
 
 /// The non-empty documents of a YAML stream as JSON values, each with its origin.
