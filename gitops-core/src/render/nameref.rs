@@ -78,6 +78,11 @@ const INGRESS: &[Rule] = &[
     rule("", "Service", "spec/defaultBackend/service/name"),
     rule("", "Secret", "spec/tls/secretName"),
 ];
+// Names a Role or ClusterRole grants access to.
+const ROLE: &[Rule] = &[
+    rule("", "ConfigMap", "rules/resourceNames"),
+    rule("", "Secret", "rules/resourceNames"),
+];
 const STATEFUL_SET: &[Rule] = &[rule("", "Service", "spec/serviceName")];
 // kustomize leaves a ServiceAccount's `secrets` alone.
 const SERVICE_ACCOUNT: &[Rule] = &[rule("", "Secret", "imagePullSecrets/name")];
@@ -96,6 +101,7 @@ fn other_rules(group: &str, kind: &str) -> &'static [Rule] {
     match (group, kind) {
         // kustomize selects Ingresses by kind alone (networking.k8s.io, extensions...).
         (_, "Ingress") => INGRESS,
+        (_, "Role" | "ClusterRole") => ROLE,
         ("apps", "StatefulSet") => STATEFUL_SET,
         ("", "ServiceAccount") => SERVICE_ACCOUNT,
         ("", "PersistentVolumeClaim") => CLAIM,
@@ -176,17 +182,31 @@ pub(crate) fn fix(
         for (path, rule_group, rule_kind) in rules {
             let parts: Vec<&str> = path.split('/').collect();
             let (last, parents) = parts.split_last().unwrap_or((&"", &[]));
-            visit_maps(&mut value, parents, false, &mut |m| {
-                if let Some(Value::String(name)) = m.get(*last) {
-                    match lookup(rule_group, rule_kind, name) {
-                        Ok(Some((new, _))) => {
-                            m.insert((*last).to_string(), Value::String(new));
-                        }
+            visit_maps(
+                &mut value,
+                parents,
+                false,
+                &mut |m| match m.get_mut(*last) {
+                    Some(Value::String(name)) => match lookup(rule_group, rule_kind, name) {
+                        Ok(Some((new, _))) => *name = new,
                         Ok(None) => {}
                         Err(e) => failure = Some(e),
+                    },
+                    // A list of names, such as a role's `resourceNames`.
+                    Some(Value::Array(names)) => {
+                        for item in names.iter_mut() {
+                            if let Value::String(name) = item {
+                                match lookup(rule_group, rule_kind, name) {
+                                    Ok(Some((new, _))) => *name = new,
+                                    Ok(None) => {}
+                                    Err(e) => failure = Some(e),
+                                }
+                            }
+                        }
                     }
-                }
-            });
+                    _ => {}
+                },
+            );
         }
         if let Some(path) = match (group.as_str(), kind.as_str()) {
             ("autoscaling", "HorizontalPodAutoscaler") => Some("spec/scaleTargetRef"),
