@@ -71,7 +71,50 @@ fn pod_spec_path(version: &str, kind: &str) -> Option<&'static str> {
     }
 }
 
+/// A field path split at `/`, where `\/` is a `/` inside a key (an annotation's).
+fn split_path(path: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'/') => {
+                chars.next();
+                if let Some(p) = parts.last_mut() {
+                    p.push('/');
+                }
+            }
+            '/' => parts.push(String::new()),
+            c => {
+                if let Some(p) = parts.last_mut() {
+                    p.push(c);
+                }
+            }
+        }
+    }
+    parts
+}
+
 const INGRESS: &[Rule] = &[
+    rule(
+        "",
+        "ConfigMap",
+        "metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap",
+    ),
+    rule(
+        "",
+        "Secret",
+        "metadata/annotations/ingress.kubernetes.io\\/auth-secret",
+    ),
+    rule(
+        "",
+        "Secret",
+        "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret",
+    ),
+    rule(
+        "",
+        "Secret",
+        "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret",
+    ),
     rule("", "Service", "spec/rules/http/paths/backend/serviceName"),
     rule("", "Service", "spec/backend/serviceName"),
     rule("", "Service", "spec/rules/http/paths/backend/service/name"),
@@ -90,10 +133,25 @@ const CLAIM: &[Rule] = &[
     rule("", "PersistentVolume", "spec/volumeName"),
     rule("storage.k8s.io", "StorageClass", "spec/storageClassName"),
 ];
-const VOLUME: &[Rule] = &[rule(
-    "storage.k8s.io",
-    "StorageClass",
-    "spec/storageClassName",
+const VOLUME: &[Rule] = &[
+    rule("storage.k8s.io", "StorageClass", "spec/storageClassName"),
+    rule("", "Secret", "spec/azureFile/secretName"),
+];
+const STORAGE_CLASS: &[Rule] = &[
+    rule("", "Secret", "parameters/secretName"),
+    rule("", "Secret", "parameters/adminSecretName"),
+    rule("", "Secret", "parameters/userSecretName"),
+    rule("", "Secret", "parameters/secretRef"),
+];
+const CLUSTER_ROLE: &[Rule] = &[
+    rule("", "ConfigMap", "rules/resourceNames"),
+    rule("", "Secret", "rules/resourceNames"),
+    rule("", "PersistentVolume", "rules/resourceNames"),
+];
+const POLICY_BINDING: &[Rule] = &[rule(
+    "admissionregistration.k8s.io",
+    "ValidatingAdmissionPolicy",
+    "spec/policyName",
 )];
 
 /// Other references, by referrer group and kind.
@@ -101,7 +159,10 @@ fn other_rules(group: &str, kind: &str) -> &'static [Rule] {
     match (group, kind) {
         // kustomize selects Ingresses by kind alone (networking.k8s.io, extensions...).
         (_, "Ingress") => INGRESS,
-        (_, "Role" | "ClusterRole") => ROLE,
+        (_, "Role") => ROLE,
+        (_, "ClusterRole") => CLUSTER_ROLE,
+        (_, "StorageClass") => STORAGE_CLASS,
+        (_, "ValidatingAdmissionPolicyBinding") => POLICY_BINDING,
         ("apps", "StatefulSet") => STATEFUL_SET,
         ("", "ServiceAccount") => SERVICE_ACCOUNT,
         ("", "PersistentVolumeClaim") => CLAIM,
@@ -174,13 +235,23 @@ pub(crate) fn fix(
                     .map(|rl| (format!("{base}/{}", rl.path), rl.group, rl.kind)),
             );
         }
+        // kustomize follows only ConfigMaps and Secrets in a PodTemplate.
+        if kind == "PodTemplate" {
+            rules.extend(
+                POD_SPEC
+                    .iter()
+                    .filter(|rl| matches!(rl.kind, "ConfigMap" | "Secret"))
+                    .map(|rl| (format!("template/spec/{}", rl.path), rl.group, rl.kind)),
+            );
+        }
         rules.extend(
             other_rules(&group, &kind)
                 .iter()
                 .map(|rl| (rl.path.to_string(), rl.group, rl.kind)),
         );
         for (path, rule_group, rule_kind) in rules {
-            let parts: Vec<&str> = path.split('/').collect();
+            let owned = split_path(&path);
+            let parts: Vec<&str> = owned.iter().map(String::as_str).collect();
             let (last, parents) = parts.split_last().unwrap_or((&"", &[]));
             visit_maps(
                 &mut value,
