@@ -9,16 +9,20 @@
 //!   and `commonMetadata`, as `flux build kustomization` does. `substituteFrom` sources live
 //!   in a cluster, so without one a non-optional source is an error naming it.
 //!
-//! Files are read from disk below `DIR` only: symbolic links and paths leaving `DIR` are
-//! refused.
+//! Without `--root`, `gitops build --path DIR` reads the file system as kubectl does: a
+//! kustomization directory may be anywhere (`resources: [../../base]`), the files a
+//! kustomization names (patches, generator sources...) must be in or below its directory
+//! (kustomize's default load restrictions). `--root ROOT` gives the build the controller's
+//! sandbox: nothing outside `ROOT` is read, through `..` or a symbolic link, and inside it
+//! files may be anywhere, as Flux reads an artifact. `gitops build kustomization` always
+//! builds in a sandbox, `--root` or else `--path` itself.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand};
 use gitops_core::api::Kustomization;
-use gitops_core::fs::{FileKind, FileSystem};
 use gitops_core::plan::Owner;
 use gitops_core::{Error as CoreError, Object, manifests, render, substitute, yaml};
 use gitops_git::disk::DiskFs;
@@ -33,6 +37,10 @@ pub struct BuildArgs {
     /// The directory to build.
     #[arg(long)]
     pub path: Option<PathBuf>,
+    /// Build inside this directory as the controller builds inside an artifact: nothing
+    /// outside it may be read, and files may be anywhere inside it.
+    #[arg(long)]
+    pub root: Option<PathBuf>,
 }
 
 /// The Flux objects `gitops build` can build.
@@ -51,6 +59,10 @@ pub struct KustomizationArgs {
     /// The local directory holding what the Kustomization's `spec.path` points at.
     #[arg(long)]
     pub path: PathBuf,
+    /// The local directory standing for the artifact's root, which the build may not leave
+    /// (default: `--path`).
+    #[arg(long)]
+    pub root: Option<PathBuf>,
     /// A YAML file holding the Kustomization (reading it from a cluster is not supported).
     #[arg(long)]
     pub kustomization_file: Option<PathBuf>,
@@ -66,7 +78,7 @@ pub struct KustomizationArgs {
 pub fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let text = match (&args.target, &args.path) {
         (Some(BuildTarget::Kustomization(k)), _) => build_kustomization(k)?,
-        (None, Some(path)) => build_dir(path)?,
+        (None, Some(path)) => build_dir(path, args.root.as_deref())?,
         (None, None) => bail!("--path is required: the directory to build"),
     };
     out.write_all(text.as_bytes())
@@ -74,10 +86,19 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Renders `dir` as `kubectl kustomize` (or Flux, without a kustomization file) does.
-pub fn build_dir(dir: &Path) -> anyhow::Result<String> {
-    let fs = open(dir)?;
-    let objects = render::build(&fs, "")?;
+/// Renders `dir` as `kubectl kustomize` (or Flux, without a kustomization file) does; with
+/// `root`, as the controller does inside an artifact whose root is `root`.
+pub fn build_dir(dir: &Path, root: Option<&Path>) -> anyhow::Result<String> {
+    let objects = match root {
+        None => {
+            let (fs, path) = open(dir, Path::new("/"))?;
+            render::build(&fs, &path)?
+        }
+        Some(root) => {
+            let (fs, path) = open(dir, root)?;
+            render::build_with(&fs, &path, &render::Overlay::default())?
+        }
+    };
     Ok(yaml::to_string(
         &objects.into_iter().map(|m| m.object).collect::<Vec<_>>(),
     ))
@@ -93,8 +114,8 @@ pub fn build_kustomization(args: &KustomizationArgs) -> anyhow::Result<String> {
         );
     };
     let ks = read_kustomization(file, &args.name, &args.namespace)?;
-    let fs = open(&args.path)?;
-    let mut desired = render::build_with(&fs, "", &ks.overlay())?;
+    let (fs, path) = open(&args.path, args.root.as_deref().unwrap_or(&args.path))?;
+    let mut desired = render::build_with(&fs, &path, &ks.overlay())?;
     if let Some(post_build) = &ks.spec.post_build {
         let mut sources = Vec::new();
         for reference in &post_build.substitute_from {
@@ -146,56 +167,26 @@ fn read_kustomization(file: &Path, name: &str, namespace: &str) -> anyhow::Resul
     Ok(ks)
 }
 
-fn open(dir: &Path) -> anyhow::Result<NoLinks> {
+/// The file system below `root` and the path of `dir` in it.
+fn open(dir: &Path, root: &Path) -> anyhow::Result<(DiskFs, String)> {
     if !dir.is_dir() {
         bail!("{}: not a directory", dir.display());
     }
-    Ok(NoLinks(DiskFs::new(dir)?))
-}
-
-/// A [`DiskFs`] that also refuses symbolic links below its root, so that a build reads
-/// exactly the tree it was given.
-struct NoLinks(DiskFs);
-
-impl NoLinks {
-    fn check(&self, path: &str) -> Result<(), CoreError> {
-        let clean = gitops_core::fs::normalize(path)?;
-        let mut real = self.0.root().to_path_buf();
-        for part in clean.split('/').filter(|p| !p.is_empty()) {
-            real.push(part);
-            if std::fs::symlink_metadata(&real).is_ok_and(|m| m.file_type().is_symlink()) {
-                return Err(CoreError::File {
-                    path: clean,
-                    message: "is a symbolic link, which a build does not follow".into(),
-                });
-            }
-        }
-        Ok(())
-    }
-}
-
-impl FileSystem for NoLinks {
-    fn read(&self, path: &str) -> Result<Vec<u8>, CoreError> {
-        self.check(path)?;
-        self.0.read(path)
-    }
-
-    fn read_dir(&self, path: &str) -> Result<Vec<String>, CoreError> {
-        self.check(path)?;
-        let names = self.0.read_dir(path)?;
-        // A link skipped silently would change what is built; refuse it instead.
-        for name in &names {
-            self.check(&gitops_core::fs::join(path, name)?)?;
-        }
-        Ok(names)
-    }
-
-    fn kind(&self, path: &str) -> Option<FileKind> {
-        if self.check(path).is_err() {
-            // Reported as a file so that the build reads it and fails naming the link,
-            // instead of calling it missing.
-            return Some(FileKind::File);
-        }
-        self.0.kind(path)
-    }
+    let real = dir
+        .canonicalize()
+        .with_context(|| format!("cannot open {}", dir.display()))?;
+    let fs = DiskFs::new(root)?;
+    let path = real
+        .strip_prefix(fs.root())
+        .map_err(|_| {
+            anyhow!(
+                "{}: not inside the root directory {}",
+                dir.display(),
+                root.display()
+            )
+        })?
+        .to_str()
+        .with_context(|| format!("{}: the path is not valid UTF-8", dir.display()))?
+        .to_string();
+    Ok((fs, path))
 }

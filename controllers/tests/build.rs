@@ -60,7 +60,7 @@ fn kubectl_kustomize(dir: &Path) -> String {
 fn build_path_is_identical_to_kubectl_kustomize() {
     let dir = tempfile::tempdir().unwrap();
     overlay_tree(dir.path());
-    let ours = build_dir(dir.path()).unwrap();
+    let ours = build_dir(dir.path(), None).unwrap();
     assert_eq!(ours, kubectl_kustomize(dir.path()));
     assert!(ours.contains("name: prod-web"), "{ours}");
     assert!(ours.contains("image: nginx:1.27"), "{ours}");
@@ -82,6 +82,7 @@ fn build_path_without_kustomization_uses_flux_generated_one() {
         &BuildArgs {
             target: None,
             path: Some(dir.path().to_path_buf()),
+            root: None,
         },
         &mut out,
     )
@@ -101,30 +102,154 @@ fn build_path_without_kustomization_uses_flux_generated_one() {
 }
 
 #[test]
-fn build_refuses_symlinks_and_paths_leaving_the_directory() {
+fn build_path_reaches_bases_outside_it_as_kubectl_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        &[
+            (
+                "base/kustomization.yaml",
+                "resources:\n- deploy.yaml\n- service.yaml\n",
+            ),
+            ("base/deploy.yaml", DEPLOY),
+            ("base/service.yaml", SERVICE),
+            (
+                "overlays/prod/kustomization.yaml",
+                "namePrefix: prod-\nresources:\n- ../../base\npatches:\n- path: replicas.yaml\n",
+            ),
+            (
+                "overlays/prod/replicas.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n",
+            ),
+        ],
+    );
+    let prod = root.join("overlays/prod");
+    let ours = build_dir(&prod, None).unwrap();
+    assert_eq!(ours, kubectl_kustomize(&prod));
+    assert!(ours.contains("name: prod-web"), "{ours}");
+    // Inside a sandbox that holds the base, the controller builds the same.
+    assert_eq!(build_dir(&prod, Some(root)).unwrap(), ours);
+}
+
+#[test]
+fn build_refuses_files_outside_the_kustomization_as_kubectl_does() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            ("outside.yaml", SERVICE),
+            ("app/kustomization.yaml", "resources:\n- ../outside.yaml\n"),
+        ],
+    );
+    let app = dir.path().join("app");
+    let e = build_dir(&app, None).unwrap_err().to_string();
+    assert!(
+        e.contains("is not in or below the kustomization's directory"),
+        "{e}"
+    );
+    assert!(
+        Command::new("kubectl")
+            .arg("kustomize")
+            .arg(&app)
+            .output()
+            .is_ok_and(|o| !o.status.success())
+    );
+    // The controller lets files be anywhere inside the artifact.
+    assert!(
+        build_dir(&app, Some(dir.path()))
+            .unwrap()
+            .contains("kind: Service")
+    );
+
+    // A link inside the directory to a file outside it is outside it, for kubectl too.
+    write(
+        dir.path(),
+        &[("app/kustomization.yaml", "resources:\n- link.yaml\n")],
+    );
+    std::os::unix::fs::symlink(dir.path().join("outside.yaml"), app.join("link.yaml")).unwrap();
+    let e = build_dir(&app, None).unwrap_err().to_string();
+    assert!(
+        e.contains("'link.yaml' is not in or below the kustomization's directory"),
+        "{e}"
+    );
+    assert!(
+        Command::new("kubectl")
+            .arg("kustomize")
+            .arg(&app)
+            .output()
+            .is_ok_and(|o| !o.status.success())
+    );
+}
+
+#[test]
+fn the_sandbox_refuses_escapes_through_dotdot_and_links() {
     let outer = tempfile::tempdir().unwrap();
     let root = outer.path().join("root");
-    write(outer.path(), &[("outside.yaml", SERVICE)]);
+    write(
+        outer.path(),
+        &[
+            ("outside.yaml", SERVICE),
+            ("base/kustomization.yaml", "resources:\n- service.yaml\n"),
+            ("base/service.yaml", SERVICE),
+        ],
+    );
     write(
         &root,
-        &[("kustomization.yaml", "resources:\n- ../outside.yaml\n")],
+        &[("app/kustomization.yaml", "resources:\n- ../../base\n")],
     );
-    let e = build_dir(&root).unwrap_err().to_string();
+    let app = root.join("app");
+    // kubectl reads the base outside; the sandbox does not.
+    assert!(build_dir(&app, None).unwrap().contains("kind: Service"));
+    let e = build_dir(&app, Some(&root)).unwrap_err().to_string();
     assert!(e.contains("leaves the root directory"), "{e}");
 
     write(
         &root,
-        &[("kustomization.yaml", "resources:\n- link.yaml\n")],
+        &[(
+            "app/kustomization.yaml",
+            "resources:\n- ../../outside.yaml\n",
+        )],
     );
-    std::os::unix::fs::symlink(root.join("kustomization.yaml"), root.join("link.yaml")).unwrap();
-    let e = build_dir(&root).unwrap_err().to_string();
-    assert!(e.contains("link.yaml: is a symbolic link"), "{e}");
+    let e = build_dir(&app, Some(&root)).unwrap_err().to_string();
+    assert!(e.contains("leaves the root directory"), "{e}");
+
+    write(
+        &root,
+        &[("app/kustomization.yaml", "resources:\n- link.yaml\n")],
+    );
+    std::os::unix::fs::symlink(outer.path().join("outside.yaml"), app.join("link.yaml")).unwrap();
+    let e = build_dir(&app, Some(&root)).unwrap_err().to_string();
+    assert!(
+        e.contains(
+            "resource 'link.yaml' not found (the path leaves the root directory through a link)"
+        ),
+        "{e}"
+    );
+
+    write(
+        &root,
+        &[("app/kustomization.yaml", "resources:\n- linked\n")],
+    );
+    std::os::unix::fs::symlink(outer.path().join("base"), app.join("linked")).unwrap();
+    let e = build_dir(&app, Some(&root)).unwrap_err().to_string();
+    assert!(
+        e.contains("leaves the root directory through a link"),
+        "{e}"
+    );
+
+    // A directory outside the root is refused as the build's path too.
+    let e = build_dir(&outer.path().join("base"), Some(&root))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not inside the root directory"), "{e}");
 }
 
 fn ks_args(dir: &Path, file: &Path, strict: bool) -> KustomizationArgs {
     KustomizationArgs {
         name: "web".into(),
         path: dir.to_path_buf(),
+        root: None,
         kustomization_file: Some(file.to_path_buf()),
         namespace: "flux-system".into(),
         strict_substitute: strict,

@@ -28,6 +28,14 @@ pub trait FileSystem: Send + Sync {
 
     /// What `path` names, or `None` when nothing is there.
     fn kind(&self, path: &str) -> Option<FileKind>;
+
+    /// The path `path` resolves to once symbolic links are followed, relative to the root;
+    /// `None` when nothing is there. A file system without links returns the normalised
+    /// path, which is what this default does.
+    fn real_path(&self, path: &str) -> Option<String> {
+        let p = normalize(path).ok()?;
+        self.kind(&p).map(|_| p)
+    }
 }
 
 /// Normalises a relative path: removes `.` components and empty components, resolves `..`

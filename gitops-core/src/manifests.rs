@@ -26,9 +26,62 @@ use crate::object::{Manifest, Object, Origin};
 pub fn parse(file: &str, text: &str) -> Result<Vec<Manifest>, Error> {
     let mut out = Vec::new();
     for (value, origin) in documents(file, text)? {
-        push_objects(value, &origin, &mut out)?;
+        push_objects(value, &origin, false, &mut out)?;
     }
     Ok(out)
+}
+
+/// [`parse`] as kustomize reads resources: `apiVersion` may be missing (an empty one is
+/// dropped), `kind` and `metadata.name` may not.
+pub(crate) fn parse_resources(file: &str, text: &str) -> Result<Vec<Manifest>, Error> {
+    let mut out = Vec::new();
+    for (document, (line, body)) in split_documents(text).into_iter().enumerate() {
+        let origin = Origin {
+            file: file.into(),
+            document,
+            line,
+        };
+        if let Some(mut value) = parse_document(body, &origin)? {
+            annotations_as_text(&mut value, body);
+            push_objects(value, &origin, true, &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+/// kustomize reads an object's annotations as strings, each scalar as written (`1.0`, `0x10`,
+/// `true`), and prints them so. Null values are left as they are.
+fn annotations_as_text(value: &mut Value, body: &str) {
+    #[derive(serde::Deserialize, Default)]
+    struct Meta {
+        #[serde(default)]
+        annotations: std::collections::BTreeMap<String, Option<String>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        #[serde(default)]
+        metadata: Meta,
+    }
+    let Some(annotations) = value
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    if annotations.values().all(|v| v.is_string() || v.is_null()) {
+        return;
+    }
+    let Ok(doc) = serde_saphyr::from_str_with_options::<Doc>(body, options()) else {
+        return;
+    };
+    for (key, v) in annotations.iter_mut() {
+        if matches!(v, Value::Bool(_) | Value::Number(_))
+            && let Some(Some(text)) = doc.metadata.annotations.get(key)
+        {
+            *v = Value::String(text.clone());
+        }
+    }
 }
 
 /// The non-empty documents of a YAML stream as JSON values, each with its origin.
@@ -71,6 +124,9 @@ fn options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    // Comments are not kept; emitting them would buffer them while the parser looks ahead,
+    // and a long comment block (common in real manifests) exceeds that buffer.
+    options.emit_comments = false;
     // As kustomize's kyaml reads manifests: YAML 1.2 booleans (`yes` and `on` stay strings)
     // but Go's integer syntax, so `defaultMode: 0644` is octal 420 and `1_000` is 1000.
     options.strict_booleans = true;
@@ -104,7 +160,12 @@ fn one_line(message: &str) -> String {
         .join(" ")
 }
 
-fn push_objects(value: Value, origin: &Origin, out: &mut Vec<Manifest>) -> Result<(), Error> {
+fn push_objects(
+    mut value: Value,
+    origin: &Origin,
+    no_api_version: bool,
+    out: &mut Vec<Manifest>,
+) -> Result<(), Error> {
     let is_list = value
         .get("kind")
         .and_then(Value::as_str)
@@ -113,12 +174,22 @@ fn push_objects(value: Value, origin: &Origin, out: &mut Vec<Manifest>) -> Resul
     if is_list {
         if let Some(Value::Array(items)) = value.get("items") {
             for item in items {
-                push_objects(item.clone(), origin, out)?;
+                push_objects(item.clone(), origin, no_api_version, out)?;
             }
         }
         return Ok(());
     }
-    let object = Object::from_value(value).map_err(|e| match e {
+    let result = if no_api_version {
+        if let Some(m) = value.as_object_mut()
+            && m.get("apiVersion").is_some_and(|v| v.as_str() == Some(""))
+        {
+            m.remove("apiVersion");
+        }
+        Object::from_value_without_api_version(value)
+    } else {
+        Object::from_value(value)
+    };
+    let object = result.map_err(|e| match e {
         Error::InvalidObject {
             object,
             field,

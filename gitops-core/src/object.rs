@@ -33,6 +33,16 @@ impl Object {
     /// Wraps a JSON value, checking that it is a map with `apiVersion`, `kind` and
     /// `metadata.name` as non-empty strings.
     pub fn from_value(value: Value) -> Result<Self, Error> {
+        Self::checked(value, true)
+    }
+
+    /// [`Object::from_value`] without requiring `apiVersion`, which kustomize lets a
+    /// resource leave out (it must be a string when present).
+    pub(crate) fn from_value_without_api_version(value: Value) -> Result<Self, Error> {
+        Self::checked(value, false)
+    }
+
+    fn checked(value: Value, api_version: bool) -> Result<Self, Error> {
         let Value::Object(map) = value else {
             return Err(Error::InvalidObject {
                 origin: None,
@@ -44,6 +54,7 @@ impl Object {
         for field in ["apiVersion", "kind"] {
             match map.get(field) {
                 Some(Value::String(s)) if !s.is_empty() => {}
+                None if field == "apiVersion" && !api_version => {}
                 _ => {
                     return Err(Error::InvalidObject {
                         origin: None,

@@ -51,6 +51,9 @@ const DOCUMENTS: &[&str] = &[
 
 const REF_PREFIX: &str = "#/components/schemas/";
 
+/// Where an OpenAPI v2 (swagger) document's `$ref`s point.
+const SWAGGER_REF_PREFIX: &str = "#/definitions/";
+
 /// How many `$ref`/`allOf` hops to follow before giving up; the documents never need more
 /// than two, so a higher count means a cycle.
 const MAX_HOPS: usize = 8;
@@ -76,6 +79,39 @@ impl Schema {
     pub fn builtin() -> &'static Schema {
         static BUILTIN: OnceLock<Schema> = OnceLock::new();
         BUILTIN.get_or_init(|| Schema::from_documents(DOCUMENTS))
+    }
+
+    /// A schema from an OpenAPI v2 (swagger) document, `{"definitions": {name: schema}}`,
+    /// such as a kustomization's `openapi.path` names; `None` without `definitions`.
+    pub fn from_swagger(document: Value) -> Option<Schema> {
+        let Value::Object(mut doc) = document else {
+            return None;
+        };
+        let Some(Value::Object(types)) = doc.remove("definitions") else {
+            return None;
+        };
+        let mut schema = Schema::default();
+        for (name, definition) in types {
+            schema.index_kinds(&name, &definition);
+            schema.types.insert(name, definition);
+        }
+        Some(schema)
+    }
+
+    /// This schema with `other`'s definitions and kinds added, `other`'s winning where both
+    /// have one.
+    pub fn overlaid_by(&self, other: &Schema) -> Schema {
+        let mut out = Schema {
+            types: self.types.clone(),
+            kinds: self.kinds.clone(),
+        };
+        for (name, definition) in &other.types {
+            out.types.insert(name.clone(), definition.clone());
+        }
+        for (key, name) in &other.kinds {
+            out.kinds.insert(key.clone(), name.clone());
+        }
+        out
     }
 
     /// Builds a schema from OpenAPI documents of the form
@@ -196,7 +232,9 @@ impl<'a> Node<'a> {
         let mut name = None;
         for _ in 0..MAX_HOPS {
             if let Some(reference) = target.get("$ref").and_then(Value::as_str) {
-                let key = reference.strip_prefix(REF_PREFIX)?;
+                let key = reference
+                    .strip_prefix(REF_PREFIX)
+                    .or_else(|| reference.strip_prefix(SWAGGER_REF_PREFIX))?;
                 let (key, definition) = types?.get_key_value(key)?;
                 target = definition.as_object()?;
                 name = Some(key.as_str());

@@ -206,3 +206,131 @@ fn kustomize_cases_match_kubectl() {
         failures.join("\n\n")
     );
 }
+
+/// Renders one krusty case: `Ok` when identical to kubectl (or failing where kubectl fails),
+/// otherwise why not.
+fn krusty_case(case: &Path) -> Result<(), String> {
+    let entry = std::fs::read_to_string(case.join("entry"))
+        .map_err(|e| format!("cannot read entry: {e}"))?;
+    let entry = entry.trim();
+    let input = case.join("input");
+    let fs = DiskFs {
+        root: input
+            .canonicalize()
+            .map_err(|e| format!("cannot open input: {e}"))?,
+    };
+    let mine = render::build(&fs, entry)
+        .map(|objects| yaml::to_string(&objects.into_iter().map(|m| m.object).collect::<Vec<_>>()));
+    match std::fs::read_to_string(case.join("expected.yaml")) {
+        Ok(want) => match mine {
+            Ok(got) if got == want => Ok(()),
+            Ok(got) => Err(format!(
+                "output differs\n{}",
+                similar::TextDiff::from_lines(&want, &got)
+                    .unified_diff()
+                    .header("kubectl", "ours")
+            )),
+            Err(e) => Err(format!("fails: {e}")),
+        },
+        Err(_) => match mine {
+            Err(_) => Ok(()),
+            Ok(_) => {
+                let want = std::fs::read_to_string(case.join("error")).unwrap_or_default();
+                Err(format!(
+                    "renders where kubectl fails: {}",
+                    want.lines().next().unwrap_or_default()
+                ))
+            }
+        },
+    }
+}
+
+/// The first line of a failure, short enough for the known-failures list.
+fn reason(failure: &str) -> String {
+    let line = failure.lines().next().unwrap_or_default().replace('|', "/");
+    match line.char_indices().nth(160) {
+        Some((i, _)) => format!("{}...", &line[..i]),
+        None => line,
+    }
+}
+
+/// kustomize's own tests (`../shared/fixtures/kustomize-krusty/`, read in place, never
+/// copied): each case's `input/<entry>` rendered and compared byte for byte with what kubectl
+/// printed, or required to fail where kubectl fails. Cases listed in
+/// `tests/krusty-known-failures.txt` may fail; a listed case that passes fails the test, so
+/// the list only shrinks. `KRUSTY_WRITE_KNOWN=1` rewrites the list from this run.
+#[test]
+fn krusty_cases_match_kubectl() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let base = manifest.join("../../shared/fixtures/kustomize-krusty");
+    if !base.is_dir() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "krusty: {} is missing, and CI=true requires it",
+            base.display()
+        );
+        println!("krusty: skipped, {} not found", base.display());
+        return;
+    }
+    let known_file = manifest.join("tests/krusty-known-failures.txt");
+    let known_text = std::fs::read_to_string(&known_file).unwrap_or_default();
+    let known: std::collections::BTreeMap<String, String> = known_text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| match l.split_once('|') {
+            Some((name, why)) => (name.trim().to_string(), why.trim().to_string()),
+            None => (l.to_string(), String::new()),
+        })
+        .collect();
+    let filter = std::env::var("KRUSTY_CASE").unwrap_or_default();
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&base)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().contains(&filter))
+        .collect();
+    cases.sort();
+    let mut failures: Vec<(String, String)> = Vec::new();
+    let mut problems = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let outcome = std::panic::catch_unwind(|| krusty_case(case))
+            .unwrap_or_else(|_| Err("panicked".to_string()));
+        match (outcome, known.contains_key(&name)) {
+            (Ok(()), false) => {}
+            (Ok(()), true) => problems.push(format!(
+                "{name}: passes now, remove it from {}",
+                known_file.display()
+            )),
+            (Err(why), listed) => {
+                if !listed {
+                    problems.push(format!("{name}: {why}"));
+                }
+                failures.push((name, why));
+            }
+        }
+    }
+    let identical = cases.len() - failures.len();
+    println!(
+        "krusty: {identical}/{} cases identical to kubectl",
+        cases.len()
+    );
+    if std::env::var("KRUSTY_WRITE_KNOWN").is_ok_and(|v| v == "1") && filter.is_empty() {
+        let mut text = String::from(
+            "# krusty cases that do not yet match kubectl: `case-name | reason`, one a line.\n\
+             # The list only shrinks: a listed case that passes fails the test.\n",
+        );
+        for (name, why) in &failures {
+            text.push_str(&format!("{name} | {}\n", reason(why)));
+        }
+        std::fs::write(&known_file, text).unwrap();
+        return;
+    }
+    assert!(
+        problems.is_empty(),
+        "krusty: {identical}/{} cases identical to kubectl\n\n{}",
+        cases.len(),
+        problems.join("\n\n")
+    );
+}

@@ -103,6 +103,12 @@ impl FileSystem for DiskFs {
         Ok(names)
     }
 
+    fn real_path(&self, path: &str) -> Option<String> {
+        let real = self.resolve(path).ok()?;
+        let relative = real.strip_prefix(&self.root).ok()?;
+        relative.to_str().map(str::to_string)
+    }
+
     fn kind(&self, path: &str) -> Option<FileKind> {
         let real = self.resolve(path).ok()?;
         let meta = fs::metadata(real).ok()?;

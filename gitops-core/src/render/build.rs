@@ -3,15 +3,21 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde_json::Value;
+
 use super::decode;
+use super::fieldspec::{self, Spec};
 use super::generator;
-use super::kustomization::{Behavior, Kustomization};
+use super::kustomization::{Behavior, Kustomization, PluginRole, TransformerConfig};
+use super::load::{Files, LoadRestrictions};
 use super::patch;
 use super::replacement;
 use super::resource::Resource;
 use super::transform;
+use super::vars::{self, Var};
 use crate::Error;
 use crate::fs::{self, FileKind, FileSystem};
+use crate::schema::Schema;
 
 /// The file names kustomize recognises as a kustomization, in its order of preference.
 pub const KUSTOMIZATION_FILES: [&str; 3] =
@@ -21,7 +27,23 @@ pub const KUSTOMIZATION_FILES: [&str; 3] =
 /// built to refuse cycles.
 pub(crate) struct Builder<'a> {
     pub fs: &'a dyn FileSystem,
+    restrictions: LoadRestrictions,
     stack: Vec<String>,
+    /// Every `vars` entry of the build, in the order they were merged.
+    pub vars: Vec<Var>,
+    /// Whether a kustomization's `openapi` field chose the build's schema: as kustomize,
+    /// the first kustomization loaded that has one does, later ones are ignored.
+    schema_set: bool,
+    /// The custom schema chosen (`openapi.path`), else kustomize's built-in one is used.
+    custom_schema: Option<Box<Schema>>,
+    /// Whether any resource has been read yet.
+    seen_resources: bool,
+    /// The directory of the build while `buildMetadata` asks for origin annotations.
+    pub origins: Option<String>,
+    /// What the `configurations` read so far add to the built-in transformer configuration.
+    /// kustomize merges a kustomization's into those of its resources; here they are
+    /// merged for the whole build as they are read.
+    pub config: TransformerConfig,
 }
 
 fn render_error(message: String) -> Error {
@@ -29,15 +51,83 @@ fn render_error(message: String) -> Error {
 }
 
 impl<'a> Builder<'a> {
-    pub(crate) fn new(fs: &'a dyn FileSystem) -> Self {
+    pub(crate) fn new(fs: &'a dyn FileSystem, restrictions: LoadRestrictions) -> Self {
         Builder {
             fs,
+            restrictions,
             stack: Vec::new(),
+            vars: Vec::new(),
+            schema_set: false,
+            custom_schema: None,
+            seen_resources: false,
+            origins: None,
+            config: TransformerConfig::default(),
+        }
+    }
+
+    fn files(&self) -> Files<'_> {
+        Files {
+            fs: self.fs,
+            restrictions: self.restrictions,
+            schema: self.custom_schema.as_deref().unwrap_or(Schema::builtin()),
+        }
+    }
+
+    /// kustomize's `openapi.SetSchema`: the first kustomization with an `openapi` field
+    /// chooses the schema strategic merges use for the rest of the build.
+    fn choose_schema(&mut self, dir: &str, k: &Kustomization) -> Result<(), Error> {
+        if self.schema_set {
+            return Ok(());
+        }
+        let err = |reason: String| render_error(format!("{}: field 'openapi' {reason}", k.file));
+        match (&k.openapi_path, &k.openapi_version) {
+            (Some(_), Some(_)) => Err(err(
+                "sets both a built-in version and a custom schema path, which cannot be used together".into(),
+            )),
+            (Some(path), None) => {
+                let (full, text) = self
+                    .files()
+                    .read_text(dir, path, "schema file")
+                    .map_err(|r| err(format!("path {r}")))?;
+                let value = decode::documents(&full, &text)?
+                    .into_iter()
+                    .next()
+                    .map(|(v, _)| v)
+                    .unwrap_or_default();
+                let schema = Schema::from_swagger(value).ok_or_else(|| {
+                    err(format!("schema file '{path}' has no OpenAPI definitions"))
+                })?;
+                // kustomize parses its built-in schema over the custom one when it was
+                // already asked about a kind (it is, by every resource it reads) before the
+                // custom schema was chosen.
+                let schema = if self.seen_resources {
+                    schema.overlaid_by(Schema::builtin())
+                } else {
+                    schema
+                };
+                self.custom_schema = Some(Box::new(schema));
+                self.schema_set = true;
+                Ok(())
+            }
+            (None, Some(version)) if version.is_empty() => Ok(()),
+            (None, Some(version)) => {
+                // kustomize v5.5 builds in the Kubernetes v1.21.2 schema only; the merge
+                // keys of this renderer's newer built-in schema stand for it.
+                if version != "v1.21.2" {
+                    return Err(err(format!(
+                        "version '{version}' is not built in, the built-in version is v1.21.2"
+                    )));
+                }
+                self.custom_schema = None;
+                self.schema_set = true;
+                Ok(())
+            }
+            (None, None) => Ok(()),
         }
     }
 
     /// Reads the kustomization file of `dir`, if it has one.
-    pub(crate) fn load(&self, dir: &str) -> Result<Option<Kustomization>, Error> {
+    pub(crate) fn load(&mut self, dir: &str) -> Result<Option<Kustomization>, Error> {
         let mut found = Vec::new();
         for name in KUSTOMIZATION_FILES {
             let path = fs::join(dir, name)?;
@@ -57,7 +147,9 @@ impl<'a> Builder<'a> {
         }
         let text = String::from_utf8(self.fs.read(file)?)
             .map_err(|_| render_error(format!("{file}: not valid UTF-8")))?;
-        Kustomization::parse(file, &text).map(Some)
+        let k = Kustomization::parse(file, &text)?;
+        self.choose_schema(dir, &k)?;
+        Ok(Some(k))
     }
 
     /// Builds the kustomization `k` of `dir` into a fresh set of resources.
@@ -121,18 +213,60 @@ impl<'a> Builder<'a> {
                     }
                 }
                 Some(FileKind::File) => {
+                    self.files()
+                        .file(dir, entry)
+                        .map_err(|r| err(format!("file {r}")))?;
                     let text = String::from_utf8(self.fs.read(&path)?)
                         .map_err(|_| err(format!("file '{entry}' is not valid UTF-8")))?;
                     for m in decode::resources(&path, &text)? {
-                        append(acc, &mut ids, Resource::new(m.object, m.origin))?;
+                        let mut r = Resource::new(m.object, m.origin);
+                        if let Some(top) = &self.origins {
+                            set_origin(&mut r, format!("path: {}\n", relative(top, &path)));
+                        }
+                        append(acc, &mut ids, r)?;
                     }
                 }
-                None => return Err(err(format!("resource '{entry}' not found"))),
+                None => {
+                    // The file system says why, e.g. a link that leaves the root.
+                    let why = match self.fs.read(&path) {
+                        Err(Error::File { message, .. }) if !message.starts_with("no such") => {
+                            format!(" ({message})")
+                        }
+                        _ => String::new(),
+                    };
+                    return Err(err(format!("resource '{entry}' not found{why}")));
+                }
+            }
+        }
+        self.seen_resources |= !acc.is_empty();
+        let configs = k
+            .configurations
+            .iter()
+            .map(|e| (e, "configurations", false));
+        let crds = k.crds.iter().map(|e| (e, "crds", true));
+        for (i, (entry, name, crd)) in configs.chain(crds).enumerate() {
+            let i = if crd { i - k.configurations.len() } else { i };
+            let field = format!("{name}[{i}]");
+            let (full, text) = self
+                .files()
+                .read_text(dir, entry, "file")
+                .map_err(|reason| render_error(format!("{}: field '{field}' {reason}", k.file)))?;
+            if let Some((value, _)) = decode::documents(&full, &text)?.into_iter().next() {
+                let config = if crd {
+                    TransformerConfig::from_crds(&full, &value)?
+                } else {
+                    TransformerConfig::parse(&full, &value)?
+                };
+                self.config.merge(config);
             }
         }
         // kustomize runs a kustomization's generators before its components, so that a
         // component's patches see the generated objects.
         self.generate(dir, k, acc)?;
+        for (field, config, from) in self.plugin_configs(dir, k, PluginRole::Generator)? {
+            let g = Kustomization::from_plugin(&k.file, &field, &config, PluginRole::Generator)?;
+            self.generate_as(dir, &g, acc, Some((&from, &config)))?;
+        }
         for (i, entry) in k.components.iter().enumerate() {
             let field = format!("components[{i}]");
             let err =
@@ -161,10 +295,82 @@ impl<'a> Builder<'a> {
             self.stack.pop();
             result?;
         }
-        self.transform(dir, k, acc)
+        self.transform(dir, k, acc)?;
+        for (field, config, _) in self.plugin_configs(dir, k, PluginRole::Transformer)? {
+            let t = Kustomization::from_plugin(&k.file, &field, &config, PluginRole::Transformer)?;
+            self.transform(dir, &t, acc)?;
+        }
+        vars::merge(&k.file, &k.vars, acc, &mut self.vars)
+    }
+
+    /// The plugin configurations of the kustomization's `generators` or `transformers`:
+    /// inline, in files, or built from kustomization directories; each with the field that
+    /// listed it.
+    fn plugin_configs(
+        &mut self,
+        dir: &str,
+        k: &Kustomization,
+        role: PluginRole,
+    ) -> Result<Vec<(String, Value, String)>, Error> {
+        let (name, entries) = match role {
+            PluginRole::Generator => ("generators", &k.generators),
+            PluginRole::Transformer => ("transformers", &k.transformers),
+        };
+        let mut out = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let field = format!("{name}[{i}]");
+            let err =
+                |reason: String| render_error(format!("{}: field '{field}' {reason}", k.file));
+            if entry.contains('\n') {
+                for (v, _) in decode::documents(&k.file, entry)? {
+                    out.push((field.clone(), v, k.file.clone()));
+                }
+                continue;
+            }
+            if is_remote(entry) {
+                return Err(err(format!(
+                    "'{entry}' is remote, which is not supported: vendor it into the repository"
+                )));
+            }
+            let path = fs::join(dir, entry)
+                .map_err(|_| err(format!("'{entry}' leaves the root directory")))?;
+            match self.fs.kind(&path) {
+                Some(FileKind::Dir) => {
+                    self.check_cycle(&path, &k.file, &field)?;
+                    let Some(sub) = self.load(&path)? else {
+                        return Err(err(format!(
+                            "directory '{entry}' has no kustomization.yaml, kustomization.yml or Kustomization"
+                        )));
+                    };
+                    for r in self.build(&path, &sub)? {
+                        out.push((field.clone(), r.obj.to_value(), r.origin.file.clone()));
+                    }
+                }
+                Some(FileKind::File) => {
+                    let (full, text) = self.files().read_text(dir, entry, "file").map_err(err)?;
+                    for (v, _) in decode::documents(&full, &text)? {
+                        out.push((field.clone(), v, full.clone()));
+                    }
+                }
+                None => return Err(err(format!("'{entry}' not found"))),
+            }
+        }
+        Ok(out)
     }
 
     fn generate(&self, dir: &str, k: &Kustomization, acc: &mut Vec<Resource>) -> Result<(), Error> {
+        self.generate_as(dir, k, acc, None)
+    }
+
+    /// Runs the generators of `k`; `plugin` is the file and configuration of the generator
+    /// plugin they come from, `None` for the kustomization's own generator fields.
+    fn generate_as(
+        &self,
+        dir: &str,
+        k: &Kustomization,
+        acc: &mut Vec<Resource>,
+        plugin: Option<(&str, &Value)>,
+    ) -> Result<(), Error> {
         let all = k
             .config_map_generator
             .iter()
@@ -181,8 +387,47 @@ impl<'a> Builder<'a> {
         let mut ids: HashSet<Id> = acc.iter().map(identity).collect();
         let mut by_name = core_objects_by_name(acc);
         for (field, g, secret) in all {
-            let generated = generator::generate(self.fs, dir, k, g, &field, secret)?;
-            let new = generated.resource;
+            let generated = generator::generate(self.files(), dir, k, g, &field, secret)?;
+            let mut new = generated.resource;
+            if let Some(top) = &self.origins {
+                // A merge keeps the origin of the object it merges into.
+                if generated.behavior != Behavior::Merge {
+                    let text = match plugin {
+                        Some((from, config)) => {
+                            let get = |path: &[&str]| {
+                                let mut v = config;
+                                for p in path {
+                                    v = v.get(p).unwrap_or(&Value::Null);
+                                }
+                                v.as_str().unwrap_or_default().to_string()
+                            };
+                            let mut by = format!(
+                                "configuredIn: {}\nconfiguredBy:\n  apiVersion: {}\n  kind: {}\n",
+                                relative(top, from),
+                                get(&["apiVersion"]),
+                                get(&["kind"])
+                            );
+                            for key in ["name", "namespace"] {
+                                let value = get(&["metadata", key]);
+                                if !value.is_empty() {
+                                    by.push_str(&format!("  {key}: {value}\n"));
+                                }
+                            }
+                            by
+                        }
+                        None => format!(
+                            "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {}\n",
+                            relative(top, &k.file),
+                            if secret {
+                                "SecretGenerator"
+                            } else {
+                                "ConfigMapGenerator"
+                            }
+                        ),
+                    };
+                    set_origin(&mut new, text);
+                }
+            }
             let key = (new.kind().to_string(), new.name().to_string());
             let existing = by_name.get(&key).and_then(|candidates| {
                 candidates.iter().copied().find(|&i| {
@@ -226,10 +471,10 @@ impl<'a> Builder<'a> {
         acc: &mut Vec<Resource>,
     ) -> Result<(), Error> {
         let mut targets = patch::Targets::default();
-        patch::strategic_merge_files(self.fs, dir, k, acc, &mut targets)?;
+        patch::strategic_merge_files(self.files(), dir, k, acc, &mut targets)?;
         for (i, p) in k.patches.iter().enumerate() {
             patch::apply(
-                self.fs,
+                self.files(),
                 dir,
                 k,
                 &format!("patches[{i}]"),
@@ -239,15 +484,36 @@ impl<'a> Builder<'a> {
             )?;
         }
         if let Some(ns) = &k.namespace {
-            transform::namespace(acc, ns);
+            transform::namespace(acc, ns, k.namespace_unset_only);
         }
-        transform::prefix_suffix(acc, &k.name_prefix, &k.name_suffix);
-        transform::labels(acc, &k.common_labels, &k.labels);
-        transform::annotations(acc, &k.common_annotations);
+        transform::prefix_suffix(
+            acc,
+            &k.name_prefix,
+            &k.name_suffix,
+            k.prefix_suffix_specs.as_deref(),
+        );
+        if self.config.common_labels.is_empty() {
+            transform::labels(acc, &k.common_labels, &k.labels);
+        } else {
+            let mut specs: Vec<Spec> = fieldspec::LABELS.iter().map(Spec::from).collect();
+            specs.extend(self.config.common_labels.iter().cloned());
+            transform::set_entries(acc, &specs, &k.common_labels);
+            transform::labels(acc, &serde_json::Map::new(), &k.labels);
+        }
+        if self.config.common_annotations.is_empty() {
+            transform::annotations(acc, &k.common_annotations);
+        } else {
+            let mut specs: Vec<Spec> = fieldspec::ANNOTATIONS.iter().map(Spec::from).collect();
+            specs.extend(self.config.common_annotations.iter().cloned());
+            transform::set_entries(acc, &specs, &k.common_annotations);
+        }
+        for (entries, specs) in &k.field_sets {
+            transform::set_entries(acc, specs, entries);
+        }
         for (i, p) in k.patches_json6902.iter().enumerate() {
             let mut targets = patch::Targets::default();
             patch::apply(
-                self.fs,
+                self.files(),
                 dir,
                 k,
                 &format!("patchesJson6902[{i}]"),
@@ -257,8 +523,8 @@ impl<'a> Builder<'a> {
             )?;
         }
         transform::replicas(acc, &k.replicas);
-        transform::images(acc, &k.images);
-        replacement::apply(self.fs, dir, k, acc)
+        transform::images(acc, &k.images, &self.config.images);
+        replacement::apply(self.files(), dir, k, acc)
     }
 }
 
@@ -307,6 +573,32 @@ fn append(acc: &mut Vec<Resource>, ids: &mut HashSet<Id>, r: Resource) -> Result
     ids.insert(id);
     acc.push(r);
     Ok(())
+}
+
+/// The annotation kustomize records where an object came from in.
+pub(crate) const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
+
+fn set_origin(r: &mut Resource, text: String) {
+    let meta = r.metadata_mut();
+    let annotations = meta
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if !annotations.is_object() {
+        *annotations = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(a) = annotations {
+        a.insert(ORIGIN_ANNOTATION.into(), Value::String(text));
+    }
+}
+
+/// The path of `path` relative to the directory `dir`, both relative to the root.
+fn relative(dir: &str, path: &str) -> String {
+    let d: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    let p: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let common = d.iter().zip(&p).take_while(|(a, b)| a == b).count();
+    let mut out: Vec<&str> = vec![".."; d.len() - common];
+    out.extend(&p[common..]);
+    out.join("/")
 }
 
 fn is_remote(entry: &str) -> bool {

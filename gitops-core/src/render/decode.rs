@@ -3,7 +3,7 @@
 //! `1_000` is 1000, as a `defaultMode: 0644` must come out of a build. The parsing itself lives
 //! in [`crate::manifests`], which reads every manifest that way.
 
-pub(crate) use crate::manifests::{documents, parse as resources};
+pub(crate) use crate::manifests::{documents, parse_resources as resources};
 
 #[cfg(test)]
 mod tests {

@@ -39,6 +39,61 @@ impl FieldSpec {
     }
 }
 
+/// A field specification read from a file (a plugin's `fieldSpecs`, `labels[].fields`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Spec {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub path: String,
+    pub create: bool,
+}
+
+/// What a transformer needs of a field specification, built in or read from a file.
+pub(crate) trait Applies {
+    fn applies_to(&self, r: &Resource) -> bool;
+    fn path(&self) -> &str;
+    fn create(&self) -> bool;
+}
+
+impl Applies for FieldSpec {
+    fn applies_to(&self, r: &Resource) -> bool {
+        FieldSpec::applies_to(self, r)
+    }
+    fn path(&self) -> &str {
+        self.path
+    }
+    fn create(&self) -> bool {
+        self.create
+    }
+}
+
+impl Applies for Spec {
+    fn applies_to(&self, r: &Resource) -> bool {
+        (self.group.is_empty() || self.group == r.group())
+            && (self.version.is_empty() || self.version == r.version())
+            && (self.kind.is_empty() || self.kind == r.kind())
+    }
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn create(&self) -> bool {
+        self.create
+    }
+}
+
+impl From<&FieldSpec> for Spec {
+    fn from(s: &FieldSpec) -> Self {
+        Spec {
+            group: s.group.into(),
+            version: s.version.into(),
+            kind: s.kind.into(),
+            path: s.path.into(),
+            create: s.create,
+        }
+    }
+}
+
 /// Calls `f` with the map at `path` of `value` (every one, when the path crosses lists),
 /// creating missing maps when `create` is set.
 pub(crate) fn visit_maps(
@@ -286,4 +341,331 @@ pub(crate) const REPLICAS: &[FieldSpec] = &[
     fs("", "ReplicationController", "spec/replicas", true),
     fs("", "ReplicaSet", "spec/replicas", true),
     fs("", "StatefulSet", "spec/replicas", true),
+];
+
+/// Where `vars` are replaced (kustomize's `varReference` configuration), in its order. The
+/// CronJob volume path lacks a `spec` as kustomize's does.
+pub(crate) const VAR_REFERENCE: &[FieldSpec] = &[
+    fs(
+        "",
+        "CronJob",
+        "spec/jobTemplate/spec/template/spec/containers/args",
+        false,
+    ),
+    fs(
+        "",
+        "CronJob",
+        "spec/jobTemplate/spec/template/spec/containers/command",
+        false,
+    ),
+    fs(
+        "",
+        "CronJob",
+        "spec/jobTemplate/spec/template/spec/containers/env/value",
+        false,
+    ),
+    fs(
+        "",
+        "CronJob",
+        "spec/jobTemplate/spec/template/spec/containers/volumeMounts/mountPath",
+        false,
+    ),
+    fs(
+        "",
+        "CronJob",
+        "spec/jobTemplate/spec/template/spec/initContainers/args",
+        false,
+    ),
+    fs(
+        "",
+        "CronJob",
+        "spec/jobTemplate/spec/template/spec/initContainers/command",
+        false,
+    ),
+    fs(
+        "",
+        "CronJob",
+        "spec/jobTemplate/spec/template/spec/initContainers/env/value",
+        false,
+    ),
+    fs(
+        "",
+        "CronJob",
+        "spec/jobTemplate/spec/template/spec/initContainers/volumeMounts/mountPath",
+        false,
+    ),
+    fs(
+        "",
+        "CronJob",
+        "spec/jobTemplate/spec/template/volumes/nfs/server",
+        false,
+    ),
+    fs("", "DaemonSet", "spec/template/spec/containers/args", false),
+    fs(
+        "",
+        "DaemonSet",
+        "spec/template/spec/containers/command",
+        false,
+    ),
+    fs(
+        "",
+        "DaemonSet",
+        "spec/template/spec/containers/env/value",
+        false,
+    ),
+    fs(
+        "",
+        "DaemonSet",
+        "spec/template/spec/containers/volumeMounts/mountPath",
+        false,
+    ),
+    fs(
+        "",
+        "DaemonSet",
+        "spec/template/spec/initContainers/args",
+        false,
+    ),
+    fs(
+        "",
+        "DaemonSet",
+        "spec/template/spec/initContainers/command",
+        false,
+    ),
+    fs(
+        "",
+        "DaemonSet",
+        "spec/template/spec/initContainers/env/value",
+        false,
+    ),
+    fs(
+        "",
+        "DaemonSet",
+        "spec/template/spec/initContainers/volumeMounts/mountPath",
+        false,
+    ),
+    fs(
+        "",
+        "DaemonSet",
+        "spec/template/spec/volumes/nfs/server",
+        false,
+    ),
+    fs(
+        "",
+        "Deployment",
+        "spec/template/spec/containers/args",
+        false,
+    ),
+    fs(
+        "",
+        "Deployment",
+        "spec/template/spec/containers/command",
+        false,
+    ),
+    fs(
+        "",
+        "Deployment",
+        "spec/template/spec/containers/env/value",
+        false,
+    ),
+    fs(
+        "",
+        "Deployment",
+        "spec/template/spec/containers/volumeMounts/mountPath",
+        false,
+    ),
+    fs(
+        "",
+        "Deployment",
+        "spec/template/spec/initContainers/args",
+        false,
+    ),
+    fs(
+        "",
+        "Deployment",
+        "spec/template/spec/initContainers/command",
+        false,
+    ),
+    fs(
+        "",
+        "Deployment",
+        "spec/template/spec/initContainers/env/value",
+        false,
+    ),
+    fs(
+        "",
+        "Deployment",
+        "spec/template/spec/initContainers/volumeMounts/mountPath",
+        false,
+    ),
+    fs(
+        "",
+        "Deployment",
+        "spec/template/spec/volumes/nfs/server",
+        false,
+    ),
+    fs(
+        "",
+        "Deployment",
+        "spec/template/metadata/annotations",
+        false,
+    ),
+    fs("", "Ingress", "spec/rules/host", false),
+    fs("", "Ingress", "spec/tls/hosts", false),
+    fs("", "Ingress", "spec/tls/secretName", false),
+    fs("", "Job", "spec/template/spec/containers/args", false),
+    fs("", "Job", "spec/template/spec/containers/command", false),
+    fs("", "Job", "spec/template/spec/containers/env/value", false),
+    fs(
+        "",
+        "Job",
+        "spec/template/spec/containers/volumeMounts/mountPath",
+        false,
+    ),
+    fs("", "Job", "spec/template/spec/initContainers/args", false),
+    fs(
+        "",
+        "Job",
+        "spec/template/spec/initContainers/command",
+        false,
+    ),
+    fs(
+        "",
+        "Job",
+        "spec/template/spec/initContainers/env/value",
+        false,
+    ),
+    fs(
+        "",
+        "Job",
+        "spec/template/spec/initContainers/volumeMounts/mountPath",
+        false,
+    ),
+    fs("", "Job", "spec/template/spec/volumes/nfs/server", false),
+    fs("", "Pod", "spec/containers/args", false),
+    fs("", "Pod", "spec/containers/command", false),
+    fs("", "Pod", "spec/containers/env/value", false),
+    fs("", "Pod", "spec/containers/volumeMounts/mountPath", false),
+    fs("", "Pod", "spec/initContainers/args", false),
+    fs("", "Pod", "spec/initContainers/command", false),
+    fs("", "Pod", "spec/initContainers/env/value", false),
+    fs(
+        "",
+        "Pod",
+        "spec/initContainers/volumeMounts/mountPath",
+        false,
+    ),
+    fs("", "Pod", "spec/volumes/nfs/server", false),
+    fs(
+        "",
+        "ReplicaSet",
+        "spec/template/spec/containers/args",
+        false,
+    ),
+    fs(
+        "",
+        "ReplicaSet",
+        "spec/template/spec/containers/command",
+        false,
+    ),
+    fs(
+        "",
+        "ReplicaSet",
+        "spec/template/spec/containers/env/value",
+        false,
+    ),
+    fs(
+        "",
+        "ReplicaSet",
+        "spec/template/spec/containers/volumeMounts/mountPath",
+        false,
+    ),
+    fs(
+        "",
+        "ReplicaSet",
+        "spec/template/spec/initContainers/args",
+        false,
+    ),
+    fs(
+        "",
+        "ReplicaSet",
+        "spec/template/spec/initContainers/command",
+        false,
+    ),
+    fs(
+        "",
+        "ReplicaSet",
+        "spec/template/spec/initContainers/env/value",
+        false,
+    ),
+    fs(
+        "",
+        "ReplicaSet",
+        "spec/template/spec/initContainers/volumeMounts/mountPath",
+        false,
+    ),
+    fs(
+        "",
+        "ReplicaSet",
+        "spec/template/spec/volumes/nfs/server",
+        false,
+    ),
+    fs("", "Service", "spec/ports/port", false),
+    fs("", "Service", "spec/ports/targetPort", false),
+    fs(
+        "",
+        "StatefulSet",
+        "spec/template/spec/containers/args",
+        false,
+    ),
+    fs(
+        "",
+        "StatefulSet",
+        "spec/template/spec/containers/command",
+        false,
+    ),
+    fs(
+        "",
+        "StatefulSet",
+        "spec/template/spec/containers/env/value",
+        false,
+    ),
+    fs(
+        "",
+        "StatefulSet",
+        "spec/template/spec/containers/volumeMounts/mountPath",
+        false,
+    ),
+    fs(
+        "",
+        "StatefulSet",
+        "spec/template/spec/initContainers/args",
+        false,
+    ),
+    fs(
+        "",
+        "StatefulSet",
+        "spec/template/spec/initContainers/command",
+        false,
+    ),
+    fs(
+        "",
+        "StatefulSet",
+        "spec/template/spec/initContainers/env/value",
+        false,
+    ),
+    fs(
+        "",
+        "StatefulSet",
+        "spec/template/spec/initContainers/volumeMounts/mountPath",
+        false,
+    ),
+    fs(
+        "",
+        "StatefulSet",
+        "spec/volumeClaimTemplates/spec/nfs/server",
+        false,
+    ),
+    fs("", "PersistentVolume", "spec/nfs/server", false),
+    fs("", "", "metadata/labels", false),
+    fs("", "", "metadata/annotations", false),
 ];

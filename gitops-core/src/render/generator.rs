@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::kustomization::{Behavior, Generator, GeneratorOptions, Kustomization};
+use super::load::Files;
 use super::resource::Resource;
-use crate::fs::{self, FileSystem};
 use crate::{Error, Object, Origin};
 
 /// A generated object with how it combines with an existing one.
@@ -18,7 +18,7 @@ pub(crate) struct Generated {
 
 /// Runs one generator of the kustomization in `dir`.
 pub(crate) fn generate(
-    fs: &dyn FileSystem,
+    files: Files<'_>,
     dir: &str,
     k: &Kustomization,
     g: &Generator,
@@ -40,9 +40,7 @@ pub(crate) fn generate(
         Ok(())
     };
     for env in &g.envs {
-        let text = read(fs, dir, env, &k.file, field)?;
-        let text = String::from_utf8(text)
-            .map_err(|_| err(format!("env file '{env}' is not valid UTF-8")))?;
+        let (_, text) = files.read_text(dir, env, "env file").map_err(err)?;
         for (i, line) in text.lines().enumerate() {
             let line = if i == 0 {
                 line.trim_start_matches('\u{feff}')
@@ -82,7 +80,7 @@ pub(crate) fn generate(
                 file.as_str(),
             ),
         };
-        add(key, read(fs, dir, path, &k.file, field)?)?;
+        add(key, files.read(dir, path, "file").map_err(err)?.1)?;
     }
 
     let options = merge_options(&k.generator_options, &g.options);
@@ -187,21 +185,6 @@ fn merge_options(global: &GeneratorOptions, own: &GeneratorOptions) -> Generator
     );
     out.immutable = Some(global.immutable == Some(true) || own.immutable == Some(true));
     out
-}
-
-fn read(
-    fs: &dyn FileSystem,
-    dir: &str,
-    path: &str,
-    file: &str,
-    field: &str,
-) -> Result<Vec<u8>, Error> {
-    let full = fs::join(dir, path).map_err(|_| Error::Render {
-        message: format!("{file}: field '{field}' path '{path}' leaves the root directory"),
-    })?;
-    fs.read(&full).map_err(|_| Error::Render {
-        message: format!("{file}: field '{field}' file '{path}' not found"),
-    })
 }
 
 fn unquote(v: &str) -> &str {

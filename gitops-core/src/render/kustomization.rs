@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value};
 
+use super::fieldspec::Spec;
 use super::replacement::{self, Replacement};
+use super::vars::Var;
 use crate::Error;
 use crate::object::Origin;
 
@@ -32,6 +34,190 @@ pub(crate) struct Kustomization {
     pub generator_options: GeneratorOptions,
     pub sort: Option<SortOptions>,
     pub replacements: Vec<ReplacementEntry>,
+    pub vars: Vec<Var>,
+    /// `openapi.path`.
+    pub openapi_path: Option<String>,
+    /// `openapi.version`.
+    pub openapi_version: Option<String>,
+    /// `transformers` entries: inline configurations, files or kustomization directories.
+    pub transformers: Vec<String>,
+    /// `generators` entries, as `transformers`.
+    pub generators: Vec<String>,
+    /// Entries set at explicit field specifications (a LabelTransformer's or an
+    /// AnnotationsTransformer's), after the other labels and annotations.
+    pub field_sets: Vec<(Map<String, Value>, Vec<Spec>)>,
+    /// A PrefixSuffixTransformer's field specifications: the prefix and suffix go only to
+    /// the kinds they select. `None` for the kustomization's `namePrefix`, which goes to all.
+    pub prefix_suffix_specs: Option<Vec<Spec>>,
+    /// A NamespaceTransformer's `unsetOnly`: objects that have a namespace keep it.
+    pub namespace_unset_only: bool,
+    /// `buildMetadata` includes `originAnnotations`.
+    pub origin_annotations: bool,
+    /// `buildMetadata` includes `managedByLabel`.
+    pub managed_by_label: bool,
+    /// `configurations`: transformer configuration files.
+    pub configurations: Vec<String>,
+    /// `crds`: files of custom resource types whose annotated fields add name references.
+    pub crds: Vec<String>,
+}
+
+/// What `configurations` files add to kustomize's built-in transformer configuration.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TransformerConfig {
+    /// `nameReference`: the referral's group and kind, and the field naming it.
+    pub name_reference: Vec<(String, String, Spec)>,
+    pub var_reference: Vec<Spec>,
+    pub images: Vec<Spec>,
+    pub common_labels: Vec<Spec>,
+    pub common_annotations: Vec<Spec>,
+}
+
+impl TransformerConfig {
+    /// Reads a transformer configuration file's first document.
+    pub(crate) fn parse(file: &str, value: &Value) -> Result<Self, Error> {
+        let r = Reader { file };
+        let m = r.map("", value)?;
+        let m = &r.known(
+            "",
+            m,
+            &[
+                "nameReference",
+                "varReference",
+                "images",
+                "commonLabels",
+                "commonAnnotations",
+                "namePrefix",
+                "nameSuffix",
+                "namespace",
+                "replicas",
+                "templateLabels",
+                "labels",
+            ],
+        )?;
+        let mut out = TransformerConfig::default();
+        for (key, v) in m {
+            let key = key.as_str();
+            match key {
+                "varReference" => out.var_reference = r.specs(key, Some(v))?,
+                "images" => out.images = r.specs(key, Some(v))?,
+                "commonLabels" => out.common_labels = r.specs(key, Some(v))?,
+                "commonAnnotations" => out.common_annotations = r.specs(key, Some(v))?,
+                "nameReference" => {
+                    for (i, item) in r.list(key, v)?.iter().enumerate() {
+                        let f = format!("nameReference[{i}]");
+                        let nm = lenient(
+                            r.map(&f, item)?,
+                            &["group", "version", "kind", "fieldSpecs"],
+                        );
+                        let get = |k: &str| {
+                            nm.get(k)
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string()
+                        };
+                        for spec in r.specs(&format!("{f}.fieldSpecs"), nm.get("fieldSpecs"))? {
+                            out.name_reference.push((get("group"), get("kind"), spec));
+                        }
+                    }
+                }
+                _ if is_empty(v) => {}
+                other => {
+                    return Err(r.err(
+                        other,
+                        "adds field specifications this renderer does not support",
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// What a `crds` file adds: for each type that looks like a Kubernetes kind, its fields
+    /// marked `x-kubernetes-object-ref-kind` (name references), `x-kubernetes-annotation`
+    /// and `x-kubernetes-label-selector`, found through the types it refers to. The file
+    /// maps type names (`example.com/v1.MyKind`) to `{Schema, Dependencies}`.
+    pub(crate) fn from_crds(file: &str, value: &Value) -> Result<Self, Error> {
+        let r = Reader { file };
+        let types = r.map("", value)?;
+        let mut out = TransformerConfig::default();
+        for name in types.keys() {
+            let props = properties(types, name);
+            if !["kind", "apiVersion", "metadata"]
+                .iter()
+                .all(|k| props.is_some_and(|p| p.contains_key(*k)))
+            {
+                continue;
+            }
+            let kind = name.rsplit('.').next().unwrap_or(name);
+            out.crd_fields(&r, types, kind, name, &mut Vec::new(), 0)?;
+        }
+        Ok(out)
+    }
+
+    fn crd_fields(
+        &mut self,
+        r: &Reader<'_>,
+        types: &Map<String, Value>,
+        kind: &str,
+        type_name: &str,
+        path: &mut Vec<String>,
+        depth: usize,
+    ) -> Result<(), Error> {
+        // Type graphs can refer back to themselves; real ones are shallow.
+        if depth > 32 {
+            return Ok(());
+        }
+        let Some(props) = properties(types, type_name) else {
+            return Ok(());
+        };
+        for (prop, schema) in props {
+            path.push(prop.clone());
+            let spec = |extra: Option<&str>| Spec {
+                kind: kind.to_string(),
+                path: path
+                    .iter()
+                    .map(String::as_str)
+                    .chain(extra)
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                ..Default::default()
+            };
+            let ext = |k: &str| schema.get(k).and_then(Value::as_str);
+            if ext("x-kubernetes-annotation").is_some() {
+                self.common_annotations.push(spec(None));
+            }
+            if ext("x-kubernetes-label-selector").is_some() {
+                self.common_labels.push(spec(None));
+            }
+            if ext("x-kubernetes-identity").is_some() {
+                return Err(r.err(
+                    type_name,
+                    "marks a field x-kubernetes-identity, which this renderer does not support",
+                ));
+            }
+            if ext("x-kubernetes-object-ref-api-version").is_some()
+                && let Some(target) = ext("x-kubernetes-object-ref-kind")
+            {
+                let key = ext("x-kubernetes-object-ref-name-key").unwrap_or("name");
+                self.name_reference
+                    .push((String::new(), target.to_string(), spec(Some(key))));
+            }
+            if let Some(reference) = ext("$ref") {
+                self.crd_fields(r, types, kind, reference, path, depth + 1)?;
+            }
+            path.pop();
+        }
+        Ok(())
+    }
+
+    /// Adds `other`'s entries.
+    pub(crate) fn merge(&mut self, other: TransformerConfig) {
+        self.name_reference.extend(other.name_reference);
+        self.var_reference.extend(other.var_reference);
+        self.images.extend(other.images);
+        self.common_labels.extend(other.common_labels);
+        self.common_annotations.extend(other.common_annotations);
+    }
 }
 
 /// A `replacements` entry: inline, or the path of a file holding one or a list.
@@ -47,6 +233,8 @@ pub(crate) struct LabelSet {
     pub pairs: Map<String, Value>,
     pub include_selectors: bool,
     pub include_templates: bool,
+    /// `fields`: more places for the labels.
+    pub fields: Vec<Spec>,
 }
 
 /// One entry of `images` (also Flux's `spec.images`).
@@ -137,19 +325,45 @@ pub(crate) struct SortOptions {
     pub order_last: Option<Vec<String>>,
 }
 
+/// The kustomization fields this renderer reads.
+const SUPPORTED: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "resources",
+    "bases",
+    "components",
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "commonLabels",
+    "commonAnnotations",
+    "labels",
+    "images",
+    "replicas",
+    "patches",
+    "patchesStrategicMerge",
+    "replacements",
+    "patchesJson6902",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    "sortOptions",
+    "vars",
+    "openapi",
+    "generators",
+    "transformers",
+    "buildMetadata",
+    "configurations",
+    "crds",
+];
+
 /// Fields kustomize has that this renderer refuses rather than ignores.
 const UNSUPPORTED: &[&str] = &[
-    "vars",
     "helmCharts",
     "helmGlobals",
     "helmChartInflationGenerator",
-    "generators",
-    "transformers",
     "validators",
-    "configurations",
-    "crds",
-    "openapi",
-    "buildMetadata",
     "imageTags",
 ];
 
@@ -224,24 +438,36 @@ impl Reader<'_> {
         }
     }
 
-    /// Checks that a map has only known keys.
-    fn known(&self, field: &str, m: &Map<String, Value>, keys: &[&str]) -> Result<(), Error> {
-        for k in m.keys() {
-            if !keys.contains(&k.as_str()) {
+    /// Checks that a map has only known keys, and returns it with each key spelled as in
+    /// `keys`: kustomize turns the YAML into a JSON object (keys sorted bytewise) and
+    /// decodes it with Go's encoding/json, which matches a key to a field exactly or else
+    /// case-insensitively, a later key for the same field winning.
+    fn known(
+        &self,
+        field: &str,
+        m: &Map<String, Value>,
+        keys: &[&str],
+    ) -> Result<Map<String, Value>, Error> {
+        let mut out = Map::new();
+        let mut sorted: Vec<(&String, &Value)> = m.iter().collect();
+        sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        for (k, v) in sorted {
+            let Some(name) = canonical(k, keys) else {
                 let name = if field.is_empty() {
                     k.clone()
                 } else {
                     format!("{field}.{k}")
                 };
                 return Err(self.err(&name, "is not a known kustomization field"));
-            }
+            };
+            out.insert(name.to_string(), v.clone());
         }
-        Ok(())
+        Ok(out)
     }
 
     fn selector(&self, field: &str, v: &Value) -> Result<Selector, Error> {
         let m = self.map(field, v)?;
-        self.known(
+        let m = &self.known(
             field,
             m,
             &[
@@ -273,12 +499,12 @@ impl Reader<'_> {
 
     fn patch(&self, field: &str, v: &Value) -> Result<Patch, Error> {
         let m = self.map(field, v)?;
-        self.known(field, m, &["path", "patch", "target", "options"])?;
+        let m = &self.known(field, m, &["path", "patch", "target", "options"])?;
         let mut allow = (false, false);
         if let Some(options) = m.get("options").filter(|v| !v.is_null()) {
             let of = format!("{field}.options");
             let o = self.map(&of, options)?;
-            self.known(&of, o, &["allowNameChange", "allowKindChange"])?;
+            let o = &self.known(&of, o, &["allowNameChange", "allowKindChange"])?;
             let flag = |k: &str| {
                 o.get(k)
                     .map(|v| self.bool(&format!("{of}.{k}"), v))
@@ -311,6 +537,100 @@ impl Reader<'_> {
         }
     }
 
+    /// A list of field specifications (`fieldSpecs`, `labels[].fields`).
+    fn specs(&self, field: &str, v: Option<&Value>) -> Result<Vec<Spec>, Error> {
+        let mut out = Vec::new();
+        for (i, item) in self
+            .list(field, v.unwrap_or(&Value::Null))?
+            .iter()
+            .enumerate()
+        {
+            let f = format!("{field}[{i}]");
+            let m = lenient(
+                self.map(&f, item)?,
+                &["group", "version", "kind", "path", "create"],
+            );
+            let get = |k: &str| -> Result<String, Error> {
+                m.get(k)
+                    .filter(|v| !v.is_null())
+                    .map(|v| self.string(&format!("{f}.{k}"), v))
+                    .transpose()
+                    .map(Option::unwrap_or_default)
+            };
+            out.push(Spec {
+                group: get("group")?,
+                version: get("version")?,
+                kind: get("kind")?,
+                path: get("path")?,
+                create: m
+                    .get("create")
+                    .map(|v| self.bool(&format!("{f}.create"), v))
+                    .transpose()?
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn var(&self, field: &str, v: &Value) -> Result<Var, Error> {
+        let m = self.map(field, v)?;
+        let m = &self.known(field, m, &["name", "objref", "fieldref"])?;
+        let name = match m.get("name") {
+            Some(v) => self.string(&format!("{field}.name"), v)?,
+            None => String::new(),
+        };
+        if name.is_empty() {
+            return Err(self.err(&format!("{field}.name"), "is required"));
+        }
+        let of = format!("{field}.objref");
+        let o = self.map(&of, m.get("objref").unwrap_or(&Value::Null))?;
+        let o = &self.known(
+            &of,
+            o,
+            &[
+                "apiVersion",
+                "group",
+                "version",
+                "kind",
+                "name",
+                "namespace",
+            ],
+        )?;
+        let get = |m: &Map<String, Value>, f: &str, k: &str| -> Result<String, Error> {
+            m.get(k)
+                .filter(|v| !v.is_null())
+                .map(|v| self.string(&format!("{f}.{k}"), v))
+                .transpose()
+                .map(Option::unwrap_or_default)
+        };
+        let mut group = get(o, &of, "group")?;
+        let mut version = get(o, &of, "version")?;
+        let api_version = get(o, &of, "apiVersion")?;
+        match api_version.split_once('/') {
+            _ if api_version.is_empty() => {}
+            Some((g, v)) => (group, version) = (g.to_string(), v.to_string()),
+            None => version = api_version,
+        }
+        let mut field_path = String::new();
+        if let Some(f) = m.get("fieldref").filter(|v| !v.is_null()) {
+            let ff = format!("{field}.fieldref");
+            let fm = &self.known(&ff, self.map(&ff, f)?, &["fieldPath"])?;
+            field_path = get(fm, &ff, "fieldPath")?;
+        }
+        if field_path.is_empty() {
+            field_path = "metadata.name".into();
+        }
+        Ok(Var {
+            name,
+            group,
+            version,
+            kind: get(o, &of, "kind")?,
+            object: get(o, &of, "name")?,
+            namespace: get(o, &of, "namespace")?,
+            field_path,
+        })
+    }
+
     fn replacement_options(
         &self,
         field: &str,
@@ -320,7 +640,7 @@ impl Reader<'_> {
             return Ok(replacement::Options::default());
         };
         let m = self.map(field, v)?;
-        self.known(field, m, &["delimiter", "index", "create"])?;
+        let m = &self.known(field, m, &["delimiter", "index", "create"])?;
         Ok(replacement::Options {
             delimiter: m
                 .get("delimiter")
@@ -342,10 +662,10 @@ impl Reader<'_> {
 
     pub(crate) fn replacement(&self, field: &str, v: &Value) -> Result<Replacement, Error> {
         let m = self.map(field, v)?;
-        self.known(field, m, &["source", "targets"])?;
+        let m = &self.known(field, m, &["source", "targets"])?;
         let sf = format!("{field}.source");
         let src = self.map(&sf, m.get("source").unwrap_or(&Value::Null))?;
-        self.known(
+        let src = &self.known(
             &sf,
             src,
             &[
@@ -384,7 +704,7 @@ impl Reader<'_> {
         {
             let tf = format!("{field}.targets[{i}]");
             let tm = self.map(&tf, t)?;
-            self.known(&tf, tm, &["select", "reject", "fieldPaths", "options"])?;
+            let tm = &self.known(&tf, tm, &["select", "reject", "fieldPaths", "options"])?;
             let select = match tm.get("select") {
                 Some(v) => self.selector(&format!("{tf}.select"), v)?,
                 None => return Err(self.err(&format!("{tf}.select"), "is required")),
@@ -416,7 +736,7 @@ impl Reader<'_> {
 
     fn options(&self, field: &str, v: &Value) -> Result<GeneratorOptions, Error> {
         let m = self.map(field, v)?;
-        self.known(
+        let m = &self.known(
             field,
             m,
             &[
@@ -462,7 +782,7 @@ impl Reader<'_> {
         if secret {
             keys.push("type");
         }
-        self.known(field, m, &keys)?;
+        let m = &self.known(field, m, &keys)?;
         let sub = |k: &str| format!("{field}.{k}");
         let mut envs = m
             .get("envs")
@@ -550,15 +870,10 @@ impl Kustomization {
             line: 1,
         };
         let value = parse_yaml(text, &origin)?;
-        let r = Reader { file };
         let Value::Object(m) = value else {
             return Err(Error::Render {
                 message: format!("{file}: a kustomization must be a YAML map"),
             });
-        };
-        let mut k = Kustomization {
-            file: file.into(),
-            ..Default::default()
         };
         if m.iter()
             .all(|(key, v)| matches!(key.as_str(), "apiVersion" | "kind") || v.is_null())
@@ -569,6 +884,20 @@ impl Kustomization {
                 ),
             });
         }
+        Self::from_map(file, &m)
+    }
+
+    /// Reads a kustomization's fields from a map; `file` names it in errors.
+    fn from_map(file: &str, m: &Map<String, Value>) -> Result<Self, Error> {
+        let r = Reader { file };
+        let mut k = Kustomization {
+            file: file.into(),
+            ..Default::default()
+        };
+        let mut keys: Vec<&str> = SUPPORTED.to_vec();
+        keys.extend_from_slice(UNSUPPORTED);
+        let m = r.known("", m, &keys)?;
+        let mut bases = Vec::new();
         for (key, v) in &m {
             let key = key.as_str();
             if UNSUPPORTED.contains(&key) {
@@ -597,7 +926,9 @@ impl Kustomization {
                     }
                 }
                 "metadata" => {}
-                "resources" | "bases" => k.resources.extend(r.strings(key, v)?),
+                "resources" => k.resources = r.strings(key, v)?,
+                // kustomize appends the legacy bases to the resources, below.
+                "bases" => bases = r.strings(key, v)?,
                 "components" => k.components = r.strings(key, v)?,
                 "namespace" => k.namespace = Some(r.string(key, v)?).filter(|s| !s.is_empty()),
                 "namePrefix" => k.name_prefix = r.string(key, v)?,
@@ -608,16 +939,11 @@ impl Kustomization {
                     for (i, item) in r.list(key, v)?.iter().enumerate() {
                         let f = format!("labels[{i}]");
                         let lm = r.map(&f, item)?;
-                        r.known(
+                        let lm = &r.known(
                             &f,
                             lm,
                             &["pairs", "includeSelectors", "includeTemplates", "fields"],
                         )?;
-                        if lm.get("fields").is_some_and(|v| !is_empty(v)) {
-                            return Err(
-                                r.err(&format!("{f}.fields"), "is not supported by this renderer")
-                            );
-                        }
                         let flag = |name: &str| {
                             lm.get(name)
                                 .map(|v| r.bool(&format!("{f}.{name}"), v))
@@ -632,6 +958,7 @@ impl Kustomization {
                                 .unwrap_or_default(),
                             include_selectors: flag("includeSelectors")?,
                             include_templates: flag("includeTemplates")?,
+                            fields: r.specs(&format!("{f}.fields"), lm.get("fields"))?,
                         });
                     }
                 }
@@ -639,7 +966,7 @@ impl Kustomization {
                     for (i, item) in r.list(key, v)?.iter().enumerate() {
                         let f = format!("images[{i}]");
                         let im = r.map(&f, item)?;
-                        r.known(
+                        let im = &r.known(
                             &f,
                             im,
                             &["name", "newName", "newTag", "digest", "tagSuffix"],
@@ -667,7 +994,7 @@ impl Kustomization {
                     for (i, item) in r.list(key, v)?.iter().enumerate() {
                         let f = format!("replicas[{i}]");
                         let rm = r.map(&f, item)?;
-                        r.known(&f, rm, &["name", "count"])?;
+                        let rm = &r.known(&f, rm, &["name", "count"])?;
                         let name = rm
                             .get("name")
                             .map(|v| r.string(&format!("{f}.name"), v))
@@ -733,9 +1060,44 @@ impl Kustomization {
                         k.generator_options = r.options(key, v)?;
                     }
                 }
+                "buildMetadata" => {
+                    for (i, item) in r.strings(key, v)?.into_iter().enumerate() {
+                        match item.as_str() {
+                            "originAnnotations" => k.origin_annotations = true,
+                            "managedByLabel" => k.managed_by_label = true,
+                            "transformerAnnotations" => {
+                                return Err(r.err(
+                                    &format!("buildMetadata[{i}]"),
+                                    "transformerAnnotations is not supported by this renderer",
+                                ));
+                            }
+                            other => {
+                                return Err(r.err(
+                                    &format!("buildMetadata[{i}]"),
+                                    format!("has unknown value '{other}', expected originAnnotations, transformerAnnotations or managedByLabel"),
+                                ));
+                            }
+                        }
+                    }
+                }
+                "transformers" => k.transformers = r.strings(key, v)?,
+                "configurations" => k.configurations = r.strings(key, v)?,
+                "crds" => k.crds = r.strings(key, v)?,
+                "generators" => k.generators = r.strings(key, v)?,
+                "openapi" => {
+                    let om = r.string_map(key, v)?;
+                    let get = |name: &str| om.get(name).and_then(Value::as_str).map(str::to_string);
+                    k.openapi_path = get("path");
+                    k.openapi_version = get("version");
+                }
+                "vars" => {
+                    for (i, item) in r.list(key, v)?.iter().enumerate() {
+                        k.vars.push(r.var(&format!("vars[{i}]"), item)?);
+                    }
+                }
                 "sortOptions" => {
                     let sm = r.map(key, v)?;
-                    r.known(key, sm, &["order", "legacySortOptions"])?;
+                    let sm = &r.known(key, sm, &["order", "legacySortOptions"])?;
                     let mut sort = SortOptions::default();
                     match sm
                         .get("order")
@@ -744,17 +1106,20 @@ impl Kustomization {
                         .as_deref()
                     {
                         Some("fifo") => sort.fifo = true,
-                        Some("legacy") | None => {}
-                        Some(other) => {
-                            return Err(r.err(
-                                "sortOptions.order",
-                                format!("has unknown value '{other}', expected legacy or fifo"),
-                            ));
+                        Some("legacy") => {}
+                        _ => {
+                            return Err(r.err("sortOptions.order", "must be one of [fifo, legacy]"));
                         }
+                    }
+                    if sort.fifo && sm.contains_key("legacySortOptions") {
+                        return Err(r.err(
+                            "sortOptions.legacySortOptions",
+                            "is set but the selected sort order is 'fifo', not 'legacy'",
+                        ));
                     }
                     if let Some(l) = sm.get("legacySortOptions") {
                         let lm = r.map("sortOptions.legacySortOptions", l)?;
-                        r.known(
+                        let lm = &r.known(
                             "sortOptions.legacySortOptions",
                             lm,
                             &["orderFirst", "orderLast"],
@@ -773,6 +1138,268 @@ impl Kustomization {
                 other => return Err(r.err(other, "is not a known kustomization field")),
             }
         }
+        k.resources.extend(bases);
+        Ok(k)
+    }
+}
+
+/// The `Schema.properties` of a type of a `crds` file.
+fn properties<'v>(types: &'v Map<String, Value>, name: &str) -> Option<&'v Map<String, Value>> {
+    types
+        .get(name)?
+        .get("Schema")?
+        .get("properties")?
+        .as_object()
+}
+
+/// The entries of `m` whose keys match `keys` (as [`Reader::known`] matches them), spelled
+/// as in `keys`; others are dropped, as kustomize's non-strict decoding of a plugin's
+/// configuration ignores them.
+fn lenient(m: &Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
+    let mut sorted: Vec<(&String, &Value)> = m.iter().collect();
+    sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut out = Map::new();
+    for (k, v) in sorted {
+        if let Some(name) = canonical(k, keys) {
+            out.insert(name.to_string(), v.clone());
+        }
+    }
+    out
+}
+
+/// The spelling in `keys` of `key`: itself, or else the first that equals it ignoring case
+/// (Go's encoding/json uses Unicode case folding; kustomization fields are ASCII).
+fn canonical<'k>(key: &str, keys: &[&'k str]) -> Option<&'k str> {
+    keys.iter()
+        .find(|k| **k == key)
+        .or_else(|| keys.iter().find(|k| k.eq_ignore_ascii_case(key)))
+        .copied()
+}
+
+/// Which kustomization field a plugin configuration is listed under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PluginRole {
+    Generator,
+    Transformer,
+}
+
+impl Kustomization {
+    /// The kustomization that does what the built-in plugin configuration `config` does;
+    /// `file` and `field` name where it was listed. kustomize's plugins other than its
+    /// built-in ones (exec, Go, containers), and the built-in ones kubectl cannot load from
+    /// a kustomization, are refused.
+    pub(crate) fn from_plugin(
+        file: &str,
+        field: &str,
+        config: &Value,
+        role: PluginRole,
+    ) -> Result<Self, Error> {
+        let err = |reason: String| Error::Render {
+            message: format!("{file}: field '{field}' {reason}"),
+        };
+        let Some(m) = config.as_object() else {
+            return Err(err("must hold plugin configurations (maps)".into()));
+        };
+        let text = |m: &Map<String, Value>, key: &str| {
+            m.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (api_version, kind) = (text(m, "apiVersion"), text(m, "kind"));
+        if api_version != "builtin" {
+            return Err(err(format!(
+                "names the plugin {api_version}/{kind}: only kustomize's built-in plugins (apiVersion: builtin) are supported, exec, Go and container plugins are not"
+            )));
+        }
+        let meta = m
+            .get("metadata")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let generator = matches!(kind.as_str(), "ConfigMapGenerator" | "SecretGenerator");
+        match (role, generator) {
+            (PluginRole::Transformer, true) => {
+                return Err(err(format!(
+                    "names the generator {kind}, list it under generators"
+                )));
+            }
+            (PluginRole::Generator, false) => {
+                return Err(err(format!("names {kind}, which is not a generator")));
+            }
+            _ => {}
+        }
+        let label = format!("{file} ({field}: {kind})");
+        let r = Reader { file: &label };
+        let mut fields = Map::new();
+        let only = |specs: &[Spec], allowed: &dyn Fn(&str) -> bool| -> Result<(), Error> {
+            match specs.iter().find(|s| !allowed(&s.path)) {
+                Some(s) => Err(err(format!(
+                    "fieldSpecs path '{}' of {kind} is not supported by this renderer",
+                    s.path
+                ))),
+                None => Ok(()),
+            }
+        };
+        match kind.as_str() {
+            "ConfigMapGenerator" | "SecretGenerator" => {
+                let secret = kind == "SecretGenerator";
+                let mut keys = vec!["behavior", "files", "literals", "envs", "env", "options"];
+                if secret {
+                    keys.push("type");
+                }
+                keys.extend(["name", "namespace"]);
+                let mut g = lenient(m, &keys);
+                // The generated object's name and namespace, else the configuration's own.
+                for key in ["name", "namespace"] {
+                    if g.get(key).and_then(Value::as_str).is_none_or(str::is_empty)
+                        && let Some(v) = meta.get(key)
+                    {
+                        g.insert(key.into(), v.clone());
+                    }
+                }
+                let key = if secret {
+                    "secretGenerator"
+                } else {
+                    "configMapGenerator"
+                };
+                fields.insert(key.into(), Value::Array(vec![Value::Object(g)]));
+            }
+            "PatchTransformer" => {
+                let p = lenient(m, &["path", "patch", "target", "options"]);
+                fields.insert("patches".into(), Value::Array(vec![Value::Object(p)]));
+            }
+            "PatchStrategicMergeTransformer" => {
+                let p = lenient(m, &["paths", "patches"]);
+                let mut entries = r.strings("paths", p.get("paths").unwrap_or(&Value::Null))?;
+                if let Some(patches) = p.get("patches").filter(|v| !v.is_null()) {
+                    let text = r.string("patches", patches)?;
+                    // An inline patch, however short, is not a file name.
+                    entries.push(if text.contains('\n') {
+                        text
+                    } else {
+                        format!("{text}\n")
+                    });
+                }
+                fields.insert(
+                    "patchesStrategicMerge".into(),
+                    Value::Array(entries.into_iter().map(Value::String).collect()),
+                );
+            }
+            "PatchJson6902Transformer" => {
+                let mut p = lenient(m, &["target", "path", "jsonOp"]);
+                if let Some(op) = p.remove("jsonOp") {
+                    p.insert("patch".into(), op);
+                }
+                fields.insert(
+                    "patchesJson6902".into(),
+                    Value::Array(vec![Value::Object(p)]),
+                );
+            }
+            "ReplacementTransformer" => {
+                let p = lenient(m, &["replacements"]);
+                fields.insert(
+                    "replacements".into(),
+                    p.get("replacements").cloned().unwrap_or(Value::Null),
+                );
+            }
+            "NamespaceTransformer" => {
+                let p = lenient(m, &["fieldSpecs", "unsetOnly", "setRoleBindingSubjects"]);
+                let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
+                only(&specs, &|path| {
+                    matches!(
+                        path,
+                        "metadata/namespace"
+                            | "spec/service/namespace"
+                            | "spec/conversion/webhook/clientConfig/service/namespace"
+                    )
+                })?;
+                match p.get("setRoleBindingSubjects").and_then(Value::as_str) {
+                    None | Some("" | "defaultOnly") => {}
+                    Some(other) => {
+                        return Err(err(format!(
+                            "setRoleBindingSubjects '{other}' is not supported by this renderer"
+                        )));
+                    }
+                }
+                fields.insert("namespace".into(), Value::String(text(&meta, "namespace")));
+                let mut k = Self::from_map(&label, &fields)?;
+                k.namespace_unset_only = p
+                    .get("unsetOnly")
+                    .map(|v| r.bool("unsetOnly", v))
+                    .transpose()?
+                    .unwrap_or_default();
+                k.file = file.into();
+                return Ok(k);
+            }
+            "PrefixSuffixTransformer" => {
+                let p = lenient(m, &["prefix", "suffix", "fieldSpecs"]);
+                let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
+                only(&specs, &|path| path == "metadata/name")?;
+                for (from, to) in [("prefix", "namePrefix"), ("suffix", "nameSuffix")] {
+                    if let Some(v) = p.get(from) {
+                        fields.insert(to.into(), v.clone());
+                    }
+                }
+                let mut k = Self::from_map(&label, &fields)?;
+                k.prefix_suffix_specs = Some(specs);
+                k.file = file.into();
+                return Ok(k);
+            }
+            "LabelTransformer" | "AnnotationsTransformer" => {
+                let key = if kind == "LabelTransformer" {
+                    "labels"
+                } else {
+                    "annotations"
+                };
+                let p = lenient(m, &[key, "fieldSpecs"]);
+                let entries = r.string_map(key, p.get(key).unwrap_or(&Value::Null))?;
+                let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
+                return Ok(Kustomization {
+                    file: file.into(),
+                    field_sets: vec![(entries, specs)],
+                    ..Default::default()
+                });
+            }
+            "ImageTagTransformer" => {
+                let p = lenient(m, &["imageTag", "fieldSpecs"]);
+                let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
+                // The image transformer finds containers wherever they are.
+                only(&specs, &|path| {
+                    path.ends_with("containers") || path.ends_with("initContainers")
+                })?;
+                fields.insert(
+                    "images".into(),
+                    Value::Array(vec![p.get("imageTag").cloned().unwrap_or(Value::Null)]),
+                );
+            }
+            "ReplicaCountTransformer" => {
+                let p = lenient(m, &["replica", "fieldSpecs"]);
+                let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
+                only(&specs, &|path| path == "spec/replicas")?;
+                fields.insert(
+                    "replicas".into(),
+                    Value::Array(vec![p.get("replica").cloned().unwrap_or(Value::Null)]),
+                );
+            }
+            "SortOrderTransformer"
+            | "HelmChartInflationGenerator"
+            | "HashTransformer"
+            | "ValueAddTransformer"
+            | "IAMPolicyGenerator"
+            | "LegacyOrderTransformer" => {
+                return Err(err(format!(
+                    "names the built-in plugin {kind}, which kubectl kustomize does not load from a kustomization"
+                )));
+            }
+            other => {
+                return Err(err(format!(
+                    "names '{other}', which is not a built-in plugin"
+                )));
+            }
+        }
+        let mut k = Self::from_map(&label, &fields)?;
+        k.file = file.into();
         Ok(k)
     }
 }
@@ -787,8 +1414,11 @@ fn parse_yaml(text: &str, origin: &Origin) -> Result<Value, Error> {
         return Ok(Value::Object(Map::new()));
     }
     let mut options = serde_saphyr::Options::default();
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    // kustomize reads a kustomization with a YAML library that keeps a repeated key's
+    // last value.
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
     options.strict_booleans = false;
+    options.emit_comments = false;
     let value: Value =
         serde_saphyr::from_str_with_options(text, options).map_err(|e| Error::Yaml {
             origin: origin.clone(),

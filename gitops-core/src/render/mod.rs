@@ -4,21 +4,36 @@
 //! A directory with a `kustomization.yaml`, `kustomization.yml` or `Kustomization` file is
 //! built natively: resources (files and directories, nested), legacy `bases`, components,
 //! `namespace`, `namePrefix`/`nameSuffix` with name references fixed, `commonLabels`,
-//! `labels`, `commonAnnotations`, `images`, `replicas`, `patches`,
+//! `labels` (with `fields`), `commonAnnotations`, `images`, `replicas`, `patches`,
 //! `patchesStrategicMerge`, `patchesJson6902`, `configMapGenerator`/`secretGenerator` with
-//! kustomize's hash suffix, `generatorOptions`, `replacements` and `sortOptions`, in
-//! kustomize's order of transformers and of output. Fields this renderer does not implement
-//! (remote resources, Helm charts, plugins and transformer configurations, `vars`,
-//! `labels[].fields`, `images[].tagSuffix`...) are errors naming the file and field, never
-//! ignored, and no path may leave the root of the file system.
+//! kustomize's hash suffix, `generatorOptions`, `replacements`, `sortOptions`, the deprecated
+//! `vars`, `openapi` (a custom schema or the built-in version), `configurations`
+//! (`nameReference`, `varReference`, `images`, `commonLabels`, `commonAnnotations` field
+//! specifications), `crds`, `buildMetadata` (`originAnnotations`, `managedByLabel`), and
+//! `transformers`/`generators` naming kustomize's built-in plugins (inline, in files, or
+//! built from kustomization directories), in kustomize's order of transformers and of
+//! output. Objects annotated `config.kubernetes.io/local-config` are left out. Field names
+//! match case-insensitively and a repeated key keeps its last value, as kustomize's decoding
+//! through Go's encoding/json does (`patchesJSON6902`, `nameprefix`). What this renderer
+//! does not implement (remote resources, Helm charts, exec, Go and container plugins,
+//! `buildMetadata: [transformerAnnotations]`, configurations for prefixes, namespaces or
+//! replicas, `images[].tagSuffix`...) is an error naming the file and field, never ignored,
+//! and no path may leave the root of the file system.
 //!
 //! Output printed with [`crate::yaml::to_string`] is byte-identical to `kubectl kustomize`
-//! (v1.32, kustomize v5.5) on the differential suite in `tests/kustomize/`. Known
+//! (v1.32, kustomize v5.5) on the differential suite in `tests/kustomize/` and on the cases
+//! taken from kustomize's own tests in `../shared/fixtures/kustomize-krusty/`. Known
 //! differences: unquoted timestamps in resources (`date: 2001-12-14`) stay strings where
 //! kustomize prints them as RFC 3339 times; a merge key `<<` in a resource is kept as a key;
-//! env files' `KEY` lines without `=` get an empty value instead of the process environment;
-//! and paths may point anywhere inside the root, as Flux allows, where `kubectl kustomize`
-//! refuses files outside the kustomization's directory.
+//! and env files' `KEY` lines without `=` get an empty value instead of the process
+//! environment.
+//!
+//! The file system is the sandbox: nothing outside it is read. Inside it, a kustomization
+//! directory named in `resources`, `components` or `bases` may be anywhere (`../../base`),
+//! while the files a kustomization names obey [`LoadRestrictions`]: [`build`] confines them
+//! to the kustomization's directory as `kubectl kustomize` does, [`build_with`] lets them be
+//! anywhere in the file system as Flux does. As kustomize, the confinement compares the
+//! paths with symbolic links resolved ([`FileSystem::real_path`]).
 //!
 //! A directory without one is rendered with the kustomization Flux generates for it: every
 //! `*.yaml` and `*.yml` file below it, except below subdirectories that have their own
@@ -40,6 +55,7 @@ mod decode;
 mod fieldspec;
 mod generator;
 mod kustomization;
+mod load;
 mod nameref;
 mod order;
 mod patch;
@@ -47,9 +63,11 @@ mod replacement;
 mod resource;
 mod smp;
 mod transform;
+mod vars;
 
 pub use build::KUSTOMIZATION_FILES;
 pub use kustomization::{Image, Patch, Selector};
+pub use load::LoadRestrictions;
 
 use build::{Builder, display};
 use kustomization::Kustomization;
@@ -103,16 +121,30 @@ impl Overlay {
     }
 }
 
-/// Renders the directory `path` of `fs` into objects, in kustomize's output order.
+/// Renders the directory `path` of `fs` into objects, in kustomize's output order, as
+/// `kubectl kustomize` does: under kustomize's default [`LoadRestrictions::RootOnly`].
 pub fn build(fs: &dyn FileSystem, path: &str) -> Result<Vec<Manifest>, Error> {
-    build_with(fs, path, &Overlay::default())
+    build_restricted(fs, path, &Overlay::default(), LoadRestrictions::RootOnly)
 }
 
-/// Renders the directory `path` of `fs` with Flux's `overlay` laid over its kustomization.
+/// Renders the directory `path` of `fs` with Flux's `overlay` laid over its kustomization,
+/// as Flux's kustomize-controller does: files may be anywhere in `fs` (the artifact,
+/// [`LoadRestrictions::None`]).
 pub fn build_with(
     fs: &dyn FileSystem,
     path: &str,
     overlay: &Overlay,
+) -> Result<Vec<Manifest>, Error> {
+    build_restricted(fs, path, overlay, LoadRestrictions::None)
+}
+
+/// Renders the directory `path` of `fs` with `overlay` laid over its kustomization, reading
+/// files under `restrictions`. Nothing outside `fs` is ever read: `fs` is the sandbox.
+pub fn build_restricted(
+    fs: &dyn FileSystem,
+    path: &str,
+    overlay: &Overlay,
+    restrictions: LoadRestrictions,
 ) -> Result<Vec<Manifest>, Error> {
     let root = fs::normalize(path)?;
     if fs.kind(&root) != Some(FileKind::Dir) {
@@ -120,7 +152,7 @@ pub fn build_with(
             message: format!("kustomization path not found: {}", display(&root)),
         });
     }
-    let mut builder = Builder::new(fs);
+    let mut builder = Builder::new(fs, restrictions);
     let mut k = match builder.load(&root)? {
         Some(k) => k,
         None => generated(fs, &root)?,
@@ -132,13 +164,42 @@ pub fn build_with(
             .retain(|c| fs::join(&root, c).is_ok_and(|p| fs.kind(&p) == Some(FileKind::Dir)));
     }
     overlay.apply_to(&mut k);
+    // kustomize uses the top kustomization's buildMetadata for the whole build.
+    if k.origin_annotations {
+        builder.origins = Some(root.clone());
+    }
     let mut resources = builder.build(&root, &k)?;
     for r in resources.iter_mut().filter(|r| r.hash) {
         let name = format!("{}-{}", r.name(), generator::hash(&r.obj));
         r.set_name(name);
     }
-    nameref::fix(&mut resources)?;
-    let resources = order::sort(resources, k.sort.as_ref());
+    nameref::fix(&mut resources, &builder.config.name_reference)?;
+    let mut var_specs: Vec<fieldspec::Spec> = fieldspec::VAR_REFERENCE
+        .iter()
+        .map(fieldspec::Spec::from)
+        .collect();
+    var_specs.extend(builder.config.var_reference.iter().cloned());
+    vars::resolve(&builder.vars, &var_specs, &mut resources)?;
+    // kustomize leaves out the objects marked local to the build, once it is done.
+    resources.retain(|r| {
+        r.obj
+            .as_map()
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get("config.kubernetes.io/local-config"))
+            .is_none_or(|v| v.as_str() == Some("false"))
+    });
+    let mut resources = order::sort(resources, k.sort.as_ref());
+    if k.managed_by_label {
+        // The value kubectl prints: its embedded kustomize carries no release version.
+        let label: serde_json::Map<String, serde_json::Value> = [(
+            "app.kubernetes.io/managed-by".to_string(),
+            serde_json::Value::String("kustomize-(devel)".into()),
+        )]
+        .into_iter()
+        .collect();
+        transform::set_entries(&mut resources, fieldspec::METADATA_LABELS, &label);
+    }
     Ok(resources
         .into_iter()
         .map(|r| Manifest {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::fieldspec::visit_maps;
+use super::fieldspec::{Applies, Spec, visit_maps};
 use super::resource::Resource;
 use crate::Error;
 
@@ -58,21 +58,73 @@ const POD_SPEC: &[Rule] = &[
 ];
 
 /// Where a kind keeps its pod spec.
-fn pod_spec_path(group: &str, kind: &str) -> Option<&'static str> {
-    match (group, kind) {
-        ("", "Pod") => Some("spec"),
-        ("apps", "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet")
-        | ("batch", "Job")
-        | ("", "ReplicationController") => Some("spec/template/spec"),
-        ("batch", "CronJob") => Some("spec/jobTemplate/spec/template/spec"),
+///
+/// kustomize's name reference configuration selects the workloads by kind alone, whatever
+/// their group and version, and pods by kind and version `v1`.
+fn pod_spec_path(version: &str, kind: &str) -> Option<&'static str> {
+    match (version, kind) {
+        ("v1", "Pod") => Some("spec"),
+        (_, "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet" | "Job")
+        | (_, "ReplicationController") => Some("spec/template/spec"),
+        (_, "CronJob") => Some("spec/jobTemplate/spec/template/spec"),
         _ => None,
     }
 }
 
+/// A field path split at `/`, where `\/` is a `/` inside a key (an annotation's).
+fn split_path(path: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'/') => {
+                chars.next();
+                if let Some(p) = parts.last_mut() {
+                    p.push('/');
+                }
+            }
+            '/' => parts.push(String::new()),
+            c => {
+                if let Some(p) = parts.last_mut() {
+                    p.push(c);
+                }
+            }
+        }
+    }
+    parts
+}
+
 const INGRESS: &[Rule] = &[
+    rule(
+        "",
+        "ConfigMap",
+        "metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap",
+    ),
+    rule(
+        "",
+        "Secret",
+        "metadata/annotations/ingress.kubernetes.io\\/auth-secret",
+    ),
+    rule(
+        "",
+        "Secret",
+        "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret",
+    ),
+    rule(
+        "",
+        "Secret",
+        "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret",
+    ),
+    rule("", "Service", "spec/rules/http/paths/backend/serviceName"),
+    rule("", "Service", "spec/backend/serviceName"),
     rule("", "Service", "spec/rules/http/paths/backend/service/name"),
     rule("", "Service", "spec/defaultBackend/service/name"),
     rule("", "Secret", "spec/tls/secretName"),
+];
+// Names a Role or ClusterRole grants access to.
+const ROLE: &[Rule] = &[
+    rule("", "ConfigMap", "rules/resourceNames"),
+    rule("", "Secret", "rules/resourceNames"),
 ];
 const STATEFUL_SET: &[Rule] = &[rule("", "Service", "spec/serviceName")];
 // kustomize leaves a ServiceAccount's `secrets` alone.
@@ -81,16 +133,36 @@ const CLAIM: &[Rule] = &[
     rule("", "PersistentVolume", "spec/volumeName"),
     rule("storage.k8s.io", "StorageClass", "spec/storageClassName"),
 ];
-const VOLUME: &[Rule] = &[rule(
-    "storage.k8s.io",
-    "StorageClass",
-    "spec/storageClassName",
+const VOLUME: &[Rule] = &[
+    rule("storage.k8s.io", "StorageClass", "spec/storageClassName"),
+    rule("", "Secret", "spec/azureFile/secretName"),
+];
+const STORAGE_CLASS: &[Rule] = &[
+    rule("", "Secret", "parameters/secretName"),
+    rule("", "Secret", "parameters/adminSecretName"),
+    rule("", "Secret", "parameters/userSecretName"),
+    rule("", "Secret", "parameters/secretRef"),
+];
+const CLUSTER_ROLE: &[Rule] = &[
+    rule("", "ConfigMap", "rules/resourceNames"),
+    rule("", "Secret", "rules/resourceNames"),
+    rule("", "PersistentVolume", "rules/resourceNames"),
+];
+const POLICY_BINDING: &[Rule] = &[rule(
+    "admissionregistration.k8s.io",
+    "ValidatingAdmissionPolicy",
+    "spec/policyName",
 )];
 
 /// Other references, by referrer group and kind.
 fn other_rules(group: &str, kind: &str) -> &'static [Rule] {
     match (group, kind) {
-        ("networking.k8s.io", "Ingress") => INGRESS,
+        // kustomize selects Ingresses by kind alone (networking.k8s.io, extensions...).
+        (_, "Ingress") => INGRESS,
+        (_, "Role") => ROLE,
+        (_, "ClusterRole") => CLUSTER_ROLE,
+        (_, "StorageClass") => STORAGE_CLASS,
+        (_, "ValidatingAdmissionPolicyBinding") => POLICY_BINDING,
         ("apps", "StatefulSet") => STATEFUL_SET,
         ("", "ServiceAccount") => SERVICE_ACCOUNT,
         ("", "PersistentVolumeClaim") => CLAIM,
@@ -100,7 +172,27 @@ fn other_rules(group: &str, kind: &str) -> &'static [Rule] {
 }
 
 /// Rewrites every reference to a renamed object of the build.
-pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
+pub(crate) fn fix(
+    resources: &mut [Resource],
+    extra: &[(String, String, Spec)],
+) -> Result<(), Error> {
+    // kustomize reads every RoleBinding's ServiceAccount subjects' namespaces before fixing
+    // references, and refuses one that is present but not a string.
+    for r in resources.iter().filter(|r| r.kind() == "RoleBinding") {
+        let subjects = r.obj.as_map().get("subjects").and_then(Value::as_array);
+        for s in subjects.into_iter().flatten().filter_map(Value::as_object) {
+            if s.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                && s.get("namespace").is_some_and(|ns| !ns.is_string())
+            {
+                return Err(Error::Render {
+                    message: format!(
+                        "{}: a ServiceAccount subject's namespace is blank",
+                        r.describe()
+                    ),
+                });
+            }
+        }
+    }
     // Nothing renamed is not enough to skip the pass: once the namespace transformer has
     // recorded the names, a `{name, namespace}` reference without a namespace still gets
     // its object's (and may be ambiguous).
@@ -111,7 +203,11 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
     }
     let snapshot = Index::new(resources);
     for (position, r) in resources.iter_mut().enumerate() {
-        let (group, kind) = (r.group().to_string(), r.kind().to_string());
+        let (group, version, kind) = (
+            r.group().to_string(),
+            r.version().to_string(),
+            r.kind().to_string(),
+        );
         let referrer = Referrer {
             position,
             cluster_scoped: r.is_cluster_scoped(),
@@ -124,35 +220,64 @@ pub(crate) fn fix(resources: &mut [Resource]) -> Result<(), Error> {
                     .map(|c| (c.name.clone(), c.namespace.clone())),
             )
         };
+        // Fields a transformer configuration adds (`configurations`' nameReference).
+        let mut rules: Vec<(String, &str, &str)> = extra
+            .iter()
+            .filter(|(_, _, spec)| spec.applies_to(r))
+            .map(|(g, k, spec)| (spec.path.clone(), g.as_str(), k.as_str()))
+            .collect();
         let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
         let mut failure = None;
-        let mut rules: Vec<(String, &Rule)> = Vec::new();
-        if let Some(base) = pod_spec_path(&group, &kind) {
+        if let Some(base) = pod_spec_path(&version, &kind) {
             rules.extend(
                 POD_SPEC
                     .iter()
-                    .map(|rl| (format!("{base}/{}", rl.path), rl)),
+                    .map(|rl| (format!("{base}/{}", rl.path), rl.group, rl.kind)),
+            );
+        }
+        // kustomize follows only ConfigMaps and Secrets in a PodTemplate.
+        if kind == "PodTemplate" {
+            rules.extend(
+                POD_SPEC
+                    .iter()
+                    .filter(|rl| matches!(rl.kind, "ConfigMap" | "Secret"))
+                    .map(|rl| (format!("template/spec/{}", rl.path), rl.group, rl.kind)),
             );
         }
         rules.extend(
             other_rules(&group, &kind)
                 .iter()
-                .map(|rl| (rl.path.to_string(), rl)),
+                .map(|rl| (rl.path.to_string(), rl.group, rl.kind)),
         );
-        for (path, rl) in rules {
-            let parts: Vec<&str> = path.split('/').collect();
+        for (path, rule_group, rule_kind) in rules {
+            let owned = split_path(&path);
+            let parts: Vec<&str> = owned.iter().map(String::as_str).collect();
             let (last, parents) = parts.split_last().unwrap_or((&"", &[]));
-            visit_maps(&mut value, parents, false, &mut |m| {
-                if let Some(Value::String(name)) = m.get(*last) {
-                    match lookup(rl.group, rl.kind, name) {
-                        Ok(Some((new, _))) => {
-                            m.insert((*last).to_string(), Value::String(new));
-                        }
+            visit_maps(
+                &mut value,
+                parents,
+                false,
+                &mut |m| match m.get_mut(*last) {
+                    Some(Value::String(name)) => match lookup(rule_group, rule_kind, name) {
+                        Ok(Some((new, _))) => *name = new,
                         Ok(None) => {}
                         Err(e) => failure = Some(e),
+                    },
+                    // A list of names, such as a role's `resourceNames`.
+                    Some(Value::Array(names)) => {
+                        for item in names.iter_mut() {
+                            if let Value::String(name) = item {
+                                match lookup(rule_group, rule_kind, name) {
+                                    Ok(Some((new, _))) => *name = new,
+                                    Ok(None) => {}
+                                    Err(e) => failure = Some(e),
+                                }
+                            }
+                        }
                     }
-                }
-            });
+                    _ => {}
+                },
+            );
         }
         if let Some(path) = match (group.as_str(), kind.as_str()) {
             ("autoscaling", "HorizontalPodAutoscaler") => Some("spec/scaleTargetRef"),

@@ -7,10 +7,10 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::kustomization::{Kustomization, Patch, Selector};
+use super::load::Files;
 use super::resource::Resource;
 use super::{decode, smp};
 use crate::Error;
-use crate::fs::{self, FileSystem};
 use crate::schema::Schema;
 use crate::selector::Selector as LabelSelector;
 
@@ -29,7 +29,7 @@ fn error(k: &Kustomization, field: &str, reason: impl std::fmt::Display) -> Erro
 }
 
 fn load(
-    fs: &dyn FileSystem,
+    files: Files<'_>,
     dir: &str,
     k: &Kustomization,
     field: &str,
@@ -38,18 +38,18 @@ fn load(
     let (text, file) = match (&p.patch, &p.path) {
         (Some(text), _) => (text.clone(), k.file.clone()),
         (None, Some(path)) => {
-            let full = fs::join(dir, path)
-                .map_err(|_| error(k, field, format!("path '{path}' leaves the root directory")))?;
-            let bytes = fs
-                .read(&full)
-                .map_err(|_| error(k, field, format!("patch file '{path}' not found")))?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| error(k, field, format!("patch file '{path}' is not valid UTF-8")))?;
+            let (full, text) = files
+                .read_text(dir, path, "patch file")
+                .map_err(|r| error(k, field, r))?;
             (text, full)
         }
         (None, None) => return Err(error(k, field, "must set path or patch")),
     };
     let docs = documents(&file, &text)?;
+    // kustomize refuses a patch that is neither a strategic merge nor a JSON patch.
+    if docs.is_empty() || matches!(docs.as_slice(), [Value::Array(ops)] if ops.is_empty()) {
+        return Err(error(k, field, "is an empty patch"));
+    }
     if let [Value::Array(_)] = docs.as_slice() {
         let ops: json_patch::Patch = serde_json::from_value(docs[0].clone())
             .map_err(|e| error(k, field, format!("is not a valid JSON patch: {e}")))?;
@@ -131,7 +131,7 @@ impl Targets {
 
 /// Applies the `patchesStrategicMerge` entries.
 pub(crate) fn strategic_merge_files(
-    fs: &dyn FileSystem,
+    files: Files<'_>,
     dir: &str,
     k: &Kustomization,
     resources: &mut Vec<Resource>,
@@ -151,7 +151,7 @@ pub(crate) fn strategic_merge_files(
                 ..Default::default()
             }
         };
-        apply(fs, dir, k, &field, &p, resources, targets)?;
+        apply(files, dir, k, &field, &p, resources, targets)?;
     }
     Ok(())
 }
@@ -159,7 +159,7 @@ pub(crate) fn strategic_merge_files(
 /// Applies one `patches` or `patchesJson6902` entry; `targets` indexes `resources` for
 /// patches that name their target.
 pub(crate) fn apply(
-    fs: &dyn FileSystem,
+    files: Files<'_>,
     dir: &str,
     k: &Kustomization,
     field: &str,
@@ -167,7 +167,7 @@ pub(crate) fn apply(
     resources: &mut Vec<Resource>,
     targets: &mut Targets,
 ) -> Result<(), Error> {
-    match (load(fs, dir, k, field, p)?, &p.target) {
+    match (load(files, dir, k, field, p)?, &p.target) {
         (Loaded::Json(ops), Some(target)) => {
             let selected = select(k, field, target, resources)?;
             for i in selected {
@@ -189,9 +189,16 @@ pub(crate) fn apply(
             let selected = select(k, field, target, resources)?;
             // Several documents with a target are refused above: there is one at most.
             if let Some(doc) = docs.first() {
+                // kustomize gives a targeted patch each target's apiVersion and kind, so a
+                // patch never changes them.
+                let mut doc = doc.clone();
+                if let Some(m) = doc.as_object_mut() {
+                    m.remove("apiVersion");
+                    m.remove("kind");
+                }
                 let mut deleted = HashSet::new();
                 for &i in &selected {
-                    if apply_strategic(doc, &mut resources[i], p) {
+                    if apply_strategic(files.schema, &doc, &mut resources[i], p) {
                         deleted.insert(i);
                     } else {
                         targets.changed(resources, i);
@@ -203,7 +210,7 @@ pub(crate) fn apply(
         (Loaded::Strategic(docs), None) => {
             for doc in &docs {
                 let i = find_by_id(k, field, doc, resources, targets)?;
-                if apply_strategic(doc, &mut resources[i], p) {
+                if apply_strategic(files.schema, doc, &mut resources[i], p) {
                     remove(resources, &HashSet::from([i]), targets);
                 } else {
                     targets.changed(resources, i);
@@ -282,7 +289,7 @@ fn find_by_id(
 
 /// Applies a strategic merge patch, keeping the target's kind, name and namespace; returns
 /// whether the patch deletes the whole object.
-fn apply_strategic(doc: &Value, r: &mut Resource, p: &Patch) -> bool {
+fn apply_strategic(schema: &Schema, doc: &Value, r: &mut Resource, p: &Patch) -> bool {
     if doc.get("$patch").and_then(Value::as_str) == Some("delete") {
         return true;
     }
@@ -291,7 +298,7 @@ fn apply_strategic(doc: &Value, r: &mut Resource, p: &Patch) -> bool {
         r.name().to_string(),
         r.namespace().to_string(),
     );
-    let schema = Schema::builtin().root(r.obj.api_version(), r.kind());
+    let schema = schema.root(r.obj.api_version(), r.kind());
     let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
     smp::merge(&mut value, doc, schema);
     if let Value::Object(m) = value {

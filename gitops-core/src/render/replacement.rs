@@ -4,10 +4,10 @@
 use serde_json::{Map, Value};
 
 use super::kustomization::{self, Kustomization, ReplacementEntry, Selector};
+use super::load::Files;
 use super::resource::Resource;
 use super::{decode, patch};
 use crate::Error;
-use crate::fs::{self, FileSystem};
 
 /// One `replacements` entry.
 #[derive(Clone, Debug, Default)]
@@ -47,7 +47,7 @@ pub(crate) struct Options {
 
 /// Runs the kustomization's replacements over `resources`.
 pub(crate) fn apply(
-    fs: &dyn FileSystem,
+    files: Files<'_>,
     dir: &str,
     k: &Kustomization,
     resources: &mut [Resource],
@@ -61,13 +61,7 @@ pub(crate) fn apply(
                 let err = |reason: String| Error::Render {
                     message: format!("{}: field '{field}.path' {reason}", k.file),
                 };
-                let full = fs::join(dir, path)
-                    .map_err(|_| err(format!("'{path}' leaves the root directory")))?;
-                let bytes = fs
-                    .read(&full)
-                    .map_err(|_| err(format!("file '{path}' not found")))?;
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| err(format!("file '{path}' is not valid UTF-8")))?;
+                let (full, text) = files.read_text(dir, path, "file").map_err(err)?;
                 // kustomize reads only the file's first document.
                 if let Some((value, _)) = decode::documents(&full, &text)?.into_iter().next() {
                     for r in kustomization::replacements_file(&full, "replacements", &value)? {

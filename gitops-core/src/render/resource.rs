@@ -24,6 +24,8 @@ pub(crate) struct Resource {
     /// (its namespace transformer records every object's id, renamed or not); a name
     /// reference matches only objects by their recorded names.
     pub name_recorded: bool,
+    /// The `vars` that take their value from this object.
+    pub ref_vars: Vec<String>,
 }
 
 impl Resource {
@@ -37,6 +39,7 @@ impl Resource {
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             name_recorded: false,
+            ref_vars: Vec::new(),
         }
     }
 
@@ -143,7 +146,8 @@ impl Resource {
 }
 
 /// Whether a built-in kind is cluster-scoped; unknown kinds (custom resources) count as
-/// namespaced, as kustomize counts them.
+/// namespaced, as kustomize counts them. The list is kustomize v5.5's, whose schema
+/// predates ValidatingAdmissionPolicy: it namespaces those as it does custom resources.
 pub(crate) fn is_cluster_scoped(group: &str, kind: &str) -> bool {
     matches!(
         (group, kind),
@@ -170,11 +174,6 @@ pub(crate) fn is_cluster_scoped(group: &str, kind: &str) -> bool {
             | (
                 "admissionregistration.k8s.io",
                 "ValidatingWebhookConfiguration"
-            )
-            | ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy")
-            | (
-                "admissionregistration.k8s.io",
-                "ValidatingAdmissionPolicyBinding"
             )
             | ("certificates.k8s.io", "CertificateSigningRequest")
             | ("flowcontrol.apiserver.k8s.io", "FlowSchema")

@@ -95,6 +95,89 @@ fn errors_name_the_file_and_field() {
 }
 
 #[test]
+fn files_stay_in_the_kustomization_directory_but_bases_may_be_anywhere() {
+    let fs = MemoryFs::new()
+        .with_file("base/kustomization.yaml", "resources:\n- cm.yaml\n")
+        .with_file("base/cm.yaml", CM)
+        .with_file(
+            "overlays/prod/kustomization.yaml",
+            "resources:\n- ../../base\npatches:\n- path: ../../base/cm.yaml\n",
+        );
+    let e = build(&fs, "overlays/prod").unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "overlays/prod/kustomization.yaml: field 'patches[0]' patch file '../../base/cm.yaml' is not in or below the kustomization's directory 'overlays/prod', which kustomize's default load restrictions require of files"
+    );
+    // Flux reads files anywhere in the artifact.
+    assert_eq!(
+        super::build_with(&fs, "overlays/prod", &super::Overlay::default())
+            .unwrap()
+            .len(),
+        1
+    );
+    let fs = fs.with_file(
+        "overlays/prod/kustomization.yaml",
+        "resources:\n- ../../base\n",
+    );
+    assert_eq!(build(&fs, "overlays/prod").unwrap().len(), 1);
+    let fs = fs.with_file(
+        "overlays/prod/kustomization.yaml",
+        "resources:\n- ../../base/cm.yaml\n",
+    );
+    assert!(build(&fs, "overlays/prod").unwrap_err().to_string().contains(
+        "field 'resources[0]' file '../../base/cm.yaml' is not in or below the kustomization's directory"
+    ));
+}
+
+#[test]
+fn the_controller_reaches_bases_inside_the_artifact_and_nothing_outside() {
+    let fs = MemoryFs::new()
+        .with_file("apps/base/kustomization.yaml", "resources:\n- cm.yaml\n")
+        .with_file("apps/base/cm.yaml", CM)
+        .with_file(
+            "clusters/prod/kustomization.yaml",
+            "namePrefix: prod-\nresources:\n- ../../apps/base\n",
+        );
+    let built = super::build_with(&fs, "./clusters/prod", &super::Overlay::default()).unwrap();
+    assert_eq!(built[0].object.name(), "prod-x");
+    let fs = fs.with_file(
+        "clusters/prod/kustomization.yaml",
+        "resources:\n- ../../../elsewhere\n",
+    );
+    let e = super::build_with(&fs, "clusters/prod", &super::Overlay::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'../../../elsewhere' leaves the root directory"),
+        "{e}"
+    );
+}
+
+#[test]
+fn builtin_plugins_run_and_others_are_refused() {
+    let fs = MemoryFs::new()
+        .with_file(
+            "k/kustomization.yaml",
+            "resources:\n- cm.yaml\ntransformers:\n- |-\n  apiVersion: builtin\n  kind: PrefixSuffixTransformer\n  metadata:\n    name: x\n  prefix: p-\n  fieldSpecs:\n  - path: metadata/name\n    kind: ConfigMap\n",
+        )
+        .with_file("k/cm.yaml", CM);
+    assert_eq!(build(&fs, "k").unwrap()[0].object.name(), "p-x");
+    let fs = fs
+        .with_file(
+            "k/kustomization.yaml",
+            "resources:\n- cm.yaml\ntransformers:\n- plugin.yaml\n",
+        )
+        .with_file(
+            "k/plugin.yaml",
+            "apiVersion: someteam.example.com/v1\nkind: ChartInflator\nmetadata:\n  name: x\n",
+        );
+    assert_eq!(
+        build(&fs, "k").unwrap_err().to_string(),
+        "k/kustomization.yaml: field 'transformers[0]' names the plugin someteam.example.com/v1/ChartInflator: only kustomize's built-in plugins (apiVersion: builtin) are supported, exec, Go and container plugins are not"
+    );
+}
+
+#[test]
 fn cycles_are_refused() {
     let fs = MemoryFs::new()
         .with_file("a/kustomization.yaml", "resources:\n- ../b\n")

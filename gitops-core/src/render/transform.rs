@@ -6,15 +6,18 @@ use std::collections::HashMap;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::fieldspec::{self, FieldSpec};
+use super::fieldspec::{self, Applies, FieldSpec, Spec};
 use super::kustomization::{Image, LabelSet};
 use super::resource::Resource;
 
 /// Sets the namespace of every namespaced object, of the `default` service account
 /// subjects of role bindings, and of the services of API services and CRD conversion
 /// webhooks.
-pub(crate) fn namespace(resources: &mut [Resource], ns: &str) {
+pub(crate) fn namespace(resources: &mut [Resource], ns: &str, unset_only: bool) {
     for r in resources.iter_mut() {
+        if unset_only && !r.namespace().is_empty() {
+            continue;
+        }
         let service_path: &[&str] = match (r.group(), r.kind()) {
             ("apiregistration.k8s.io", "APIService") => &["spec", "service"],
             ("apiextensions.k8s.io", "CustomResourceDefinition") => {
@@ -49,11 +52,20 @@ pub(crate) fn namespace(resources: &mut [Resource], ns: &str) {
 
 /// Adds a prefix and a suffix to every name, except those of CRDs, API services and
 /// namespaces.
-pub(crate) fn prefix_suffix(resources: &mut [Resource], prefix: &str, suffix: &str) {
+pub(crate) fn prefix_suffix(
+    resources: &mut [Resource],
+    prefix: &str,
+    suffix: &str,
+    only: Option<&[Spec]>,
+) {
     if prefix.is_empty() && suffix.is_empty() {
         return;
     }
     for r in resources.iter_mut() {
+        // A plugin's field specifications (all `metadata/name`) choose the kinds.
+        if only.is_some_and(|specs| !specs.iter().any(|s| s.applies_to(r))) {
+            continue;
+        }
         if matches!(
             (r.group(), r.kind()),
             ("apiextensions.k8s.io", "CustomResourceDefinition")
@@ -74,21 +86,20 @@ pub(crate) fn prefix_suffix(resources: &mut [Resource], prefix: &str, suffix: &s
 }
 
 /// Sets string entries in the maps at `specs`.
-pub(crate) fn set_entries(
+pub(crate) fn set_entries<S: Applies>(
     resources: &mut [Resource],
-    specs: &[FieldSpec],
+    specs: &[S],
     entries: &Map<String, Value>,
 ) {
     if entries.is_empty() {
         return;
     }
     for r in resources.iter_mut() {
-        let applicable: Vec<FieldSpec> =
-            specs.iter().copied().filter(|s| s.applies_to(r)).collect();
+        let applicable: Vec<&S> = specs.iter().filter(|s| s.applies_to(r)).collect();
         let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
         for spec in applicable {
-            let path: Vec<&str> = spec.path.split('/').collect();
-            fieldspec::visit_maps(&mut value, &path, spec.create, &mut |m| {
+            let path: Vec<&str> = spec.path().split('/').collect();
+            fieldspec::visit_maps(&mut value, &path, spec.create(), &mut |m| {
                 for (k, v) in entries {
                     m.insert(k.clone(), v.clone());
                 }
@@ -111,7 +122,13 @@ pub(crate) fn labels(resources: &mut [Resource], common: &Map<String, Value>, se
         } else {
             fieldspec::METADATA_LABELS
         };
-        set_entries(resources, specs, &set.pairs);
+        if set.fields.is_empty() {
+            set_entries(resources, specs, &set.pairs);
+        } else {
+            let mut all: Vec<Spec> = specs.iter().map(Spec::from).collect();
+            all.extend(set.fields.iter().cloned());
+            set_entries(resources, &all, &set.pairs);
+        }
     }
 }
 
@@ -164,7 +181,7 @@ pub(crate) fn replicas(resources: &mut [Resource], replicas: &[(String, Value)])
 
 /// `images`: rewrites the `image` of every container and init container, wherever a pod
 /// spec sits in the object.
-pub(crate) fn images(resources: &mut [Resource], images: &[Image]) {
+pub(crate) fn images(resources: &mut [Resource], images: &[Image], extra: &[Spec]) {
     for image in images {
         let Ok(re) = Regex::new(&format!(
             "^{}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9]*)?$",
@@ -173,7 +190,31 @@ pub(crate) fn images(resources: &mut [Resource], images: &[Image]) {
             continue;
         };
         for r in resources.iter_mut() {
-            walk_containers(r.obj.as_map_mut(), &re, image);
+            let paths: Vec<&str> = extra
+                .iter()
+                .filter(|s| s.applies_to(r))
+                .map(|s| s.path.as_str())
+                .collect();
+            let map = r.obj.as_map_mut();
+            walk_containers(map, &re, image);
+            // Image fields a transformer configuration adds (`a/b[]/image`).
+            for path in paths {
+                let parts: Vec<&str> = path.split('/').map(|p| p.trim_end_matches("[]")).collect();
+                let Some((last, parents)) = parts.split_last() else {
+                    continue;
+                };
+                let mut value = Value::Object(std::mem::take(map));
+                fieldspec::visit_maps(&mut value, parents, false, &mut |m| {
+                    if let Some(Value::String(current)) = m.get_mut(*last)
+                        && re.is_match(current)
+                    {
+                        *current = update_image(current, image);
+                    }
+                });
+                if let Value::Object(m) = value {
+                    *map = m;
+                }
+            }
         }
     }
 }
