@@ -3,7 +3,7 @@
 //! namespace controller (a Terminating namespace empties and goes). Off by default, as on the
 //! recorded server, which ran without controller-manager.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
 
@@ -96,16 +96,42 @@ pub(crate) fn collect(store: &mut Store) {
     }
 }
 
-/// One pass; whether anything changed.
+/// One pass; whether anything changed. Indexes the store once (owners' dependents, each
+/// namespace's contents) so a pass costs O(objects), and returns at once when nothing is
+/// being deleted and nothing has owners, the common case after a write.
 fn step(store: &mut Store) -> bool {
     let all = store.all();
+    let relevant = all.iter().any(|(_, _, _, o)| {
+        o.pointer("/metadata/deletionTimestamp").is_some() || !owners(o).is_empty()
+    });
+    if !relevant {
+        return false;
+    }
     let uids: HashSet<&str> = all.iter().map(|(_, _, _, o)| uid(o)).collect();
     let namespace_key: Key = (String::new(), "namespaces".into());
+    let mut dependents_of: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut contents_of: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, (key, ns, _, object)) in all.iter().enumerate() {
+        for owner in owners(object) {
+            dependents_of.entry(owner).or_default().push(i);
+        }
+        if *key != namespace_key && !ns.is_empty() {
+            contents_of.entry(ns.as_str()).or_default().push(i);
+        }
+    }
+    let none: Vec<usize> = Vec::new();
     for (key, ns, name, object) in &all {
+        let object: &Value = object;
         let deleting = object.pointer("/metadata/deletionTimestamp").is_some();
-        let dependents: Vec<&(Key, String, String, Value)> = all
+        let refs = owners(object);
+        if !deleting && refs.is_empty() {
+            continue;
+        }
+        let dependents: Vec<&(Key, String, String, std::sync::Arc<Value>)> = dependents_of
+            .get(uid(object))
+            .unwrap_or(&none)
             .iter()
-            .filter(|(_, _, _, o)| owners(o).iter().any(|u| u == uid(object)))
+            .map(|i| &all[*i])
             .collect();
         if deleting && finalizers(object).iter().any(|f| f == "foregroundDeletion") {
             let pending: Vec<_> = dependents
@@ -127,7 +153,7 @@ fn step(store: &mut Store) -> bool {
         }
         if deleting && finalizers(object).iter().any(|f| f == "orphan") {
             for (dk, dns, dname, d) in &dependents {
-                let mut freed = d.clone();
+                let mut freed = Value::clone(d);
                 if let Some(refs) = freed
                     .pointer_mut("/metadata/ownerReferences")
                     .and_then(Value::as_array_mut)
@@ -144,9 +170,11 @@ fn step(store: &mut Store) -> bool {
             return true;
         }
         if deleting && *key == namespace_key {
-            let contents: Vec<_> = all
+            let contents: Vec<&(Key, String, String, std::sync::Arc<Value>)> = contents_of
+                .get(name.as_str())
+                .unwrap_or(&none)
                 .iter()
-                .filter(|(k, n, _, _)| n == name && *k != namespace_key)
+                .map(|i| &all[*i])
                 .collect();
             if let Some((ck, cns, cname, c)) = contents
                 .iter()
@@ -160,7 +188,6 @@ fn step(store: &mut Store) -> bool {
                 return true;
             }
         }
-        let refs = owners(object);
         if !deleting && !refs.is_empty() && refs.iter().all(|u| !uids.contains(u.as_str())) {
             delete(store, key, ns, name, object);
             return true;

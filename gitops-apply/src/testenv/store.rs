@@ -166,12 +166,12 @@ impl Store {
     }
 
     /// Every stored object with its resource key, namespace and name.
-    pub fn all(&self) -> Vec<((String, String), String, String, Value)> {
+    pub fn all(&self) -> Vec<((String, String), String, String, Arc<Value>)> {
         self.resources
             .iter()
             .flat_map(|(key, objects)| {
                 objects.iter().map(move |((ns, name), o)| {
-                    (key.clone(), ns.clone(), name.clone(), Value::clone(o))
+                    (key.clone(), ns.clone(), name.clone(), Arc::clone(o))
                 })
             })
             .collect()
