@@ -19,6 +19,100 @@ pub(crate) struct CustomVersion {
     pub schema: Value,
     /// `additionalPrinterColumns`.
     pub columns: Vec<Value>,
+    /// The `Warning` a request of a deprecated version gets.
+    pub deprecation: Option<String>,
+    /// The scale subresource's paths, when the version has one.
+    pub scale: Option<ScalePaths>,
+    /// The version objects are stored in.
+    pub storage: String,
+    /// The schema of every version the CRD declares, served or not: stored objects are read
+    /// and written through them.
+    pub schemas: BTreeMap<String, Value>,
+}
+
+/// `subresources.scale`: where replicas and the selector live in the object.
+#[derive(Debug, Clone)]
+pub(crate) struct ScalePaths {
+    pub spec_replicas: String,
+    pub status_replicas: String,
+    pub selector: Option<String>,
+}
+
+/// Orders versions as Kubernetes prefers them: GA before beta before alpha, higher numbers
+/// first, then versions of other shapes alphabetically.
+pub(crate) fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn parse(v: &str) -> Option<(u8, u64, u64)> {
+        let rest = v.strip_prefix('v')?;
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() || digits.starts_with('0') {
+            return None;
+        }
+        let major: u64 = digits.parse().ok()?;
+        let tail = &rest[digits.len()..];
+        if tail.is_empty() {
+            return Some((2, major, 0));
+        }
+        let (level, number) = if let Some(n) = tail.strip_prefix("beta") {
+            (1, n)
+        } else if let Some(n) = tail.strip_prefix("alpha") {
+            (0, n)
+        } else {
+            return None;
+        };
+        if number.is_empty()
+            || !number.chars().all(|c| c.is_ascii_digit())
+            || number.starts_with('0')
+        {
+            return None;
+        }
+        Some((level, major, number.parse().ok()?))
+    }
+    match (parse(a), parse(b)) {
+        (Some((la, ma, na)), Some((lb, mb, nb))) => lb.cmp(&la).then(mb.cmp(&ma)).then(nb.cmp(&na)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
+}
+
+/// The warning of a deprecated version: its own `deprecationWarning`, else the server's
+/// default naming the preferred served version that is newer and not deprecated.
+fn deprecation_warning(crd: &Value, version: &Value) -> Option<String> {
+    if version.get("deprecated").and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    if let Some(text) = version.get("deprecationWarning").and_then(Value::as_str) {
+        return Some(text.to_string());
+    }
+    let group = s(crd, "/spec/group");
+    let kind = s(crd, "/spec/names/kind");
+    let name = s(version, "/name");
+    let mut message = format!("{group}/{name} {kind} is deprecated");
+    let mut newer: Vec<&str> = versions(crd)
+        .filter(|v| v.get("served").and_then(Value::as_bool) == Some(true))
+        .filter(|v| v.get("deprecated").and_then(Value::as_bool) != Some(true))
+        .map(|v| s(v, "/name"))
+        .filter(|v| version_order(name, v) == std::cmp::Ordering::Greater)
+        .collect();
+    newer.sort_by(|a, b| version_order(a, b));
+    if let Some(best) = newer.first() {
+        message.push_str(&format!("; use {group}/{best} {kind}"));
+    }
+    Some(message)
+}
+
+fn versions(crd: &Value) -> impl Iterator<Item = &Value> {
+    crd.pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// The version a CRD stores its objects in.
+pub(crate) fn storage_version(crd: &Value) -> Option<&str> {
+    versions(crd)
+        .find(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .map(|v| s(v, "/name"))
 }
 
 /// The custom resources served, by CRD name.
@@ -71,6 +165,9 @@ impl CustomResources {
                     .push((resource.version.clone(), vec![resource.entry.clone()])),
             }
         }
+        for group in &mut groups {
+            group.versions.sort_by(|(a, _), (b, _)| version_order(a, b));
+        }
         groups
     }
 }
@@ -86,6 +183,9 @@ fn resources_of(crd: &Value) -> Vec<Resource> {
     let singular = s(crd, "/spec/names/singular");
     let kind = s(crd, "/spec/names/kind");
     let namespaced = s(crd, "/spec/scope") == "Namespaced";
+    let schemas: BTreeMap<String, Value> = versions(crd)
+        .map(|v| (s(v, "/name").to_string(), schema_of(v)))
+        .collect();
     let mut out = Vec::new();
     for version in crd
         .pointer("/spec/versions")
@@ -168,21 +268,36 @@ fn resources_of(crd: &Value) -> Vec<Resource> {
             subresources,
             entry: Value::Object(entry),
             custom: Some(Arc::new(CustomVersion {
-                schema: version
-                    .pointer("/schema/openAPIV3Schema")
-                    .cloned()
-                    .unwrap_or(
-                        json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
-                    ),
+                schema: schema_of(version),
                 columns: version
                     .get("additionalPrinterColumns")
                     .and_then(Value::as_array)
                     .cloned()
                     .unwrap_or_default(),
+                deprecation: deprecation_warning(crd, version),
+                scale: version
+                    .pointer("/subresources/scale")
+                    .map(|scale| ScalePaths {
+                        spec_replicas: s(scale, "/specReplicasPath").to_string(),
+                        status_replicas: s(scale, "/statusReplicasPath").to_string(),
+                        selector: scale
+                            .get("labelSelectorPath")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                    }),
+                storage: storage_version(crd).unwrap_or(name).to_string(),
+                schemas: schemas.clone(),
             })),
         });
     }
     out
+}
+
+fn schema_of(version: &Value) -> Value {
+    version
+        .pointer("/schema/openAPIV3Schema")
+        .cloned()
+        .unwrap_or(json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}))
 }
 
 /// The storage version hash discovery shows: the first 8 bytes of the SHA-256 of
@@ -203,12 +318,73 @@ pub(crate) fn prepare_create(crd: &mut Value) {
         .flatten()
         .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
         .filter_map(|v| v.get("name").cloned())
+        .take(1)
         .collect();
     if let Some(map) = crd.as_object_mut() {
         map.insert(
             "status".into(),
             json!({"conditions": null, "acceptedNames": {"plural": "", "kind": ""}, "storedVersions": stored}),
         );
+    }
+}
+
+/// Whether the resource is `customresourcedefinitions.apiextensions.k8s.io`.
+pub(crate) fn is_definition(resource: &Resource) -> bool {
+    resource.group == "apiextensions.k8s.io" && resource.plural == "customresourcedefinitions"
+}
+
+/// The CRD strategy on every write: fields Go leaves out when they hold their zero value are
+/// dropped (the object is stored as typed), and a new storage version joins
+/// `status.storedVersions`.
+pub(crate) fn prepare(old: Option<&Value>, crd: &mut Value) {
+    fn drop_zero(map: &mut Map<String, Value>, keys: &[&str]) {
+        map.retain(|k, v| {
+            !keys.contains(&k.as_str())
+                || !(v.is_null()
+                    || v == &json!(0)
+                    || v == &json!("")
+                    || v == &json!(false)
+                    || v == &json!([]))
+        });
+    }
+    if let Some(names) = crd
+        .pointer_mut("/spec/names")
+        .and_then(Value::as_object_mut)
+    {
+        drop_zero(names, &["singular", "shortNames", "categories", "listKind"]);
+    }
+    if let Some(versions) = crd
+        .pointer_mut("/spec/versions")
+        .and_then(Value::as_array_mut)
+    {
+        for version in versions.iter_mut().filter_map(Value::as_object_mut) {
+            drop_zero(
+                version,
+                &["deprecated", "additionalPrinterColumns", "selectableFields"],
+            );
+            for column in version
+                .get_mut("additionalPrinterColumns")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object_mut)
+            {
+                drop_zero(column, &["priority", "format", "description"]);
+            }
+        }
+    }
+    if old.is_none() {
+        return;
+    }
+    let Some(storage) = storage_version(crd).map(str::to_string) else {
+        return;
+    };
+    if let Some(stored) = crd
+        .pointer_mut("/status/storedVersions")
+        .and_then(Value::as_array_mut)
+        && !stored.iter().any(|v| v.as_str() == Some(storage.as_str()))
+    {
+        stored.push(json!(storage));
     }
 }
 
@@ -288,58 +464,116 @@ pub(crate) fn unregister(state: &mut State, crd: &Value) {
     }
 }
 
-/// Structural schema defaulting and pruning of unknown fields.
+/// Structural schema pruning and defaulting of an object in the version `custom` serves, as
+/// a request body is decoded.
 pub(crate) fn default_and_prune(custom: &CustomVersion, object: &mut Value) {
+    prune(&custom.schema, object);
+    default(&custom.schema, object);
+}
+
+/// Drops the fields the schema does not declare (unless it preserves unknown fields), keeping
+/// an object's `apiVersion`, `kind` and `metadata`.
+pub(crate) fn prune(schema: &Value, object: &mut Value) {
     let Some(map) = object.as_object_mut() else {
         return;
     };
-    let Some(props) = custom.schema.get("properties").and_then(Value::as_object) else {
-        return;
-    };
-    let preserve = custom
-        .schema
+    for (key, value) in map.iter_mut() {
+        if matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
+            continue;
+        }
+        if let Some(sub) = schema.pointer(&format!("/properties/{}", escape(key))) {
+            prune_value(sub, value);
+        }
+    }
+    if !preserves(schema) {
+        let props = schema.get("properties").and_then(Value::as_object);
+        map.retain(|k, _| {
+            matches!(k.as_str(), "apiVersion" | "kind" | "metadata")
+                || props.is_some_and(|p| p.contains_key(k))
+        });
+    }
+}
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn preserves(schema: &Value) -> bool {
+    schema
         .get("x-kubernetes-preserve-unknown-fields")
         .and_then(Value::as_bool)
-        == Some(true);
-    map.retain(|k, _| {
-        matches!(k.as_str(), "apiVersion" | "kind" | "metadata")
-            || props.contains_key(k)
-            || preserve
-    });
-    for (key, schema) in props {
+        == Some(true)
+}
+
+fn prune_value(schema: &Value, value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if schema
+                .get("x-kubernetes-embedded-resource")
+                .and_then(Value::as_bool)
+                == Some(true)
+            {
+                prune(schema, value);
+                return;
+            }
+            let props = schema.get("properties").and_then(Value::as_object);
+            let values = schema.get("additionalProperties").filter(|v| v.is_object());
+            if let Some(values) = values {
+                for v in map.values_mut() {
+                    prune_value(values, v);
+                }
+                return;
+            }
+            if schema.get("additionalProperties") == Some(&Value::Bool(true)) {
+                return;
+            }
+            if !preserves(schema) {
+                map.retain(|k, _| props.is_some_and(|p| p.contains_key(k)));
+            }
+            for (key, v) in map.iter_mut() {
+                if let Some(sub) = props.and_then(|p| p.get(key)) {
+                    prune_value(sub, v);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for item in items {
+                    prune_value(item_schema, item);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Fills in the schema's defaults.
+pub(crate) fn default(schema: &Value, object: &mut Value) {
+    let Some(map) = object.as_object_mut() else {
+        return;
+    };
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    for (key, sub) in props {
         if matches!(key.as_str(), "metadata" | "apiVersion" | "kind") {
             continue;
         }
         if !map.contains_key(key)
-            && let Some(d) = schema.get("default")
+            && let Some(d) = sub.get("default")
         {
             map.insert(key.clone(), d.clone());
         }
         if let Some(value) = map.get_mut(key) {
-            default_value(schema, value);
+            default_value(sub, value);
         }
     }
 }
 
 fn default_value(schema: &Value, value: &mut Value) {
-    if schema
-        .get("x-kubernetes-preserve-unknown-fields")
-        .and_then(Value::as_bool)
-        == Some(true)
-        && schema.get("properties").is_none()
-    {
-        return;
-    }
     match value {
         Value::Object(map) => {
             if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-                let preserve = schema
-                    .get("x-kubernetes-preserve-unknown-fields")
-                    .and_then(Value::as_bool)
-                    == Some(true);
-                if !preserve {
-                    map.retain(|k, _| props.contains_key(k));
-                }
                 for (key, sub) in props {
                     if !map.contains_key(key)
                         && let Some(d) = sub.get("default")
@@ -367,6 +601,45 @@ fn default_value(schema: &Value, value: &mut Value) {
         }
         _ => {}
     }
+}
+
+/// The object as storage keeps it: converted to the storage version (conversion `None`
+/// rewrites `apiVersion`) and pruned by that version's schema. Defaults are not stored: the
+/// storage version's apply when the object is read.
+pub(crate) fn to_storage(resource: &Resource, custom: &CustomVersion, object: &mut Value) {
+    convert(resource, custom, &custom.storage, object);
+}
+
+fn convert(resource: &Resource, custom: &CustomVersion, version: &str, object: &mut Value) {
+    if let Some(map) = object.as_object_mut() {
+        map.insert(
+            "apiVersion".into(),
+            json!(format!("{}/{version}", resource.group)),
+        );
+    }
+    if let Some(schema) = custom.schemas.get(version) {
+        prune(schema, object);
+    }
+}
+
+/// A stored object as the resource's version serves it: decoded in the version it was stored
+/// in (pruned and defaulted by that version's schema), converted, and pruned by the served
+/// version's schema. Defaults of the served version are not applied on reads.
+pub(crate) fn view(resource: &Resource, custom: &CustomVersion, object: &Value) -> Value {
+    let mut out = object.clone();
+    let stored = s(object, "/apiVersion")
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    if let Some(schema) = custom.schemas.get(&stored) {
+        prune(schema, &mut out);
+        default(schema, &mut out);
+    }
+    if stored != resource.version {
+        convert(resource, custom, &resource.version, &mut out);
+    }
+    out
 }
 
 /// Structural schema validation: types, required, minimum/maximum, pattern, enum, lengths.

@@ -18,7 +18,6 @@ use super::Server;
 use super::crd::CustomResources;
 use super::delete::{delete, delete_collection};
 use super::discovery;
-use super::events;
 use super::list::list;
 use super::rbac;
 use super::registry::{self, Group, Resource};
@@ -425,6 +424,23 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
     };
     let target = parse_target(rest).ok_or_else(ApiError::page_not_found)?;
     let resource = server.lock().resource(group, version, target.plural)?;
+    if let Some(custom) = &resource.custom {
+        // The CRD handler serves a cluster-scoped kind on cluster paths only, and answers a
+        // subresource the version lacks as a missing object.
+        if !resource.namespaced && target.namespace.is_some() {
+            return Err(ApiError::page_not_found());
+        }
+        if let (Some(sub), Some(name)) = (target.subresource, target.name)
+            && !resource.has_subresource(sub)
+        {
+            return Err(ApiError::not_found(&resource, name));
+        }
+        if let Some(warning) = &custom.deprecation
+            && let Ok(mut sink) = call.warnings.lock()
+        {
+            sink.push(warning.clone());
+        }
+    }
     if let Some(sub) = target.subresource
         && !resource.has_subresource(sub)
     {
@@ -479,11 +495,9 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
         return match verb {
             "get" => {
                 let state = server.lock();
-                let object = state
-                    .store
-                    .get(&resource.storage_key(), ns, name)
+                let object = super::write::stored(&state, &resource, ns, name)
                     .ok_or_else(|| ApiError::not_found(&resource, name))?;
-                Ok(json_response(200, &scale::view(object)))
+                Ok(json_response(200, &scale::view(&resource, &object)))
             }
             "update" | "patch" => {
                 let result = {
@@ -700,10 +714,9 @@ pub(crate) fn render<'a>(
     rv: u64,
 ) -> Cow<'a, Value> {
     let accept = call.accept.as_str();
-    let object = if events::is_event(resource) {
-        Cow::Owned(events::view(resource, object))
-    } else {
-        Cow::Borrowed(object)
+    let object = match registry::served_view(resource, object) {
+        Some(view) => Cow::Owned(view),
+        None => Cow::Borrowed(object),
     };
     if accept.contains("as=PartialObjectMetadata") {
         return Cow::Owned(partial(&object));
