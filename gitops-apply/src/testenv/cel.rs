@@ -1,6 +1,6 @@
 //! The subset of CEL that CRD validation rules (`x-kubernetes-validations`) commonly use:
-//! `self.a.b` paths, `has(...)`, `!`, `&&`, `||`, `==`, `!=`, string, integer and boolean
-//! literals, and parentheses. A rule outside the subset is not evaluated: it passes, with a
+//! `self.a.b` and `oldSelf.a.b` paths (transition rules), `has(...)`, `!`, `&&`, `||`, `==`,
+//! `!=`, `<`, `<=`, `>`, `>=`, string, integer and boolean literals, and parentheses. A rule outside the subset is not evaluated: it passes, with a
 //! warning in the log that names the rule and the field.
 
 use serde_json::Value;
@@ -18,6 +18,10 @@ enum Token {
     Or,
     Eq,
     Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
 }
 
 fn tokens(text: &str) -> Option<Vec<Token>> {
@@ -56,6 +60,16 @@ fn tokens(text: &str) -> Option<Vec<Token>> {
                 out.push(Token::Or);
                 i += 2;
             }
+            '<' | '>' => {
+                let equal = chars.get(i + 1) == Some(&'=');
+                out.push(match (c, equal) {
+                    ('<', false) => Token::Lt,
+                    ('<', true) => Token::Le,
+                    ('>', false) => Token::Gt,
+                    _ => Token::Ge,
+                });
+                i += if equal { 2 } else { 1 };
+            }
             '=' if chars.get(i + 1) == Some(&'=') => {
                 out.push(Token::Eq);
                 i += 2;
@@ -93,6 +107,7 @@ struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     this: &'a Value,
+    old: Option<&'a Value>,
 }
 
 /// A value during evaluation: absent fields are `None`.
@@ -159,6 +174,30 @@ impl Parser<'_> {
             let rhs = self.operand()?;
             return Some(lhs != rhs);
         }
+        for (token, accepts) in [
+            (Token::Lt, [std::cmp::Ordering::Less].as_slice()),
+            (
+                Token::Le,
+                &[std::cmp::Ordering::Less, std::cmp::Ordering::Equal],
+            ),
+            (Token::Gt, &[std::cmp::Ordering::Greater]),
+            (
+                Token::Ge,
+                &[std::cmp::Ordering::Greater, std::cmp::Ordering::Equal],
+            ),
+        ] {
+            if self.eat(&token) {
+                let rhs = self.operand()?;
+                let order = match (lhs?, rhs?) {
+                    (Value::Number(a), Value::Number(b)) => {
+                        a.as_f64()?.partial_cmp(&b.as_f64()?)?
+                    }
+                    (Value::String(a), Value::String(b)) => a.cmp(&b),
+                    _ => return None,
+                };
+                return Some(accepts.contains(&order));
+            }
+        }
         match lhs {
             Some(Value::Bool(b)) => Some(b),
             _ => None,
@@ -184,10 +223,13 @@ impl Parser<'_> {
     }
 
     fn path(&mut self) -> Option<Val> {
-        if !self.eat(&Token::Ident("self".into())) {
+        let mut current = if self.eat(&Token::Ident("self".into())) {
+            Some(self.this.clone())
+        } else if self.eat(&Token::Ident("oldSelf".into())) {
+            Some(self.old?.clone())
+        } else {
             return None;
-        }
-        let mut current = Some(self.this.clone());
+        };
         while self.eat(&Token::Dot) {
             let Some(Token::Ident(field)) = self.peek().cloned() else {
                 return None;
@@ -199,12 +241,20 @@ impl Parser<'_> {
     }
 }
 
-/// Evaluates a rule against `self`; `None` when the rule is outside the supported subset.
-pub(crate) fn evaluate(rule: &str, this: &Value) -> Option<bool> {
+/// Whether a rule compares with the previous value (a transition rule): it is checked on
+/// updates only, where the old object has the field.
+pub(crate) fn is_transition(rule: &str) -> bool {
+    tokens(rule).is_some_and(|t| t.contains(&Token::Ident("oldSelf".into())))
+}
+
+/// Evaluates a rule against `self` (and `oldSelf`, the value before an update); `None` when
+/// the rule is outside the supported subset.
+pub(crate) fn evaluate(rule: &str, this: &Value, old: Option<&Value>) -> Option<bool> {
     let mut parser = Parser {
         tokens: tokens(rule)?,
         pos: 0,
         this,
+        old,
     };
     let value = parser.or()?;
     (parser.pos == parser.tokens.len()).then_some(value)
@@ -219,21 +269,41 @@ mod tests {
     fn flux_rules() {
         let rule = "!has(self.serviceAccountName) || (has(self.provider) && (self.provider == 'azure' || self.provider == 'aws'))";
         assert_eq!(
-            evaluate(rule, &json!({"serviceAccountName": "sa"})),
+            evaluate(rule, &json!({"serviceAccountName": "sa"}), None),
             Some(false)
         );
         assert_eq!(
             evaluate(
                 rule,
-                &json!({"serviceAccountName": "sa", "provider": "aws"})
+                &json!({"serviceAccountName": "sa", "provider": "aws"}),
+                None
             ),
             Some(true)
         );
-        assert_eq!(evaluate(rule, &json!({})), Some(true));
+        assert_eq!(evaluate(rule, &json!({}), None), Some(true));
         assert_eq!(
-            evaluate("has(self.a) || has(self.b)", &json!({"b": 1})),
+            evaluate("has(self.a) || has(self.b)", &json!({"b": 1}), None),
             Some(true)
         );
-        assert_eq!(evaluate("self.items.all(x, x > 0)", &json!({})), None);
+        assert_eq!(evaluate("self.items.all(x, x > 0)", &json!({}), None), None);
+    }
+
+    #[test]
+    fn transition_rules_compare_with_the_old_value() {
+        assert!(super::is_transition("self >= oldSelf"));
+        assert!(!super::is_transition("self >= 1"));
+        assert_eq!(
+            evaluate("self >= oldSelf", &json!(2), Some(&json!(1))),
+            Some(true)
+        );
+        assert_eq!(
+            evaluate("self >= oldSelf", &json!(0), Some(&json!(1))),
+            Some(false)
+        );
+        assert_eq!(
+            evaluate("self == oldSelf", &json!("a"), Some(&json!("b"))),
+            Some(false)
+        );
+        assert_eq!(evaluate("self.n < 3", &json!({"n": 2}), None), Some(true));
     }
 }

@@ -643,7 +643,7 @@ pub(crate) fn view(resource: &Resource, custom: &CustomVersion, object: &Value) 
 }
 
 /// Structural schema validation: types, required, minimum/maximum, pattern, enum, lengths.
-pub(crate) fn validate(custom: &CustomVersion, object: &Value) -> Vec<Cause> {
+pub(crate) fn validate(custom: &CustomVersion, object: &Value, old: Option<&Value>) -> Vec<Cause> {
     let mut causes = Vec::new();
     if let (Some(props), Some(map)) = (
         custom.schema.get("properties").and_then(Value::as_object),
@@ -684,7 +684,7 @@ pub(crate) fn validate(custom: &CustomVersion, object: &Value) -> Vec<Cause> {
                 field: "<nil>".into(),
             });
         } else {
-            check_rules(&custom.schema, object, "", &mut causes);
+            check_rules(&custom.schema, object, old, "", &mut causes);
         }
     }
     causes
@@ -701,8 +701,15 @@ fn has_rules(schema: &Value) -> bool {
     }
 }
 
-/// Evaluates the CEL rules of the schema against the object, depth first.
-fn check_rules(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
+/// Evaluates the CEL rules of the schema against the object, depth first; transition rules
+/// (with `oldSelf`) only where the old object has the value too.
+fn check_rules(
+    schema: &Value,
+    value: &Value,
+    old: Option<&Value>,
+    path: &str,
+    causes: &mut Vec<Cause>,
+) {
     for rule in schema
         .get("x-kubernetes-validations")
         .and_then(Value::as_array)
@@ -710,7 +717,10 @@ fn check_rules(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause
         .flatten()
     {
         let text = s(rule, "/rule");
-        let verdict = super::cel::evaluate(text, value);
+        if old.is_none() && super::cel::is_transition(text) {
+            continue;
+        }
+        let verdict = super::cel::evaluate(text, value, old);
         if verdict.is_none() {
             // A real server would evaluate it; saying so beats passing it in silence.
             tracing::warn!(
@@ -725,9 +735,14 @@ fn check_rules(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause
                 .and_then(Value::as_str)
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("failed rule: {text}"));
+            // Scalars are shown; objects and lists are not.
+            let shown = match value {
+                Value::Object(_) | Value::Array(_) => String::new(),
+                other => format!("{other}: "),
+            };
             causes.push(Cause {
                 reason: "FieldValueInvalid",
-                message: format!("Invalid value: {message}"),
+                message: format!("Invalid value: {shown}{message}"),
                 field: if path.is_empty() {
                     "<nil>".into()
                 } else {
@@ -746,15 +761,18 @@ fn check_rules(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause
                         } else {
                             format!("{path}.{key}")
                         };
-                        check_rules(sub, v, &child, causes);
+                        let before = old.and_then(|o| o.get(key));
+                        check_rules(sub, v, before, &child, causes);
                     }
                 }
             }
         }
         Value::Array(items) => {
             if let Some(sub) = schema.get("items") {
+                // Items are matched with the old list by position only when it is atomic;
+                // without keys to match them, transition rules of items are not checked.
                 for (i, item) in items.iter().enumerate() {
-                    check_rules(sub, item, &format!("{path}[{i}]"), causes);
+                    check_rules(sub, item, None, &format!("{path}[{i}]"), causes);
                 }
             }
         }
@@ -764,8 +782,18 @@ fn check_rules(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause
 
 fn check(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
     let in_body = |rule: String| format!("{path} in body {rule}");
-    if let Some(ty) = schema.get("type").and_then(Value::as_str) {
+    let int_or_string = schema
+        .get("x-kubernetes-int-or-string")
+        .and_then(Value::as_bool)
+        == Some(true);
+    let declared = if int_or_string {
+        Some("integer,string")
+    } else {
+        schema.get("type").and_then(Value::as_str)
+    };
+    if let Some(ty) = declared {
         let ok = match ty {
+            "integer,string" => value.is_i64() || value.is_u64() || value.is_string(),
             "object" => value.is_object(),
             "array" => value.is_array(),
             "string" => value.is_string(),

@@ -55,6 +55,10 @@ pub(crate) fn list(
     let remaining = all.len().saturating_sub(start + page.len());
     let mut metadata = Map::new();
     metadata.insert("resourceVersion".into(), json!(rv.to_string()));
+    if remaining == 0 && resource.custom.is_some() && !call.accept.contains("as=Table") {
+        // Unstructured lists always carry the token, empty on the last page (Tables do not).
+        metadata.insert("continue".into(), json!(""));
+    }
     if remaining > 0 {
         metadata.insert(
             "continue".into(),

@@ -489,7 +489,7 @@ pub(crate) fn write(
     let mut causes = report.causes;
     causes.extend(events::validate(resource, &new));
     if let Some(custom) = &resource.custom {
-        causes.extend(crd::validate(custom, &new));
+        causes.extend(crd::validate(custom, &new, old));
     }
     if let Some(old) = old {
         causes.extend(validation::update(resource, old, &new));
