@@ -388,6 +388,145 @@ pub(crate) fn prepare(old: Option<&Value>, crd: &mut Value) {
     }
 }
 
+/// The CRD's own validation (the apiextensions `validation` package's rules this server
+/// checks): its name, exactly one storage version, and `status.storedVersions` holding it.
+pub(crate) fn validate_definition(crd: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let name = s(crd, "/metadata/name");
+    let expected = format!("{}.{}", s(crd, "/spec/names/plural"), s(crd, "/spec/group"));
+    if name != expected {
+        causes.push(Cause::invalid(
+            "metadata.name",
+            &json!(name),
+            "must be spec.names.plural+\".\"+spec.group",
+        ));
+    }
+    let all: Vec<&Value> = versions(crd).collect();
+    let storage: Vec<&str> = all
+        .iter()
+        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .map(|v| s(v, "/name"))
+        .collect();
+    if !all.is_empty() && storage.len() != 1 {
+        causes.push(Cause {
+            reason: "FieldValueInvalid",
+            message: format!(
+                "Invalid value: {}: must have exactly one version marked as storage version",
+                internal_versions(&all)
+            ),
+            field: "spec.versions".into(),
+        });
+    }
+    let stored: Vec<&str> = crd
+        .pointer("/status/storedVersions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let stored_value = json!(stored);
+    if stored.is_empty() {
+        causes.push(Cause::invalid(
+            "status.storedVersions",
+            &stored_value,
+            "must have at least one stored version",
+        ));
+        return causes;
+    }
+    for version in &storage {
+        if !stored.contains(version) {
+            causes.push(Cause::invalid(
+                "status.storedVersions",
+                &stored_value,
+                &format!("must have the storage version {version}"),
+            ));
+        }
+    }
+    for (i, version) in stored.iter().enumerate() {
+        if !all.iter().any(|v| s(v, "/name") == *version) {
+            causes.push(Cause::invalid(
+                &format!("status.storedVersions[{i}]"),
+                &json!(version),
+                "must appear in spec.versions",
+            ));
+        }
+    }
+    causes
+}
+
+/// The versions as the internal API type prints them in messages (Go field names, in field
+/// order). A schema, subresources or printer columns that every version shares are hoisted
+/// to the spec by the conversion to the internal type and so print as null.
+fn internal_versions(all: &[&Value]) -> String {
+    let shared = |key: &str| {
+        let first = all.first().and_then(|v| v.get(key));
+        all.iter().all(|v| v.get(key) == first)
+    };
+    let hoisted = |key: &str| shared(key);
+    let text = |v: Option<&Value>| v.map(Value::to_string).unwrap_or_else(|| "null".into());
+    let items: Vec<String> = all
+        .iter()
+        .map(|v| {
+            let flag = |key: &str| v.get(key).and_then(Value::as_bool).unwrap_or(false);
+            let schema = if hoisted("schema") {
+                "null".to_string()
+            } else {
+                text(v.get("schema"))
+            };
+            let subresources = match v.get("subresources").filter(|_| !hoisted("subresources")) {
+                None => "null".to_string(),
+                Some(sub) => {
+                    let status = if sub.get("status").is_some() { "{}" } else { "null" };
+                    let scale = match sub.get("scale") {
+                        None => "null".to_string(),
+                        Some(scale) => format!(
+                            "{{\"SpecReplicasPath\":{},\"StatusReplicasPath\":{},\"LabelSelectorPath\":{}}}",
+                            text(scale.get("specReplicasPath")),
+                            text(scale.get("statusReplicasPath")),
+                            text(scale.get("labelSelectorPath")),
+                        ),
+                    };
+                    format!("{{\"Status\":{status},\"Scale\":{scale}}}")
+                }
+            };
+            let columns = match v
+                .get("additionalPrinterColumns")
+                .and_then(Value::as_array)
+                .filter(|_| !hoisted("additionalPrinterColumns"))
+            {
+                None => "null".to_string(),
+                Some(columns) => {
+                    let cells: Vec<String> = columns
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{{\"Name\":{},\"Type\":{},\"Format\":{},\"Description\":{},\"Priority\":{},\"JSONPath\":{}}}",
+                                text(c.get("name")),
+                                text(c.get("type")),
+                                text(Some(c.get("format").unwrap_or(&json!("")))),
+                                text(Some(c.get("description").unwrap_or(&json!("")))),
+                                text(Some(c.get("priority").unwrap_or(&json!(0)))),
+                                text(c.get("jsonPath")),
+                            )
+                        })
+                        .collect();
+                    format!("[{}]", cells.join(","))
+                }
+            };
+            format!(
+                "{{\"Name\":{},\"Served\":{},\"Storage\":{},\"Deprecated\":{},\"DeprecationWarning\":{},\"Schema\":{schema},\"Subresources\":{subresources},\"AdditionalPrinterColumns\":{columns},\"SelectableFields\":{}}}",
+                text(v.get("name")),
+                flag("served"),
+                flag("storage"),
+                flag("deprecated"),
+                text(v.get("deprecationWarning")),
+                text(v.get("selectableFields")),
+            )
+        })
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
 /// After a CRD is written: serve its resources, and establish it (two status writes by
 /// `kube-apiserver`, as the real server's controllers do).
 pub(crate) fn register(state: &mut State, crd: &Value) {

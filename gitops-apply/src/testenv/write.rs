@@ -488,6 +488,9 @@ pub(crate) fn write(
     state.warnings.extend(report.warnings);
     let mut causes = report.causes;
     causes.extend(events::validate(resource, &new));
+    if crd::is_definition(resource) {
+        causes.extend(crd::validate_definition(&new));
+    }
     if let Some(custom) = &resource.custom {
         causes.extend(crd::validate(custom, &new, old));
     }
