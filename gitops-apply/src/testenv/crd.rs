@@ -1046,3 +1046,120 @@ fn fmt_num(n: f64) -> String {
         n.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crd() -> Value {
+        let schema = |props: Value| json!({"openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "object", "properties": props}}}});
+        json!({
+            "metadata": {"name": "crates.x.example.com"},
+            "spec": {"group": "x.example.com", "scope": "Namespaced",
+                "names": {"plural": "crates", "singular": "crate", "kind": "Crate"},
+                "versions": [
+                    {"name": "v1alpha1", "served": true, "storage": false, "deprecated": true,
+                        "schema": schema(json!({"size": {"type": "integer", "default": 1}, "legacy": {"type": "string"}}))},
+                    {"name": "v1beta1", "served": true, "storage": true,
+                        "schema": schema(json!({"size": {"type": "integer"}, "color": {"type": "string", "default": "red"}}))},
+                    {"name": "v1", "served": true, "storage": false,
+                        "schema": schema(json!({"size": {"type": "integer"}, "color": {"type": "string", "default": "blue"}}))},
+                ]},
+            "status": {"storedVersions": ["v1beta1"]},
+        })
+    }
+
+    fn served(version: &str) -> Resource {
+        resources_of(&crd())
+            .into_iter()
+            .find(|r| r.version == version)
+            .expect("served version")
+    }
+
+    #[test]
+    fn versions_order_as_kubernetes_prefers_them() {
+        let mut versions = vec![
+            "v1alpha1", "foo", "v2beta1", "v1", "v1beta2", "v1beta1", "v2",
+        ];
+        versions.sort_by(|a, b| version_order(a, b));
+        assert_eq!(
+            versions,
+            [
+                "v2", "v1", "v2beta1", "v1beta2", "v1beta1", "v1alpha1", "foo"
+            ]
+        );
+    }
+
+    #[test]
+    fn deprecated_versions_name_the_preferred_newer_one() {
+        let alpha = served("v1alpha1");
+        assert_eq!(
+            alpha
+                .custom
+                .as_ref()
+                .and_then(|c| c.deprecation.clone())
+                .as_deref(),
+            Some("x.example.com/v1alpha1 Crate is deprecated; use x.example.com/v1 Crate")
+        );
+        assert!(
+            served("v1")
+                .custom
+                .as_ref()
+                .is_some_and(|c| c.deprecation.is_none())
+        );
+    }
+
+    #[test]
+    fn objects_are_stored_pruned_and_read_with_storage_defaults() {
+        let alpha = served("v1alpha1");
+        let custom = alpha.custom.clone().expect("custom");
+        let mut object = json!({"apiVersion": "x.example.com/v1alpha1", "kind": "Crate",
+            "metadata": {"name": "a"}, "spec": {"legacy": "old", "size": 7}});
+        to_storage(&alpha, &custom, &mut object);
+        assert_eq!(object["apiVersion"], json!("x.example.com/v1beta1"));
+        assert_eq!(object["spec"], json!({"size": 7}));
+        // Read at v1alpha1: storage defaults, then pruned by the served schema.
+        assert_eq!(view(&alpha, &custom, &object)["spec"], json!({"size": 7}));
+        let v1 = served("v1");
+        let v1_custom = v1.custom.clone().expect("custom");
+        let read = view(&v1, &v1_custom, &object);
+        assert_eq!(read["apiVersion"], json!("x.example.com/v1"));
+        assert_eq!(read["spec"], json!({"color": "red", "size": 7}));
+    }
+
+    #[test]
+    fn a_new_storage_version_is_recorded_and_zero_values_dropped() {
+        let old = crd();
+        let mut new = crd();
+        new["spec"]["versions"][1]["storage"] = json!(false);
+        new["spec"]["versions"][2]["storage"] = json!(true);
+        new["spec"]["versions"][2]["additionalPrinterColumns"] =
+            json!([{"name": "Size", "type": "integer", "jsonPath": ".spec.size", "priority": 0}]);
+        prepare(Some(&old), &mut new);
+        assert_eq!(new["status"]["storedVersions"], json!(["v1beta1", "v1"]));
+        assert_eq!(
+            new["spec"]["versions"][2]["additionalPrinterColumns"][0].get("priority"),
+            None
+        );
+        assert!(validate_definition(&new).is_empty());
+    }
+
+    #[test]
+    fn definitions_are_validated() {
+        let mut twins = crd();
+        twins["spec"]["versions"][2]["storage"] = json!(true);
+        let causes = validate_definition(&twins);
+        let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["spec.versions", "status.storedVersions"]);
+        assert!(
+            causes[1]
+                .message
+                .ends_with("must have the storage version v1")
+        );
+        let mut misnamed = crd();
+        misnamed["metadata"]["name"] = json!("things.x.example.com");
+        let causes = validate_definition(&misnamed);
+        assert_eq!(causes.len(), 1);
+        assert_eq!(causes[0].field, "metadata.name");
+    }
+}
