@@ -260,6 +260,119 @@ pub(crate) fn evaluate(rule: &str, this: &Value, old: Option<&Value>) -> Option<
     (parser.pos == parser.tokens.len()).then_some(value)
 }
 
+/// What cel-go's parser reports for a rule that does not compile, for the errors this server
+/// can tell for certain: characters that start no CEL token (`token recognition error`), and,
+/// after such an error, an expression that ends where an operand must follow. Each error
+/// prints as cel-go prints it, with the rule's line and a caret under the column. `None` when
+/// neither is found (the rule may still not compile on a real server).
+pub(crate) fn syntax_errors(rule: &str) -> Option<String> {
+    let chars: Vec<char> = rule.chars().collect();
+    let mut errors: Vec<(usize, String)> = Vec::new();
+    // Whether an operand must follow the last token.
+    let mut wants_operand = true;
+    let mut i = 0;
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match c {
+            ' ' | '\t' | '\n' | '\r' | '\u{c}' => i += 1,
+            '/' if next == Some('/') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '"' | '\'' => {
+                let triple = next == Some(c) && chars.get(i + 2) == Some(&c);
+                let raw = i > 0 && matches!(chars[i - 1], 'r' | 'R');
+                i += if triple { 3 } else { 1 };
+                loop {
+                    let Some(&d) = chars.get(i) else {
+                        // An unterminated string: left to the real parser.
+                        return None;
+                    };
+                    if d == '\\' && !raw {
+                        i += 2;
+                        continue;
+                    }
+                    let closes =
+                        !triple || (chars.get(i + 1) == Some(&c) && chars.get(i + 2) == Some(&c));
+                    if d == c && closes {
+                        i += if triple { 3 } else { 1 };
+                        break;
+                    }
+                    i += 1;
+                }
+                wants_operand = false;
+            }
+            c if ident(c) => {
+                let start = i;
+                let number = c.is_ascii_digit();
+                while i < chars.len() && (ident(chars[i]) || (number && chars[i] == '.')) {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                // A string or bytes prefix continues into the literal.
+                if matches!(word.to_ascii_lowercase().as_str(), "r" | "b" | "rb" | "br")
+                    && matches!(chars.get(i), Some('"' | '\''))
+                {
+                    continue;
+                }
+                wants_operand = word == "in";
+            }
+            '=' | '!' | '<' | '>' if next == Some('=') => {
+                i += 2;
+                wants_operand = true;
+            }
+            '&' if next == Some('&') => {
+                i += 2;
+                wants_operand = true;
+            }
+            '|' if next == Some('|') => {
+                i += 2;
+                wants_operand = true;
+            }
+            '<' | '>' | '+' | '-' | '*' | '/' | '%' | '!' | '?' | ':' | ',' | '(' | '[' | '{'
+            | '.' => {
+                i += 1;
+                wants_operand = true;
+            }
+            ')' | ']' | '}' => {
+                i += 1;
+                wants_operand = false;
+            }
+            other => {
+                errors.push((i, format!("token recognition error at: '{other}'")));
+                i += 1;
+            }
+        }
+    }
+    if errors.is_empty() {
+        return None;
+    }
+    if wants_operand {
+        errors.push((
+            chars.len(),
+            "mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}".into(),
+        ));
+    }
+    let printed: Vec<String> = errors
+        .iter()
+        .map(|(at, message)| {
+            let before: String = chars[..*at].iter().collect();
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
+            let text = rule.lines().nth(line - 1).unwrap_or("");
+            format!(
+                "ERROR: <input>:{line}:{}: Syntax error: {message}\n | {text}\n | {}^",
+                column + 1,
+                ".".repeat(column)
+            )
+        })
+        .collect();
+    Some(printed.join("\n"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::evaluate;
@@ -305,5 +418,20 @@ mod tests {
             Some(false)
         );
         assert_eq!(evaluate("self.n < 3", &json!({"n": 2}), None), Some(true));
+    }
+
+    #[test]
+    fn syntax_errors_print_as_cel_go_does() {
+        let expected = "ERROR: <input>:1:8: Syntax error: token recognition error at: '='\n | self ===\n | .......^\nERROR: <input>:1:9: Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}\n | self ===\n | ........^";
+        assert_eq!(super::syntax_errors("self ==="), Some(expected.to_string()));
+        for valid in [
+            "self == oldSelf",
+            "!has(self.serviceAccountName) || (has(self.provider) && (self.provider == 'azure' || self.provider == 'aws'))",
+            "self.all(x, x.name.startsWith(\"a#\")) // comment with @",
+            "size(self) <= 10 && self.matches('^[a-z]+$') ? 1.5e3 : -2u",
+            "r'\\d+' in [b'x', '''multi\nline ' # ''']",
+        ] {
+            assert_eq!(super::syntax_errors(valid), None, "{valid}");
+        }
     }
 }

@@ -417,6 +417,7 @@ pub(crate) fn validate_definition(crd: &Value) -> Vec<Cause> {
             field: "spec.versions".into(),
         });
     }
+    rule_errors(&all, &mut causes);
     let stored: Vec<&str> = crd
         .pointer("/status/storedVersions")
         .and_then(Value::as_array)
@@ -452,6 +453,72 @@ pub(crate) fn validate_definition(crd: &Value) -> Vec<Cause> {
         }
     }
     causes
+}
+
+/// Rules of a CRD schema that do not compile, as the CRD's validation reports them (at the
+/// internal type's path: a schema every version shares is `spec.validation`).
+fn rule_errors(all: &[&Value], causes: &mut Vec<Cause>) {
+    let first = all
+        .first()
+        .and_then(|v| v.pointer("/schema/openAPIV3Schema"));
+    let shared = all
+        .iter()
+        .all(|v| v.pointer("/schema/openAPIV3Schema") == first);
+    if shared {
+        if let Some(schema) = first {
+            schema_rule_errors(schema, "spec.validation.openAPIV3Schema", causes);
+        }
+        return;
+    }
+    for (i, version) in all.iter().enumerate() {
+        if let Some(schema) = version.pointer("/schema/openAPIV3Schema") {
+            let path = format!("spec.versions[{i}].schema.openAPIV3Schema");
+            schema_rule_errors(schema, &path, causes);
+        }
+    }
+}
+
+fn schema_rule_errors(schema: &Value, path: &str, causes: &mut Vec<Cause>) {
+    let text =
+        |v: Option<&Value>, zero: &str| v.map(Value::to_string).unwrap_or_else(|| zero.to_string());
+    for (i, rule) in schema
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let Some(errors) = super::cel::syntax_errors(s(rule, "/rule")) else {
+            continue;
+        };
+        let shown = format!(
+            "{{\"Rule\":{},\"Message\":{},\"MessageExpression\":{},\"Reason\":{},\"FieldPath\":{},\"OptionalOldSelf\":{}}}",
+            text(rule.get("rule"), "\"\""),
+            text(rule.get("message"), "\"\""),
+            text(rule.get("messageExpression"), "\"\""),
+            text(rule.get("reason"), "null"),
+            text(rule.get("fieldPath"), "\"\""),
+            text(rule.get("optionalOldSelf"), "null"),
+        );
+        causes.push(Cause {
+            reason: "FieldValueInvalid",
+            message: format!("Invalid value: {shown}: compilation failed: {errors}"),
+            field: format!("{path}.x-kubernetes-validations[{i}].rule"),
+        });
+    }
+    for (name, sub) in schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        schema_rule_errors(sub, &format!("{path}.properties[{name}]"), causes);
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(sub) = schema.get(key).filter(|v| v.is_object()) {
+            schema_rule_errors(sub, &format!("{path}.{key}"), causes);
+        }
+    }
 }
 
 /// The versions as the internal API type prints them in messages (Go field names, in field
