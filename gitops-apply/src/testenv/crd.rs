@@ -1,6 +1,16 @@
 //! Custom resources: serving the versions of applied CustomResourceDefinitions, their
 //! establishment, structural-schema defaulting, pruning and validation, and Tables with the
 //! CRD's printer columns.
+//!
+//! As apiextensions-apiserver does, a request is handled in the version of its path: the body
+//! is pruned and defaulted by that version's schema, then stored converted to the storage
+//! version (conversion `None` rewrites `apiVersion`) and pruned by its schema. Each object
+//! keeps the version it was stored in; a read prunes and defaults it by that version's schema
+//! and converts it to the version asked for, pruned by that one's schema (its defaults are not
+//! applied on reads). Discovery orders versions as Kubernetes prefers them (GA, beta, alpha);
+//! deprecated versions answer with a `Warning`; a new storage version joins
+//! `status.storedVersions`. The CRD itself is validated for its name, one storage version,
+//! stored versions and rules that do not lex. Webhook conversion is not served.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
