@@ -424,7 +424,7 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
     };
     let target = parse_target(rest).ok_or_else(ApiError::page_not_found)?;
     let resource = server.lock().resource(group, version, target.plural)?;
-    if let Some(custom) = &resource.custom {
+    if resource.custom.is_some() {
         // The CRD handler serves a cluster-scoped kind on cluster paths only, and answers a
         // subresource the version lacks as a missing object.
         if !resource.namespaced && target.namespace.is_some() {
@@ -434,11 +434,6 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
             && !resource.has_subresource(sub)
         {
             return Err(ApiError::not_found(&resource, name));
-        }
-        if let Some(warning) = &custom.deprecation
-            && let Ok(mut sink) = call.warnings.lock()
-        {
-            sink.push(warning.clone());
         }
     }
     if let Some(sub) = target.subresource
@@ -457,6 +452,15 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
             name: target.name,
         };
         rbac::check(&state.store, &state.tokens, &call.credentials, &attributes)?;
+    }
+    // A deprecated version of a custom resource says so on every request it serves.
+    if let Some(warning) = resource
+        .custom
+        .as_ref()
+        .and_then(|c| c.deprecation.as_ref())
+        && let Ok(mut sink) = call.warnings.lock()
+    {
+        sink.push(warning.clone());
     }
     let fault = {
         let mut state = server.lock();
