@@ -533,24 +533,24 @@ fn schema_rule_errors(schema: &Value, path: &str, causes: &mut Vec<Cause>) {
 
 /// The versions as the internal API type prints them in messages (Go field names, in field
 /// order). A schema, subresources or printer columns that every version shares are hoisted
-/// to the spec by the conversion to the internal type and so print as null.
+/// to the spec by the conversion to the internal type and so print as null; a schema kept
+/// per version prints in its v1 form here (the internal form names every Go field).
 fn internal_versions(all: &[&Value]) -> String {
     let shared = |key: &str| {
         let first = all.first().and_then(|v| v.get(key));
         all.iter().all(|v| v.get(key) == first)
     };
-    let hoisted = |key: &str| shared(key);
     let text = |v: Option<&Value>| v.map(Value::to_string).unwrap_or_else(|| "null".into());
     let items: Vec<String> = all
         .iter()
         .map(|v| {
             let flag = |key: &str| v.get(key).and_then(Value::as_bool).unwrap_or(false);
-            let schema = if hoisted("schema") {
+            let schema = if shared("schema") {
                 "null".to_string()
             } else {
                 text(v.get("schema"))
             };
-            let subresources = match v.get("subresources").filter(|_| !hoisted("subresources")) {
+            let subresources = match v.get("subresources").filter(|_| !shared("subresources")) {
                 None => "null".to_string(),
                 Some(sub) => {
                     let status = if sub.get("status").is_some() { "{}" } else { "null" };
@@ -569,7 +569,7 @@ fn internal_versions(all: &[&Value]) -> String {
             let columns = match v
                 .get("additionalPrinterColumns")
                 .and_then(Value::as_array)
-                .filter(|_| !hoisted("additionalPrinterColumns"))
+                .filter(|_| !shared("additionalPrinterColumns"))
             {
                 None => "null".to_string(),
                 Some(columns) => {
