@@ -372,6 +372,12 @@ impl<'a> Node<'a> {
         self.name.is_some() && self.json_type() == Some("object") && !structured && !preserves
     }
 
+    /// Whether this object keeps fields its schema does not declare
+    /// (`x-kubernetes-preserve-unknown-fields`), as custom resources may.
+    pub fn preserves_unknown_fields(&self) -> bool {
+        self.keyword("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true))
+    }
+
     /// The schema's declared default for this position, e.g. `"TCP"` for a container port's
     /// `protocol`.
     pub fn default(&self) -> Option<&'a Value> {

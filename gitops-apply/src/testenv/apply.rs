@@ -265,6 +265,9 @@ pub(crate) fn apply(
         )));
     }
     let old = stored(state, resource, ns, name);
+    if let (Some(custom), Some(live)) = (&resource.custom, &old) {
+        reconcile_versions(resource, custom, live)?;
+    }
     // A resourceVersion in the configuration is a precondition.
     if let Some(want) = meta_str(&config, "resourceVersion").filter(|r| !r.is_empty()) {
         match &old {
@@ -332,6 +335,42 @@ pub(crate) fn apply(
         op,
         call.dry_run(),
     )
+}
+
+/// Before applying, the server reads every manager's fields in the version they were recorded
+/// in: the live object is converted (conversion `None` only rewrites `apiVersion`, it prunes
+/// nothing) and typed with that version's schema, so a field that version does not declare
+/// fails the request. Versions the CRD no longer has are skipped.
+fn reconcile_versions(
+    resource: &Resource,
+    custom: &super::crd::CustomVersion,
+    live: &Value,
+) -> Result<(), ApiError> {
+    let prefix = format!("{}/", resource.group);
+    for entry in managed::read(Some(live)) {
+        let Some(version) = entry.api_version.strip_prefix(&prefix) else {
+            continue;
+        };
+        if version == resource.version {
+            continue;
+        }
+        let Some(schema) = custom.schemas.get(version) else {
+            continue;
+        };
+        let mut found = Vec::new();
+        undeclared(
+            live,
+            Node::from_schema(schema),
+            &mut String::new(),
+            &mut found,
+        );
+        if let Some(first) = found.first() {
+            return Err(ApiError::internal(format!(
+                "{first}: field not declared in schema"
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The subset of CEL that CRD validation rules (`x-kubernetes-validations`) commonly use:
-//! `self.a.b` paths, `has(...)`, `!`, `&&`, `||`, `==`, `!=`, string, integer and boolean
-//! literals, and parentheses. A rule outside the subset is not evaluated: it passes, with a
+//! `self.a.b` and `oldSelf.a.b` paths (transition rules), `has(...)`, `!`, `&&`, `||`, `==`,
+//! `!=`, `<`, `<=`, `>`, `>=`, string, integer and boolean literals, and parentheses. A rule outside the subset is not evaluated: it passes, with a
 //! warning in the log that names the rule and the field.
 
 use serde_json::Value;
@@ -18,6 +18,10 @@ enum Token {
     Or,
     Eq,
     Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
 }
 
 fn tokens(text: &str) -> Option<Vec<Token>> {
@@ -56,6 +60,16 @@ fn tokens(text: &str) -> Option<Vec<Token>> {
                 out.push(Token::Or);
                 i += 2;
             }
+            '<' | '>' => {
+                let equal = chars.get(i + 1) == Some(&'=');
+                out.push(match (c, equal) {
+                    ('<', false) => Token::Lt,
+                    ('<', true) => Token::Le,
+                    ('>', false) => Token::Gt,
+                    _ => Token::Ge,
+                });
+                i += if equal { 2 } else { 1 };
+            }
             '=' if chars.get(i + 1) == Some(&'=') => {
                 out.push(Token::Eq);
                 i += 2;
@@ -93,6 +107,7 @@ struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     this: &'a Value,
+    old: Option<&'a Value>,
 }
 
 /// A value during evaluation: absent fields are `None`.
@@ -159,6 +174,30 @@ impl Parser<'_> {
             let rhs = self.operand()?;
             return Some(lhs != rhs);
         }
+        for (token, accepts) in [
+            (Token::Lt, [std::cmp::Ordering::Less].as_slice()),
+            (
+                Token::Le,
+                &[std::cmp::Ordering::Less, std::cmp::Ordering::Equal],
+            ),
+            (Token::Gt, &[std::cmp::Ordering::Greater]),
+            (
+                Token::Ge,
+                &[std::cmp::Ordering::Greater, std::cmp::Ordering::Equal],
+            ),
+        ] {
+            if self.eat(&token) {
+                let rhs = self.operand()?;
+                let order = match (lhs?, rhs?) {
+                    (Value::Number(a), Value::Number(b)) => {
+                        a.as_f64()?.partial_cmp(&b.as_f64()?)?
+                    }
+                    (Value::String(a), Value::String(b)) => a.cmp(&b),
+                    _ => return None,
+                };
+                return Some(accepts.contains(&order));
+            }
+        }
         match lhs {
             Some(Value::Bool(b)) => Some(b),
             _ => None,
@@ -184,10 +223,13 @@ impl Parser<'_> {
     }
 
     fn path(&mut self) -> Option<Val> {
-        if !self.eat(&Token::Ident("self".into())) {
+        let mut current = if self.eat(&Token::Ident("self".into())) {
+            Some(self.this.clone())
+        } else if self.eat(&Token::Ident("oldSelf".into())) {
+            Some(self.old?.clone())
+        } else {
             return None;
-        }
-        let mut current = Some(self.this.clone());
+        };
         while self.eat(&Token::Dot) {
             let Some(Token::Ident(field)) = self.peek().cloned() else {
                 return None;
@@ -199,15 +241,136 @@ impl Parser<'_> {
     }
 }
 
-/// Evaluates a rule against `self`; `None` when the rule is outside the supported subset.
-pub(crate) fn evaluate(rule: &str, this: &Value) -> Option<bool> {
+/// Whether a rule compares with the previous value (a transition rule): it is checked on
+/// updates only, where the old object has the field.
+pub(crate) fn is_transition(rule: &str) -> bool {
+    tokens(rule).is_some_and(|t| t.contains(&Token::Ident("oldSelf".into())))
+}
+
+/// Evaluates a rule against `self` (and `oldSelf`, the value before an update); `None` when
+/// the rule is outside the supported subset.
+pub(crate) fn evaluate(rule: &str, this: &Value, old: Option<&Value>) -> Option<bool> {
     let mut parser = Parser {
         tokens: tokens(rule)?,
         pos: 0,
         this,
+        old,
     };
     let value = parser.or()?;
     (parser.pos == parser.tokens.len()).then_some(value)
+}
+
+/// What cel-go's parser reports for a rule that does not compile, for the errors this server
+/// can tell for certain: characters that start no CEL token (`token recognition error`), and,
+/// after such an error, an expression that ends where an operand must follow. Each error
+/// prints as cel-go prints it, with the rule's line and a caret under the column. `None` when
+/// neither is found (the rule may still not compile on a real server).
+pub(crate) fn syntax_errors(rule: &str) -> Option<String> {
+    let chars: Vec<char> = rule.chars().collect();
+    let mut errors: Vec<(usize, String)> = Vec::new();
+    // Whether an operand must follow the last token.
+    let mut wants_operand = true;
+    let mut i = 0;
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match c {
+            ' ' | '\t' | '\n' | '\r' | '\u{c}' => i += 1,
+            '/' if next == Some('/') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '"' | '\'' => {
+                let triple = next == Some(c) && chars.get(i + 2) == Some(&c);
+                let raw = i > 0 && matches!(chars[i - 1], 'r' | 'R');
+                i += if triple { 3 } else { 1 };
+                loop {
+                    let Some(&d) = chars.get(i) else {
+                        // An unterminated string: left to the real parser.
+                        return None;
+                    };
+                    if d == '\\' && !raw {
+                        i += 2;
+                        continue;
+                    }
+                    let closes =
+                        !triple || (chars.get(i + 1) == Some(&c) && chars.get(i + 2) == Some(&c));
+                    if d == c && closes {
+                        i += if triple { 3 } else { 1 };
+                        break;
+                    }
+                    i += 1;
+                }
+                wants_operand = false;
+            }
+            c if ident(c) => {
+                let start = i;
+                let number = c.is_ascii_digit();
+                while i < chars.len() && (ident(chars[i]) || (number && chars[i] == '.')) {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                // A string or bytes prefix continues into the literal.
+                if matches!(word.to_ascii_lowercase().as_str(), "r" | "b" | "rb" | "br")
+                    && matches!(chars.get(i), Some('"' | '\''))
+                {
+                    continue;
+                }
+                wants_operand = word == "in";
+            }
+            '=' | '!' | '<' | '>' if next == Some('=') => {
+                i += 2;
+                wants_operand = true;
+            }
+            '&' if next == Some('&') => {
+                i += 2;
+                wants_operand = true;
+            }
+            '|' if next == Some('|') => {
+                i += 2;
+                wants_operand = true;
+            }
+            '<' | '>' | '+' | '-' | '*' | '/' | '%' | '!' | '?' | ':' | ',' | '(' | '[' | '{'
+            | '.' => {
+                i += 1;
+                wants_operand = true;
+            }
+            ')' | ']' | '}' => {
+                i += 1;
+                wants_operand = false;
+            }
+            other => {
+                errors.push((i, format!("token recognition error at: '{other}'")));
+                i += 1;
+            }
+        }
+    }
+    if errors.is_empty() {
+        return None;
+    }
+    if wants_operand {
+        errors.push((
+            chars.len(),
+            "mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}".into(),
+        ));
+    }
+    let printed: Vec<String> = errors
+        .iter()
+        .map(|(at, message)| {
+            let before: String = chars[..*at].iter().collect();
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
+            let text = rule.lines().nth(line - 1).unwrap_or("");
+            format!(
+                "ERROR: <input>:{line}:{}: Syntax error: {message}\n | {text}\n | {}^",
+                column + 1,
+                ".".repeat(column)
+            )
+        })
+        .collect();
+    Some(printed.join("\n"))
 }
 
 #[cfg(test)]
@@ -219,21 +382,56 @@ mod tests {
     fn flux_rules() {
         let rule = "!has(self.serviceAccountName) || (has(self.provider) && (self.provider == 'azure' || self.provider == 'aws'))";
         assert_eq!(
-            evaluate(rule, &json!({"serviceAccountName": "sa"})),
+            evaluate(rule, &json!({"serviceAccountName": "sa"}), None),
             Some(false)
         );
         assert_eq!(
             evaluate(
                 rule,
-                &json!({"serviceAccountName": "sa", "provider": "aws"})
+                &json!({"serviceAccountName": "sa", "provider": "aws"}),
+                None
             ),
             Some(true)
         );
-        assert_eq!(evaluate(rule, &json!({})), Some(true));
+        assert_eq!(evaluate(rule, &json!({}), None), Some(true));
         assert_eq!(
-            evaluate("has(self.a) || has(self.b)", &json!({"b": 1})),
+            evaluate("has(self.a) || has(self.b)", &json!({"b": 1}), None),
             Some(true)
         );
-        assert_eq!(evaluate("self.items.all(x, x > 0)", &json!({})), None);
+        assert_eq!(evaluate("self.items.all(x, x > 0)", &json!({}), None), None);
+    }
+
+    #[test]
+    fn transition_rules_compare_with_the_old_value() {
+        assert!(super::is_transition("self >= oldSelf"));
+        assert!(!super::is_transition("self >= 1"));
+        assert_eq!(
+            evaluate("self >= oldSelf", &json!(2), Some(&json!(1))),
+            Some(true)
+        );
+        assert_eq!(
+            evaluate("self >= oldSelf", &json!(0), Some(&json!(1))),
+            Some(false)
+        );
+        assert_eq!(
+            evaluate("self == oldSelf", &json!("a"), Some(&json!("b"))),
+            Some(false)
+        );
+        assert_eq!(evaluate("self.n < 3", &json!({"n": 2}), None), Some(true));
+    }
+
+    #[test]
+    fn syntax_errors_print_as_cel_go_does() {
+        let expected = "ERROR: <input>:1:8: Syntax error: token recognition error at: '='\n | self ===\n | .......^\nERROR: <input>:1:9: Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}\n | self ===\n | ........^";
+        assert_eq!(super::syntax_errors("self ==="), Some(expected.to_string()));
+        for valid in [
+            "self == oldSelf",
+            "!has(self.serviceAccountName) || (has(self.provider) && (self.provider == 'azure' || self.provider == 'aws'))",
+            "self.all(x, x.name.startsWith(\"a#\")) // comment with @",
+            "size(self) <= 10 && self.matches('^[a-z]+$') ? 1.5e3 : -2u",
+            "r'\\d+' in [b'x', '''multi\nline ' # ''']",
+        ] {
+            assert_eq!(super::syntax_errors(valid), None, "{valid}");
+        }
     }
 }

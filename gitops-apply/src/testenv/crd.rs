@@ -1,6 +1,16 @@
 //! Custom resources: serving the versions of applied CustomResourceDefinitions, their
 //! establishment, structural-schema defaulting, pruning and validation, and Tables with the
 //! CRD's printer columns.
+//!
+//! As apiextensions-apiserver does, a request is handled in the version of its path: the body
+//! is pruned and defaulted by that version's schema, then stored converted to the storage
+//! version (conversion `None` rewrites `apiVersion`) and pruned by its schema. Each object
+//! keeps the version it was stored in; a read prunes and defaults it by that version's schema
+//! and converts it to the version asked for, pruned by that one's schema (its defaults are not
+//! applied on reads). Discovery orders versions as Kubernetes prefers them (GA, beta, alpha);
+//! deprecated versions answer with a `Warning`; a new storage version joins
+//! `status.storedVersions`. The CRD itself is validated for its name, one storage version,
+//! stored versions and rules that do not lex. Webhook conversion is not served.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,6 +29,100 @@ pub(crate) struct CustomVersion {
     pub schema: Value,
     /// `additionalPrinterColumns`.
     pub columns: Vec<Value>,
+    /// The `Warning` a request of a deprecated version gets.
+    pub deprecation: Option<String>,
+    /// The scale subresource's paths, when the version has one.
+    pub scale: Option<ScalePaths>,
+    /// The version objects are stored in.
+    pub storage: String,
+    /// The schema of every version the CRD declares, served or not: stored objects are read
+    /// and written through them.
+    pub schemas: BTreeMap<String, Value>,
+}
+
+/// `subresources.scale`: where replicas and the selector live in the object.
+#[derive(Debug, Clone)]
+pub(crate) struct ScalePaths {
+    pub spec_replicas: String,
+    pub status_replicas: String,
+    pub selector: Option<String>,
+}
+
+/// Orders versions as Kubernetes prefers them: GA before beta before alpha, higher numbers
+/// first, then versions of other shapes alphabetically.
+pub(crate) fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn parse(v: &str) -> Option<(u8, u64, u64)> {
+        let rest = v.strip_prefix('v')?;
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() || digits.starts_with('0') {
+            return None;
+        }
+        let major: u64 = digits.parse().ok()?;
+        let tail = &rest[digits.len()..];
+        if tail.is_empty() {
+            return Some((2, major, 0));
+        }
+        let (level, number) = if let Some(n) = tail.strip_prefix("beta") {
+            (1, n)
+        } else if let Some(n) = tail.strip_prefix("alpha") {
+            (0, n)
+        } else {
+            return None;
+        };
+        if number.is_empty()
+            || !number.chars().all(|c| c.is_ascii_digit())
+            || number.starts_with('0')
+        {
+            return None;
+        }
+        Some((level, major, number.parse().ok()?))
+    }
+    match (parse(a), parse(b)) {
+        (Some((la, ma, na)), Some((lb, mb, nb))) => lb.cmp(&la).then(mb.cmp(&ma)).then(nb.cmp(&na)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
+}
+
+/// The warning of a deprecated version: its own `deprecationWarning`, else the server's
+/// default naming the preferred served version that is newer and not deprecated.
+fn deprecation_warning(crd: &Value, version: &Value) -> Option<String> {
+    if version.get("deprecated").and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    if let Some(text) = version.get("deprecationWarning").and_then(Value::as_str) {
+        return Some(text.to_string());
+    }
+    let group = s(crd, "/spec/group");
+    let kind = s(crd, "/spec/names/kind");
+    let name = s(version, "/name");
+    let mut message = format!("{group}/{name} {kind} is deprecated");
+    let mut newer: Vec<&str> = versions(crd)
+        .filter(|v| v.get("served").and_then(Value::as_bool) == Some(true))
+        .filter(|v| v.get("deprecated").and_then(Value::as_bool) != Some(true))
+        .map(|v| s(v, "/name"))
+        .filter(|v| version_order(name, v) == std::cmp::Ordering::Greater)
+        .collect();
+    newer.sort_by(|a, b| version_order(a, b));
+    if let Some(best) = newer.first() {
+        message.push_str(&format!("; use {group}/{best} {kind}"));
+    }
+    Some(message)
+}
+
+fn versions(crd: &Value) -> impl Iterator<Item = &Value> {
+    crd.pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// The version a CRD stores its objects in.
+pub(crate) fn storage_version(crd: &Value) -> Option<&str> {
+    versions(crd)
+        .find(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .map(|v| s(v, "/name"))
 }
 
 /// The custom resources served, by CRD name.
@@ -71,6 +175,9 @@ impl CustomResources {
                     .push((resource.version.clone(), vec![resource.entry.clone()])),
             }
         }
+        for group in &mut groups {
+            group.versions.sort_by(|(a, _), (b, _)| version_order(a, b));
+        }
         groups
     }
 }
@@ -86,6 +193,9 @@ fn resources_of(crd: &Value) -> Vec<Resource> {
     let singular = s(crd, "/spec/names/singular");
     let kind = s(crd, "/spec/names/kind");
     let namespaced = s(crd, "/spec/scope") == "Namespaced";
+    let schemas: BTreeMap<String, Value> = versions(crd)
+        .map(|v| (s(v, "/name").to_string(), schema_of(v)))
+        .collect();
     let mut out = Vec::new();
     for version in crd
         .pointer("/spec/versions")
@@ -168,21 +278,36 @@ fn resources_of(crd: &Value) -> Vec<Resource> {
             subresources,
             entry: Value::Object(entry),
             custom: Some(Arc::new(CustomVersion {
-                schema: version
-                    .pointer("/schema/openAPIV3Schema")
-                    .cloned()
-                    .unwrap_or(
-                        json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
-                    ),
+                schema: schema_of(version),
                 columns: version
                     .get("additionalPrinterColumns")
                     .and_then(Value::as_array)
                     .cloned()
                     .unwrap_or_default(),
+                deprecation: deprecation_warning(crd, version),
+                scale: version
+                    .pointer("/subresources/scale")
+                    .map(|scale| ScalePaths {
+                        spec_replicas: s(scale, "/specReplicasPath").to_string(),
+                        status_replicas: s(scale, "/statusReplicasPath").to_string(),
+                        selector: scale
+                            .get("labelSelectorPath")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                    }),
+                storage: storage_version(crd).unwrap_or(name).to_string(),
+                schemas: schemas.clone(),
             })),
         });
     }
     out
+}
+
+fn schema_of(version: &Value) -> Value {
+    version
+        .pointer("/schema/openAPIV3Schema")
+        .cloned()
+        .unwrap_or(json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}))
 }
 
 /// The storage version hash discovery shows: the first 8 bytes of the SHA-256 of
@@ -203,6 +328,7 @@ pub(crate) fn prepare_create(crd: &mut Value) {
         .flatten()
         .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
         .filter_map(|v| v.get("name").cloned())
+        .take(1)
         .collect();
     if let Some(map) = crd.as_object_mut() {
         map.insert(
@@ -210,6 +336,272 @@ pub(crate) fn prepare_create(crd: &mut Value) {
             json!({"conditions": null, "acceptedNames": {"plural": "", "kind": ""}, "storedVersions": stored}),
         );
     }
+}
+
+/// Whether the resource is `customresourcedefinitions.apiextensions.k8s.io`.
+pub(crate) fn is_definition(resource: &Resource) -> bool {
+    resource.group == "apiextensions.k8s.io" && resource.plural == "customresourcedefinitions"
+}
+
+/// The CRD strategy on every write: fields Go leaves out when they hold their zero value are
+/// dropped (the object is stored as typed), and a new storage version joins
+/// `status.storedVersions`.
+pub(crate) fn prepare(old: Option<&Value>, crd: &mut Value) {
+    fn drop_zero(map: &mut Map<String, Value>, keys: &[&str]) {
+        map.retain(|k, v| {
+            !keys.contains(&k.as_str())
+                || !(v.is_null()
+                    || v == &json!(0)
+                    || v == &json!("")
+                    || v == &json!(false)
+                    || v == &json!([]))
+        });
+    }
+    if let Some(names) = crd
+        .pointer_mut("/spec/names")
+        .and_then(Value::as_object_mut)
+    {
+        drop_zero(names, &["singular", "shortNames", "categories", "listKind"]);
+    }
+    if let Some(versions) = crd
+        .pointer_mut("/spec/versions")
+        .and_then(Value::as_array_mut)
+    {
+        for version in versions.iter_mut().filter_map(Value::as_object_mut) {
+            drop_zero(
+                version,
+                &["deprecated", "additionalPrinterColumns", "selectableFields"],
+            );
+            for column in version
+                .get_mut("additionalPrinterColumns")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object_mut)
+            {
+                drop_zero(column, &["priority", "format", "description"]);
+            }
+        }
+    }
+    if old.is_none() {
+        return;
+    }
+    let Some(storage) = storage_version(crd).map(str::to_string) else {
+        return;
+    };
+    if let Some(stored) = crd
+        .pointer_mut("/status/storedVersions")
+        .and_then(Value::as_array_mut)
+        && !stored.iter().any(|v| v.as_str() == Some(storage.as_str()))
+    {
+        stored.push(json!(storage));
+    }
+}
+
+/// The CRD's own validation (the apiextensions `validation` package's rules this server
+/// checks): its name, exactly one storage version, and `status.storedVersions` holding it.
+pub(crate) fn validate_definition(crd: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let name = s(crd, "/metadata/name");
+    let expected = format!("{}.{}", s(crd, "/spec/names/plural"), s(crd, "/spec/group"));
+    if name != expected {
+        causes.push(Cause::invalid(
+            "metadata.name",
+            &json!(name),
+            "must be spec.names.plural+\".\"+spec.group",
+        ));
+    }
+    let all: Vec<&Value> = versions(crd).collect();
+    let storage: Vec<&str> = all
+        .iter()
+        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .map(|v| s(v, "/name"))
+        .collect();
+    if !all.is_empty() && storage.len() != 1 {
+        causes.push(Cause {
+            reason: "FieldValueInvalid",
+            message: format!(
+                "Invalid value: {}: must have exactly one version marked as storage version",
+                internal_versions(&all)
+            ),
+            field: "spec.versions".into(),
+        });
+    }
+    rule_errors(&all, &mut causes);
+    let stored: Vec<&str> = crd
+        .pointer("/status/storedVersions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let stored_value = json!(stored);
+    if stored.is_empty() {
+        causes.push(Cause::invalid(
+            "status.storedVersions",
+            &stored_value,
+            "must have at least one stored version",
+        ));
+        return causes;
+    }
+    for version in &storage {
+        if !stored.contains(version) {
+            causes.push(Cause::invalid(
+                "status.storedVersions",
+                &stored_value,
+                &format!("must have the storage version {version}"),
+            ));
+        }
+    }
+    for (i, version) in stored.iter().enumerate() {
+        if !all.iter().any(|v| s(v, "/name") == *version) {
+            causes.push(Cause::invalid(
+                &format!("status.storedVersions[{i}]"),
+                &json!(version),
+                "must appear in spec.versions",
+            ));
+        }
+    }
+    causes
+}
+
+/// Rules of a CRD schema that do not compile, as the CRD's validation reports them (at the
+/// internal type's path: a schema every version shares is `spec.validation`).
+fn rule_errors(all: &[&Value], causes: &mut Vec<Cause>) {
+    let first = all
+        .first()
+        .and_then(|v| v.pointer("/schema/openAPIV3Schema"));
+    let shared = all
+        .iter()
+        .all(|v| v.pointer("/schema/openAPIV3Schema") == first);
+    if shared {
+        if let Some(schema) = first {
+            schema_rule_errors(schema, "spec.validation.openAPIV3Schema", causes);
+        }
+        return;
+    }
+    for (i, version) in all.iter().enumerate() {
+        if let Some(schema) = version.pointer("/schema/openAPIV3Schema") {
+            let path = format!("spec.versions[{i}].schema.openAPIV3Schema");
+            schema_rule_errors(schema, &path, causes);
+        }
+    }
+}
+
+fn schema_rule_errors(schema: &Value, path: &str, causes: &mut Vec<Cause>) {
+    let text =
+        |v: Option<&Value>, zero: &str| v.map(Value::to_string).unwrap_or_else(|| zero.to_string());
+    for (i, rule) in schema
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let Some(errors) = super::cel::syntax_errors(s(rule, "/rule")) else {
+            continue;
+        };
+        let shown = format!(
+            "{{\"Rule\":{},\"Message\":{},\"MessageExpression\":{},\"Reason\":{},\"FieldPath\":{},\"OptionalOldSelf\":{}}}",
+            text(rule.get("rule"), "\"\""),
+            text(rule.get("message"), "\"\""),
+            text(rule.get("messageExpression"), "\"\""),
+            text(rule.get("reason"), "null"),
+            text(rule.get("fieldPath"), "\"\""),
+            text(rule.get("optionalOldSelf"), "null"),
+        );
+        causes.push(Cause {
+            reason: "FieldValueInvalid",
+            message: format!("Invalid value: {shown}: compilation failed: {errors}"),
+            field: format!("{path}.x-kubernetes-validations[{i}].rule"),
+        });
+    }
+    for (name, sub) in schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        schema_rule_errors(sub, &format!("{path}.properties[{name}]"), causes);
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(sub) = schema.get(key).filter(|v| v.is_object()) {
+            schema_rule_errors(sub, &format!("{path}.{key}"), causes);
+        }
+    }
+}
+
+/// The versions as the internal API type prints them in messages (Go field names, in field
+/// order). A schema, subresources or printer columns that every version shares are hoisted
+/// to the spec by the conversion to the internal type and so print as null; a schema kept
+/// per version prints in its v1 form here (the internal form names every Go field).
+fn internal_versions(all: &[&Value]) -> String {
+    let shared = |key: &str| {
+        let first = all.first().and_then(|v| v.get(key));
+        all.iter().all(|v| v.get(key) == first)
+    };
+    let text = |v: Option<&Value>| v.map(Value::to_string).unwrap_or_else(|| "null".into());
+    let items: Vec<String> = all
+        .iter()
+        .map(|v| {
+            let flag = |key: &str| v.get(key).and_then(Value::as_bool).unwrap_or(false);
+            let schema = if shared("schema") {
+                "null".to_string()
+            } else {
+                text(v.get("schema"))
+            };
+            let subresources = match v.get("subresources").filter(|_| !shared("subresources")) {
+                None => "null".to_string(),
+                Some(sub) => {
+                    let status = if sub.get("status").is_some() { "{}" } else { "null" };
+                    let scale = match sub.get("scale") {
+                        None => "null".to_string(),
+                        Some(scale) => format!(
+                            "{{\"SpecReplicasPath\":{},\"StatusReplicasPath\":{},\"LabelSelectorPath\":{}}}",
+                            text(scale.get("specReplicasPath")),
+                            text(scale.get("statusReplicasPath")),
+                            text(scale.get("labelSelectorPath")),
+                        ),
+                    };
+                    format!("{{\"Status\":{status},\"Scale\":{scale}}}")
+                }
+            };
+            let columns = match v
+                .get("additionalPrinterColumns")
+                .and_then(Value::as_array)
+                .filter(|_| !shared("additionalPrinterColumns"))
+            {
+                None => "null".to_string(),
+                Some(columns) => {
+                    let cells: Vec<String> = columns
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{{\"Name\":{},\"Type\":{},\"Format\":{},\"Description\":{},\"Priority\":{},\"JSONPath\":{}}}",
+                                text(c.get("name")),
+                                text(c.get("type")),
+                                text(Some(c.get("format").unwrap_or(&json!("")))),
+                                text(Some(c.get("description").unwrap_or(&json!("")))),
+                                text(Some(c.get("priority").unwrap_or(&json!(0)))),
+                                text(c.get("jsonPath")),
+                            )
+                        })
+                        .collect();
+                    format!("[{}]", cells.join(","))
+                }
+            };
+            format!(
+                "{{\"Name\":{},\"Served\":{},\"Storage\":{},\"Deprecated\":{},\"DeprecationWarning\":{},\"Schema\":{schema},\"Subresources\":{subresources},\"AdditionalPrinterColumns\":{columns},\"SelectableFields\":{}}}",
+                text(v.get("name")),
+                flag("served"),
+                flag("storage"),
+                flag("deprecated"),
+                text(v.get("deprecationWarning")),
+                text(v.get("selectableFields")),
+            )
+        })
+        .collect();
+    format!("[{}]", items.join(","))
 }
 
 /// After a CRD is written: serve its resources, and establish it (two status writes by
@@ -288,58 +680,116 @@ pub(crate) fn unregister(state: &mut State, crd: &Value) {
     }
 }
 
-/// Structural schema defaulting and pruning of unknown fields.
+/// Structural schema pruning and defaulting of an object in the version `custom` serves, as
+/// a request body is decoded.
 pub(crate) fn default_and_prune(custom: &CustomVersion, object: &mut Value) {
+    prune(&custom.schema, object);
+    default(&custom.schema, object);
+}
+
+/// Drops the fields the schema does not declare (unless it preserves unknown fields), keeping
+/// an object's `apiVersion`, `kind` and `metadata`.
+pub(crate) fn prune(schema: &Value, object: &mut Value) {
     let Some(map) = object.as_object_mut() else {
         return;
     };
-    let Some(props) = custom.schema.get("properties").and_then(Value::as_object) else {
-        return;
-    };
-    let preserve = custom
-        .schema
+    for (key, value) in map.iter_mut() {
+        if matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
+            continue;
+        }
+        if let Some(sub) = schema.pointer(&format!("/properties/{}", escape(key))) {
+            prune_value(sub, value);
+        }
+    }
+    if !preserves(schema) {
+        let props = schema.get("properties").and_then(Value::as_object);
+        map.retain(|k, _| {
+            matches!(k.as_str(), "apiVersion" | "kind" | "metadata")
+                || props.is_some_and(|p| p.contains_key(k))
+        });
+    }
+}
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn preserves(schema: &Value) -> bool {
+    schema
         .get("x-kubernetes-preserve-unknown-fields")
         .and_then(Value::as_bool)
-        == Some(true);
-    map.retain(|k, _| {
-        matches!(k.as_str(), "apiVersion" | "kind" | "metadata")
-            || props.contains_key(k)
-            || preserve
-    });
-    for (key, schema) in props {
+        == Some(true)
+}
+
+fn prune_value(schema: &Value, value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if schema
+                .get("x-kubernetes-embedded-resource")
+                .and_then(Value::as_bool)
+                == Some(true)
+            {
+                prune(schema, value);
+                return;
+            }
+            let props = schema.get("properties").and_then(Value::as_object);
+            let values = schema.get("additionalProperties").filter(|v| v.is_object());
+            if let Some(values) = values {
+                for v in map.values_mut() {
+                    prune_value(values, v);
+                }
+                return;
+            }
+            if schema.get("additionalProperties") == Some(&Value::Bool(true)) {
+                return;
+            }
+            if !preserves(schema) {
+                map.retain(|k, _| props.is_some_and(|p| p.contains_key(k)));
+            }
+            for (key, v) in map.iter_mut() {
+                if let Some(sub) = props.and_then(|p| p.get(key)) {
+                    prune_value(sub, v);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for item in items {
+                    prune_value(item_schema, item);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Fills in the schema's defaults.
+pub(crate) fn default(schema: &Value, object: &mut Value) {
+    let Some(map) = object.as_object_mut() else {
+        return;
+    };
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    for (key, sub) in props {
         if matches!(key.as_str(), "metadata" | "apiVersion" | "kind") {
             continue;
         }
         if !map.contains_key(key)
-            && let Some(d) = schema.get("default")
+            && let Some(d) = sub.get("default")
         {
             map.insert(key.clone(), d.clone());
         }
         if let Some(value) = map.get_mut(key) {
-            default_value(schema, value);
+            default_value(sub, value);
         }
     }
 }
 
 fn default_value(schema: &Value, value: &mut Value) {
-    if schema
-        .get("x-kubernetes-preserve-unknown-fields")
-        .and_then(Value::as_bool)
-        == Some(true)
-        && schema.get("properties").is_none()
-    {
-        return;
-    }
     match value {
         Value::Object(map) => {
             if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-                let preserve = schema
-                    .get("x-kubernetes-preserve-unknown-fields")
-                    .and_then(Value::as_bool)
-                    == Some(true);
-                if !preserve {
-                    map.retain(|k, _| props.contains_key(k));
-                }
                 for (key, sub) in props {
                     if !map.contains_key(key)
                         && let Some(d) = sub.get("default")
@@ -369,8 +819,47 @@ fn default_value(schema: &Value, value: &mut Value) {
     }
 }
 
+/// The object as storage keeps it: converted to the storage version (conversion `None`
+/// rewrites `apiVersion`) and pruned by that version's schema. Defaults are not stored: the
+/// storage version's apply when the object is read.
+pub(crate) fn to_storage(resource: &Resource, custom: &CustomVersion, object: &mut Value) {
+    convert(resource, custom, &custom.storage, object);
+}
+
+fn convert(resource: &Resource, custom: &CustomVersion, version: &str, object: &mut Value) {
+    if let Some(map) = object.as_object_mut() {
+        map.insert(
+            "apiVersion".into(),
+            json!(format!("{}/{version}", resource.group)),
+        );
+    }
+    if let Some(schema) = custom.schemas.get(version) {
+        prune(schema, object);
+    }
+}
+
+/// A stored object as the resource's version serves it: decoded in the version it was stored
+/// in (pruned and defaulted by that version's schema), converted, and pruned by the served
+/// version's schema. Defaults of the served version are not applied on reads.
+pub(crate) fn view(resource: &Resource, custom: &CustomVersion, object: &Value) -> Value {
+    let mut out = object.clone();
+    let stored = s(object, "/apiVersion")
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    if let Some(schema) = custom.schemas.get(&stored) {
+        prune(schema, &mut out);
+        default(schema, &mut out);
+    }
+    if stored != resource.version {
+        convert(resource, custom, &resource.version, &mut out);
+    }
+    out
+}
+
 /// Structural schema validation: types, required, minimum/maximum, pattern, enum, lengths.
-pub(crate) fn validate(custom: &CustomVersion, object: &Value) -> Vec<Cause> {
+pub(crate) fn validate(custom: &CustomVersion, object: &Value, old: Option<&Value>) -> Vec<Cause> {
     let mut causes = Vec::new();
     if let (Some(props), Some(map)) = (
         custom.schema.get("properties").and_then(Value::as_object),
@@ -411,7 +900,7 @@ pub(crate) fn validate(custom: &CustomVersion, object: &Value) -> Vec<Cause> {
                 field: "<nil>".into(),
             });
         } else {
-            check_rules(&custom.schema, object, "", &mut causes);
+            check_rules(&custom.schema, object, old, "", &mut causes);
         }
     }
     causes
@@ -428,8 +917,15 @@ fn has_rules(schema: &Value) -> bool {
     }
 }
 
-/// Evaluates the CEL rules of the schema against the object, depth first.
-fn check_rules(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
+/// Evaluates the CEL rules of the schema against the object, depth first; transition rules
+/// (with `oldSelf`) only where the old object has the value too.
+fn check_rules(
+    schema: &Value,
+    value: &Value,
+    old: Option<&Value>,
+    path: &str,
+    causes: &mut Vec<Cause>,
+) {
     for rule in schema
         .get("x-kubernetes-validations")
         .and_then(Value::as_array)
@@ -437,7 +933,10 @@ fn check_rules(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause
         .flatten()
     {
         let text = s(rule, "/rule");
-        let verdict = super::cel::evaluate(text, value);
+        if old.is_none() && super::cel::is_transition(text) {
+            continue;
+        }
+        let verdict = super::cel::evaluate(text, value, old);
         if verdict.is_none() {
             // A real server would evaluate it; saying so beats passing it in silence.
             tracing::warn!(
@@ -452,9 +951,14 @@ fn check_rules(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause
                 .and_then(Value::as_str)
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("failed rule: {text}"));
+            // Scalars are shown; objects and lists are not.
+            let shown = match value {
+                Value::Object(_) | Value::Array(_) => String::new(),
+                other => format!("{other}: "),
+            };
             causes.push(Cause {
                 reason: "FieldValueInvalid",
-                message: format!("Invalid value: {message}"),
+                message: format!("Invalid value: {shown}{message}"),
                 field: if path.is_empty() {
                     "<nil>".into()
                 } else {
@@ -473,15 +977,18 @@ fn check_rules(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause
                         } else {
                             format!("{path}.{key}")
                         };
-                        check_rules(sub, v, &child, causes);
+                        let before = old.and_then(|o| o.get(key));
+                        check_rules(sub, v, before, &child, causes);
                     }
                 }
             }
         }
         Value::Array(items) => {
             if let Some(sub) = schema.get("items") {
+                // Items are matched with the old list by position only when it is atomic;
+                // without keys to match them, transition rules of items are not checked.
                 for (i, item) in items.iter().enumerate() {
-                    check_rules(sub, item, &format!("{path}[{i}]"), causes);
+                    check_rules(sub, item, None, &format!("{path}[{i}]"), causes);
                 }
             }
         }
@@ -491,8 +998,18 @@ fn check_rules(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause
 
 fn check(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
     let in_body = |rule: String| format!("{path} in body {rule}");
-    if let Some(ty) = schema.get("type").and_then(Value::as_str) {
+    let int_or_string = schema
+        .get("x-kubernetes-int-or-string")
+        .and_then(Value::as_bool)
+        == Some(true);
+    let declared = if int_or_string {
+        Some("integer,string")
+    } else {
+        schema.get("type").and_then(Value::as_str)
+    };
+    if let Some(ty) = declared {
         let ok = match ty {
+            "integer,string" => value.is_i64() || value.is_u64() || value.is_string(),
             "object" => value.is_object(),
             "array" => value.is_array(),
             "string" => value.is_string(),
@@ -604,5 +1121,122 @@ fn fmt_num(n: f64) -> String {
         format!("{}", n as i64)
     } else {
         n.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crd() -> Value {
+        let schema = |props: Value| json!({"openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "object", "properties": props}}}});
+        json!({
+            "metadata": {"name": "crates.x.example.com"},
+            "spec": {"group": "x.example.com", "scope": "Namespaced",
+                "names": {"plural": "crates", "singular": "crate", "kind": "Crate"},
+                "versions": [
+                    {"name": "v1alpha1", "served": true, "storage": false, "deprecated": true,
+                        "schema": schema(json!({"size": {"type": "integer", "default": 1}, "legacy": {"type": "string"}}))},
+                    {"name": "v1beta1", "served": true, "storage": true,
+                        "schema": schema(json!({"size": {"type": "integer"}, "color": {"type": "string", "default": "red"}}))},
+                    {"name": "v1", "served": true, "storage": false,
+                        "schema": schema(json!({"size": {"type": "integer"}, "color": {"type": "string", "default": "blue"}}))},
+                ]},
+            "status": {"storedVersions": ["v1beta1"]},
+        })
+    }
+
+    fn served(version: &str) -> Resource {
+        resources_of(&crd())
+            .into_iter()
+            .find(|r| r.version == version)
+            .expect("served version")
+    }
+
+    #[test]
+    fn versions_order_as_kubernetes_prefers_them() {
+        let mut versions = vec![
+            "v1alpha1", "foo", "v2beta1", "v1", "v1beta2", "v1beta1", "v2",
+        ];
+        versions.sort_by(|a, b| version_order(a, b));
+        assert_eq!(
+            versions,
+            [
+                "v2", "v1", "v2beta1", "v1beta2", "v1beta1", "v1alpha1", "foo"
+            ]
+        );
+    }
+
+    #[test]
+    fn deprecated_versions_name_the_preferred_newer_one() {
+        let alpha = served("v1alpha1");
+        assert_eq!(
+            alpha
+                .custom
+                .as_ref()
+                .and_then(|c| c.deprecation.clone())
+                .as_deref(),
+            Some("x.example.com/v1alpha1 Crate is deprecated; use x.example.com/v1 Crate")
+        );
+        assert!(
+            served("v1")
+                .custom
+                .as_ref()
+                .is_some_and(|c| c.deprecation.is_none())
+        );
+    }
+
+    #[test]
+    fn objects_are_stored_pruned_and_read_with_storage_defaults() {
+        let alpha = served("v1alpha1");
+        let custom = alpha.custom.clone().expect("custom");
+        let mut object = json!({"apiVersion": "x.example.com/v1alpha1", "kind": "Crate",
+            "metadata": {"name": "a"}, "spec": {"legacy": "old", "size": 7}});
+        to_storage(&alpha, &custom, &mut object);
+        assert_eq!(object["apiVersion"], json!("x.example.com/v1beta1"));
+        assert_eq!(object["spec"], json!({"size": 7}));
+        // Read at v1alpha1: storage defaults, then pruned by the served schema.
+        assert_eq!(view(&alpha, &custom, &object)["spec"], json!({"size": 7}));
+        let v1 = served("v1");
+        let v1_custom = v1.custom.clone().expect("custom");
+        let read = view(&v1, &v1_custom, &object);
+        assert_eq!(read["apiVersion"], json!("x.example.com/v1"));
+        assert_eq!(read["spec"], json!({"color": "red", "size": 7}));
+    }
+
+    #[test]
+    fn a_new_storage_version_is_recorded_and_zero_values_dropped() {
+        let old = crd();
+        let mut new = crd();
+        new["spec"]["versions"][1]["storage"] = json!(false);
+        new["spec"]["versions"][2]["storage"] = json!(true);
+        new["spec"]["versions"][2]["additionalPrinterColumns"] =
+            json!([{"name": "Size", "type": "integer", "jsonPath": ".spec.size", "priority": 0}]);
+        prepare(Some(&old), &mut new);
+        assert_eq!(new["status"]["storedVersions"], json!(["v1beta1", "v1"]));
+        assert_eq!(
+            new["spec"]["versions"][2]["additionalPrinterColumns"][0].get("priority"),
+            None
+        );
+        assert!(validate_definition(&new).is_empty());
+    }
+
+    #[test]
+    fn definitions_are_validated() {
+        let mut twins = crd();
+        twins["spec"]["versions"][2]["storage"] = json!(true);
+        let causes = validate_definition(&twins);
+        let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["spec.versions", "status.storedVersions"]);
+        assert!(
+            causes[1]
+                .message
+                .ends_with("must have the storage version v1")
+        );
+        let mut misnamed = crd();
+        misnamed["metadata"]["name"] = json!("things.x.example.com");
+        let causes = validate_definition(&misnamed);
+        assert_eq!(causes.len(), 1);
+        assert_eq!(causes[0].field, "metadata.name");
     }
 }

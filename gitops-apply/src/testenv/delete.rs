@@ -126,8 +126,8 @@ pub(crate) fn delete(
     }
     details.insert("kind".into(), json!(resource.plural));
     details.insert("uid".into(), json!(uid));
-    if resource.group == "apiextensions.k8s.io" || resource.custom.is_some() {
-        // These stores answer with the object itself.
+    if resource.group == "apiextensions.k8s.io" {
+        // This store answers with the object itself; custom resources' with a Status.
         return Ok(json_response(200, &old));
     }
     Ok(json_response(

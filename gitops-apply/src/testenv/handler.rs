@@ -18,7 +18,6 @@ use super::Server;
 use super::crd::CustomResources;
 use super::delete::{delete, delete_collection};
 use super::discovery;
-use super::events;
 use super::list::list;
 use super::rbac;
 use super::registry::{self, Group, Resource};
@@ -425,6 +424,18 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
     };
     let target = parse_target(rest).ok_or_else(ApiError::page_not_found)?;
     let resource = server.lock().resource(group, version, target.plural)?;
+    if resource.custom.is_some() {
+        // The CRD handler serves a cluster-scoped kind on cluster paths only, and answers a
+        // subresource the version lacks as a missing object.
+        if !resource.namespaced && target.namespace.is_some() {
+            return Err(ApiError::page_not_found());
+        }
+        if let (Some(sub), Some(name)) = (target.subresource, target.name)
+            && !resource.has_subresource(sub)
+        {
+            return Err(ApiError::not_found(&resource, name));
+        }
+    }
     if let Some(sub) = target.subresource
         && !resource.has_subresource(sub)
     {
@@ -480,6 +491,15 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
         };
         rbac::check(&state.store, &state.tokens, &call.credentials, &attributes)?;
     }
+    // A deprecated version of a custom resource says so on every request it serves.
+    if let Some(warning) = resource
+        .custom
+        .as_ref()
+        .and_then(|c| c.deprecation.as_ref())
+        && let Ok(mut sink) = call.warnings.lock()
+    {
+        sink.push(warning.clone());
+    }
     let fault = {
         let mut state = server.lock();
         *state
@@ -517,11 +537,9 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
         return match verb {
             "get" => {
                 let state = server.lock();
-                let object = state
-                    .store
-                    .get(&resource.storage_key(), ns, name)
+                let object = super::write::stored(&state, &resource, ns, name)
                     .ok_or_else(|| ApiError::not_found(&resource, name))?;
-                Ok(json_response(200, &scale::view(object)))
+                Ok(json_response(200, &scale::view(&resource, &object)))
             }
             "update" | "patch" => {
                 let result = {
@@ -738,10 +756,9 @@ pub(crate) fn render<'a>(
     rv: u64,
 ) -> Cow<'a, Value> {
     let accept = call.accept.as_str();
-    let object = if events::is_event(resource) {
-        Cow::Owned(events::view(resource, object))
-    } else {
-        Cow::Borrowed(object)
+    let object = match registry::served_view(resource, object) {
+        Some(view) => Cow::Owned(view),
+        None => Cow::Borrowed(object),
     };
     if accept.contains("as=PartialObjectMetadata") {
         return Cow::Owned(partial(&object));

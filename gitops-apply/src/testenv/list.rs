@@ -39,9 +39,26 @@ pub(crate) fn list(
         .filter(|l| *l > 0)
         .unwrap_or(usize::MAX);
     let page: Vec<&Value> = all.iter().skip(start).take(limit).copied().collect();
+    // Custom resources are served converted from their stored versions.
+    let converted: Vec<Value> = match &resource.custom {
+        Some(custom) => page
+            .iter()
+            .map(|o| super::crd::view(resource, custom, o))
+            .collect(),
+        None => Vec::new(),
+    };
+    let page: Vec<&Value> = if resource.custom.is_some() {
+        converted.iter().collect()
+    } else {
+        page
+    };
     let remaining = all.len().saturating_sub(start + page.len());
     let mut metadata = Map::new();
     metadata.insert("resourceVersion".into(), json!(rv.to_string()));
+    if remaining == 0 && resource.custom.is_some() && !call.accept.contains("as=Table") {
+        // Unstructured lists always carry the token, empty on the last page (Tables do not).
+        metadata.insert("continue".into(), json!(""));
+    }
     if remaining > 0 {
         metadata.insert(
             "continue".into(),
@@ -71,7 +88,10 @@ pub(crate) fn list(
                 } else {
                     (*o).clone()
                 };
-                if let Some(map) = item.as_object_mut() {
+                // Typed lists leave them out; custom resources' unstructured lists keep them.
+                if let Some(map) = item.as_object_mut()
+                    && resource.custom.is_none()
+                {
                     map.remove("kind");
                     map.remove("apiVersion");
                 }

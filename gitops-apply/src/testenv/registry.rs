@@ -131,6 +131,18 @@ pub(crate) fn builtin() -> &'static Builtin {
     })
 }
 
+/// An object as the resource's version serves it, when that differs from how it is stored:
+/// an Event in the other Event view, a custom resource converted from its stored version.
+pub(crate) fn served_view(resource: &Resource, object: &Value) -> Option<Value> {
+    if let Some(custom) = &resource.custom {
+        return Some(super::crd::view(resource, custom, object));
+    }
+    if super::events::is_event(resource) {
+        return Some(super::events::view(resource, object));
+    }
+    None
+}
+
 /// Builds a [`Resource`] from an aggregated discovery entry.
 pub(crate) fn resource_from_entry(group: &str, version: &str, entry: &Value) -> Resource {
     let s = |key: &str| {

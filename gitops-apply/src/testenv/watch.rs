@@ -61,7 +61,10 @@ impl Watch {
 
     /// Whether the watch sends objects as stored (not as a Table, metadata or another view).
     fn whole(&self) -> bool {
-        !self.table && !self.metadata_only && !super::events::is_event(&self.resource)
+        !self.table
+            && !self.metadata_only
+            && self.resource.custom.is_none()
+            && !super::events::is_event(&self.resource)
     }
 
     /// The watch line of an event's object.
@@ -80,14 +83,19 @@ impl Watch {
                 .and_then(Value::as_str)
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(0);
+            // Custom resources' columns read the converted object.
+            let converted = self
+                .resource
+                .custom
+                .as_ref()
+                .map(|custom| super::crd::view(&self.resource, custom, object));
+            let object = converted.as_ref().unwrap_or(object);
             return super::table::table(&self.resource, &[object], rv, self.table_options);
         }
         if self.metadata_only {
             partial(object)
-        } else if super::events::is_event(&self.resource) {
-            super::events::view(&self.resource, object)
         } else {
-            object.clone()
+            super::registry::served_view(&self.resource, object).unwrap_or_else(|| object.clone())
         }
     }
 

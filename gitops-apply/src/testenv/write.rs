@@ -481,7 +481,9 @@ pub(crate) fn write(
     for entry in entries.iter_mut() {
         if entry.is(&manager, operation, subresource.as_deref()) {
             entry.api_version = resource.api_version();
-            if content_changed {
+            // The scale subresource's entries carry no time: the server builds them from the
+            // Scale's entries with the parent's times, which never had one for them.
+            if content_changed && subresource.as_deref() != Some("scale") {
                 entry.time = Some(json!(now()));
             }
         }
@@ -509,13 +511,19 @@ pub(crate) fn write(
             crd::prepare_create(&mut new);
         }
     }
+    if crd::is_definition(resource) {
+        crd::prepare(old, &mut new);
+    }
     // Validation.
     let report = validation::object(resource, &new);
     state.warnings.extend(report.warnings);
     let mut causes = report.causes;
     causes.extend(events::validate(resource, &new));
+    if crd::is_definition(resource) {
+        causes.extend(crd::validate_definition(&new));
+    }
     if let Some(custom) = &resource.custom {
-        causes.extend(crd::validate(custom, &new));
+        causes.extend(crd::validate(custom, &new, old));
     }
     if let Some(old) = old {
         causes.extend(validation::update(resource, old, &new));
@@ -584,6 +592,15 @@ pub(crate) fn write(
             return Ok((shared.clone(), Written::Unchanged));
         }
     }
+    // Custom resources are stored in their storage version; the answer is read back.
+    let custom = resource.custom.as_deref();
+    if let Some(custom) = custom {
+        crd::to_storage(resource, custom, &mut new);
+    }
+    let served = |object: Arc<Value>| match custom {
+        Some(custom) => Arc::new(crd::view(resource, custom, &object)),
+        None => object,
+    };
     if dry_run {
         if old.is_none()
             && let Some(meta) = new.get_mut("metadata").and_then(Value::as_object_mut)
@@ -591,7 +608,7 @@ pub(crate) fn write(
             meta.remove("resourceVersion");
         }
         return Ok((
-            Arc::new(new),
+            served(Arc::new(new)),
             if created {
                 Written::Created
             } else {
@@ -608,7 +625,7 @@ pub(crate) fn write(
             .is_none_or(|f| f.is_empty())
     {
         state.store.remove(&resource.storage_key(), ns, name);
-        return Ok((Arc::new(new), Written::Updated));
+        return Ok((served(Arc::new(new)), Written::Updated));
     }
     let kind = if created {
         EventType::Added
@@ -622,7 +639,7 @@ pub(crate) fn write(
         crd::register(state, &stored);
     }
     Ok((
-        stored,
+        served(stored),
         if created {
             Written::Created
         } else {
@@ -639,6 +656,9 @@ pub(crate) fn stored(
     name: &str,
 ) -> Option<Arc<Value>> {
     let object = state.store.shared(&resource.storage_key(), ns, name)?;
+    if let Some(custom) = &resource.custom {
+        return Some(Arc::new(crd::view(resource, custom, object)));
+    }
     if events::is_event(resource)
         && object.get("apiVersion").and_then(Value::as_str) != Some(&resource.api_version())
     {

@@ -391,12 +391,18 @@ fn children_set(value: &Value, node: Option<Node<'_>>) -> FieldSet {
     match value {
         Value::Object(map) => {
             for (key, v) in map {
-                add_value(
-                    &mut set,
-                    Element::Field(key.clone()),
-                    v,
-                    node.and_then(|n| n.child(key)),
-                );
+                let element = Element::Field(key.clone());
+                // A key the schema does not declare (a map's entry, or a field of an object
+                // that preserves unknown fields) is owned itself as well as through its
+                // contents, as structured-merge-diff sets it. Below a preserved object the
+                // structure is deduced: every level is such a map.
+                let declared = node.and_then(|n| n.field(key));
+                let child = declared.or_else(|| node.and_then(|n| n.values()));
+                let child = child.or_else(|| node.filter(|n| n.preserves_unknown_fields()));
+                if node.is_some() && declared.is_none() {
+                    set.members.insert(element.clone());
+                }
+                add_value(&mut set, element, v, child);
             }
         }
         Value::Array(items) => {
@@ -796,6 +802,21 @@ mod tests {
                 "f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {".": {},
                     "f:name": {}, "f:ports": {"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {
                         ".": {}, "f:containerPort": {}}}}}}}}})
+        );
+    }
+
+    #[test]
+    fn undeclared_keys_are_owned_themselves_as_deduced_structure() {
+        let schema = json!({"type": "object", "properties": {"spec": {"type": "object",
+            "properties": {"extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                "settings": {"type": "object", "additionalProperties": {"type": "object"}}}}}});
+        let node = crate::schema::Node::from_schema(&schema);
+        let object = json!({"spec": {"extra": {"nested": {"deeper": {"x": 1}}},
+            "settings": {"a": {"b": "c"}}}});
+        assert_eq!(
+            object_set(&object, node).to_json(),
+            json!({"f:spec": {"f:extra": {"f:nested": {".": {}, "f:deeper": {".": {}, "f:x": {}}}},
+                "f:settings": {"f:a": {".": {}, "f:b": {}}}}})
         );
     }
 

@@ -138,19 +138,83 @@ pub fn merge(live: &mut Value, config: &Value, node: Option<Node<'_>>) {
                     .collect()
             };
             let (live_ids, config_ids) = (ids(l), ids(c));
-            for (id, item) in live_ids.iter().zip(l.iter_mut()) {
-                if let Some(i) = config_ids.iter().position(|x| x == id) {
-                    merge(item, &c[i], item_node);
-                }
-            }
-            for (id, item) in config_ids.iter().zip(c) {
-                if !live_ids.contains(id) {
-                    l.push(item.clone());
-                }
-            }
+            let mut live: Vec<Option<Value>> = std::mem::take(l).into_iter().map(Some).collect();
+            *l = merged_order(&live_ids, &config_ids)
+                .into_iter()
+                .filter_map(|(from_live, from_config)| {
+                    let item = from_live.and_then(|i| live.get_mut(i).and_then(Option::take));
+                    match (item, from_config) {
+                        (Some(mut item), Some(j)) => {
+                            merge(&mut item, &c[j], item_node);
+                            Some(item)
+                        }
+                        (Some(item), None) => Some(item),
+                        (None, Some(j)) => Some(c[j].clone()),
+                        (None, None) => None,
+                    }
+                })
+                .collect();
         }
         (live, _) => *live = config.clone(),
     }
+}
+
+/// The order of a merged associative list, as structured-merge-diff builds it: items only
+/// the live list has keep their place, items of the configuration come in its order (a shared
+/// item waits until the configuration reaches it), new ones where the configuration puts
+/// them. Each position names the live item and the configuration item it merges.
+fn merged_order(live: &[Element], config: &[Element]) -> Vec<(Option<usize>, Option<usize>)> {
+    let mut out = Vec::with_capacity(live.len() + config.len());
+    let mut emitted: Vec<&Element> = Vec::new();
+    let (mut li, mut ci) = (0, 0);
+    let in_config = |id: &Element| config.iter().position(|x| x == id);
+    let in_live = |id: &Element| live.iter().position(|x| x == id);
+    while li < live.len() || ci < config.len() {
+        if li < live.len() && ci < config.len() {
+            if live[li] == config[ci] {
+                if !emitted.contains(&&live[li]) {
+                    out.push((Some(li), Some(ci)));
+                    emitted.push(&live[li]);
+                }
+                li += 1;
+                ci += 1;
+                continue;
+            }
+            let next_shared = config
+                .iter()
+                .find(|id| in_live(id).is_some() && !emitted.contains(id));
+            if in_config(&live[li]).is_some() && next_shared.is_some_and(|n| *n != live[li]) {
+                if !emitted.contains(&&config[ci]) {
+                    out.push((in_live(&config[ci]), Some(ci)));
+                    emitted.push(&config[ci]);
+                }
+                ci += 1;
+                continue;
+            }
+        }
+        if li < live.len() {
+            let id = &live[li];
+            if in_config(id).is_none() {
+                out.push((Some(li), None));
+                li += 1;
+                continue;
+            }
+            if emitted.contains(&id) {
+                li += 1;
+                continue;
+            }
+        }
+        if ci < config.len() {
+            if !emitted.contains(&&config[ci]) {
+                out.push((in_live(&config[ci]), Some(ci)));
+                emitted.push(&config[ci]);
+            }
+            ci += 1;
+            continue;
+        }
+        li += 1;
+    }
+    out
 }
 
 /// Whether merging `config` into `live` (as [`merge`] does) would change anything. It walks
@@ -176,6 +240,20 @@ pub fn merge_changes(live: &Value, config: &Value, node: Option<Node<'_>>) -> bo
                 .enumerate()
                 .map(|(i, item)| item_element(item, &kind, node, i))
                 .collect();
+            let config_ids: Vec<Element> = c
+                .iter()
+                .enumerate()
+                .map(|(i, item)| item_element(item, &kind, node, i))
+                .collect();
+            let order = merged_order(&live_ids, &config_ids);
+            if order.len() != l.len()
+                || order
+                    .iter()
+                    .enumerate()
+                    .any(|(at, (from_live, _))| *from_live != Some(at))
+            {
+                return true;
+            }
             let mut seen: Vec<Element> = Vec::with_capacity(c.len());
             for (i, item) in c.iter().enumerate() {
                 let id = item_element(item, &kind, node, i);
@@ -291,6 +369,25 @@ mod tests {
     use crate::schema::Schema;
     use crate::ssa::fieldpath::object_set;
     use serde_json::json;
+
+    #[test]
+    fn merged_lists_follow_the_configuration_order_around_live_only_items() {
+        let schema = json!({"type": "object", "properties": {"tags": {"type": "array",
+            "items": {"type": "string"}, "x-kubernetes-list-type": "set"}}});
+        let node = crate::schema::Node::from_schema(&schema);
+        for (live, config, merged) in [
+            (json!(["x"]), json!(["y", "x"]), json!(["y", "x"])),
+            (json!(["a"]), json!(["b"]), json!(["a", "b"])),
+            (json!(["a", "b"]), json!(["b", "a"]), json!(["b", "a"])),
+        ] {
+            let mut object = json!({"tags": live});
+            let config = json!({"tags": config});
+            let changes = merge_changes(&object, &config, node);
+            merge(&mut object, &config, node);
+            assert_eq!(changes, merged != live);
+            assert_eq!(object["tags"], merged);
+        }
+    }
 
     #[test]
     fn merge_keeps_live_list_items_and_removal_drops_emptied_lists() {
