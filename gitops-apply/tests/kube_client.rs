@@ -298,8 +298,8 @@ async fn streaming_list_watcher() {
 }
 
 /// Watches replay the event log from a resourceVersion: a plain watch gets every version
-/// whole; a selector watch sees an object leaving its selection as a deletion and coming back
-/// as an addition.
+/// whole; a selector watch sees an object leaving its selection as a deletion (of the state
+/// it was last selected in, as the watch cache sends it) and coming back as an addition.
 #[tokio::test]
 async fn watches_replay_whole_objects_and_selection_changes() -> anyhow::Result<()> {
     let env = TestEnv::new();
@@ -347,7 +347,7 @@ async fn watches_replay_whole_objects_and_selection_changes() -> anyhow::Result<
     );
     assert_eq!(
         events(WatchParams::default().labels("tier=web")).await?,
-        ["ADDED web", "DELETED db", "ADDED web"]
+        ["ADDED web", "DELETED web", "ADDED web"]
     );
     Ok(())
 }

@@ -67,6 +67,7 @@ mod table;
 mod validation;
 mod watch;
 mod write;
+mod zero;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

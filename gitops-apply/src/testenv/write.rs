@@ -16,6 +16,7 @@ use super::registry::Resource;
 use super::status::{ApiError, Cause};
 use super::store::EventType;
 use super::validation;
+use super::zero;
 use super::{admission, decode, defaults, strategy};
 use gitops_core::ssa::fieldpath::{self, FieldSet};
 use gitops_core::ssa::managed::{self, Entry};
@@ -398,6 +399,9 @@ pub(crate) fn write(
             }
         }
     }
+    // A Secret's stringData is folded into data by decoding, before the field manager sees
+    // the object: an update owns the data keys it wrote.
+    defaults::fold_string_data(resource, &mut new);
     // managedFields.
     let empty = json!({});
     let (entries, manager, operation) = match op {
@@ -407,13 +411,19 @@ pub(crate) fn write(
         } => {
             let mut entries = managed::read(old);
             let (changed, removed) = with_schema(resource, |schema| {
-                // The name, generated or not, is never owned: compare leaves it out.
-                fieldpath::compare(
-                    old.unwrap_or(&empty),
-                    &new,
-                    schema,
-                    resource.custom.is_some(),
-                )
+                // The name, generated or not, is never owned: compare leaves it out. A create
+                // of a built-in kind compares against the kind's Go zero value.
+                match old {
+                    None if resource.custom.is_none() => {
+                        fieldpath::compare(&zero::object(schema), &new, schema, true)
+                    }
+                    _ => fieldpath::compare(
+                        old.unwrap_or(&empty),
+                        &new,
+                        schema,
+                        resource.custom.is_some(),
+                    ),
+                }
             });
             for entry in entries.iter_mut() {
                 entry.set.subtract(&removed);
@@ -457,7 +467,6 @@ pub(crate) fn write(
         }
     }
     managed::write(&mut new, &entries);
-    defaults::fold_string_data(resource, &mut new);
     // Server-set fields on create.
     let created = old.is_none();
     if created {
