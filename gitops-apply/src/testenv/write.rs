@@ -414,15 +414,19 @@ pub(crate) fn write(
                 // The name, generated or not, is never owned: compare leaves it out. A create
                 // of a built-in kind compares against the kind's Go zero value.
                 match old {
-                    None if resource.custom.is_none() => {
-                        fieldpath::compare(&zero::object(schema), &new, schema, true)
+                    _ if resource.custom.is_none() => {
+                        let zero = zero::object(schema);
+                        match old {
+                            None => fieldpath::compare(&zero, &new, schema, true),
+                            Some(old) => fieldpath::compare(
+                                &zero::under(old, &zero),
+                                &zero::under(&new, &zero),
+                                schema,
+                                true,
+                            ),
+                        }
                     }
-                    _ => fieldpath::compare(
-                        old.unwrap_or(&empty),
-                        &new,
-                        schema,
-                        resource.custom.is_some(),
-                    ),
+                    _ => fieldpath::compare(old.unwrap_or(&empty), &new, schema, true),
                 }
             });
             for entry in entries.iter_mut() {

@@ -42,6 +42,26 @@ pub(crate) fn object(node: Option<Node<'_>>) -> Value {
         .unwrap_or_else(|| Value::Object(Map::new()))
 }
 
+/// An object with the zero value's fields it lacks filled in, as the typed object the API
+/// server decodes it into serialises.
+pub(crate) fn under(object: &Value, zero: &Value) -> Value {
+    match (object, zero) {
+        (Value::Object(o), Value::Object(z)) => {
+            let mut out = o.clone();
+            for (key, zv) in z {
+                match out.get_mut(key) {
+                    Some(existing) => *existing = under(existing, zv),
+                    None => {
+                        out.insert(key.clone(), zv.clone());
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        _ => object.clone(),
+    }
+}
+
 fn zero_struct(node: Node<'_>, depth: usize) -> Value {
     let mut out = Map::new();
     let Some(properties) = node.keyword("properties").and_then(Value::as_object) else {
