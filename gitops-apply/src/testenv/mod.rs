@@ -286,7 +286,8 @@ impl TestEnv {
         gc::collect(&mut state.store);
     }
 
-    /// Forgets the event history: watches from any earlier resourceVersion get 410 Gone.
+    /// Forgets the event history: watches from any earlier resourceVersion, and lists at one
+    /// (`resourceVersionMatch=Exact`, continue tokens), get 410 Gone.
     pub fn compact(&self) {
         self.server.lock().store.compact();
     }

@@ -160,6 +160,9 @@ pub(crate) fn serve(
         let state = server.lock();
         let rv = state.store.rv();
         let compacted = state.store.compacted;
+        if let Some(from) = requested.filter(|from| *from > rv) {
+            return Err(ApiError::too_large_resource_version(from, rv));
+        }
         if initial_events {
             let items: Vec<Bytes> = state
                 .store
@@ -171,9 +174,6 @@ pub(crate) fn serve(
             (rv, items, None)
         } else {
             let from = requested.unwrap_or(rv);
-            if from > rv {
-                return Err(ApiError::too_large_resource_version(from, rv));
-            }
             (from, Vec::new(), (from < compacted).then_some(compacted))
         }
     };
