@@ -353,9 +353,9 @@ async fn watches_replay_whole_objects_and_selection_changes() -> anyhow::Result<
     Ok(())
 }
 
-/// Lists read at a resourceVersion: `Exact` gives the state then (410 Gone once compacted), a
-/// version not reached yet is refused, and later pages of a paged list read the first page's
-/// version however the collection changed since.
+/// Lists read at a resourceVersion: `Exact` (or a limit without a match) gives the state then
+/// (410 Gone once compacted), a version not reached yet is refused, and later pages of a paged
+/// list read the first page's version however the collection changed since.
 #[tokio::test]
 async fn lists_read_at_a_resource_version_and_pages_stay_consistent() -> anyhow::Result<()> {
     let env = TestEnv::new();
@@ -413,6 +413,13 @@ async fn lists_read_at_a_resource_version_and_pages_stay_consistent() -> anyhow:
         )
         .await?;
     assert_eq!(now.items.len(), 2);
+    // A version with a limit and no match is the legacy spelling of Exact.
+    let legacy = cms.list(&ListParams::default().at(&then).limit(5)).await?;
+    assert_eq!(legacy.items.len(), 3);
+    assert_eq!(
+        legacy.metadata.resource_version.as_deref(),
+        Some(then.as_str())
+    );
     let future = then.parse::<u64>()? + 100;
     let refused = cms
         .list(&ListParams::default().at(&future.to_string()))

@@ -1,7 +1,7 @@
 //! Lists: their options checked as `ValidateListOptions` does, the resourceVersion semantics
-//! of the storage layer (unset or `0`: the current state; `N` with `Exact`: the state at `N`,
-//! 410 Gone once compacted; `N` otherwise: not older than `N`, 504 when the store has not
-//! reached it), selectors, `limit`/`continue` pages read at the first page's version
+//! of the storage layer (unset or `0`: the current state; `N` with `Exact`, or with a `limit`
+//! and no match as the legacy form has it: the state at `N`, 410 Gone once compacted; `N`
+//! otherwise: not older than `N`; 504 when the store has not reached `N`), selectors, `limit`/`continue` pages read at the first page's version
 //! (`remainingItemCount` only without selectors), metadata-only and Table forms.
 
 use std::sync::Arc;
@@ -140,7 +140,16 @@ pub(crate) fn list(
                 if wanted > current {
                     return Err(ApiError::too_large_resource_version(wanted, current));
                 }
-                if call.q("resourceVersionMatch") == Some("Exact") {
+                // Without a match, a version with a limit is the legacy form of Exact.
+                let limited = call
+                    .q("limit")
+                    .and_then(|l| l.parse::<u64>().ok())
+                    .is_some_and(|l| l > 0);
+                let exact = match call.q("resourceVersionMatch").unwrap_or("") {
+                    "" => limited,
+                    matching => matching == "Exact",
+                };
+                if exact {
                     (wanted, None)
                 } else {
                     (current, None)
