@@ -18,8 +18,11 @@
 //! One axum fallback handler parses `/api` and `/apis` paths (`handler`), checks credentials
 //! (`rbac`), and dispatches to `list`, `watch`, `write` (create, update, patch; the shared write
 //! pipeline), `apply` (server-side apply) or `delete`. Objects are JSON values in one in-memory
-//! `store` with a global resourceVersion counter and an event log that watches replay.
-//! managedFields are field sets (`fieldpath`) per manager (`managed`); built-in list and map
+//! `store` with a global resourceVersion counter and an event log that watches replay and
+//! lists at an older resourceVersion read back through; selectors are checked per kind
+//! (`selector`). managedFields are field sets (`fieldpath`) per manager (`managed`), an update
+//! of a built-in kind compared in its typed form (the kind's Go zero value under it, `zero`);
+//! built-in list and map
 //! semantics come from the pure core's `gitops_core::schema`, custom resources' from their
 //! CRD (`crd`). Built-in defaults and validation live in `defaults` and `validation`;
 //! discovery data is what a v1.36 server answers (`registry`, `discovery`).
