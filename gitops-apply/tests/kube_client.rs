@@ -9,7 +9,8 @@ use gitops_apply::testenv::TestEnv;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{
-    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, VersionMatch, WatchEvent,
+    WatchParams,
 };
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher;
@@ -298,8 +299,8 @@ async fn streaming_list_watcher() {
 }
 
 /// Watches replay the event log from a resourceVersion: a plain watch gets every version
-/// whole; a selector watch sees an object leaving its selection as a deletion and coming back
-/// as an addition.
+/// whole; a selector watch sees an object leaving its selection as a deletion (of the state
+/// it was last selected in, as the watch cache sends it) and coming back as an addition.
 #[tokio::test]
 async fn watches_replay_whole_objects_and_selection_changes() -> anyhow::Result<()> {
     let env = TestEnv::new();
@@ -347,7 +348,97 @@ async fn watches_replay_whole_objects_and_selection_changes() -> anyhow::Result<
     );
     assert_eq!(
         events(WatchParams::default().labels("tier=web")).await?,
-        ["ADDED web", "DELETED db", "ADDED web"]
+        ["ADDED web", "DELETED web", "ADDED web"]
     );
+    Ok(())
+}
+
+/// Lists read at a resourceVersion: `Exact` (or a limit without a match) gives the state then
+/// (410 Gone once compacted), a version not reached yet is refused, and later pages of a paged
+/// list read the first page's version however the collection changed since.
+#[tokio::test]
+async fn lists_read_at_a_resource_version_and_pages_stay_consistent() -> anyhow::Result<()> {
+    let env = TestEnv::new();
+    let cms: Api<ConfigMap> = Api::default_namespaced(Client::new(env.router(), "default"));
+    for name in ["a", "b", "c"] {
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name}, "data": {"v": "1"}});
+        cms.patch(name, &PatchParams::apply("test"), &Patch::Apply(&config))
+            .await?;
+    }
+    let first = cms.list(&ListParams::default().limit(1)).await?;
+    let then = first.metadata.resource_version.clone().unwrap_or_default();
+    let token = first.metadata.continue_.clone().unwrap_or_default();
+    assert_eq!(first.metadata.remaining_item_count, Some(2));
+    cms.delete("b", &Default::default()).await?;
+    let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "a"}, "data": {"v": "2"}});
+    cms.patch("a", &PatchParams::apply("test"), &Patch::Apply(&config))
+        .await?;
+    let rest = cms
+        .list(&ListParams::default().limit(5).continue_token(&token))
+        .await?;
+    assert_eq!(
+        rest.items.iter().map(|c| c.name_any()).collect::<Vec<_>>(),
+        ["b", "c"]
+    );
+    assert_eq!(
+        rest.metadata.resource_version.as_deref(),
+        Some(then.as_str())
+    );
+    let exact = cms
+        .list(
+            &ListParams::default()
+                .at(&then)
+                .matching(VersionMatch::Exact),
+        )
+        .await?;
+    let data: Vec<String> = exact
+        .items
+        .iter()
+        .map(|c| {
+            format!(
+                "{}={}",
+                c.name_any(),
+                c.data.clone().unwrap_or_default()["v"]
+            )
+        })
+        .collect();
+    assert_eq!(data, ["a=1", "b=1", "c=1"]);
+    let now = cms
+        .list(
+            &ListParams::default()
+                .at(&then)
+                .matching(VersionMatch::NotOlderThan),
+        )
+        .await?;
+    assert_eq!(now.items.len(), 2);
+    // A version with a limit and no match is the legacy spelling of Exact.
+    let legacy = cms.list(&ListParams::default().at(&then).limit(5)).await?;
+    assert_eq!(legacy.items.len(), 3);
+    assert_eq!(
+        legacy.metadata.resource_version.as_deref(),
+        Some(then.as_str())
+    );
+    let future = then.parse::<u64>()? + 100;
+    let refused = cms
+        .list(&ListParams::default().at(&future.to_string()))
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(refused.contains("Too large resource version"), "{refused}");
+    env.compact();
+    let gone = cms
+        .list(
+            &ListParams::default()
+                .at(&then)
+                .matching(VersionMatch::Exact),
+        )
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(gone.contains("too old"), "{gone}");
     Ok(())
 }

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::crd;
 use super::handler::{Call, State, filter_of, json_response};
+use super::list;
 use super::registry::Resource;
 use super::status::ApiError;
 use super::store::EventType;
@@ -174,40 +175,38 @@ pub(crate) fn delete_crd(
     Ok(json_response(200, &stored))
 }
 
+/// Deleting a collection, as the generic registry does: the matching objects are listed, each
+/// is deleted as a single delete would (finalizers, propagation, dry-run), and the answer is
+/// that list as it was read, before the deletions.
 pub(crate) fn delete_collection(
     state: &mut State,
     resource: &Resource,
     namespace: Option<&str>,
     call: &Call,
 ) -> Result<Response, ApiError> {
-    let filter = filter_of(call)?;
-    let names: Vec<(String, String)> = state
+    list::validate_options(call, false)?;
+    let filter = filter_of(call, resource)?;
+    let rv = state.store.rv();
+    let listed: Vec<Value> = state
         .store
         .list(&resource.storage_key(), namespace)
         .into_iter()
         .filter(|o| filter.matches(o))
-        .map(|o| {
-            (
-                meta_str(o, "namespace").unwrap_or("").to_string(),
-                meta_str(o, "name").unwrap_or("").to_string(),
-            )
-        })
+        .cloned()
         .collect();
-    let mut items = Vec::new();
-    for (ns, name) in names {
-        let ns_opt = if ns.is_empty() {
-            None
-        } else {
-            Some(ns.as_str())
-        };
-        if delete(state, resource, ns_opt, &name, call).is_ok()
-            && let Some(o) = state.store.get(&resource.storage_key(), &ns, &name)
-        {
-            items.push(o.clone());
+    for object in &listed {
+        let ns = meta_str(object, "namespace").filter(|n| !n.is_empty());
+        let name = meta_str(object, "name").unwrap_or("");
+        match delete(state, resource, ns, name, call) {
+            Err(e) if e.code != 404 => return Err(e),
+            _ => {}
         }
     }
+    let page: Vec<&Value> = listed.iter().collect();
+    let mut metadata = Map::new();
+    metadata.insert("resourceVersion".into(), json!(rv.to_string()));
     Ok(json_response(
         200,
-        &json!({"kind": format!("{}List", resource.kind), "apiVersion": resource.api_version(), "metadata": {"resourceVersion": state.store.rv().to_string()}, "items": items}),
+        &list::list_body(resource, &page, metadata, rv, call),
     ))
 }

@@ -782,9 +782,10 @@ pub(crate) fn partial(object: &Value) -> Value {
     })
 }
 
-pub(crate) fn filter_of(call: &Call) -> Result<Filter, ApiError> {
+pub(crate) fn filter_of(call: &Call, resource: &Resource) -> Result<Filter, ApiError> {
     Filter::parse(
         call.q("labelSelector").unwrap_or(""),
         call.q("fieldSelector").unwrap_or(""),
+        resource,
     )
 }

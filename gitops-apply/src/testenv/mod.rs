@@ -28,12 +28,14 @@
 //!   Tables (`table`), served resources and discovery (`registry`, `discovery`), custom
 //!   resources from their CRD (`crd`, `cel`);
 //! - storage: one in-memory `store` with a global resourceVersion counter and the event log
-//!   watches replay;
+//!   that watches replay and lists at an older resourceVersion read back through; label and
+//!   field selectors per kind (`selector`);
 //! - background controllers, run only when enabled: garbage collection and namespace
 //!   finalization (`gc`).
 //!
 //! Built-in list and map semantics come from the pure core's `gitops_core::schema`, custom
-//! resources' from their CRD.
+//! resources' from their CRD; an update of a built-in kind is compared in its typed form, the
+//! kind's Go zero value under it (`zero`).
 //!
 //! Invariants: the whole state sits behind one mutex, taken per request (watches take it per
 //! batch of events); nothing a client sends is unwrapped; every failure is a `Status` built in
@@ -78,6 +80,7 @@ mod table;
 mod validation;
 mod watch;
 mod write;
+mod zero;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -296,7 +299,8 @@ impl TestEnv {
         gc::collect(&mut state.store);
     }
 
-    /// Forgets the event history: watches from any earlier resourceVersion get 410 Gone.
+    /// Forgets the event history: watches from any earlier resourceVersion, and lists at one
+    /// (`resourceVersionMatch=Exact`, continue tokens), get 410 Gone.
     pub fn compact(&self) {
         self.server.lock().store.compact();
     }

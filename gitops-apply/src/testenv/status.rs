@@ -325,6 +325,16 @@ impl ApiError {
         ApiError::new(410, Some("Expired"), message.into())
     }
 
+    /// 504 for a list or watch at a resourceVersion the store has not reached yet.
+    pub fn too_large_resource_version(requested: u64, current: u64) -> ApiError {
+        ApiError::new(
+            504,
+            Some("Timeout"),
+            format!("Timeout: Too large resource version: {requested}, current: {current}"),
+        )
+        .with_details(json!({"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1}))
+    }
+
     /// 429 injected by a fault.
     pub fn too_many_requests() -> ApiError {
         ApiError::new(

@@ -1,5 +1,6 @@
 //! In-memory storage: objects by resource, namespace and name, one global resourceVersion
-//! counter, and the event log watches replay from.
+//! counter, and the event log watches replay from and lists at an older resourceVersion
+//! read back through (as etcd's MVCC history serves them until compaction).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -36,11 +37,15 @@ pub(crate) struct Event {
     pub namespace: String,
     pub kind: EventType,
     pub object: Bytes,
-    /// The object before a modification, so that selector watches can tell an object leaving
-    /// or entering their selection; shared with the event that wrote it when the log still
-    /// holds that one.
+    /// The object before a modification or deletion, so that selector watches can tell an
+    /// object leaving or entering their selection and lists can read an older version;
+    /// shared with the event that wrote it when the log still holds that one.
     pub previous: Option<Bytes>,
 }
+
+/// A resourceVersion older than the event log reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooOld;
 
 /// How many events the log keeps for watches before compacting the older half.
 const MAX_EVENTS: usize = 100_000;
@@ -157,12 +162,72 @@ impl Store {
         else {
             return;
         };
+        let previous = self.text_of(&stored);
         let mut object = Arc::unwrap_or_clone(stored);
         self.rv += 1;
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), Value::String(self.rv.to_string()));
         }
-        self.record(resource, namespace, EventType::Deleted, json(&object), None);
+        self.record(
+            resource,
+            namespace,
+            EventType::Deleted,
+            json(&object),
+            Some(previous),
+        );
+    }
+
+    /// The objects of a resource, optionally in one namespace, in key order, as they were at
+    /// resourceVersion `rv`: the current ones with the logged changes after `rv` undone. Too
+    /// old when the log no longer reaches back to `rv`.
+    pub fn list_at(
+        &self,
+        resource: &(String, String),
+        namespace: Option<&str>,
+        rv: u64,
+    ) -> Result<Vec<Arc<Value>>, TooOld> {
+        if rv < self.compacted {
+            return Err(TooOld);
+        }
+        let mut objects: BTreeMap<(String, String), Arc<Value>> = self
+            .resources
+            .get(resource)
+            .into_iter()
+            .flatten()
+            .filter(|((ns, _), _)| namespace.is_none_or(|n| n == ns))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let start = self.events.partition_point(|e| e.rv <= rv);
+        for event in self.events[start..].iter().rev() {
+            if event.resource != *resource || namespace.is_some_and(|n| n != event.namespace) {
+                continue;
+            }
+            let Ok(object) = serde_json::from_slice::<Value>(&event.object) else {
+                continue;
+            };
+            let name = object
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let key = (event.namespace.clone(), name);
+            let before = event
+                .previous
+                .as_ref()
+                .and_then(|p| serde_json::from_slice::<Value>(p).ok());
+            match (event.kind, before) {
+                (EventType::Added, _) => {
+                    objects.remove(&key);
+                }
+                (_, Some(before)) => {
+                    objects.insert(key, Arc::new(before));
+                }
+                (_, None) => {
+                    objects.remove(&key);
+                }
+            }
+        }
+        Ok(objects.into_values().collect())
     }
 
     /// Every stored object with its resource key, namespace and name.
@@ -225,4 +290,55 @@ impl Store {
 /// An object's JSON text (a `Value` always serialises).
 fn json(object: &Value) -> Bytes {
     Bytes::from(serde_json::to_vec(object).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn key() -> (String, String) {
+        (String::new(), "configmaps".into())
+    }
+
+    fn names(objects: &[Arc<Value>]) -> Vec<(String, String)> {
+        objects
+            .iter()
+            .map(|o| {
+                (
+                    o["metadata"]["name"].as_str().unwrap_or("").to_string(),
+                    o["data"]["i"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lists_read_back_through_the_log_until_compaction() {
+        let mut store = Store::default();
+        let cm = |name: &str, i: &str| json!({"metadata": {"name": name}, "data": {"i": i}});
+        store.put(&key(), "ns", "a", cm("a", "1"), EventType::Added);
+        store.put(&key(), "ns", "b", cm("b", "1"), EventType::Added);
+        let before = store.rv();
+        store.put(&key(), "ns", "a", cm("a", "2"), EventType::Modified);
+        store.remove(&key(), "ns", "b");
+        store.put(&key(), "ns", "c", cm("c", "1"), EventType::Added);
+        let then = store
+            .list_at(&key(), Some("ns"), before)
+            .unwrap_or_default();
+        assert_eq!(
+            names(&then),
+            vec![("a".into(), "1".into()), ("b".into(), "1".into())]
+        );
+        assert_eq!(then[0]["metadata"]["resourceVersion"], json!("1"));
+        let now = store
+            .list_at(&key(), Some("ns"), store.rv())
+            .unwrap_or_default();
+        assert_eq!(
+            names(&now),
+            vec![("a".into(), "2".into()), ("c".into(), "1".into())]
+        );
+        store.compact();
+        assert_eq!(store.list_at(&key(), None, before), Err(TooOld));
+    }
 }

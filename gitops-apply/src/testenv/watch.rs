@@ -1,6 +1,8 @@
 //! Watches: a chunked stream of JSON lines (`{"type": ..., "object": ...}`), replaying events
-//! after the requested resourceVersion, with bookmarks, `sendInitialEvents` and 410 Gone for
-//! compacted versions.
+//! after the requested resourceVersion, with bookmarks, `sendInitialEvents` (its closing
+//! bookmark only when bookmarks are allowed) and 410 Gone for compacted versions. Selectors
+//! filter as the watch cache does: a modification taking an object out of the selection is a
+//! DELETED event carrying the old state at the new resourceVersion.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -112,6 +114,16 @@ impl Watch {
     }
 }
 
+/// An object's JSON text with its resourceVersion set to `rv`.
+fn at_version(object: &[u8], rv: u64) -> Option<Vec<u8>> {
+    let mut value: Value = serde_json::from_slice(object).ok()?;
+    value
+        .get_mut("metadata")?
+        .as_object_mut()?
+        .insert("resourceVersion".into(), json!(rv.to_string()));
+    serde_json::to_vec(&value).ok()
+}
+
 /// Starts a watch and answers with its stream.
 pub(crate) fn serve(
     server: Arc<Server>,
@@ -120,25 +132,28 @@ pub(crate) fn serve(
     call: &Call,
     drop_after: Option<Duration>,
 ) -> Result<http::Response<Body>, ApiError> {
+    super::list::validate_options(call, true)?;
     let watch = Watch {
         key: resource.storage_key(),
+        filter: filter_of(call, &resource)?,
         resource,
         namespace: namespace.map(str::to_string),
-        filter: filter_of(call)?,
         metadata_only: call.accept.contains("as=PartialObjectMetadata"),
         table: call.accept.contains("as=Table"),
         table_options: super::table::Options::of(&call.query),
     };
     let q = |k: &str| call.query.get(k).map(String::as_str);
     let bookmarks = q("allowWatchBookmarks") == Some("true");
-    let initial_events = q("sendInitialEvents") == Some("true");
+    let send_initial = q("sendInitialEvents").map(|v| v == "true");
     let requested: Option<u64> = q("resourceVersion")
         .filter(|r| !r.is_empty() && *r != "0")
-        .map(|r| {
-            r.parse()
-                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {r}")))
-        })
+        .map(super::list::parse_rv)
         .transpose()?;
+    // Without sendInitialEvents, a watch from no version or from "0" starts with the current
+    // state as ADDED events; with it, that state comes (and ends with a bookmark when
+    // bookmarks are allowed) whatever the version.
+    let initial_events = send_initial.unwrap_or(requested.is_none());
+    let initial_end = send_initial == Some(true);
     let mut timeout = server.lock().watch_timeout;
     if let Some(t) = q("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()) {
         timeout = Duration::from_secs(t);
@@ -152,26 +167,28 @@ pub(crate) fn serve(
     let (mut last, initial, gone) = {
         let state = server.lock();
         let rv = state.store.rv();
-        match requested {
-            Some(from) if !initial_events => {
-                let gone = from < state.store.compacted;
-                (from, Vec::new(), gone)
-            }
-            _ => {
-                let items: Vec<Bytes> = state
-                    .store
-                    .list(&watch.resource.storage_key(), watch.namespace.as_deref())
-                    .into_iter()
-                    .filter(|o| watch.filter.matches(o))
-                    .map(|o| line("ADDED", watch.shape(o)))
-                    .collect();
-                (rv, items, false)
-            }
+        let compacted = state.store.compacted;
+        if let Some(from) = requested.filter(|from| *from > rv) {
+            return Err(ApiError::too_large_resource_version(from, rv));
+        }
+        if initial_events {
+            let items: Vec<Bytes> = state
+                .store
+                .list(&watch.resource.storage_key(), watch.namespace.as_deref())
+                .into_iter()
+                .filter(|o| watch.filter.matches(o))
+                .map(|o| line("ADDED", watch.shape(o)))
+                .collect();
+            (rv, items, None)
+        } else {
+            let from = requested.unwrap_or(rv);
+            (from, Vec::new(), (from < compacted).then_some(compacted))
         }
     };
     tokio::spawn(async move {
-        if gone {
-            let status = ApiError::gone(format!("too old resource version: {last}")).body();
+        if let Some(oldest) = gone {
+            let status =
+                ApiError::gone(format!("too old resource version: {last} ({oldest})")).body();
             tx.send(line("ERROR", status)).await.ok();
             return;
         }
@@ -180,7 +197,7 @@ pub(crate) fn serve(
                 return;
             }
         }
-        if initial_events {
+        if initial_end && bookmarks {
             let b = watch.bookmark(last, true);
             if tx.send(line("BOOKMARK", b)).await.is_err() {
                 return;
@@ -204,32 +221,39 @@ pub(crate) fn serve(
         loop {
             // Under the lock, only the events in scope are taken (their texts are shared
             // `Bytes`, so this copies no object); selectors and views parse them after.
-            let in_scope: Vec<(EventType, Bytes, Option<Bytes>)> = {
+            let in_scope: Vec<(u64, EventType, Bytes, Option<Bytes>)> = {
                 let state = server.lock();
                 let events = &state.store.events;
                 let start = events.partition_point(|e| e.rv <= last);
                 let out = events[start..]
                     .iter()
                     .filter(|e| watch.in_scope(&e.resource, &e.namespace))
-                    .map(|e| (e.kind, e.object.clone(), e.previous.clone()))
+                    .map(|e| (e.rv, e.kind, e.object.clone(), e.previous.clone()))
                     .collect();
                 last = last.max(events.last().map(|e| e.rv).unwrap_or(last));
                 out
             };
-            let pending = in_scope.into_iter().filter_map(|(kind, object, previous)| {
-                let now = watch.selects(&object);
-                let before = previous.as_ref().is_some_and(|p| watch.selects(p));
-                // A modification moving an object into or out of the selection is an
-                // addition or a deletion for this watch.
-                let kind = match (kind, before, now) {
-                    (EventType::Modified, false, true) => EventType::Added,
-                    (EventType::Modified, true, false) => EventType::Deleted,
-                    (EventType::Modified, false, false) => return None,
-                    (kind, _, true) => kind,
-                    (_, _, false) => return None,
-                };
-                watch.event_line(kind, &object)
-            });
+            let pending = in_scope
+                .into_iter()
+                .filter_map(|(rv, kind, object, previous)| {
+                    // As the watch cache does: an object passes when its new state matches (a
+                    // deletion has none), or its old one did; leaving the selection is a deletion
+                    // of the old state at this version, entering it an addition.
+                    let now = kind != EventType::Deleted && watch.selects(&object);
+                    let before = previous.as_ref().is_some_and(|p| watch.selects(p));
+                    match (now, before) {
+                        (false, false) => None,
+                        (true, false) => watch.event_line(EventType::Added, &object),
+                        (true, true) => watch.event_line(kind, &object),
+                        (false, true) if kind == EventType::Deleted => {
+                            watch.event_line(EventType::Deleted, &object)
+                        }
+                        (false, true) => {
+                            let old = previous.as_deref().and_then(|p| at_version(p, rv))?;
+                            watch.event_line(EventType::Deleted, &old)
+                        }
+                    }
+                });
             for item in pending {
                 if tx.send(item).await.is_err() {
                     return;

@@ -16,6 +16,7 @@ use super::registry::Resource;
 use super::status::{ApiError, Cause};
 use super::store::EventType;
 use super::validation;
+use super::zero;
 use super::{admission, decode, defaults, strategy};
 use gitops_core::ssa::fieldpath::{self, FieldSet};
 use gitops_core::ssa::managed::{self, Entry};
@@ -413,6 +414,9 @@ pub(crate) fn write(
             }
         }
     }
+    // A Secret's stringData is folded into data by decoding, before the field manager sees
+    // the object: an update owns the data keys it wrote.
+    defaults::fold_string_data(resource, &mut new);
     // managedFields.
     let empty = json!({});
     let (entries, manager, operation) = match op {
@@ -434,13 +438,23 @@ pub(crate) fn write(
                 managed::read(old)
             };
             let (changed, removed) = with_schema(resource, |schema| {
-                // The name, generated or not, is never owned: compare leaves it out.
-                fieldpath::compare(
-                    old.unwrap_or(&empty),
-                    &new,
-                    schema,
-                    resource.custom.is_some(),
-                )
+                // The name, generated or not, is never owned: compare leaves it out. A create
+                // of a built-in kind compares against the kind's Go zero value.
+                match old {
+                    _ if resource.custom.is_none() => {
+                        let zero = zero::object(schema);
+                        match old {
+                            None => fieldpath::compare(&zero, &new, schema, true),
+                            Some(old) => fieldpath::compare(
+                                &zero::under(old, &zero),
+                                &zero::under(&new, &zero),
+                                schema,
+                                true,
+                            ),
+                        }
+                    }
+                    _ => fieldpath::compare(old.unwrap_or(&empty), &new, schema, true),
+                }
             });
             for entry in entries.iter_mut() {
                 entry.set.subtract(&removed);
@@ -489,7 +503,6 @@ pub(crate) fn write(
         }
     }
     managed::write(&mut new, &entries);
-    defaults::fold_string_data(resource, &mut new);
     strategy::always_serialised(resource, &mut new);
     // Server-set fields on create.
     let created = old.is_none();
