@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
 
-use super::store::{EventType, Store};
+use super::store::{EventType, Store, Stored};
 
 type Key = (String, String);
 
@@ -127,7 +127,7 @@ fn step(store: &mut Store) -> bool {
         if !deleting && refs.is_empty() {
             continue;
         }
-        let dependents: Vec<&(Key, String, String, std::sync::Arc<Value>)> = dependents_of
+        let dependents: Vec<&Stored> = dependents_of
             .get(uid(object))
             .unwrap_or(&none)
             .iter()
@@ -170,7 +170,7 @@ fn step(store: &mut Store) -> bool {
             return true;
         }
         if deleting && *key == namespace_key {
-            let contents: Vec<&(Key, String, String, std::sync::Arc<Value>)> = contents_of
+            let contents: Vec<&Stored> = contents_of
                 .get(name.as_str())
                 .unwrap_or(&none)
                 .iter()

@@ -65,6 +65,9 @@ pub(crate) struct Store {
     uids: u64,
 }
 
+/// One stored object with its resource, namespace and name, shared rather than copied.
+pub(crate) type Stored = ((String, String), String, String, Arc<Value>);
+
 impl Store {
     /// The current resourceVersion.
     pub fn rv(&self) -> u64 {
@@ -231,7 +234,7 @@ impl Store {
     }
 
     /// Every stored object with its resource key, namespace and name.
-    pub fn all(&self) -> Vec<((String, String), String, String, Arc<Value>)> {
+    pub fn all(&self) -> Vec<Stored> {
         self.resources
             .iter()
             .flat_map(|(key, objects)| {
