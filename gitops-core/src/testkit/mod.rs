@@ -4,7 +4,7 @@
 //! - [`MemorySource`]: Git repositories as in-memory commits on branches and tags, and an
 //!   artifact store; it counts fetches and transfers, and failures can be injected.
 //! - [`MemoryCluster`]: objects with uid, generation and resourceVersion, applied with the
-//!   semantics of one server-side-apply field manager ([`crate::merge`]), immutable fields
+//!   semantics of server-side apply ([`crate::ssa`]), immutable fields
 //!   refused, objects in missing namespaces refused, finalizers honoured, settable health,
 //!   injectable faults and request counters.
 //! - [`ManualClock`]: time that moves only when told.
