@@ -335,7 +335,7 @@ async fn send(router: &Router, request: &Value, b: &mut Bindings) -> Result<Resp
     let body = match &request["body"] {
         Value::Null => String::new(),
         Value::String(s) => b.fill(s),
-        other => fill_value(other, b).to_string(),
+        other => python_json(&fill_value(other, b)),
     };
     let req = builder
         .body(axum::body::Body::from(body))
@@ -360,6 +360,42 @@ async fn send(router: &Router, request: &Value, b: &mut Bindings) -> Result<Resp
         .map_err(|e| e.to_string())?
         .to_bytes();
     Ok((status, warnings, bytes))
+}
+
+/// JSON as the recorder's client sent it (Python's `json.dumps`: `", "` and `": "` between
+/// items, non-ASCII escaped), so that a server echoing the body's bytes echoes the same ones.
+fn python_json(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let items: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", python_string(k), python_json(v)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(python_json).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::String(s) => python_string(s),
+        other => other.to_string(),
+    }
+}
+
+fn python_string(text: &str) -> String {
+    let quoted = Value::String(text.to_string()).to_string();
+    let mut out = String::with_capacity(quoted.len());
+    for c in quoted.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
 }
 
 fn encode(text: &str) -> String {

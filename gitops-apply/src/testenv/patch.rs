@@ -65,11 +65,54 @@ pub(crate) fn apply_patch(
             json_patch::patch(&mut out, &ops).map_err(|_| ApiError::invalid_request())?;
         }
         PatchKind::Strategic => {
+            check_directives(&patch).map_err(ApiError::internal)?;
             strategic_merge(&mut out, &patch, schema);
         }
         PatchKind::Apply => return Err(ApiError::bad_request("apply is not a plain patch")),
     }
     Ok(out)
+}
+
+/// Refuses a `$patch` directive strategic merge does not know, as the API server does (500,
+/// naming the map as Go prints it).
+fn check_directives(patch: &Value) -> Result<(), String> {
+    match patch {
+        Value::Object(map) => {
+            if let Some(directive) = map.get("$patch").and_then(Value::as_str)
+                && !matches!(directive, "replace" | "merge" | "delete")
+            {
+                return Err(format!(
+                    "unknown patch type: {directive} in map: {}",
+                    go_print(patch)
+                ));
+            }
+            map.values().try_for_each(check_directives)
+        }
+        Value::Array(items) => items.iter().try_for_each(check_directives),
+        _ => Ok(()),
+    }
+}
+
+/// A JSON value as Go's `%v` prints the `map[string]interface{}` it decodes to.
+fn go_print(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{k}:{}", go_print(&map[*k])))
+                .collect();
+            format!("map[{}]", parts.join(" "))
+        }
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(go_print).collect();
+            format!("[{}]", parts.join(" "))
+        }
+        Value::String(s) => s.clone(),
+        Value::Null => "<nil>".into(),
+        other => other.to_string(),
+    }
 }
 
 /// Strategic merge of `patch` into `target` at a schema position.
