@@ -532,19 +532,31 @@ fn deployment(deployment: &mut Fields) {
         return;
     };
     default(spec, "replicas", json!(1));
-    default(spec, "strategy", json!({}));
-    if let Some(strategy) = child(spec, "strategy") {
-        default(strategy, "type", json!("RollingUpdate"));
-        if str_of(strategy, "type") == Some("RollingUpdate") {
-            default(strategy, "rollingUpdate", json!({}));
-            if let Some(rolling) = child(strategy, "rollingUpdate") {
-                default(rolling, "maxUnavailable", json!("25%"));
-                default(rolling, "maxSurge", json!("25%"));
-            }
-        }
-    }
+    rolling_update(
+        spec,
+        "strategy",
+        &[("maxUnavailable", json!("25%")), ("maxSurge", json!("25%"))],
+    );
     default(spec, "revisionHistoryLimit", json!(10));
     default(spec, "progressDeadlineSeconds", json!(600));
+}
+
+/// A workload's update strategy: `RollingUpdate` unless given, with its parameters' defaults.
+fn rolling_update(spec: &mut Fields, key: &str, parameters: &[(&str, Value)]) {
+    default(spec, key, json!({}));
+    let Some(strategy) = child(spec, key) else {
+        return;
+    };
+    default(strategy, "type", json!("RollingUpdate"));
+    if str_of(strategy, "type") != Some("RollingUpdate") {
+        return;
+    }
+    default(strategy, "rollingUpdate", json!({}));
+    if let Some(rolling) = child(strategy, "rollingUpdate") {
+        for (name, value) in parameters {
+            default(rolling, name, value.clone());
+        }
+    }
 }
 
 fn stateful_set(set: &mut Fields) {
@@ -552,16 +564,7 @@ fn stateful_set(set: &mut Fields) {
         return;
     };
     default(spec, "podManagementPolicy", json!("OrderedReady"));
-    default(spec, "updateStrategy", json!({}));
-    if let Some(strategy) = child(spec, "updateStrategy") {
-        default(strategy, "type", json!("RollingUpdate"));
-        if str_of(strategy, "type") == Some("RollingUpdate") {
-            default(strategy, "rollingUpdate", json!({}));
-            if let Some(rolling) = child(strategy, "rollingUpdate") {
-                default(rolling, "partition", json!(0));
-            }
-        }
-    }
+    rolling_update(spec, "updateStrategy", &[("partition", json!(0))]);
     default(spec, "persistentVolumeClaimRetentionPolicy", json!({}));
     if let Some(policy) = child(spec, "persistentVolumeClaimRetentionPolicy") {
         default(policy, "whenDeleted", json!("Retain"));
@@ -575,17 +578,11 @@ fn daemon_set(set: &mut Fields) {
     let Some(spec) = child(set, "spec") else {
         return;
     };
-    default(spec, "updateStrategy", json!({}));
-    if let Some(strategy) = child(spec, "updateStrategy") {
-        default(strategy, "type", json!("RollingUpdate"));
-        if str_of(strategy, "type") == Some("RollingUpdate") {
-            default(strategy, "rollingUpdate", json!({}));
-            if let Some(rolling) = child(strategy, "rollingUpdate") {
-                default(rolling, "maxUnavailable", json!(1));
-                default(rolling, "maxSurge", json!(0));
-            }
-        }
-    }
+    rolling_update(
+        spec,
+        "updateStrategy",
+        &[("maxUnavailable", json!(1)), ("maxSurge", json!(0))],
+    );
     default(spec, "revisionHistoryLimit", json!(10));
 }
 

@@ -34,8 +34,8 @@
 //!   finalization (`gc`).
 //!
 //! Built-in list and map semantics come from the pure core's `gitops_core::schema`, custom
-//! resources' from their CRD; an update of a built-in kind is compared in its typed form, the
-//! kind's Go zero value under it (`zero`).
+//! resources' from their CRD; which built-in fields an update adds (and so owns themselves)
+//! follows from the schema too: those Go omits when empty.
 //!
 //! Invariants: the whole state sits behind one mutex, taken per request (watches take it per
 //! batch of events); nothing a client sends is unwrapped; every failure is a `Status` built in
@@ -80,7 +80,6 @@ mod table;
 mod validation;
 mod watch;
 mod write;
-mod zero;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -16,7 +16,6 @@ use super::registry::Resource;
 use super::status::{ApiError, Cause};
 use super::store::EventType;
 use super::validation;
-use super::zero;
 use super::{admission, decode, defaults, strategy};
 use gitops_core::ssa::fieldpath::{self, FieldSet};
 use gitops_core::ssa::managed::{self, Entry};
@@ -438,23 +437,15 @@ pub(crate) fn write(
                 managed::read(old)
             };
             let (changed, removed) = with_schema(resource, |schema| {
-                // The name, generated or not, is never owned: compare leaves it out. A create
-                // of a built-in kind compares against the kind's Go zero value.
-                match old {
-                    _ if resource.custom.is_none() => {
-                        let zero = zero::object(schema);
-                        match old {
-                            None => fieldpath::compare(&zero, &new, schema, true),
-                            Some(old) => fieldpath::compare(
-                                &zero::under(old, &zero),
-                                &zero::under(&new, &zero),
-                                schema,
-                                true,
-                            ),
-                        }
-                    }
-                    _ => fieldpath::compare(old.unwrap_or(&empty), &new, schema, true),
-                }
+                // The name, generated or not, is never owned: compare leaves it out. Which
+                // built-in fields appear (and are owned themselves) the schema tells: those
+                // Go omits when empty.
+                fieldpath::compare(
+                    old.unwrap_or(&empty),
+                    &new,
+                    schema,
+                    resource.custom.is_some(),
+                )
             });
             for entry in entries.iter_mut() {
                 entry.set.subtract(&removed);
