@@ -15,30 +15,37 @@
 //!
 //! # How it is built
 //!
-//! The layers of a kube-apiserver, each in the module named after it:
+//! The layers of a kube-apiserver, each a directory named after it; a module imports only
+//! the layers below its own (checked by a test, `layers.rs`), top to bottom:
 //!
-//! - request parsing and routing: one axum fallback handler parses `/api` and `/apis` paths
-//!   and their scope (`handler`), and decodes bodies as the Go types would (`decode`);
-//! - filters: credentials and RBAC (`rbac`), injected faults and request counters (`handler`);
-//! - verbs: `list`, `watch`, `write` (create, update, patch: the shared write pipeline),
-//!   `apply` (server-side apply, on the core's `gitops_core::ssa`), `delete`, `scale`;
-//! - registry, per kind: defaulting functions per Go type (`defaults`), mutating admission
-//!   (`admission`), strategies (`strategy`: status reset, generation, server-set fields),
-//!   validation as Kubernetes' `validation` packages lay it out (`validation`), `kubectl get`
-//!   Tables (`table`), served resources and discovery (`registry`, `discovery`), custom
-//!   resources from their CRD (`crd`, `cel`);
-//! - storage: one in-memory `store` with a global resourceVersion counter and the event log
-//!   that watches replay and lists at an older resourceVersion read back through; label and
-//!   field selectors per kind (`selector`);
-//! - background controllers, run only when enabled: garbage collection and namespace
-//!   finalization (`gc`).
+//! - `routing`: one axum fallback handler parses `/api` and `/apis` paths into a verb on a
+//!   resource, answers discovery, runs the filters, then takes the server's lock once for the
+//!   rest of the request and shapes the answer;
+//! - `controllers`: what runs after every write, before the answer: the system namespaces and
+//!   CRD establishment that kube-apiserver runs itself (always on), garbage collection and
+//!   namespace finalization of a controller manager (`gc`, only when enabled);
+//! - `filters`: request counters and injected faults (their own lock), authentication,
+//!   impersonation and RBAC (`filters::rbac`);
+//! - `verbs`: `list`, `watch`, `write` (create, update, patch: the shared write pipeline),
+//!   `apply` (server-side apply, on the core's `gitops_core::ssa`), `patch`, `delete`,
+//!   `scale`, and request bodies decoded as the Go types decode them (`decode`);
+//! - `state`: the value behind the server's lock (storage, served custom resources, tokens);
+//! - `registry`, per kind: served resources and discovery (`registry`, `discovery`),
+//!   defaulting functions per Go type (`defaults`), mutating admission (`admission`),
+//!   strategies (`strategy`: status reset, generation, server-set fields), validation laid out
+//!   as Kubernetes' `validation` packages (`validation`), field selectors (`selector`),
+//!   `kubectl get` Tables (`table`), custom resources from their CRD (`crd`, `cel`), and the
+//!   `Status` answers every failure is built as (`status`);
+//! - `storage`: one in-memory store with a global resourceVersion counter and the event log
+//!   that watches replay and lists at an older resourceVersion read back through;
+//! - `request` (a parsed request and the JSON answer) and `clock`, which import nothing.
 //!
 //! Built-in list and map semantics come from the pure core's `gitops_core::schema`, custom
 //! resources' from their CRD; which built-in fields an update adds (and so owns themselves)
 //! follows from the schema too: those Go omits when empty.
 //!
-//! Invariants: the whole state sits behind one mutex, taken per request (watches take it per
-//! batch of events); nothing a client sends is unwrapped; every failure is a `Status` built in
+//! Invariants: the whole state sits behind one mutex, taken once per request (watches take
+//! it per batch of events); nothing a client sends is unwrapped; every failure is a `Status` built in
 //! `status` with the wording of the real server.
 //!
 //! ```no_run
@@ -55,31 +62,19 @@
 //! # Ok(()) }
 //! ```
 
-mod admission;
-mod apply;
-mod cel;
-mod crd;
-mod decode;
-mod defaults;
-mod delete;
-mod discovery;
-mod events;
-mod gc;
-mod handler;
-mod internal;
-mod list;
-mod patch;
-mod rbac;
+mod clock;
+mod controllers;
+mod filters;
 mod registry;
-mod scale;
-mod selector;
+mod request;
+mod routing;
+mod state;
 mod status;
-mod store;
-mod strategy;
-mod table;
-mod validation;
-mod watch;
-mod write;
+mod storage;
+mod verbs;
+
+#[cfg(test)]
+mod layers;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -88,7 +83,7 @@ use std::time::Duration;
 
 use axum::Router;
 
-pub use handler::Fault;
+pub use filters::Fault;
 
 /// Failures of the test environment itself (not of the requests it serves).
 #[derive(Debug, thiserror::Error)]
@@ -112,9 +107,10 @@ pub enum Error {
     },
 }
 
-/// The shared state of one server: storage, custom resources, counters and faults.
+/// One server: its state behind one lock, the filters' counters and faults behind another.
 pub(crate) struct Server {
-    state: Mutex<handler::State>,
+    state: Mutex<state::State>,
+    filters: Mutex<filters::Filters>,
     /// Bumped after every write so that watches wake up.
     changed: tokio::sync::watch::Sender<u64>,
 }
@@ -123,14 +119,20 @@ impl Server {
     fn new() -> Arc<Server> {
         let (changed, _) = tokio::sync::watch::channel(0);
         Arc::new(Server {
-            state: Mutex::new(handler::State::default()),
+            state: Mutex::new(state::State::default()),
+            filters: Mutex::new(filters::Filters::default()),
             changed,
         })
     }
 
     /// The locked state; a poisoned lock is recovered (the state stays consistent per request).
-    pub(crate) fn lock(&self) -> MutexGuard<'_, handler::State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, state::State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The filters' counters and faults; a poisoned lock is recovered.
+    pub(crate) fn filters(&self) -> MutexGuard<'_, filters::Filters> {
+        self.filters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn notify(&self, rv: u64) {
@@ -158,7 +160,7 @@ impl TestEnv {
     /// A fresh server used in-process through [`TestEnv::router`], without a socket.
     pub fn new() -> TestEnv {
         let server = Server::new();
-        handler::bootstrap(&server);
+        controllers::system_namespaces::create(&mut server.lock());
         TestEnv {
             server,
             addr: None,
@@ -204,7 +206,7 @@ impl TestEnv {
 
     /// The server as an axum router: a tower service for `kube::Client::new(router, ns)`.
     pub fn router(&self) -> Router {
-        handler::router(self.server.clone())
+        routing::router(self.server.clone())
     }
 
     /// The listening address, when started with [`TestEnv::start`].
@@ -253,7 +255,7 @@ impl TestEnv {
     /// `deployments.apps`).
     pub fn request_count(&self, verb: &str, resource: &str) -> u64 {
         self.server
-            .lock()
+            .filters()
             .counters
             .get(&(verb.to_string(), resource.to_string()))
             .copied()
@@ -262,7 +264,7 @@ impl TestEnv {
 
     /// Every request counter, by (verb, resource).
     pub fn request_counts(&self) -> BTreeMap<(String, String), u64> {
-        self.server.lock().counters.clone()
+        self.server.filters().counters.clone()
     }
 
     /// Accepts `Authorization: Bearer <token>` as the user `name` in `groups` (besides
@@ -280,12 +282,12 @@ impl TestEnv {
 
     /// Adds a fault: matching requests fail, slow down or have their watches dropped.
     pub fn inject(&self, fault: Fault) {
-        self.server.lock().faults.push(fault);
+        self.server.filters().faults.push(fault);
     }
 
     /// Removes every fault.
     pub fn clear_faults(&self) {
-        self.server.lock().faults.clear();
+        self.server.filters().faults.clear();
     }
 
     /// Runs the garbage collector and the namespace controller after every write, as a
@@ -295,7 +297,7 @@ impl TestEnv {
     pub fn enable_controllers(&self) {
         let mut state = self.server.lock();
         state.controllers = true;
-        gc::collect(&mut state.store);
+        controllers::gc::collect(&mut state.store);
     }
 
     /// Forgets the event history: watches from any earlier resourceVersion, and lists at one

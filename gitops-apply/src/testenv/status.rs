@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::registry::Resource;
+use crate::testenv::registry::Resource;
 
 /// One field-level cause of an `Invalid` answer.
 #[derive(Clone, Debug)]

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
 
-use super::store::{EventType, Store, Stored};
+use crate::testenv::storage::{EventType, Store, Stored};
 
 type Key = (String, String);
 
@@ -44,11 +44,7 @@ fn owners(object: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn now() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
+use crate::testenv::clock::now;
 
 /// Deletes as the API server does: marked while finalizers remain, removed otherwise.
 fn delete(store: &mut Store, key: &Key, ns: &str, name: &str, object: &Value) {

@@ -6,9 +6,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::registry::Resource;
-use super::status::ApiError;
-use super::store::Store;
+use crate::testenv::registry::Resource;
+use crate::testenv::status::ApiError;
+use crate::testenv::storage::Store;
 
 fn key(group: &str, plural: &str) -> (String, String) {
     (group.to_string(), plural.to_string())

@@ -4,13 +4,15 @@
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::crd;
-use super::handler::{Call, State, filter_of, json_response};
-use super::list;
-use super::registry::Resource;
-use super::status::ApiError;
-use super::store::EventType;
-use super::write::{meta_str, now, set_meta};
+use crate::testenv::registry::Resource;
+use crate::testenv::registry::crd;
+use crate::testenv::request::{Call, json_response};
+use crate::testenv::state::State;
+use crate::testenv::status::ApiError;
+use crate::testenv::storage::EventType;
+use crate::testenv::verbs::filter_of;
+use crate::testenv::verbs::list;
+use crate::testenv::verbs::write::{meta_str, now, set_meta};
 
 pub(crate) fn delete(
     state: &mut State,
@@ -117,7 +119,7 @@ pub(crate) fn delete(
         if resource.group == "apiextensions.k8s.io"
             && resource.plural == "customresourcedefinitions"
         {
-            crd::unregister(state, &old);
+            crd::unregister(&mut state.custom, &mut state.store, &old);
         }
     }
     let mut details = Map::new();
@@ -170,7 +172,7 @@ pub(crate) fn delete_crd(
         return Ok(json_response(200, &new));
     }
     let stored = state.store.put(&key, "", name, new, EventType::Modified);
-    crd::unregister(state, &stored);
+    crd::unregister(&mut state.custom, &mut state.store, &stored);
     state.store.remove(&key, "", name);
     Ok(json_response(200, &stored))
 }

@@ -17,10 +17,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::handler::State;
-use super::registry::{Group, Resource};
-use super::status::Cause;
-use super::write::{Op, write};
+use crate::testenv::registry::{Group, Resource};
+use crate::testenv::status::Cause;
+use crate::testenv::storage::Store;
 
 /// What serving one version of a custom resource needs from its CRD.
 #[derive(Debug)]
@@ -498,7 +497,7 @@ fn schema_rule_errors(schema: &Value, path: &str, causes: &mut Vec<Cause>) {
         .flatten()
         .enumerate()
     {
-        let Some(errors) = super::cel::syntax_errors(s(rule, "/rule")) else {
+        let Some(errors) = crate::testenv::registry::cel::syntax_errors(s(rule, "/rule")) else {
             continue;
         };
         let shown = format!(
@@ -604,59 +603,26 @@ fn internal_versions(all: &[&Value]) -> String {
     format!("[{}]", items.join(","))
 }
 
-/// After a CRD is written: serve its resources, and establish it (two status writes by
-/// `kube-apiserver`, as the real server's controllers do).
-pub(crate) fn register(state: &mut State, crd: &Value) {
-    let name = s(crd, "/metadata/name").to_string();
+/// After a CRD is written: serve its resources, unless it is being deleted. Establishing it
+/// is the job of a controller (`controllers::establish`).
+pub(crate) fn serve(custom: &mut CustomResources, crd: &Value) {
     if crd.pointer("/metadata/deletionTimestamp").is_some() {
         return;
     }
-    state.custom.by_crd.insert(name.clone(), resources_of(crd));
-    let established = crd
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .is_some_and(|c| c.iter().any(|c| s(c, "/type") == "Established"));
-    if established {
-        return;
-    }
-    let Ok(resource) = state_resource(state) else {
-        return;
-    };
-    let names = crd.pointer("/spec/names").cloned().unwrap_or(json!({}));
-    let now = jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
-    let accepted = json!({"type": "NamesAccepted", "status": "True", "lastTransitionTime": now, "reason": "NoConflicts", "message": "no conflicts found"});
-    let steps = [
-        json!({"type": "Established", "status": "False", "lastTransitionTime": now, "reason": "Installing", "message": "the initial names have been accepted"}),
-        json!({"type": "Established", "status": "True", "lastTransitionTime": now, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}),
-    ];
-    for established in steps {
-        let Some(old) = state
-            .store
-            .shared(&resource.storage_key(), "", &name)
-            .cloned()
-        else {
-            return;
-        };
-        let mut new = Value::clone(&old);
-        if let Some(status) = new.get_mut("status").and_then(Value::as_object_mut) {
-            status.insert("conditions".into(), json!([accepted, established]));
-            status.insert("acceptedNames".into(), names.clone());
-        }
-        let op = Op::Update {
-            manager: "kube-apiserver".into(),
-            subresource: Some("status".into()),
-        };
-        if write(state, &resource, "", &name, Some(&old), new, op, false).is_err() {
-            return;
-        }
-    }
+    let name = s(crd, "/metadata/name").to_string();
+    custom.by_crd.insert(name, resources_of(crd));
 }
 
-fn state_resource(state: &State) -> Result<Resource, ()> {
-    let _ = state;
-    super::registry::builtin()
+/// Whether a CRD has its `Established` condition (of any status).
+pub(crate) fn has_established_condition(crd: &Value) -> bool {
+    crd.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().any(|c| s(c, "/type") == "Established"))
+}
+
+/// The resource CustomResourceDefinitions are served as.
+pub(crate) fn definitions() -> Option<Resource> {
+    super::builtin()
         .groups
         .iter()
         .find(|g| g.name == "apiextensions.k8s.io")
@@ -665,18 +631,17 @@ fn state_resource(state: &State) -> Result<Resource, ()> {
             entries
                 .iter()
                 .find(|e| s(e, "/resource") == "customresourcedefinitions")
-                .map(|e| super::registry::resource_from_entry("apiextensions.k8s.io", v, e))
+                .map(|e| super::resource_from_entry("apiextensions.k8s.io", v, e))
         })
-        .ok_or(())
 }
 
 /// After a CRD is deleted: stop serving it and drop its objects.
-pub(crate) fn unregister(state: &mut State, crd: &Value) {
+pub(crate) fn unregister(custom: &mut CustomResources, store: &mut Store, crd: &Value) {
     let name = s(crd, "/metadata/name");
-    if let Some(resources) = state.custom.by_crd.remove(name)
+    if let Some(resources) = custom.by_crd.remove(name)
         && let Some(first) = resources.first()
     {
-        state.store.drop_resource(&first.storage_key());
+        store.drop_resource(&first.storage_key());
     }
 }
 
@@ -933,10 +898,10 @@ fn check_rules(
         .flatten()
     {
         let text = s(rule, "/rule");
-        if old.is_none() && super::cel::is_transition(text) {
+        if old.is_none() && crate::testenv::registry::cel::is_transition(text) {
             continue;
         }
-        let verdict = super::cel::evaluate(text, value, old);
+        let verdict = crate::testenv::registry::cel::evaluate(text, value, old);
         if verdict.is_none() {
             // A real server would evaluate it; saying so beats passing it in silence.
             tracing::warn!(

@@ -2,6 +2,18 @@
 //! kube-apiserver v1.36 answers to aggregated discovery, `builtin-discovery.json`) and the
 //! custom resources of established CustomResourceDefinitions.
 
+pub(crate) mod admission;
+pub(crate) mod cel;
+pub(crate) mod crd;
+pub(crate) mod defaults;
+pub(crate) mod discovery;
+pub(crate) mod events;
+pub(crate) mod internal;
+pub(crate) mod selector;
+pub(crate) mod strategy;
+pub(crate) mod table;
+pub(crate) mod validation;
+
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{Value, json};
@@ -23,7 +35,7 @@ pub(crate) struct Resource {
     /// The aggregated discovery entry as served.
     pub entry: Value,
     /// The custom resource's definition, for resources served from a CRD.
-    pub custom: Option<Arc<super::crd::CustomVersion>>,
+    pub custom: Option<Arc<crate::testenv::registry::crd::CustomVersion>>,
 }
 
 impl Resource {
@@ -135,10 +147,12 @@ pub(crate) fn builtin() -> &'static Builtin {
 /// an Event in the other Event view, a custom resource converted from its stored version.
 pub(crate) fn served_view(resource: &Resource, object: &Value) -> Option<Value> {
     if let Some(custom) = &resource.custom {
-        return Some(super::crd::view(resource, custom, object));
+        return Some(crate::testenv::registry::crd::view(
+            resource, custom, object,
+        ));
     }
-    if super::events::is_event(resource) {
-        return Some(super::events::view(resource, object));
+    if crate::testenv::registry::events::is_event(resource) {
+        return Some(crate::testenv::registry::events::view(resource, object));
     }
     None
 }
@@ -259,4 +273,13 @@ pub(crate) fn legacy_entries(group_version: &str, entry: &Value) -> Vec<Value> {
         out.push(Value::Object(m));
     }
     out
+}
+
+/// An object's `PartialObjectMetadata` form, as a metadata-only client asks for it.
+pub(crate) fn partial(object: &Value) -> Value {
+    serde_json::json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": object.get("metadata").cloned().unwrap_or(serde_json::json!({})),
+    })
 }

@@ -4,7 +4,7 @@
 use gitops_core::schema::Node;
 use serde_json::{Map, Value};
 
-use super::status::ApiError;
+use crate::testenv::status::ApiError;
 
 /// The patch types a PATCH request may carry, by Content-Type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub(crate) fn apply_patch(
         let text = String::from_utf8_lossy(body);
         ApiError::bad_request(format!(
             "error decoding patch: {}",
-            super::write::go_json_error(&text, &e)
+            crate::testenv::verbs::write::go_json_error(&text, &e)
         ))
     })?;
     let mut out = target.clone();

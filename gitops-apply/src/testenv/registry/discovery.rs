@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::registry::{Group, builtin, legacy_entries};
+use crate::testenv::registry::{Group, builtin, legacy_entries};
 
 /// Whether the Accept header asks for aggregated discovery.
 pub(crate) fn wants_aggregated(accept: &str) -> bool {
@@ -117,7 +117,7 @@ pub(crate) fn resource_list(group: &str, version: &str, resources: &[Value]) -> 
 /// `/openapi/v3`: where each group version's document is.
 pub(crate) fn openapi_root(groups: &[Group]) -> Value {
     let mut paths = serde_json::Map::new();
-    let core = &super::registry::builtin().groups[0];
+    let core = &crate::testenv::registry::builtin().groups[0];
     for g in std::iter::once(core).chain(groups.iter()) {
         for (v, _) in &g.versions {
             let key = if g.name.is_empty() {

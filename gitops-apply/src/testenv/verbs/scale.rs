@@ -4,11 +4,13 @@
 
 use serde_json::{Value, json};
 
-use super::handler::{Call, State, Written};
-use super::patch::{self, PatchKind};
-use super::registry::Resource;
-use super::status::ApiError;
-use super::write::{Op, stored, write};
+use crate::testenv::registry::Resource;
+use crate::testenv::request::Call;
+use crate::testenv::state::State;
+use crate::testenv::status::ApiError;
+use crate::testenv::verbs::Written;
+use crate::testenv::verbs::patch::{self, PatchKind};
+use crate::testenv::verbs::write::{Op, stored, write};
 
 /// A scale path of a CRD (`.spec.replicas`) as a JSON pointer.
 fn pointer(path: &str) -> String {

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::registry::Resource;
+use crate::testenv::registry::Resource;
 
 /// Kinds whose strategy keeps `metadata.generation` (set to 1 on create, bumped when the spec
 /// changes). Custom resources always do.
@@ -66,7 +66,7 @@ fn initial_status(resource: &Resource) -> Option<Value> {
         ("", "ReplicationController") | ("apps", "ReplicaSet") => json!({"replicas": 0}),
         ("", "PersistentVolumeClaim") => json!({"phase": "Pending"}),
         ("", "PersistentVolume") => {
-            json!({"phase": "Pending", "lastPhaseTransitionTime": super::write::now()})
+            json!({"phase": "Pending", "lastPhaseTransitionTime": crate::testenv::clock::now()})
         }
         ("", "ResourceQuota") => json!({}),
         ("apps", "Deployment") => json!({}),

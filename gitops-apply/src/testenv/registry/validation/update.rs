@@ -76,7 +76,7 @@ pub(super) fn validate(resource: &Resource, old: &Value, new: &Value) -> Vec<Cau
                 reason: "FieldValueInvalid",
                 message: format!(
                     "Invalid value: {}: field is immutable",
-                    crate::testenv::internal::pod_template(template)
+                    crate::testenv::registry::internal::pod_template(template)
                 ),
                 field: "spec.template".into(),
             });

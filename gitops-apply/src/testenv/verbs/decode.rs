@@ -7,9 +7,9 @@ use base64::Engine;
 use gitops_core::schema::{Node, Schema};
 use serde_json::Value;
 
-use super::registry::Resource;
-use super::status::ApiError;
-use super::validation::quantity;
+use crate::testenv::registry::Resource;
+use crate::testenv::registry::validation::quantity;
+use crate::testenv::status::ApiError;
 
 /// What `summarizeData` prints of a body that did not decode: JSON objects as text, anything
 /// else as hex, both cut at 30 bytes.

@@ -7,10 +7,12 @@ use gitops_core::schema::Node;
 use gitops_core::ssa::{self, fieldpath, managed};
 use serde_json::{Map, Value, json};
 
-use super::handler::{Call, State, Written};
-use super::registry::Resource;
-use super::status::ApiError;
-use super::write::{Op, check_namespace, meta_str, stored, with_schema, write};
+use crate::testenv::registry::Resource;
+use crate::testenv::request::Call;
+use crate::testenv::state::State;
+use crate::testenv::status::ApiError;
+use crate::testenv::verbs::Written;
+use crate::testenv::verbs::write::{Op, check_namespace, meta_str, stored, with_schema, write};
 
 /// The fields of `config` the schema does not declare, as `.a.b` paths. `path` is the
 /// position of `value`, extended and cut back in place as the walk goes (no string per field).
@@ -73,7 +75,7 @@ fn decode(body: &[u8]) -> Result<Value, ApiError> {
         return Ok(value);
     }
     let text = String::from_utf8_lossy(body);
-    match super::decode::yaml(&text) {
+    match crate::testenv::verbs::decode::yaml(&text) {
         Ok((value, repeated)) if repeated.is_empty() => Ok(value),
         Ok((_, repeated)) => Err(ApiError::bad_request(format!(
             "error decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n  {}",
@@ -303,7 +305,7 @@ pub(crate) fn apply(
             manager: "before-first-apply".into(),
             operation: "Update".into(),
             api_version: resource.api_version(),
-            time: Some(json!(super::write::now())),
+            time: Some(json!(crate::testenv::verbs::write::now())),
             subresource: None,
             set,
         });
@@ -343,7 +345,7 @@ pub(crate) fn apply(
 /// fails the request. Versions the CRD no longer has are skipped.
 fn reconcile_versions(
     resource: &Resource,
-    custom: &super::crd::CustomVersion,
+    custom: &crate::testenv::registry::crd::CustomVersion,
     live: &Value,
 ) -> Result<(), ApiError> {
     let prefix = format!("{}/", resource.group);

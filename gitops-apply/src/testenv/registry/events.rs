@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::registry::Resource;
-use super::status::Cause;
+use crate::testenv::registry::Resource;
+use crate::testenv::status::Cause;
 
 const CORE: &str = "v1";
 const EVENTS: &str = "events.k8s.io/v1";

@@ -8,9 +8,10 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::registry::Resource;
-use super::status::ApiError;
-use super::store::Store;
+use crate::testenv::registry::Resource;
+use crate::testenv::request::Credentials;
+use crate::testenv::status::ApiError;
+use crate::testenv::storage::Store;
 
 /// An authenticated identity.
 #[derive(Clone, Debug)]
@@ -45,14 +46,6 @@ impl User {
     fn is_master(&self) -> bool {
         self.groups.iter().any(|g| g == "system:masters")
     }
-}
-
-/// The credentials of one request.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Credentials {
-    pub bearer: Option<String>,
-    pub impersonate_user: Option<String>,
-    pub impersonate_groups: Vec<String>,
 }
 
 /// What a request asks to do.

@@ -14,12 +14,14 @@ use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::Server;
-use super::handler::{Call, filter_of, partial};
-use super::registry::Resource;
-use super::selector::Filter;
-use super::status::ApiError;
-use super::store::EventType;
+use crate::testenv::Server;
+use crate::testenv::registry::Resource;
+use crate::testenv::registry::partial;
+use crate::testenv::registry::selector::Filter;
+use crate::testenv::request::Call;
+use crate::testenv::status::ApiError;
+use crate::testenv::storage::EventType;
+use crate::testenv::verbs::filter_of;
 
 fn line(kind: &str, object: Value) -> Bytes {
     let mut text = json!({"type": kind, "object": object}).to_string();
@@ -45,7 +47,7 @@ struct Watch {
     filter: Filter,
     metadata_only: bool,
     table: bool,
-    table_options: super::table::Options,
+    table_options: crate::testenv::registry::table::Options,
 }
 
 impl Watch {
@@ -66,7 +68,7 @@ impl Watch {
         !self.table
             && !self.metadata_only
             && self.resource.custom.is_none()
-            && !super::events::is_event(&self.resource)
+            && !crate::testenv::registry::events::is_event(&self.resource)
     }
 
     /// The watch line of an event's object.
@@ -86,18 +88,23 @@ impl Watch {
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(0);
             // Custom resources' columns read the converted object.
-            let converted = self
-                .resource
-                .custom
-                .as_ref()
-                .map(|custom| super::crd::view(&self.resource, custom, object));
+            let converted =
+                self.resource.custom.as_ref().map(|custom| {
+                    crate::testenv::registry::crd::view(&self.resource, custom, object)
+                });
             let object = converted.as_ref().unwrap_or(object);
-            return super::table::table(&self.resource, &[object], rv, self.table_options);
+            return crate::testenv::registry::table::table(
+                &self.resource,
+                &[object],
+                rv,
+                self.table_options,
+            );
         }
         if self.metadata_only {
             partial(object)
         } else {
-            super::registry::served_view(&self.resource, object).unwrap_or_else(|| object.clone())
+            crate::testenv::registry::served_view(&self.resource, object)
+                .unwrap_or_else(|| object.clone())
         }
     }
 
@@ -132,7 +139,7 @@ pub(crate) fn serve(
     call: &Call,
     drop_after: Option<Duration>,
 ) -> Result<http::Response<Body>, ApiError> {
-    super::list::validate_options(call, true)?;
+    crate::testenv::verbs::list::validate_options(call, true)?;
     let watch = Watch {
         key: resource.storage_key(),
         filter: filter_of(call, &resource)?,
@@ -140,14 +147,14 @@ pub(crate) fn serve(
         namespace: namespace.map(str::to_string),
         metadata_only: call.accept.contains("as=PartialObjectMetadata"),
         table: call.accept.contains("as=Table"),
-        table_options: super::table::Options::of(&call.query),
+        table_options: crate::testenv::registry::table::Options::of(&call.query),
     };
     let q = |k: &str| call.query.get(k).map(String::as_str);
     let bookmarks = q("allowWatchBookmarks") == Some("true");
     let send_initial = q("sendInitialEvents").map(|v| v == "true");
     let requested: Option<u64> = q("resourceVersion")
         .filter(|r| !r.is_empty() && *r != "0")
-        .map(super::list::parse_rv)
+        .map(crate::testenv::verbs::list::parse_rv)
         .transpose()?;
     // Without sendInitialEvents, a watch from no version or from "0" starts with the current
     // state as ADDED events; with it, that state comes (and ends with a bookmark when

@@ -15,8 +15,8 @@ mod update;
 
 use serde_json::Value;
 
-use super::registry::Resource;
-use super::status::Cause;
+use crate::testenv::registry::Resource;
+use crate::testenv::status::Cause;
 
 /// What validation found: errors refuse the write, warnings go back as `Warning` headers.
 #[derive(Default, Debug)]

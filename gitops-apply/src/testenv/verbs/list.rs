@@ -9,12 +9,15 @@ use std::sync::Arc;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::events;
-use super::handler::{Call, State, filter_of, json_response, partial};
-use super::registry::Resource;
-use super::status::{ApiError, Cause};
-use super::store::TooOld;
-use super::table;
+use crate::testenv::registry::Resource;
+use crate::testenv::registry::events;
+use crate::testenv::registry::partial;
+use crate::testenv::registry::table;
+use crate::testenv::request::{Call, json_response};
+use crate::testenv::state::State;
+use crate::testenv::status::{ApiError, Cause};
+use crate::testenv::storage::TooOld;
+use crate::testenv::verbs::filter_of;
 
 /// Checks a request's list options as `ValidateListOptions` does: `resourceVersionMatch` only
 /// with a `resourceVersion` (and, for a watch, only with `sendInitialEvents`), never with
@@ -186,7 +189,7 @@ pub(crate) fn list(
     let converted: Vec<Value> = match &resource.custom {
         Some(custom) => page
             .iter()
-            .map(|o| super::crd::view(resource, custom, o))
+            .map(|o| crate::testenv::registry::crd::view(resource, custom, o))
             .collect(),
         None => Vec::new(),
     };

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use self::format::{Clock, go_json, parse_time};
-use super::registry::Resource;
+use crate::testenv::registry::Resource;
 
 /// What each row carries of its object: `TableOptions.includeObject`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -117,7 +117,7 @@ fn row_objects<'a>(
 fn row_object(resource: &Resource, object: &Value, include: Include) -> Value {
     match include {
         Include::Metadata => {
-            let mut partial = super::handler::partial(object);
+            let mut partial = crate::testenv::registry::partial(object);
             // Tables are printed from the internal object, whose DaemonSet keeps its template
             // generation in a field: the annotation exists only in the versioned object.
             if resource.group == "apps"
@@ -137,8 +137,8 @@ fn row_object(resource: &Resource, object: &Value, include: Include) -> Value {
         }
         Include::None => Value::Null,
         Include::Object => {
-            let mut full = if super::events::is_event(resource) {
-                super::events::view(resource, object)
+            let mut full = if crate::testenv::registry::events::is_event(resource) {
+                crate::testenv::registry::events::view(resource, object)
             } else {
                 object.clone()
             };
@@ -350,7 +350,7 @@ mod tests {
     fn resource(group: &str, kind: &str) -> Resource {
         let entry =
             json!({"resource": "things", "responseKind": {"kind": kind}, "scope": "Namespaced"});
-        super::super::registry::resource_from_entry(group, "v1", &entry)
+        crate::testenv::registry::resource_from_entry(group, "v1", &entry)
     }
 
     #[test]

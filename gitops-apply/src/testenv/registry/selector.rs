@@ -10,8 +10,8 @@
 use gitops_core::selector::{Requirement, Selector};
 use serde_json::Value;
 
-use super::registry::Resource;
-use super::status::ApiError;
+use crate::testenv::registry::Resource;
+use crate::testenv::status::ApiError;
 
 /// The label and field selectors of one request.
 #[derive(Debug, Clone, Default)]

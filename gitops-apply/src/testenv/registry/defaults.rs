@@ -7,13 +7,13 @@
 //! module keeps that shape: [`DEFAULTERS`] maps an OpenAPI definition name (the Go type) to
 //! its function, and [`apply_defaults`] walks the object alongside its schema, calling the
 //! function of each typed position. A kind whose group has no schema here gets its root
-//! type's function only. Registry strategies ([`super::strategy`]) and admission
-//! ([`super::admission`]) run later and are not attributed to the writer.
+//! type's function only. Registry strategies ([`crate::testenv::registry::strategy`]) and admission
+//! ([`crate::testenv::registry::admission`]) run later and are not attributed to the writer.
 
 use gitops_core::schema::{Node, Schema};
 use serde_json::{Map, Value, json};
 
-use super::registry::Resource;
+use crate::testenv::registry::Resource;
 
 type Fields = Map<String, Value>;
 

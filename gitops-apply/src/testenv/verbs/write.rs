@@ -7,16 +7,19 @@ use std::sync::Arc;
 use gitops_core::schema::{Node, Schema};
 use serde_json::{Map, Value, json};
 
-use super::apply::apply;
-use super::crd;
-use super::events;
-use super::handler::{Call, State, Written};
-use super::patch::{self, PatchKind};
-use super::registry::Resource;
-use super::status::{ApiError, Cause};
-use super::store::EventType;
-use super::validation;
-use super::{admission, decode, defaults, strategy};
+use crate::testenv::registry::Resource;
+use crate::testenv::registry::crd;
+use crate::testenv::registry::events;
+use crate::testenv::registry::validation;
+use crate::testenv::registry::{admission, defaults, strategy};
+use crate::testenv::request::Call;
+use crate::testenv::state::State;
+use crate::testenv::status::{ApiError, Cause};
+use crate::testenv::storage::EventType;
+use crate::testenv::verbs::Written;
+use crate::testenv::verbs::apply::apply;
+use crate::testenv::verbs::decode;
+use crate::testenv::verbs::patch::{self, PatchKind};
 use gitops_core::ssa::fieldpath::{self, FieldSet};
 use gitops_core::ssa::managed::{self, Entry};
 
@@ -121,11 +124,7 @@ pub(crate) fn go_json_error(text: &str, error: &serde_json::Error) -> String {
     }
 }
 
-pub(crate) fn now() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
+pub(crate) use crate::testenv::clock::now;
 
 pub(crate) fn meta_str<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
     object.get("metadata")?.get(key)?.as_str()
@@ -640,7 +639,7 @@ pub(crate) fn write(
         .store
         .put(&resource.storage_key(), ns, name, new, kind);
     if resource.group == "apiextensions.k8s.io" && resource.plural == "customresourcedefinitions" {
-        crd::register(state, &stored);
+        crd::serve(&mut state.custom, &stored);
     }
     Ok((
         served(stored),
