@@ -47,6 +47,7 @@ const DOCUMENTS: &[&str] = &[
     include_str!("../schemas/discovery.k8s.io-v1.json"),
     include_str!("../schemas/admissionregistration.k8s.io-v1.json"),
     include_str!("../schemas/apiextensions.k8s.io-v1.json"),
+    include_str!("../schemas/flowcontrol.apiserver.k8s.io-v1.json"),
 ];
 
 const REF_PREFIX: &str = "#/components/schemas/";

@@ -293,12 +293,16 @@ pub(crate) fn apply(
         json!({"apiVersion": resource.api_version(), "kind": resource.kind, "metadata": metadata})
     });
     let mut entries = managed::read(old.as_deref());
-    // An object nobody manages (created before managedFields, or reset) is owned as a whole by
-    // `before-first-apply`, so that the first applier conflicts like any other.
+    // An object nobody manages (created before managedFields, or reset) is first recorded as
+    // an update from an empty object by `before-first-apply` (apimachinery's
+    // skipNonAppliedManager), so that the first applier conflicts like any other and shares
+    // what it applies unchanged; like any update, it owns the maps and structs it creates.
     if let Some(live) = old.as_deref()
         && entries.is_empty()
     {
-        let set = with_schema(resource, |schema| fieldpath::object_set(live, schema));
+        let (set, _) = with_schema(resource, |schema| {
+            fieldpath::compare(&json!({}), live, schema, resource.custom.is_some())
+        });
         entries.push(managed::Entry {
             manager: "before-first-apply".into(),
             operation: "Update".into(),
@@ -376,6 +380,66 @@ fn reconcile_versions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn apply_call(manager: &str, body: Value) -> Call {
+        let mut call = Call::internal(manager);
+        call.content_type = "application/apply-patch+yaml".into();
+        call.query.insert("fieldManager".into(), manager.into());
+        call.body = serde_json::to_vec(&body).unwrap_or_default().into();
+        call
+    }
+
+    #[test]
+    fn an_object_nobody_manages_is_first_recorded_as_updated_from_empty_by_before_first_apply() {
+        let server = super::super::Server::new();
+        super::super::handler::bootstrap(&server);
+        let mut state = server.lock();
+        let Ok(resource) = state.resource("", "v1", "configmaps") else {
+            panic!("configmaps are served");
+        };
+        let object = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "owned", "namespace": "default", "managedFields": []},
+            "data": {"k1": "1", "k2": "2"}});
+        let created = super::super::write::create_object(
+            &mut state,
+            &resource,
+            Some("default"),
+            object,
+            &Call::internal("editor"),
+        );
+        assert!(created.is_ok());
+        // An empty managedFields list on the write leaves the object unmanaged.
+        let live = stored(&state, &resource, "default", "owned");
+        assert!(live.is_some_and(|l| l.pointer("/metadata/managedFields").is_none()));
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "owned", "namespace": "default"}, "data": {"k1": "1"}});
+        let call = apply_call("flux", config);
+        let result = apply(&mut state, &resource, Some("default"), "owned", None, &call);
+        let Ok((applied, _)) = result else {
+            panic!("the apply succeeds");
+        };
+        let entries = applied["metadata"]["managedFields"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(entries.len(), 2);
+        let of = |manager: &str| {
+            entries
+                .iter()
+                .find(|e| e["manager"] == json!(manager))
+                .cloned()
+                .unwrap_or_default()
+        };
+        // The object did not change, so the applier's entry carries no time.
+        assert_eq!(of("flux")["fieldsV1"], json!({"f:data": {"f:k1": {}}}));
+        assert!(of("flux").get("time").is_none());
+        let before = of("before-first-apply");
+        assert_eq!(before["operation"], json!("Update"));
+        assert_eq!(
+            before["fieldsV1"],
+            json!({"f:data": {".": {}, "f:k1": {}, "f:k2": {}}})
+        );
+    }
 
     #[test]
     fn json_and_yaml_bodies_decode_alike() {

@@ -1038,25 +1038,43 @@ fn check(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
             return;
         }
     }
-    if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
-        && value.as_f64().is_some_and(|v| v < min)
-    {
-        causes.push(Cause::invalid(
-            path,
-            value,
-            &in_body(format!(
-                "should be greater than or equal to {}",
-                fmt_num(min)
-            )),
-        ));
+    let exclusive = |key: &str| schema.get(key).and_then(Value::as_bool) == Some(true);
+    if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
+        let strict = exclusive("exclusiveMinimum");
+        if value
+            .as_f64()
+            .is_some_and(|v| v < min || (strict && v == min))
+        {
+            let bound = if strict { "" } else { " or equal to" };
+            causes.push(Cause::invalid(
+                path,
+                value,
+                &in_body(format!("should be greater than{bound} {}", fmt_num(min))),
+            ));
+        }
     }
-    if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
-        && value.as_f64().is_some_and(|v| v > max)
+    if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
+        let strict = exclusive("exclusiveMaximum");
+        if value
+            .as_f64()
+            .is_some_and(|v| v > max || (strict && v == max))
+        {
+            let bound = if strict { "" } else { " or equal to" };
+            causes.push(Cause::invalid(
+                path,
+                value,
+                &in_body(format!("should be less than{bound} {}", fmt_num(max))),
+            ));
+        }
+    }
+    if let Some(factor) = schema.get("multipleOf").and_then(Value::as_f64)
+        && let Some(v) = value.as_f64()
+        && !is_multiple(v, factor)
     {
         causes.push(Cause::invalid(
             path,
             value,
-            &in_body(format!("should be less than or equal to {}", fmt_num(max))),
+            &in_body(format!("should be a multiple of {}", fmt_num(factor))),
         ));
     }
     if let (Some(pattern), Some(text)) = (
@@ -1116,6 +1134,25 @@ fn check(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
     }
 }
 
+/// Whether `value` is a multiple of `factor` as the OpenAPI validator decides it: the quotient
+/// (computed as `value * (1 / factor)` for a factor below one, which keeps decimal factors
+/// such as 0.1 exact enough) is an integer within a relative tolerance of 1e-9.
+fn is_multiple(value: f64, factor: f64) -> bool {
+    if factor == 0.0 {
+        return true;
+    }
+    let quotient = if factor < 1.0 {
+        value * (1.0 / factor)
+    } else {
+        value / factor
+    };
+    if !quotient.is_finite() {
+        return false;
+    }
+    let diff = (quotient - quotient.round()).abs();
+    diff < 1e-9 || diff / (quotient.abs() + quotient.round().abs()) < 1e-9
+}
+
 fn fmt_num(n: f64) -> String {
     if n.fract() == 0.0 {
         format!("{}", n as i64)
@@ -1127,6 +1164,31 @@ fn fmt_num(n: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multiple_of_and_exclusive_bounds_are_checked_as_the_openapi_validator_does() {
+        let messages = |schema: Value, value: Value| -> Vec<String> {
+            let mut causes = Vec::new();
+            check(&schema, &value, "spec.ratio", &mut causes);
+            causes.into_iter().map(|c| c.message).collect()
+        };
+        let half = json!({"type": "number", "multipleOf": 0.5});
+        assert_eq!(
+            messages(half.clone(), json!(0.3)),
+            ["Invalid value: 0.3: spec.ratio in body should be a multiple of 0.5"]
+        );
+        assert!(messages(half, json!(1.5)).is_empty());
+        assert!(messages(json!({"multipleOf": 0.1}), json!(0.7)).is_empty());
+        assert_eq!(
+            messages(json!({"multipleOf": 3}), json!(7)),
+            ["Invalid value: 7: spec.ratio in body should be a multiple of 3"]
+        );
+        let above = json!({"type": "integer", "minimum": 1, "exclusiveMinimum": true});
+        assert_eq!(
+            messages(above, json!(1)),
+            ["Invalid value: 1: spec.ratio in body should be greater than 1"]
+        );
+    }
 
     fn crd() -> Value {
         let schema = |props: Value| json!({"openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "object", "properties": props}}}});

@@ -113,7 +113,12 @@ impl State {
     }
 
     /// Resolves a group version and plural.
-    fn resource(&self, group: &str, version: &str, plural: &str) -> Result<Resource, ApiError> {
+    pub(crate) fn resource(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+    ) -> Result<Resource, ApiError> {
         if let Some(found) = self.custom.resource(group, version, plural) {
             return Ok(found);
         }
@@ -635,6 +640,7 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
             if state.controllers {
                 super::gc::collect(&mut state.store);
             }
+            super::apf::sync(&mut state);
             let rv = state.store.rv();
             drop(state);
             server.notify(rv);
@@ -646,6 +652,7 @@ async fn route(server: &Arc<Server>, path: &str, call: &Call) -> Result<Response
             if state.controllers {
                 super::gc::collect(&mut state.store);
             }
+            super::apf::sync(&mut state);
             let rv = state.store.rv();
             drop(state);
             server.notify(rv);
@@ -742,6 +749,7 @@ fn finish(
         if state.controllers {
             super::gc::collect(&mut state.store);
         }
+        super::apf::sync(&mut state);
         state.store.rv()
     };
     server.notify(rv);

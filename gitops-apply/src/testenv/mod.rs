@@ -26,12 +26,15 @@
 //!   (`admission`), strategies (`strategy`: status reset, generation, server-set fields),
 //!   validation as Kubernetes' `validation` packages lay it out (`validation`), `kubectl get`
 //!   Tables (`table`), served resources and discovery (`registry`, `discovery`), custom
-//!   resources from their CRD (`crd`, `cel`);
+//!   resources from their CRD (`crd`, `cel`), and the Go round trip every write takes, which
+//!   drops non-pointer `omitempty` fields holding their zero value (`encode`);
 //! - storage: one in-memory `store` with a global resourceVersion counter and the event log
 //!   that watches replay and lists at an older resourceVersion read back through; label and
 //!   field selectors per kind (`selector`);
-//! - background controllers, run only when enabled: garbage collection and namespace
-//!   finalization (`gc`).
+//! - background controllers: garbage collection and namespace finalization (`gc`), run only
+//!   when enabled (they live in controller-manager); the API Priority and Fairness
+//!   configuration controller (`apf`: FlowSchemas' `Dangling` condition), always on, as it runs
+//!   inside kube-apiserver.
 //!
 //! Built-in list and map semantics come from the pure core's `gitops_core::schema`, custom
 //! resources' from their CRD; which built-in fields an update adds (and so owns themselves)
@@ -56,6 +59,7 @@
 //! ```
 
 mod admission;
+mod apf;
 mod apply;
 mod cel;
 mod crd;
@@ -63,6 +67,7 @@ mod decode;
 mod defaults;
 mod delete;
 mod discovery;
+mod encode;
 mod events;
 mod gc;
 mod handler;

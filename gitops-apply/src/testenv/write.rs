@@ -16,7 +16,7 @@ use super::registry::Resource;
 use super::status::{ApiError, Cause};
 use super::store::EventType;
 use super::validation;
-use super::{admission, decode, defaults, strategy};
+use super::{admission, decode, defaults, encode, strategy};
 use gitops_core::ssa::fieldpath::{self, FieldSet};
 use gitops_core::ssa::managed::{self, Entry};
 
@@ -362,6 +362,11 @@ pub(crate) fn write(
     if let Some(custom) = &resource.custom {
         crd::default_and_prune(custom, &mut new);
     }
+    // managedFields as the client sent them: an empty list (which encoding drops) resets them.
+    let provided_managed = new.pointer("/metadata/managedFields").cloned();
+    // Decoded into Go structs and encoded back: omitted zero values go before anything
+    // compares the object (an update does not own a field the server drops).
+    encode::encode(resource, &mut new);
     // Identity and bookkeeping come from the stored object.
     if let Some(old) = old {
         for key in [
@@ -425,7 +430,7 @@ pub(crate) fn write(
         } => {
             // managedFields a client writes replace the stored ones (the main resource only);
             // an empty list resets them, and then nobody owns anything.
-            let provided = new.pointer("/metadata/managedFields").cloned();
+            let provided = provided_managed;
             let reset = subresource.is_none() && provided.as_ref().is_some_and(|m| m == &json!([]));
             let written = managed::read(Some(&new));
             let mut entries = if subresource.is_none()
@@ -511,6 +516,7 @@ pub(crate) fn write(
         // What the strategy set is defaulted again when storage decodes it (a Job copies its
         // template's new labels).
         defaults::apply_defaults(resource, &mut new);
+        encode::encode(resource, &mut new);
         if resource.group == "apiextensions.k8s.io" {
             crd::prepare_create(&mut new);
         }
