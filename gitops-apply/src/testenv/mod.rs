@@ -70,6 +70,7 @@ mod discovery;
 mod encode;
 mod events;
 mod gc;
+mod godiff;
 mod handler;
 mod internal;
 mod list;
