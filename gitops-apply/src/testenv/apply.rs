@@ -320,10 +320,21 @@ pub(crate) fn apply(
         force,
         custom_resource: resource.custom.is_some(),
     };
-    let (merged, entries) = with_schema(resource, |schema| {
+    // Managers that applied in another version of a converted built-in kind are compared in
+    // their own version, as structured-merge-diff converts the objects for them.
+    let (entries, foreign): (Vec<managed::Entry>, Vec<managed::Entry>) =
+        if super::hpa::is_hpa(resource) {
+            entries
+                .into_iter()
+                .partition(|e| e.api_version == api_version)
+        } else {
+            (entries, Vec::new())
+        };
+    let (merged, mut entries) = with_schema(resource, |schema| {
         ssa::apply(&base, &config, entries, &request, schema)
     })
     .map_err(|conflicts| ApiError::apply_conflict(&conflicts.0))?;
+    entries.extend(other_versions(resource, &base, &merged, foreign, force)?);
     let op = Op::Apply {
         manager,
         subresource: subresource.map(str::to_string),
@@ -345,6 +356,46 @@ pub(crate) fn apply(
 /// in: the live object is converted (conversion `None` only rewrites `apiVersion`, it prunes
 /// nothing) and typed with that version's schema, so a field that version does not declare
 /// fails the request. Versions the CRD no longer has are skipped.
+/// The entries of managers at other versions after an apply: the live and merged objects are
+/// converted to each manager's version and compared there; the fields the apply changed that
+/// such a manager owns conflict (or move, when forced), and fields it removed are no longer
+/// owned.
+fn other_versions(
+    resource: &Resource,
+    live: &Value,
+    merged: &Value,
+    entries: Vec<managed::Entry>,
+    force: bool,
+) -> Result<Vec<managed::Entry>, ApiError> {
+    let mut conflicts = Vec::new();
+    let mut kept = Vec::with_capacity(entries.len());
+    for mut entry in entries {
+        let version = entry.api_version.rsplit('/').next().unwrap_or("");
+        let (old, new) = (
+            super::hpa::convert(live, version),
+            super::hpa::convert(merged, version),
+        );
+        let schema =
+            gitops_core::schema::Schema::builtin().root(&entry.api_version, &resource.kind);
+        let (changed, removed) = fieldpath::compare(&old, &new, schema, false);
+        let taken = entry.set.intersection(&changed);
+        if !taken.is_empty() {
+            if force {
+                entry.set.subtract(&taken);
+            } else {
+                conflicts.extend(taken.paths().into_iter().map(|p| (entry.printed(), p)));
+            }
+        }
+        entry.set.subtract(&removed);
+        kept.push(entry);
+    }
+    if conflicts.is_empty() {
+        Ok(kept)
+    } else {
+        Err(ApiError::apply_conflict(&conflicts))
+    }
+}
+
 fn reconcile_versions(
     resource: &Resource,
     custom: &super::crd::CustomVersion,
@@ -387,6 +438,57 @@ mod tests {
         call.query.insert("fieldManager".into(), manager.into());
         call.body = serde_json::to_vec(&body).unwrap_or_default().into();
         call
+    }
+
+    #[test]
+    fn a_manager_of_another_version_is_compared_in_its_own_version() {
+        let server = super::super::Server::new();
+        super::super::handler::bootstrap(&server);
+        let mut state = server.lock();
+        let (Ok(v2), Ok(v1)) = (
+            state.resource("autoscaling", "v2", "horizontalpodautoscalers"),
+            state.resource("autoscaling", "v1", "horizontalpodautoscalers"),
+        ) else {
+            panic!("both autoscaling versions are served");
+        };
+        let target = json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"});
+        let at_v2 = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"scaleTargetRef": target, "maxReplicas": 5, "metrics": [{"type": "Resource",
+                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]}});
+        let call = apply_call("a", at_v2);
+        assert!(apply(&mut state, &v2, Some("default"), "web", None, &call).is_ok());
+        let at_v1 = json!({"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"scaleTargetRef": target, "maxReplicas": 5, "targetCPUUtilizationPercentage": 60}});
+        let call = apply_call("b", at_v1.clone());
+        let Err(conflict) = apply(&mut state, &v1, Some("default"), "web", None, &call) else {
+            panic!("the v1 target conflicts with the v2 metrics");
+        };
+        assert_eq!(conflict.code, 409);
+        assert_eq!(
+            conflict.message,
+            "Apply failed with 1 conflict: conflict with \"a\": .spec.metrics"
+        );
+        let mut forced = apply_call("b", at_v1);
+        forced.query.insert("force".into(), "true".into());
+        assert!(apply(&mut state, &v1, Some("default"), "web", None, &forced).is_ok());
+        let Some(stored) = stored(&state, &v2, "default", "web") else {
+            panic!("the autoscaler is stored");
+        };
+        assert_eq!(
+            stored.pointer("/spec/metrics/0/resource/target/averageUtilization"),
+            Some(&json!(60))
+        );
+        let a = managed::read(Some(&stored))
+            .into_iter()
+            .find(|e| e.manager == "a")
+            .map(|e| e.set.to_json());
+        assert_eq!(
+            a,
+            Some(json!({"f:spec": {"f:maxReplicas": {}, "f:scaleTargetRef": {
+                "f:apiVersion": {}, "f:kind": {}, "f:name": {}}}}))
+        );
     }
 
     #[test]

@@ -23,10 +23,15 @@ use super::registry::Resource;
 /// Drops the omitted zero values of a built-in object (custom resources keep what they were
 /// given: they are stored as unstructured JSON).
 pub(crate) fn encode(resource: &Resource, object: &mut Value) {
-    if resource.custom.is_some() {
-        return;
+    if resource.custom.is_none() {
+        encode_as(&resource.api_version(), &resource.kind, object);
     }
-    if let Some(root) = Schema::builtin().root(&resource.api_version(), &resource.kind) {
+}
+
+/// The encode step for a built-in kind in a given version (an object converted to its
+/// storage version is encoded as that version's Go type).
+pub(crate) fn encode_as(api_version: &str, kind: &str, object: &mut Value) {
+    if let Some(root) = Schema::builtin().root(api_version, kind) {
         walk(object, root);
     }
 }

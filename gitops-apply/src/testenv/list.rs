@@ -188,9 +188,14 @@ pub(crate) fn list(
             .iter()
             .map(|o| super::crd::view(resource, custom, o))
             .collect(),
+        // HorizontalPodAutoscalers are stored at autoscaling/v2.
+        None if super::hpa::is_hpa(resource) => page
+            .iter()
+            .map(|o| super::hpa::convert(o, &resource.version))
+            .collect(),
         None => Vec::new(),
     };
-    let page: Vec<&Value> = if resource.custom.is_some() {
+    let page: Vec<&Value> = if resource.custom.is_some() || super::hpa::is_hpa(resource) {
         converted.iter().collect()
     } else {
         page

@@ -26,7 +26,8 @@
 //!   (`admission`), strategies (`strategy`: status reset, generation, server-set fields),
 //!   validation as Kubernetes' `validation` packages lay it out (`validation`), `kubectl get`
 //!   Tables (`table`), served resources and discovery (`registry`, `discovery`), custom
-//!   resources from their CRD (`crd`, `cel`), and the Go round trip every write takes, which
+//!   resources from their CRD (`crd`, `cel`), version conversion of built-in kinds served at
+//!   several versions (`hpa`: stored at autoscaling/v2), and the Go round trip every write takes, which
 //!   drops non-pointer `omitempty` fields holding their zero value (`encode`);
 //! - storage: one in-memory `store` with a global resourceVersion counter and the event log
 //!   that watches replay and lists at an older resourceVersion read back through; label and
@@ -72,6 +73,7 @@ mod events;
 mod gc;
 mod godiff;
 mod handler;
+mod hpa;
 mod internal;
 mod list;
 mod patch;

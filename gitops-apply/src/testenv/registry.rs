@@ -140,6 +140,9 @@ pub(crate) fn served_view(resource: &Resource, object: &Value) -> Option<Value> 
     if super::events::is_event(resource) {
         return Some(super::events::view(resource, object));
     }
+    if super::hpa::is_hpa(resource) {
+        return Some(super::hpa::convert(object, &resource.version));
+    }
     None
 }
 

@@ -16,7 +16,7 @@ use super::registry::Resource;
 use super::status::{ApiError, Cause};
 use super::store::EventType;
 use super::validation;
-use super::{admission, decode, defaults, encode, strategy};
+use super::{admission, decode, defaults, encode, hpa, strategy};
 use gitops_core::ssa::fieldpath::{self, FieldSet};
 use gitops_core::ssa::managed::{self, Entry};
 
@@ -602,13 +602,20 @@ pub(crate) fn write(
             return Ok((shared.clone(), Written::Unchanged));
         }
     }
-    // Custom resources are stored in their storage version; the answer is read back.
+    // Custom resources and HorizontalPodAutoscalers are stored in their storage version; the
+    // answer is read back.
     let custom = resource.custom.as_deref();
     if let Some(custom) = custom {
         crd::to_storage(resource, custom, &mut new);
     }
+    let hpa = hpa::is_hpa(resource);
+    if hpa {
+        new = hpa::convert(&new, "v2");
+        encode::encode_as("autoscaling/v2", &resource.kind, &mut new);
+    }
     let served = |object: Arc<Value>| match custom {
         Some(custom) => Arc::new(crd::view(resource, custom, &object)),
+        None if hpa => Arc::new(hpa::convert(&object, &resource.version)),
         None => object,
     };
     if dry_run {
@@ -668,6 +675,9 @@ pub(crate) fn stored(
     let object = state.store.shared(&resource.storage_key(), ns, name)?;
     if let Some(custom) = &resource.custom {
         return Some(Arc::new(crd::view(resource, custom, object)));
+    }
+    if hpa::is_hpa(resource) {
+        return Some(Arc::new(hpa::convert(object, &resource.version)));
     }
     if events::is_event(resource)
         && object.get("apiVersion").and_then(Value::as_str) != Some(&resource.api_version())
