@@ -499,18 +499,45 @@ mod tests {
         let Ok(resource) = state.resource("", "v1", "configmaps") else {
             panic!("configmaps are served");
         };
-        let object = json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "owned", "namespace": "default", "managedFields": []},
-            "data": {"k1": "1", "k2": "2"}});
+        let object = |managed: Option<Value>, data: Value| {
+            let mut o = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "owned", "namespace": "default"}, "data": data});
+            if let Some(managed) = managed {
+                o["metadata"]["managedFields"] = managed;
+            }
+            o
+        };
+        let editor = Call::internal("editor");
         let created = super::super::write::create_object(
             &mut state,
             &resource,
             Some("default"),
-            object,
-            &Call::internal("editor"),
+            object(Some(json!([])), json!({"k1": "1"})),
+            &editor,
         );
-        assert!(created.is_ok());
-        // An empty managedFields list on the write leaves the object unmanaged.
+        // A create is tracked even when it sends an empty list.
+        assert!(created.is_ok_and(|(o, _)| o.pointer("/metadata/managedFields/0").is_some()));
+        let update = |state: &mut State, body: Value| {
+            super::super::write::update(
+                state,
+                &resource,
+                Some("default"),
+                "owned",
+                None,
+                body,
+                &editor,
+            )
+            .is_ok()
+        };
+        // An empty list resets them; later updates are not tracked.
+        assert!(update(
+            &mut state,
+            object(Some(json!([])), json!({"k1": "1"}))
+        ));
+        assert!(update(
+            &mut state,
+            object(None, json!({"k1": "1", "k2": "2"}))
+        ));
         let live = stored(&state, &resource, "default", "owned");
         assert!(live.is_some_and(|l| l.pointer("/metadata/managedFields").is_none()));
         let config = json!({"apiVersion": "v1", "kind": "ConfigMap",

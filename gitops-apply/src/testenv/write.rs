@@ -441,6 +441,7 @@ pub(crate) fn write(
             } else {
                 managed::read(old)
             };
+            let untracked_before = entries.is_empty();
             let (changed, removed) = with_schema(resource, |schema| {
                 // The name, generated or not, is never owned: compare leaves it out. Which
                 // built-in fields appear (and are owned themselves) the schema tells: those
@@ -477,7 +478,10 @@ pub(crate) fn write(
             };
             entries[index].set.union(&changed);
             entries[index].set.subtract(&removed);
-            if reset {
+            // An update of an object nobody manages (its managedFields reset) is not tracked:
+            // apimachinery's skipNonAppliedManager starts tracking again at the next apply.
+            let untracked = old.is_some() && (reset || untracked_before);
+            if untracked {
                 entries.clear();
             }
             (entries, manager, "Update")
