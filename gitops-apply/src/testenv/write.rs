@@ -265,6 +265,80 @@ pub(crate) enum Op {
     },
 }
 
+/// How many managers of updates an object keeps apart (apimachinery's
+/// `DefaultMaxUpdateManagers`).
+const MAX_UPDATE_MANAGERS: usize = 10;
+
+/// apimachinery's capManagersManager, after every update: past [`MAX_UPDATE_MANAGERS`] entries
+/// of updates, the oldest (by time, then manager) are merged per apiVersion into an
+/// `ancient-changes` entry, which takes the time of the last entry merged into it.
+fn cap_update_managers(entries: &mut Vec<Entry>) {
+    let mut updaters: Vec<usize> = (0..entries.len())
+        .filter(|i| entries[*i].operation == "Update")
+        .collect();
+    if updaters.len() <= MAX_UPDATE_MANAGERS {
+        return;
+    }
+    let seconds = |e: &Entry| {
+        e.time
+            .as_ref()
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .map_or(0, |t| t.as_second())
+    };
+    updaters.sort_by(|a, b| {
+        let (x, y) = (&entries[*a], &entries[*b]);
+        seconds(x)
+            .cmp(&seconds(y))
+            .then_with(|| x.manager.cmp(&y.manager))
+            .then_with(|| x.api_version.cmp(&y.api_version))
+            .then_with(|| x.subresource.cmp(&y.subresource))
+    });
+    const BUCKET: &str = "ancient-changes";
+    let is_bucket = |e: &Entry, version: &str| {
+        e.manager == BUCKET
+            && e.operation == "Update"
+            && e.api_version == version
+            && e.subresource.is_none()
+    };
+    let mut first_of_version: Vec<(String, usize)> = Vec::new();
+    let mut removed: Vec<usize> = Vec::new();
+    let mut length = updaters.len();
+    for &i in &updaters {
+        if length <= MAX_UPDATE_MANAGERS {
+            break;
+        }
+        let version = entries[i].api_version.clone();
+        let Some(&(_, first)) = first_of_version.iter().find(|(v, _)| *v == version) else {
+            first_of_version.push((version, i));
+            continue;
+        };
+        let bucket = match (0..entries.len())
+            .find(|b| !removed.contains(b) && is_bucket(&entries[*b], &version))
+        {
+            Some(b) => b,
+            None => {
+                // The first entry of this version becomes the bucket.
+                entries[first].manager = BUCKET.into();
+                entries[first].subresource = None;
+                first
+            }
+        };
+        let set = entries[i].set.clone();
+        let time = entries[i].time.clone();
+        entries[bucket].set.union(&set);
+        entries[bucket].time = time;
+        removed.push(i);
+        length -= 1;
+    }
+    let mut index = 0;
+    entries.retain(|_| {
+        let keep = !removed.contains(&index);
+        index += 1;
+        keep
+    });
+}
+
 /// Whether two objects are equal apart from the top-level fields `skip` names and, when
 /// `metadata` is not skipped, the metadata fields `skip_meta` names; compared in place, without
 /// copies (map order does not count, as for `Value`'s equality).
@@ -501,6 +575,9 @@ pub(crate) fn write(
                 entry.time = Some(json!(now()));
             }
         }
+    }
+    if operation == "Update" {
+        cap_update_managers(&mut entries);
     }
     managed::write(&mut new, &entries);
     strategy::always_serialised(resource, &mut new);
@@ -922,5 +999,54 @@ pub(crate) fn check_unknown_fields(
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(manager: &str, second: u32, field: &str) -> Entry {
+        Entry {
+            manager: manager.into(),
+            operation: "Update".into(),
+            api_version: "v1".into(),
+            time: Some(json!(format!("2026-01-01T00:00:{second:02}Z"))),
+            subresource: None,
+            set: FieldSet::from_json(&json!({"f:data": {format!("f:{field}"): {}}})),
+        }
+    }
+
+    #[test]
+    fn past_ten_update_managers_the_oldest_merge_into_ancient_changes() {
+        let mut entries: Vec<Entry> = (0..12)
+            .map(|i| update(&format!("m{i:02}"), i, &format!("k{i}")))
+            .collect();
+        let mut applier = update("flux", 0, "a");
+        applier.operation = "Apply".into();
+        entries.push(applier);
+        cap_update_managers(&mut entries);
+        let updates: Vec<&Entry> = entries.iter().filter(|e| e.operation == "Update").collect();
+        assert_eq!(updates.len(), MAX_UPDATE_MANAGERS);
+        let bucket = entries
+            .iter()
+            .find(|e| e.manager == "ancient-changes")
+            .map(|e| (e.set.to_json(), e.time.clone()));
+        assert_eq!(
+            bucket,
+            Some((
+                json!({"f:data": {"f:k0": {}, "f:k1": {}, "f:k2": {}}}),
+                Some(json!("2026-01-01T00:00:02Z"))
+            ))
+        );
+        assert!(entries.iter().any(|e| e.manager == "flux"));
+        assert!(
+            !entries
+                .iter()
+                .any(|e| e.manager == "m01" || e.manager == "m02")
+        );
+        let mut few: Vec<Entry> = (0..3).map(|i| update("m", i, "k")).collect();
+        cap_update_managers(&mut few);
+        assert_eq!(few.len(), 3);
     }
 }
