@@ -265,6 +265,33 @@ pub(crate) enum Op {
     },
 }
 
+/// The order managedFields are encoded in (apimachinery's `sortEncodedManagedFields`):
+/// `Apply` entries before `Update` ones, then by time to the second (none counts as zero),
+/// manager, apiVersion and subresource.
+fn sort_entries(entries: &mut [Entry]) {
+    entries.sort_by(|x, y| {
+        x.operation
+            .cmp(&y.operation)
+            .then_with(|| entry_seconds(x).cmp(&entry_seconds(y)))
+            .then_with(|| x.manager.cmp(&y.manager))
+            .then_with(|| x.api_version.cmp(&y.api_version))
+            .then_with(|| {
+                let sub = |e: &Entry| e.subresource.clone().unwrap_or_default();
+                sub(x).cmp(&sub(y))
+            })
+    });
+}
+
+/// An entry's time in seconds, zero without one.
+fn entry_seconds(entry: &Entry) -> i64 {
+    entry
+        .time
+        .as_ref()
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map_or(0, |t| t.as_second())
+}
+
 /// How many managers of updates an object keeps apart (apimachinery's
 /// `DefaultMaxUpdateManagers`).
 const MAX_UPDATE_MANAGERS: usize = 10;
@@ -279,17 +306,10 @@ fn cap_update_managers(entries: &mut Vec<Entry>) {
     if updaters.len() <= MAX_UPDATE_MANAGERS {
         return;
     }
-    let seconds = |e: &Entry| {
-        e.time
-            .as_ref()
-            .and_then(Value::as_str)
-            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-            .map_or(0, |t| t.as_second())
-    };
     updaters.sort_by(|a, b| {
         let (x, y) = (&entries[*a], &entries[*b]);
-        seconds(x)
-            .cmp(&seconds(y))
+        entry_seconds(x)
+            .cmp(&entry_seconds(y))
             .then_with(|| x.manager.cmp(&y.manager))
             .then_with(|| x.api_version.cmp(&y.api_version))
             .then_with(|| x.subresource.cmp(&y.subresource))
@@ -579,6 +599,7 @@ pub(crate) fn write(
     if operation == "Update" {
         cap_update_managers(&mut entries);
     }
+    sort_entries(&mut entries);
     managed::write(&mut new, &entries);
     strategy::always_serialised(resource, &mut new);
     // Server-set fields on create.
@@ -1045,6 +1066,9 @@ mod tests {
                 .iter()
                 .any(|e| e.manager == "m01" || e.manager == "m02")
         );
+        sort_entries(&mut entries);
+        let order: Vec<&str> = entries.iter().map(|e| e.manager.as_str()).collect();
+        assert_eq!(order[..3], ["flux", "ancient-changes", "m03"]);
         let mut few: Vec<Entry> = (0..3).map(|i| update("m", i, "k")).collect();
         cap_update_managers(&mut few);
         assert_eq!(few.len(), 3);
