@@ -858,7 +858,9 @@ pub(crate) fn view(resource: &Resource, custom: &CustomVersion, object: &Value) 
     out
 }
 
-/// Structural schema validation: types, required, minimum/maximum, pattern, enum, lengths.
+/// Structural schema validation as apiextensions reports it: types, required, minimum/maximum
+/// (exclusive or not), multipleOf, pattern, enum, string lengths, item and property counts,
+/// uniqueItems, and the values of maps (additionalProperties).
 pub(crate) fn validate(custom: &CustomVersion, object: &Value, old: Option<&Value>) -> Vec<Cause> {
     let mut causes = Vec::new();
     if let (Some(props), Some(map)) = (
@@ -1077,6 +1079,24 @@ fn check(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
             &in_body(format!("should be a multiple of {}", fmt_num(factor))),
         ));
     }
+    let limit = |key: &str| schema.get(key).and_then(Value::as_u64);
+    if let Some(text) = value.as_str() {
+        let length = text.chars().count() as u64;
+        if let Some(max) = limit("maxLength")
+            && length > max
+        {
+            causes.push(too_long(path, max));
+        }
+        if let Some(min) = limit("minLength")
+            && length < min
+        {
+            causes.push(Cause::invalid(
+                path,
+                value,
+                &in_body(format!("should be at least {min} chars long")),
+            ));
+        }
+    }
     if let (Some(pattern), Some(text)) = (
         schema.get("pattern").and_then(Value::as_str),
         value.as_str(),
@@ -1104,10 +1124,34 @@ fn check(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
     }
     match value {
         Value::Object(map) => {
-            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            let count = map.len() as u64;
+            if let Some(max) = limit("maxProperties")
+                && count > max
+            {
+                causes.push(too_many(path, count, max));
+            }
+            if let Some(min) = limit("minProperties")
+                && count < min
+            {
+                causes.push(Cause::invalid(
+                    path,
+                    &json!(count),
+                    &in_body(format!("should have at least {min} properties")),
+                ));
+            }
+            let props = schema.get("properties").and_then(Value::as_object);
+            if let Some(props) = props {
                 for (key, sub) in props {
                     if let Some(v) = map.get(key) {
                         check(sub, v, &format!("{path}.{key}"), causes);
+                    }
+                }
+            }
+            // The values of a map are checked against its additionalProperties schema.
+            if let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object()) {
+                for (key, v) in map {
+                    if props.is_none_or(|p| !p.contains_key(key)) {
+                        check(values, v, &format!("{path}.{key}"), causes);
                     }
                 }
             }
@@ -1124,6 +1168,33 @@ fn check(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
             }
         }
         Value::Array(items) => {
+            let count = items.len() as u64;
+            if let Some(min) = limit("minItems")
+                && count < min
+            {
+                causes.push(Cause::invalid(
+                    path,
+                    &json!(count),
+                    &in_body(format!("should have at least {min} items")),
+                ));
+            }
+            if let Some(max) = limit("maxItems")
+                && count > max
+            {
+                causes.push(too_many(path, count, max));
+            }
+            if schema.get("uniqueItems").and_then(Value::as_bool) == Some(true)
+                && items
+                    .iter()
+                    .enumerate()
+                    .any(|(i, item)| items[..i].contains(item))
+            {
+                causes.push(Cause::invalid(
+                    path,
+                    &json!(""),
+                    &in_body("shouldn't contain duplicates".to_string()),
+                ));
+            }
             if let Some(sub) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
                     check(sub, item, &format!("{path}[{i}]"), causes);
@@ -1131,6 +1202,26 @@ fn check(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
             }
         }
         _ => {}
+    }
+}
+
+/// `field.TooLong` as apiextensions reports a `maxLength` failure (the value left out).
+fn too_long(path: &str, max: u64) -> Cause {
+    let unit = if max == 1 { "byte" } else { "bytes" };
+    Cause {
+        reason: "FieldValueTooLong",
+        message: format!("Too long: may not be more than {max} {unit}"),
+        field: path.to_string(),
+    }
+}
+
+/// `field.TooMany` as apiextensions reports a `maxItems` or `maxProperties` failure.
+fn too_many(path: &str, actual: u64, max: u64) -> Cause {
+    let unit = if max == 1 { "item" } else { "items" };
+    Cause {
+        reason: "FieldValueTooMany",
+        message: format!("Too many: {actual}: must have at most {max} {unit}"),
+        field: path.to_string(),
     }
 }
 
@@ -1182,6 +1273,35 @@ mod tests {
         assert_eq!(
             messages(json!({"multipleOf": 3}), json!(7)),
             ["Invalid value: 7: spec.ratio in body should be a multiple of 3"]
+        );
+        assert_eq!(
+            messages(json!({"type": "string", "maxLength": 3}), json!("abcd")),
+            ["Too long: may not be more than 3 bytes"]
+        );
+        assert_eq!(
+            messages(json!({"type": "string", "minLength": 2}), json!("a")),
+            ["Invalid value: \"a\": spec.ratio in body should be at least 2 chars long"]
+        );
+        assert_eq!(
+            messages(json!({"type": "array", "maxItems": 1}), json!(["a", "b"])),
+            ["Too many: 2: must have at most 1 item"]
+        );
+        assert_eq!(
+            messages(
+                json!({"type": "array", "uniqueItems": true}),
+                json!(["a", "a"])
+            ),
+            ["Invalid value: \"\": spec.ratio in body shouldn't contain duplicates"]
+        );
+        assert_eq!(
+            messages(
+                json!({"type": "object", "maxProperties": 2, "additionalProperties": {"type": "string"}}),
+                json!({"a": "1", "b": 2, "c": "3"})
+            ),
+            [
+                "Too many: 3: must have at most 2 items",
+                "Invalid value: \"integer\": spec.ratio.b in body must be of type string: \"integer\""
+            ]
         );
         let above = json!({"type": "integer", "minimum": 1, "exclusiveMinimum": true});
         assert_eq!(
