@@ -34,6 +34,25 @@ pub(crate) fn encode(resource: &Resource, object: &mut Value) {
 pub(crate) fn encode_as(api_version: &str, kind: &str, object: &mut Value) {
     if let Some(root) = Schema::builtin().root(api_version, kind) {
         walk(object, root);
+        return;
+    }
+    // A group without an embedded schema: the root type and, by Go's naming convention, its
+    // `<Kind>Spec` and `<Kind>Status`, plus the object's metadata.
+    let (group, version) = match api_version.split_once('/') {
+        Some((group, version)) => (group.split('.').next().unwrap_or(group), version),
+        None => ("core", api_version),
+    };
+    let key = |suffix: &str| format!("{group}.{version}.{kind}{suffix}");
+    drop_omitted(Some(&mut *object), &key(""));
+    drop_omitted(object.get_mut("metadata"), "meta.v1.ObjectMeta");
+    drop_omitted(object.get_mut("spec"), &key("Spec"));
+    drop_omitted(object.get_mut("status"), &key("Status"));
+}
+
+/// Drops the omitted zero values of one typed position, without descending.
+fn drop_omitted<'a>(value: impl Into<Option<&'a mut Value>>, key: &str) {
+    if let (Some(Value::Object(map)), Some(omitted)) = (value.into(), omitted_fields(key)) {
+        map.retain(|k, v| !omitted.iter().any(|field| dropped(field, k, v)));
     }
 }
 
@@ -43,6 +62,7 @@ fn walk(value: &mut Value, node: Node<'_>) {
             if let Some(omitted) = node.type_name().map(type_key).and_then(omitted_fields) {
                 map.retain(|key, v| !omitted.iter().any(|field| dropped(field, key, v)));
             }
+
             for (key, v) in map.iter_mut() {
                 if let Some(child) = node.child(key) {
                     walk(v, child);
@@ -2070,6 +2090,17 @@ mod tests {
         assert_eq!(container["securityContext"], json!({"privileged": false}));
         assert_eq!(object["spec"]["replicas"], json!(0));
         assert!(object["metadata"].get("finalizers").is_none());
+    }
+
+    #[test]
+    fn a_kind_without_a_schema_drops_its_root_spec_and_status_zeros() {
+        // resource.k8s.io has no embedded schema here.
+        let mut object = json!({"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass",
+            "metadata": {"name": "gpu", "generateName": ""},
+            "spec": {"selectors": [], "extendedResourceName": null}});
+        encode_as("resource.k8s.io/v1", "DeviceClass", &mut object);
+        assert_eq!(object["metadata"], json!({"name": "gpu"}));
+        assert_eq!(object["spec"], json!({}));
     }
 
     #[test]
