@@ -37,6 +37,7 @@ const DOCUMENTS: &[&str] = &[
     include_str!("../schemas/core-v1.json"),
     include_str!("../schemas/apps-v1.json"),
     include_str!("../schemas/batch-v1.json"),
+    include_str!("../schemas/autoscaling-v1.json"),
     include_str!("../schemas/autoscaling-v2.json"),
     include_str!("../schemas/networking.k8s.io-v1.json"),
     include_str!("../schemas/policy-v1.json"),
@@ -47,6 +48,7 @@ const DOCUMENTS: &[&str] = &[
     include_str!("../schemas/discovery.k8s.io-v1.json"),
     include_str!("../schemas/admissionregistration.k8s.io-v1.json"),
     include_str!("../schemas/apiextensions.k8s.io-v1.json"),
+    include_str!("../schemas/flowcontrol.apiserver.k8s.io-v1.json"),
 ];
 
 const REF_PREFIX: &str = "#/components/schemas/";

@@ -22,7 +22,8 @@
 //!   resource, answers discovery, runs the filters, then takes the server's lock once for the
 //!   rest of the request and shapes the answer;
 //! - `controllers`: what runs after every write, before the answer: the system namespaces and
-//!   CRD establishment that kube-apiserver runs itself (always on), garbage collection and
+//!   CRD establishment and the API Priority and Fairness configuration controller (`apf`:
+//!   FlowSchemas' `Dangling` condition) that kube-apiserver runs itself (always on), garbage collection and
 //!   namespace finalization of a controller manager (`gc`, only when enabled);
 //! - `filters`: request counters and injected faults (their own lock), authentication,
 //!   impersonation and RBAC (`filters::rbac`);
@@ -34,8 +35,11 @@
 //!   defaulting functions per Go type (`defaults`), mutating admission (`admission`),
 //!   strategies (`strategy`: status reset, generation, server-set fields), validation laid out
 //!   as Kubernetes' `validation` packages (`validation`), field selectors (`selector`),
-//!   `kubectl get` Tables (`table`), custom resources from their CRD (`crd`, `cel`), and the
-//!   `Status` answers every failure is built as (`status`);
+//!   `kubectl get` Tables (`table`), custom resources from their CRD (`crd`, `cel`), version
+//!   conversion of built-in kinds served at several versions (`hpa`: stored at
+//!   autoscaling/v2), the Go round trip every write takes, which drops non-pointer
+//!   `omitempty` fields holding their zero value (`encode`), and the `Status` answers every
+//!   failure is built as (`status`);
 //! - `storage`: one in-memory store with a global resourceVersion counter and the event log
 //!   that watches replay and lists at an older resourceVersion read back through;
 //! - `request` (a parsed request and the JSON answer) and `clock`, which import nothing.

@@ -2,8 +2,9 @@
 //! same write pipeline as clients do.
 //!
 //! kube-apiserver runs some controllers itself: the bootstrap controller that creates the
-//! system namespaces (`system_namespaces`) and apiextensions' establishing controller
-//! (`establish`); they always run. A controller manager runs the rest: garbage collection and
+//! system namespaces (`system_namespaces`), apiextensions' establishing controller
+//! (`establish`) and the API Priority and Fairness configuration controller (`apf`); they
+//! always run. A controller manager runs the rest: garbage collection and
 //! namespace finalization (`gc`), which run only when enabled
 //! ([`TestEnv::enable_controllers`](crate::testenv::TestEnv::enable_controllers)), as on a
 //! bare kube-apiserver they do not.
@@ -11,6 +12,7 @@
 //! Where a real controller reacts to watch events shortly after a write, these run at once,
 //! after every write and before the answer, so tests never wait for them.
 
+pub(crate) mod apf;
 pub(crate) mod establish;
 pub(crate) mod gc;
 pub(crate) mod system_namespaces;
@@ -23,4 +25,5 @@ pub(crate) fn run(state: &mut State) {
     if state.controllers {
         gc::collect(&mut state.store);
     }
+    apf::sync(state);
 }

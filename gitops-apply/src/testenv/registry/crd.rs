@@ -823,7 +823,9 @@ pub(crate) fn view(resource: &Resource, custom: &CustomVersion, object: &Value) 
     out
 }
 
-/// Structural schema validation: types, required, minimum/maximum, pattern, enum, lengths.
+/// Structural schema validation as apiextensions reports it: types, required, minimum/maximum
+/// (exclusive or not), multipleOf, pattern, enum, string lengths, item and property counts,
+/// uniqueItems, and the values of maps (additionalProperties).
 pub(crate) fn validate(custom: &CustomVersion, object: &Value, old: Option<&Value>) -> Vec<Cause> {
     let mut causes = Vec::new();
     if let (Some(props), Some(map)) = (
@@ -1003,26 +1005,62 @@ fn check(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
             return;
         }
     }
-    if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
-        && value.as_f64().is_some_and(|v| v < min)
+    let exclusive = |key: &str| schema.get(key).and_then(Value::as_bool) == Some(true);
+    if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
+        let strict = exclusive("exclusiveMinimum");
+        if value
+            .as_f64()
+            .is_some_and(|v| v < min || (strict && v == min))
+        {
+            let bound = if strict { "" } else { " or equal to" };
+            causes.push(Cause::invalid(
+                path,
+                value,
+                &in_body(format!("should be greater than{bound} {}", fmt_num(min))),
+            ));
+        }
+    }
+    if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
+        let strict = exclusive("exclusiveMaximum");
+        if value
+            .as_f64()
+            .is_some_and(|v| v > max || (strict && v == max))
+        {
+            let bound = if strict { "" } else { " or equal to" };
+            causes.push(Cause::invalid(
+                path,
+                value,
+                &in_body(format!("should be less than{bound} {}", fmt_num(max))),
+            ));
+        }
+    }
+    if let Some(factor) = schema.get("multipleOf").and_then(Value::as_f64)
+        && let Some(v) = value.as_f64()
+        && !is_multiple(v, factor)
     {
         causes.push(Cause::invalid(
             path,
             value,
-            &in_body(format!(
-                "should be greater than or equal to {}",
-                fmt_num(min)
-            )),
+            &in_body(format!("should be a multiple of {}", fmt_num(factor))),
         ));
     }
-    if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
-        && value.as_f64().is_some_and(|v| v > max)
-    {
-        causes.push(Cause::invalid(
-            path,
-            value,
-            &in_body(format!("should be less than or equal to {}", fmt_num(max))),
-        ));
+    let limit = |key: &str| schema.get(key).and_then(Value::as_u64);
+    if let Some(text) = value.as_str() {
+        let length = text.chars().count() as u64;
+        if let Some(max) = limit("maxLength")
+            && length > max
+        {
+            causes.push(too_long(path, max));
+        }
+        if let Some(min) = limit("minLength")
+            && length < min
+        {
+            causes.push(Cause::invalid(
+                path,
+                value,
+                &in_body(format!("should be at least {min} chars long")),
+            ));
+        }
     }
     if let (Some(pattern), Some(text)) = (
         schema.get("pattern").and_then(Value::as_str),
@@ -1051,10 +1089,34 @@ fn check(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
     }
     match value {
         Value::Object(map) => {
-            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            let count = map.len() as u64;
+            if let Some(max) = limit("maxProperties")
+                && count > max
+            {
+                causes.push(too_many(path, count, max));
+            }
+            if let Some(min) = limit("minProperties")
+                && count < min
+            {
+                causes.push(Cause::invalid(
+                    path,
+                    &json!(count),
+                    &in_body(format!("should have at least {min} properties")),
+                ));
+            }
+            let props = schema.get("properties").and_then(Value::as_object);
+            if let Some(props) = props {
                 for (key, sub) in props {
                     if let Some(v) = map.get(key) {
                         check(sub, v, &format!("{path}.{key}"), causes);
+                    }
+                }
+            }
+            // The values of a map are checked against its additionalProperties schema.
+            if let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object()) {
+                for (key, v) in map {
+                    if props.is_none_or(|p| !p.contains_key(key)) {
+                        check(values, v, &format!("{path}.{key}"), causes);
                     }
                 }
             }
@@ -1071,6 +1133,33 @@ fn check(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
             }
         }
         Value::Array(items) => {
+            let count = items.len() as u64;
+            if let Some(min) = limit("minItems")
+                && count < min
+            {
+                causes.push(Cause::invalid(
+                    path,
+                    &json!(count),
+                    &in_body(format!("should have at least {min} items")),
+                ));
+            }
+            if let Some(max) = limit("maxItems")
+                && count > max
+            {
+                causes.push(too_many(path, count, max));
+            }
+            if schema.get("uniqueItems").and_then(Value::as_bool) == Some(true)
+                && items
+                    .iter()
+                    .enumerate()
+                    .any(|(i, item)| items[..i].contains(item))
+            {
+                causes.push(Cause::invalid(
+                    path,
+                    &json!(""),
+                    &in_body("shouldn't contain duplicates".to_string()),
+                ));
+            }
             if let Some(sub) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
                     check(sub, item, &format!("{path}[{i}]"), causes);
@@ -1079,6 +1168,45 @@ fn check(schema: &Value, value: &Value, path: &str, causes: &mut Vec<Cause>) {
         }
         _ => {}
     }
+}
+
+/// `field.TooLong` as apiextensions reports a `maxLength` failure (the value left out).
+fn too_long(path: &str, max: u64) -> Cause {
+    let unit = if max == 1 { "byte" } else { "bytes" };
+    Cause {
+        reason: "FieldValueTooLong",
+        message: format!("Too long: may not be more than {max} {unit}"),
+        field: path.to_string(),
+    }
+}
+
+/// `field.TooMany` as apiextensions reports a `maxItems` or `maxProperties` failure.
+fn too_many(path: &str, actual: u64, max: u64) -> Cause {
+    let unit = if max == 1 { "item" } else { "items" };
+    Cause {
+        reason: "FieldValueTooMany",
+        message: format!("Too many: {actual}: must have at most {max} {unit}"),
+        field: path.to_string(),
+    }
+}
+
+/// Whether `value` is a multiple of `factor` as the OpenAPI validator decides it: the quotient
+/// (computed as `value * (1 / factor)` for a factor below one, which keeps decimal factors
+/// such as 0.1 exact enough) is an integer within a relative tolerance of 1e-9.
+fn is_multiple(value: f64, factor: f64) -> bool {
+    if factor == 0.0 {
+        return true;
+    }
+    let quotient = if factor < 1.0 {
+        value * (1.0 / factor)
+    } else {
+        value / factor
+    };
+    if !quotient.is_finite() {
+        return false;
+    }
+    let diff = (quotient - quotient.round()).abs();
+    diff < 1e-9 || diff / (quotient.abs() + quotient.round().abs()) < 1e-9
 }
 
 fn fmt_num(n: f64) -> String {
@@ -1092,6 +1220,60 @@ fn fmt_num(n: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multiple_of_and_exclusive_bounds_are_checked_as_the_openapi_validator_does() {
+        let messages = |schema: Value, value: Value| -> Vec<String> {
+            let mut causes = Vec::new();
+            check(&schema, &value, "spec.ratio", &mut causes);
+            causes.into_iter().map(|c| c.message).collect()
+        };
+        let half = json!({"type": "number", "multipleOf": 0.5});
+        assert_eq!(
+            messages(half.clone(), json!(0.3)),
+            ["Invalid value: 0.3: spec.ratio in body should be a multiple of 0.5"]
+        );
+        assert!(messages(half, json!(1.5)).is_empty());
+        assert!(messages(json!({"multipleOf": 0.1}), json!(0.7)).is_empty());
+        assert_eq!(
+            messages(json!({"multipleOf": 3}), json!(7)),
+            ["Invalid value: 7: spec.ratio in body should be a multiple of 3"]
+        );
+        assert_eq!(
+            messages(json!({"type": "string", "maxLength": 3}), json!("abcd")),
+            ["Too long: may not be more than 3 bytes"]
+        );
+        assert_eq!(
+            messages(json!({"type": "string", "minLength": 2}), json!("a")),
+            ["Invalid value: \"a\": spec.ratio in body should be at least 2 chars long"]
+        );
+        assert_eq!(
+            messages(json!({"type": "array", "maxItems": 1}), json!(["a", "b"])),
+            ["Too many: 2: must have at most 1 item"]
+        );
+        assert_eq!(
+            messages(
+                json!({"type": "array", "uniqueItems": true}),
+                json!(["a", "a"])
+            ),
+            ["Invalid value: \"\": spec.ratio in body shouldn't contain duplicates"]
+        );
+        assert_eq!(
+            messages(
+                json!({"type": "object", "maxProperties": 2, "additionalProperties": {"type": "string"}}),
+                json!({"a": "1", "b": 2, "c": "3"})
+            ),
+            [
+                "Too many: 3: must have at most 2 items",
+                "Invalid value: \"integer\": spec.ratio.b in body must be of type string: \"integer\""
+            ]
+        );
+        let above = json!({"type": "integer", "minimum": 1, "exclusiveMinimum": true});
+        assert_eq!(
+            messages(above, json!(1)),
+            ["Invalid value: 1: spec.ratio in body should be greater than 1"]
+        );
+    }
 
     fn crd() -> Value {
         let schema = |props: Value| json!({"openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "object", "properties": props}}}});

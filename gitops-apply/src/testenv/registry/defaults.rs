@@ -157,7 +157,7 @@ fn walk(value: &mut Value, node: Option<Node<'_>>, root: Option<&str>) {
 }
 
 /// `io.k8s.api.apps.v1.Deployment` → `apps.v1.Deployment`.
-fn type_key(name: &str) -> &str {
+pub(crate) fn type_key(name: &str) -> &str {
     for prefix in [
         "io.k8s.api.",
         "io.k8s.apiextensions-apiserver.pkg.apis.",

@@ -7,7 +7,10 @@ pub(crate) mod cel;
 pub(crate) mod crd;
 pub(crate) mod defaults;
 pub(crate) mod discovery;
+pub(crate) mod encode;
 pub(crate) mod events;
+pub(crate) mod godiff;
+pub(crate) mod hpa;
 pub(crate) mod internal;
 pub(crate) mod selector;
 pub(crate) mod strategy;
@@ -153,6 +156,9 @@ pub(crate) fn served_view(resource: &Resource, object: &Value) -> Option<Value> 
     }
     if crate::testenv::registry::events::is_event(resource) {
         return Some(crate::testenv::registry::events::view(resource, object));
+    }
+    if hpa::is_hpa(resource) {
+        return Some(hpa::convert(object, &resource.version));
     }
     None
 }

@@ -295,12 +295,16 @@ pub(crate) fn apply(
         json!({"apiVersion": resource.api_version(), "kind": resource.kind, "metadata": metadata})
     });
     let mut entries = managed::read(old.as_deref());
-    // An object nobody manages (created before managedFields, or reset) is owned as a whole by
-    // `before-first-apply`, so that the first applier conflicts like any other.
+    // An object nobody manages (created before managedFields, or reset) is first recorded as
+    // an update from an empty object by `before-first-apply` (apimachinery's
+    // skipNonAppliedManager), so that the first applier conflicts like any other and shares
+    // what it applies unchanged; like any update, it owns the maps and structs it creates.
     if let Some(live) = old.as_deref()
         && entries.is_empty()
     {
-        let set = with_schema(resource, |schema| fieldpath::object_set(live, schema));
+        let (set, _) = with_schema(resource, |schema| {
+            fieldpath::compare(&json!({}), live, schema, resource.custom.is_some())
+        });
         entries.push(managed::Entry {
             manager: "before-first-apply".into(),
             operation: "Update".into(),
@@ -318,10 +322,21 @@ pub(crate) fn apply(
         force,
         custom_resource: resource.custom.is_some(),
     };
-    let (merged, entries) = with_schema(resource, |schema| {
+    // Managers that applied in another version of a converted built-in kind are compared in
+    // their own version, as structured-merge-diff converts the objects for them.
+    let (entries, foreign): (Vec<managed::Entry>, Vec<managed::Entry>) =
+        if crate::testenv::registry::hpa::is_hpa(resource) {
+            entries
+                .into_iter()
+                .partition(|e| e.api_version == api_version)
+        } else {
+            (entries, Vec::new())
+        };
+    let (merged, mut entries) = with_schema(resource, |schema| {
         ssa::apply(&base, &config, entries, &request, schema)
     })
     .map_err(|conflicts| ApiError::apply_conflict(&conflicts.0))?;
+    entries.extend(other_versions(resource, &base, &merged, foreign, force)?);
     let op = Op::Apply {
         manager,
         subresource: subresource.map(str::to_string),
@@ -343,6 +358,46 @@ pub(crate) fn apply(
 /// in: the live object is converted (conversion `None` only rewrites `apiVersion`, it prunes
 /// nothing) and typed with that version's schema, so a field that version does not declare
 /// fails the request. Versions the CRD no longer has are skipped.
+/// The entries of managers at other versions after an apply: the live and merged objects are
+/// converted to each manager's version and compared there; the fields the apply changed that
+/// such a manager owns conflict (or move, when forced), and fields it removed are no longer
+/// owned.
+fn other_versions(
+    resource: &Resource,
+    live: &Value,
+    merged: &Value,
+    entries: Vec<managed::Entry>,
+    force: bool,
+) -> Result<Vec<managed::Entry>, ApiError> {
+    let mut conflicts = Vec::new();
+    let mut kept = Vec::with_capacity(entries.len());
+    for mut entry in entries {
+        let version = entry.api_version.rsplit('/').next().unwrap_or("");
+        let (old, new) = (
+            crate::testenv::registry::hpa::convert(live, version),
+            crate::testenv::registry::hpa::convert(merged, version),
+        );
+        let schema =
+            gitops_core::schema::Schema::builtin().root(&entry.api_version, &resource.kind);
+        let (changed, removed) = fieldpath::compare(&old, &new, schema, false);
+        let taken = entry.set.intersection(&changed);
+        if !taken.is_empty() {
+            if force {
+                entry.set.subtract(&taken);
+            } else {
+                conflicts.extend(taken.paths().into_iter().map(|p| (entry.printed(), p)));
+            }
+        }
+        entry.set.subtract(&removed);
+        kept.push(entry);
+    }
+    if conflicts.is_empty() {
+        Ok(kept)
+    } else {
+        Err(ApiError::apply_conflict(&conflicts))
+    }
+}
+
 fn reconcile_versions(
     resource: &Resource,
     custom: &crate::testenv::registry::crd::CustomVersion,
@@ -378,6 +433,144 @@ fn reconcile_versions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn apply_call(manager: &str, body: Value) -> Call {
+        let mut call = Call::internal(manager);
+        call.content_type = "application/apply-patch+yaml".into();
+        call.query.insert("fieldManager".into(), manager.into());
+        call.body = serde_json::to_vec(&body).unwrap_or_default().into();
+        call
+    }
+
+    #[test]
+    fn a_manager_of_another_version_is_compared_in_its_own_version() {
+        let server = crate::testenv::Server::new();
+        crate::testenv::controllers::system_namespaces::create(&mut server.lock());
+        let mut state = server.lock();
+        let (Ok(v2), Ok(v1)) = (
+            state.resource("autoscaling", "v2", "horizontalpodautoscalers"),
+            state.resource("autoscaling", "v1", "horizontalpodautoscalers"),
+        ) else {
+            panic!("both autoscaling versions are served");
+        };
+        let target = json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"});
+        let at_v2 = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"scaleTargetRef": target, "maxReplicas": 5, "metrics": [{"type": "Resource",
+                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]}});
+        let call = apply_call("a", at_v2);
+        assert!(apply(&mut state, &v2, Some("default"), "web", None, &call).is_ok());
+        let at_v1 = json!({"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"scaleTargetRef": target, "maxReplicas": 5, "targetCPUUtilizationPercentage": 60}});
+        let call = apply_call("b", at_v1.clone());
+        let Err(conflict) = apply(&mut state, &v1, Some("default"), "web", None, &call) else {
+            panic!("the v1 target conflicts with the v2 metrics");
+        };
+        assert_eq!(conflict.code, 409);
+        assert_eq!(
+            conflict.message,
+            "Apply failed with 1 conflict: conflict with \"a\": .spec.metrics"
+        );
+        let mut forced = apply_call("b", at_v1);
+        forced.query.insert("force".into(), "true".into());
+        assert!(apply(&mut state, &v1, Some("default"), "web", None, &forced).is_ok());
+        let Some(stored) = stored(&state, &v2, "default", "web") else {
+            panic!("the autoscaler is stored");
+        };
+        assert_eq!(
+            stored.pointer("/spec/metrics/0/resource/target/averageUtilization"),
+            Some(&json!(60))
+        );
+        let a = managed::read(Some(&stored))
+            .into_iter()
+            .find(|e| e.manager == "a")
+            .map(|e| e.set.to_json());
+        assert_eq!(
+            a,
+            Some(json!({"f:spec": {"f:maxReplicas": {}, "f:scaleTargetRef": {
+                "f:apiVersion": {}, "f:kind": {}, "f:name": {}}}}))
+        );
+    }
+
+    #[test]
+    fn an_object_nobody_manages_is_first_recorded_as_updated_from_empty_by_before_first_apply() {
+        let server = crate::testenv::Server::new();
+        crate::testenv::controllers::system_namespaces::create(&mut server.lock());
+        let mut state = server.lock();
+        let Ok(resource) = state.resource("", "v1", "configmaps") else {
+            panic!("configmaps are served");
+        };
+        let object = |managed: Option<Value>, data: Value| {
+            let mut o = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "owned", "namespace": "default"}, "data": data});
+            if let Some(managed) = managed {
+                o["metadata"]["managedFields"] = managed;
+            }
+            o
+        };
+        let editor = Call::internal("editor");
+        let created = crate::testenv::verbs::write::create_object(
+            &mut state,
+            &resource,
+            Some("default"),
+            object(Some(json!([])), json!({"k1": "1"})),
+            &editor,
+        );
+        // A create is tracked even when it sends an empty list.
+        assert!(created.is_ok_and(|(o, _)| o.pointer("/metadata/managedFields/0").is_some()));
+        let update = |state: &mut State, body: Value| {
+            crate::testenv::verbs::write::update(
+                state,
+                &resource,
+                Some("default"),
+                "owned",
+                None,
+                body,
+                &editor,
+            )
+            .is_ok()
+        };
+        // An empty list resets them; later updates are not tracked.
+        assert!(update(
+            &mut state,
+            object(Some(json!([])), json!({"k1": "1"}))
+        ));
+        assert!(update(
+            &mut state,
+            object(None, json!({"k1": "1", "k2": "2"}))
+        ));
+        let live = stored(&state, &resource, "default", "owned");
+        assert!(live.is_some_and(|l| l.pointer("/metadata/managedFields").is_none()));
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "owned", "namespace": "default"}, "data": {"k1": "1"}});
+        let call = apply_call("flux", config);
+        let result = apply(&mut state, &resource, Some("default"), "owned", None, &call);
+        let Ok((applied, _)) = result else {
+            panic!("the apply succeeds");
+        };
+        let entries = applied["metadata"]["managedFields"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(entries.len(), 2);
+        let of = |manager: &str| {
+            entries
+                .iter()
+                .find(|e| e["manager"] == json!(manager))
+                .cloned()
+                .unwrap_or_default()
+        };
+        // The object did not change, so the applier's entry carries no time.
+        assert_eq!(of("flux")["fieldsV1"], json!({"f:data": {"f:k1": {}}}));
+        assert!(of("flux").get("time").is_none());
+        let before = of("before-first-apply");
+        assert_eq!(before["operation"], json!("Update"));
+        assert_eq!(
+            before["fieldsV1"],
+            json!({"f:data": {".": {}, "f:k1": {}, "f:k2": {}}})
+        );
+    }
 
     #[test]
     fn json_and_yaml_bodies_decode_alike() {

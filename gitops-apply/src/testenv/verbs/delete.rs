@@ -94,9 +94,13 @@ pub(crate) fn delete(
         return delete_crd(state, resource, name, old, dry_run);
     }
     let is_namespace = resource.group.is_empty() && resource.kind == "Namespace";
+    // An object in the answer is served in the request's version.
+    let served = |object: &Value| {
+        crate::testenv::registry::served_view(resource, object).unwrap_or_else(|| object.clone())
+    };
     if !finalizers.is_empty() || is_namespace {
         if old.pointer("/metadata/deletionTimestamp").is_some() {
-            return Ok(json_response(200, &old));
+            return Ok(json_response(200, &served(&old)));
         }
         let mut new = old.clone();
         set_meta(&mut new, "deletionTimestamp", json!(now()));
@@ -109,10 +113,10 @@ pub(crate) fn delete(
             set_meta(&mut new, "finalizers", Value::Array(finalizers));
         }
         if dry_run {
-            return Ok(json_response(200, &new));
+            return Ok(json_response(200, &served(&new)));
         }
         let stored = state.store.put(&key, ns, name, new, EventType::Modified);
-        return Ok(json_response(200, &stored));
+        return Ok(json_response(200, &served(&stored)));
     }
     if !dry_run {
         state.store.remove(&key, ns, name);

@@ -191,13 +191,19 @@ pub(crate) fn list(
             .iter()
             .map(|o| crate::testenv::registry::crd::view(resource, custom, o))
             .collect(),
+        // HorizontalPodAutoscalers are stored at autoscaling/v2.
+        None if crate::testenv::registry::hpa::is_hpa(resource) => page
+            .iter()
+            .map(|o| crate::testenv::registry::hpa::convert(o, &resource.version))
+            .collect(),
         None => Vec::new(),
     };
-    let page: Vec<&Value> = if resource.custom.is_some() {
-        converted.iter().collect()
-    } else {
-        page
-    };
+    let page: Vec<&Value> =
+        if resource.custom.is_some() || crate::testenv::registry::hpa::is_hpa(resource) {
+            converted.iter().collect()
+        } else {
+            page
+        };
     let remaining = all.len().saturating_sub(start + page.len());
     let mut metadata = Map::new();
     metadata.insert("resourceVersion".into(), json!(rv.to_string()));

@@ -11,7 +11,7 @@ use crate::testenv::registry::Resource;
 use crate::testenv::registry::crd;
 use crate::testenv::registry::events;
 use crate::testenv::registry::validation;
-use crate::testenv::registry::{admission, defaults, strategy};
+use crate::testenv::registry::{admission, defaults, encode, hpa, strategy};
 use crate::testenv::request::Call;
 use crate::testenv::state::State;
 use crate::testenv::status::{ApiError, Cause};
@@ -264,6 +264,100 @@ pub(crate) enum Op {
     },
 }
 
+/// The order managedFields are encoded in (apimachinery's `sortEncodedManagedFields`):
+/// `Apply` entries before `Update` ones, then by time to the second (none counts as zero),
+/// manager, apiVersion and subresource.
+fn sort_entries(entries: &mut [Entry]) {
+    entries.sort_by(|x, y| {
+        x.operation
+            .cmp(&y.operation)
+            .then_with(|| entry_seconds(x).cmp(&entry_seconds(y)))
+            .then_with(|| x.manager.cmp(&y.manager))
+            .then_with(|| x.api_version.cmp(&y.api_version))
+            .then_with(|| {
+                let sub = |e: &Entry| e.subresource.clone().unwrap_or_default();
+                sub(x).cmp(&sub(y))
+            })
+    });
+}
+
+/// An entry's time in seconds, zero without one.
+fn entry_seconds(entry: &Entry) -> i64 {
+    entry
+        .time
+        .as_ref()
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map_or(0, |t| t.as_second())
+}
+
+/// How many managers of updates an object keeps apart (apimachinery's
+/// `DefaultMaxUpdateManagers`).
+const MAX_UPDATE_MANAGERS: usize = 10;
+
+/// apimachinery's capManagersManager, after every update: past [`MAX_UPDATE_MANAGERS`] entries
+/// of updates, the oldest (by time, then manager) are merged per apiVersion into an
+/// `ancient-changes` entry, which takes the time of the last entry merged into it.
+fn cap_update_managers(entries: &mut Vec<Entry>) {
+    let mut updaters: Vec<usize> = (0..entries.len())
+        .filter(|i| entries[*i].operation == "Update")
+        .collect();
+    if updaters.len() <= MAX_UPDATE_MANAGERS {
+        return;
+    }
+    updaters.sort_by(|a, b| {
+        let (x, y) = (&entries[*a], &entries[*b]);
+        entry_seconds(x)
+            .cmp(&entry_seconds(y))
+            .then_with(|| x.manager.cmp(&y.manager))
+            .then_with(|| x.api_version.cmp(&y.api_version))
+            .then_with(|| x.subresource.cmp(&y.subresource))
+    });
+    const BUCKET: &str = "ancient-changes";
+    let is_bucket = |e: &Entry, version: &str| {
+        e.manager == BUCKET
+            && e.operation == "Update"
+            && e.api_version == version
+            && e.subresource.is_none()
+    };
+    let mut first_of_version: Vec<(String, usize)> = Vec::new();
+    let mut removed: Vec<usize> = Vec::new();
+    let mut length = updaters.len();
+    for &i in &updaters {
+        if length <= MAX_UPDATE_MANAGERS {
+            break;
+        }
+        let version = entries[i].api_version.clone();
+        let Some(&(_, first)) = first_of_version.iter().find(|(v, _)| *v == version) else {
+            first_of_version.push((version, i));
+            continue;
+        };
+        let bucket = match (0..entries.len())
+            .find(|b| !removed.contains(b) && is_bucket(&entries[*b], &version))
+        {
+            Some(b) => b,
+            None => {
+                // The first entry of this version becomes the bucket.
+                entries[first].manager = BUCKET.into();
+                entries[first].subresource = None;
+                first
+            }
+        };
+        let set = entries[i].set.clone();
+        let time = entries[i].time.clone();
+        entries[bucket].set.union(&set);
+        entries[bucket].time = time;
+        removed.push(i);
+        length -= 1;
+    }
+    let mut index = 0;
+    entries.retain(|_| {
+        let keep = !removed.contains(&index);
+        index += 1;
+        keep
+    });
+}
+
 /// Whether two objects are equal apart from the top-level fields `skip` names and, when
 /// `metadata` is not skipped, the metadata fields `skip_meta` names; compared in place, without
 /// copies (map order does not count, as for `Value`'s equality).
@@ -361,6 +455,11 @@ pub(crate) fn write(
     if let Some(custom) = &resource.custom {
         crd::default_and_prune(custom, &mut new);
     }
+    // managedFields as the client sent them: an empty list (which encoding drops) resets them.
+    let provided_managed = new.pointer("/metadata/managedFields").cloned();
+    // Decoded into Go structs and encoded back: omitted zero values go before anything
+    // compares the object (an update does not own a field the server drops).
+    encode::encode(resource, &mut new);
     // Identity and bookkeeping come from the stored object.
     if let Some(old) = old {
         for key in [
@@ -424,7 +523,7 @@ pub(crate) fn write(
         } => {
             // managedFields a client writes replace the stored ones (the main resource only);
             // an empty list resets them, and then nobody owns anything.
-            let provided = new.pointer("/metadata/managedFields").cloned();
+            let provided = provided_managed;
             let reset = subresource.is_none() && provided.as_ref().is_some_and(|m| m == &json!([]));
             let written = managed::read(Some(&new));
             let mut entries = if subresource.is_none()
@@ -435,6 +534,7 @@ pub(crate) fn write(
             } else {
                 managed::read(old)
             };
+            let untracked_before = entries.is_empty();
             let (changed, removed) = with_schema(resource, |schema| {
                 // The name, generated or not, is never owned: compare leaves it out. Which
                 // built-in fields appear (and are owned themselves) the schema tells: those
@@ -471,7 +571,10 @@ pub(crate) fn write(
             };
             entries[index].set.union(&changed);
             entries[index].set.subtract(&removed);
-            if reset {
+            // An update of an object nobody manages (its managedFields reset) is not tracked:
+            // apimachinery's skipNonAppliedManager starts tracking again at the next apply.
+            let untracked = old.is_some() && (reset || untracked_before);
+            if untracked {
                 entries.clear();
             }
             (entries, manager, "Update")
@@ -492,6 +595,10 @@ pub(crate) fn write(
             }
         }
     }
+    if operation == "Update" {
+        cap_update_managers(&mut entries);
+    }
+    sort_entries(&mut entries);
     managed::write(&mut new, &entries);
     strategy::always_serialised(resource, &mut new);
     // Server-set fields on create.
@@ -510,6 +617,7 @@ pub(crate) fn write(
         // What the strategy set is defaulted again when storage decodes it (a Job copies its
         // template's new labels).
         defaults::apply_defaults(resource, &mut new);
+        encode::encode(resource, &mut new);
         if resource.group == "apiextensions.k8s.io" {
             crd::prepare_create(&mut new);
         }
@@ -595,13 +703,20 @@ pub(crate) fn write(
             return Ok((shared.clone(), Written::Unchanged));
         }
     }
-    // Custom resources are stored in their storage version; the answer is read back.
+    // Custom resources and HorizontalPodAutoscalers are stored in their storage version; the
+    // answer is read back.
     let custom = resource.custom.as_deref();
     if let Some(custom) = custom {
         crd::to_storage(resource, custom, &mut new);
     }
+    let hpa = hpa::is_hpa(resource);
+    if hpa {
+        new = hpa::convert(&new, "v2");
+        encode::encode_as("autoscaling/v2", &resource.kind, &mut new);
+    }
     let served = |object: Arc<Value>| match custom {
         Some(custom) => Arc::new(crd::view(resource, custom, &object)),
+        None if hpa => Arc::new(hpa::convert(&object, &resource.version)),
         None => object,
     };
     if dry_run {
@@ -661,6 +776,9 @@ pub(crate) fn stored(
     let object = state.store.shared(&resource.storage_key(), ns, name)?;
     if let Some(custom) = &resource.custom {
         return Some(Arc::new(crd::view(resource, custom, object)));
+    }
+    if hpa::is_hpa(resource) {
+        return Some(Arc::new(hpa::convert(object, &resource.version)));
     }
     if events::is_event(resource)
         && object.get("apiVersion").and_then(Value::as_str) != Some(&resource.api_version())
@@ -901,5 +1019,57 @@ pub(crate) fn check_unknown_fields(
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(manager: &str, second: u32, field: &str) -> Entry {
+        Entry {
+            manager: manager.into(),
+            operation: "Update".into(),
+            api_version: "v1".into(),
+            time: Some(json!(format!("2026-01-01T00:00:{second:02}Z"))),
+            subresource: None,
+            set: FieldSet::from_json(&json!({"f:data": {format!("f:{field}"): {}}})),
+        }
+    }
+
+    #[test]
+    fn past_ten_update_managers_the_oldest_merge_into_ancient_changes() {
+        let mut entries: Vec<Entry> = (0..12)
+            .map(|i| update(&format!("m{i:02}"), i, &format!("k{i}")))
+            .collect();
+        let mut applier = update("flux", 0, "a");
+        applier.operation = "Apply".into();
+        entries.push(applier);
+        cap_update_managers(&mut entries);
+        let updates: Vec<&Entry> = entries.iter().filter(|e| e.operation == "Update").collect();
+        assert_eq!(updates.len(), MAX_UPDATE_MANAGERS);
+        let bucket = entries
+            .iter()
+            .find(|e| e.manager == "ancient-changes")
+            .map(|e| (e.set.to_json(), e.time.clone()));
+        assert_eq!(
+            bucket,
+            Some((
+                json!({"f:data": {"f:k0": {}, "f:k1": {}, "f:k2": {}}}),
+                Some(json!("2026-01-01T00:00:02Z"))
+            ))
+        );
+        assert!(entries.iter().any(|e| e.manager == "flux"));
+        assert!(
+            !entries
+                .iter()
+                .any(|e| e.manager == "m01" || e.manager == "m02")
+        );
+        sort_entries(&mut entries);
+        let order: Vec<&str> = entries.iter().map(|e| e.manager.as_str()).collect();
+        assert_eq!(order[..3], ["flux", "ancient-changes", "m03"]);
+        let mut few: Vec<Entry> = (0..3).map(|i| update("m", i, "k")).collect();
+        cap_update_managers(&mut few);
+        assert_eq!(few.len(), 3);
     }
 }

@@ -894,6 +894,10 @@ fn cron_job(o: &Value, clock: &Clock) -> Row {
 /// The metrics of an HPA as the internal type has them: autoscaling/v2's list, or the CPU
 /// target of autoscaling/v1.
 fn hpa_metrics(o: &Value) -> (Vec<Value>, Vec<Value>) {
+    // Printed from the internal object: a v1 view converts back, annotations and all.
+    if o.get("apiVersion").and_then(Value::as_str) == Some("autoscaling/v1") {
+        return hpa_metrics(&crate::testenv::registry::hpa::convert(o, "v2"));
+    }
     if let Some(metrics) = o.pointer("/spec/metrics").and_then(Value::as_array) {
         return (metrics.clone(), list(o, "/status/currentMetrics").to_vec());
     }
@@ -2483,6 +2487,15 @@ mod tests {
         assert_eq!(
             cells("autoscaling", "HorizontalPodAutoscaler", &v1)[2],
             json!("cpu: <unknown>/50%")
+        );
+        // A v1 view prints the metrics its annotation carries too.
+        let annotated = json!({"apiVersion": "autoscaling/v1", "metadata": {"name": "h",
+            "annotations": {"autoscaling.alpha.kubernetes.io/metrics":
+                r#"[{"type":"Pods","pods":{"metricName":"qps","targetAverageValue":"10"}}]"#}},
+            "spec": {"targetCPUUtilizationPercentage": 50}});
+        assert_eq!(
+            cells("autoscaling", "HorizontalPodAutoscaler", &annotated)[2],
+            json!("<unknown>/10, cpu: <unknown>/50%")
         );
     }
 
