@@ -72,6 +72,8 @@ pub use load::LoadRestrictions;
 use build::{Builder, display};
 use kustomization::Kustomization;
 
+use serde_json::Value;
+
 use crate::fs::{self, FileKind, FileSystem};
 use crate::{Error, Manifest};
 
@@ -165,8 +167,11 @@ pub fn build_restricted(
     }
     overlay.apply_to(&mut k);
     // kustomize uses the top kustomization's buildMetadata for the whole build.
-    if k.origin_annotations {
+    if k.origin_annotations || k.transformer_annotations {
         builder.origins = Some(root.clone());
+    }
+    if k.transformer_annotations {
+        builder.transformations = Some(root.clone());
     }
     let mut resources = builder.build(&root, &k)?;
     for r in resources.iter_mut().filter(|r| r.hash) {
@@ -190,6 +195,18 @@ pub fn build_restricted(
             .is_none_or(|v| v.as_str() == Some("false"))
     });
     let mut resources = order::sort(resources, k.sort.as_ref());
+    if builder.origins.is_some() && !k.origin_annotations {
+        // Tracked for the transformer annotations only.
+        for r in &mut resources {
+            let meta = r.metadata_mut();
+            if let Some(Value::Object(a)) = meta.get_mut("annotations") {
+                a.remove(build::ORIGIN_ANNOTATION);
+                if a.is_empty() {
+                    meta.remove("annotations");
+                }
+            }
+        }
+    }
     if k.managed_by_label {
         // The value kubectl prints: its embedded kustomize carries no release version.
         let label: serde_json::Map<String, serde_json::Value> = [(

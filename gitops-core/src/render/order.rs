@@ -62,6 +62,13 @@ pub(crate) fn sort(resources: Vec<Resource>, options: Option<&SortOptions>) -> V
             s.to_string()
         }
     };
+    // kustomize puts the core Namespace before namespaces of other groups: between two
+    // Namespace kinds, one of them core, it reverses the order of the type strings.
+    let core_namespace = |a: &str, b: &str| {
+        a.ends_with("_Namespace")
+            && b.ends_with("_Namespace")
+            && (a.starts_with("~G_") || b.starts_with("~G_"))
+    };
     let mut keyed: Vec<(i64, String, String, Resource)> = resources
         .into_iter()
         .map(|r| {
@@ -77,7 +84,13 @@ pub(crate) fn sort(resources: Vec<Resource>, options: Option<&SortOptions>) -> V
         .collect();
     keyed.sort_by(|a, b| {
         if a.1 != b.1 {
-            a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1))
+            a.0.cmp(&b.0).then_with(|| {
+                if core_namespace(&a.1, &b.1) {
+                    b.1.cmp(&a.1)
+                } else {
+                    a.1.cmp(&b.1)
+                }
+            })
         } else {
             a.2.cmp(&b.2)
         }
