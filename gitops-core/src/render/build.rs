@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::decode;
 use super::fieldspec::{self, Spec};
 use super::generator;
-use super::kustomization::{Behavior, Kustomization, PluginRole, TransformerConfig};
+use super::kustomization::{self, Behavior, Kustomization, PluginRole, TransformerConfig};
 use super::load::{Files, LoadRestrictions};
 use super::patch;
 use super::replacement;
@@ -633,7 +633,29 @@ impl<'a> Builder<'a> {
             }
         }
         if let Some(add) = &k.value_add {
-            transform::value_add(k, dir, add, acc)?;
+            let mut add = add.clone();
+            if let Some(entry) = &add.target_file {
+                let (full, text) =
+                    self.files()
+                        .read_text(dir, entry, "file")
+                        .map_err(|reason| {
+                            render_error(format!(
+                                "{}: ValueAddTransformer targetFilePath {reason}",
+                                k.file
+                            ))
+                        })?;
+                if let Some((value, _)) = decode::documents(&full, &text)?.into_iter().next() {
+                    add.targets
+                        .extend(kustomization::value_add_targets_file(&full, &value)?);
+                }
+                if add.targets.is_empty() {
+                    return Err(render_error(format!(
+                        "{}: ValueAddTransformer must specify at least one target",
+                        k.file
+                    )));
+                }
+            }
+            transform::value_add(k, dir, &add, acc)?;
         }
         Ok(())
     }

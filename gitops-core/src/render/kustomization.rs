@@ -88,6 +88,8 @@ pub(crate) struct Kustomization {
 pub(crate) struct ValueAdd {
     pub value: String,
     pub targets: Vec<ValueAddTarget>,
+    /// `targetFilePath`: a file whose `targets` are added to these.
+    pub target_file: Option<String>,
 }
 
 /// One target of a ValueAddTransformer.
@@ -898,6 +900,59 @@ impl Reader<'_> {
     }
 }
 
+/// Reads a ValueAddTransformer's `targets` list.
+fn value_add_targets(r: &Reader<'_>, list: &Value) -> Result<Vec<ValueAddTarget>, Error> {
+    let mut targets = Vec::new();
+    for (i, t) in r.list("targets", list)?.iter().enumerate() {
+        let f = format!("targets[{i}]");
+        let tm = lenient(
+            r.map(&f, t)?,
+            &["selector", "fieldPath", "filePathPosition"],
+        );
+        let field_path = tm
+            .get("fieldPath")
+            .map(|v| r.string(&format!("{f}.fieldPath"), v))
+            .transpose()?
+            .unwrap_or_default();
+        if field_path.is_empty() {
+            return Err(r.err(&format!("{f}.fieldPath"), "cannot be empty"));
+        }
+        let file_path_position = match tm.get("filePathPosition") {
+            None | Some(Value::Null) => 0,
+            Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
+            Some(_) => {
+                return Err(r.err(&format!("{f}.filePathPosition"), "must be an integer"));
+            }
+        };
+        if file_path_position < 0 {
+            return Err(r.err(
+                &format!("{f}.filePathPosition"),
+                format!("({file_path_position}) cannot be negative"),
+            ));
+        }
+        targets.push(ValueAddTarget {
+            selector: tm
+                .get("selector")
+                .filter(|v| !v.is_null())
+                .map(|v| r.selector(&format!("{f}.selector"), v))
+                .transpose()?,
+            field_path,
+            file_path_position,
+        });
+    }
+    Ok(targets)
+}
+
+/// Reads the `targets` of a ValueAddTransformer's `targetFilePath` file.
+pub(crate) fn value_add_targets_file(
+    file: &str,
+    value: &Value,
+) -> Result<Vec<ValueAddTarget>, Error> {
+    let r = Reader { file };
+    let m = lenient(r.map("", value)?, &["targets"]);
+    value_add_targets(&r, m.get("targets").unwrap_or(&Value::Null))
+}
+
 /// Reads the replacements of a `replacements` entry's file: one or a list.
 pub(crate) fn replacements_file(
     file: &str,
@@ -1455,11 +1510,6 @@ impl Kustomization {
             }
             "ValueAddTransformer" => {
                 let p = lenient(m, &["value", "targets", "targetFilePath"]);
-                if p.get("targetFilePath").is_some_and(|v| !is_empty(v)) {
-                    return Err(err(
-                        "sets targetFilePath, which this renderer does not support: list the targets inline".into(),
-                    ));
-                }
                 let value = p
                     .get("value")
                     .map(|v| r.string("value", v))
@@ -1467,54 +1517,22 @@ impl Kustomization {
                     .unwrap_or_default()
                     .trim()
                     .to_string();
-                let mut targets = Vec::new();
-                for (i, t) in r
-                    .list("targets", p.get("targets").unwrap_or(&Value::Null))?
-                    .iter()
-                    .enumerate()
-                {
-                    let f = format!("targets[{i}]");
-                    let tm = lenient(
-                        r.map(&f, t)?,
-                        &["selector", "fieldPath", "filePathPosition"],
-                    );
-                    let field_path = tm
-                        .get("fieldPath")
-                        .map(|v| r.string(&format!("{f}.fieldPath"), v))
-                        .transpose()?
-                        .unwrap_or_default();
-                    if field_path.is_empty() {
-                        return Err(err(format!("{f}.fieldPath cannot be empty")));
-                    }
-                    let file_path_position = match tm.get("filePathPosition") {
-                        None | Some(Value::Null) => 0,
-                        Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
-                        Some(_) => {
-                            return Err(
-                                r.err(&format!("{f}.filePathPosition"), "must be an integer")
-                            );
-                        }
-                    };
-                    if file_path_position < 0 {
-                        return Err(err(format!(
-                            "{f}.filePathPosition ({file_path_position}) cannot be negative"
-                        )));
-                    }
-                    targets.push(ValueAddTarget {
-                        selector: tm
-                            .get("selector")
-                            .filter(|v| !v.is_null())
-                            .map(|v| r.selector(&format!("{f}.selector"), v))
-                            .transpose()?,
-                        field_path,
-                        file_path_position,
-                    });
-                }
-                if targets.is_empty() {
+                let target_file = p
+                    .get("targetFilePath")
+                    .filter(|v| !v.is_null())
+                    .map(|v| r.string("targetFilePath", v))
+                    .transpose()?
+                    .filter(|s| !s.is_empty());
+                let targets = value_add_targets(&r, p.get("targets").unwrap_or(&Value::Null))?;
+                if targets.is_empty() && target_file.is_none() {
                     return Err(err("must specify at least one target".into()));
                 }
                 return done(Kustomization {
-                    value_add: Some(ValueAdd { value, targets }),
+                    value_add: Some(ValueAdd {
+                        value,
+                        targets,
+                        target_file,
+                    }),
                     ..Default::default()
                 });
             }

@@ -240,9 +240,20 @@ pub(crate) fn value_add(
     add: &ValueAdd,
     resources: &mut [Resource],
 ) -> Result<(), Error> {
-    // kustomize's default value: the name of the kustomization's directory.
+    // kustomize's default value: the name of the kustomization's directory, which the
+    // root of the file system does not have here.
     let value = if add.value.is_empty() {
-        dir.rsplit('/').next().unwrap_or_default().to_string()
+        match dir.rsplit('/').next().filter(|d| !d.is_empty()) {
+            Some(d) => d.to_string(),
+            None => {
+                return Err(Error::Render {
+                    message: format!(
+                        "{}: ValueAddTransformer has no value, and the directory of the build root has no name here: set value",
+                        k.file
+                    ),
+                });
+            }
+        }
     } else {
         add.value.clone()
     };
@@ -279,15 +290,29 @@ pub(crate) fn value_add(
             on_value(r, |v| {
                 let mut node = v;
                 for f in &fields {
-                    let Value::Object(m) = node else {
-                        failed = true;
-                        return;
+                    node = match node {
+                        Value::Object(m) => {
+                            let next = m.entry(f.clone()).or_insert(Value::Null);
+                            if next.is_null() {
+                                *next = Value::Object(Map::new());
+                            }
+                            next
+                        }
+                        // A number indexes a list, as kustomize's path lookup does.
+                        Value::Array(items) => {
+                            match f.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                                Some(next) => next,
+                                None => {
+                                    failed = true;
+                                    return;
+                                }
+                            }
+                        }
+                        _ => {
+                            failed = true;
+                            return;
+                        }
                     };
-                    let next = m.entry(f.clone()).or_insert(Value::Null);
-                    if next.is_null() {
-                        *next = Value::Object(Map::new());
-                    }
-                    node = next;
                 }
                 let current = match &*node {
                     Value::Object(m) if m.is_empty() => String::new(),
