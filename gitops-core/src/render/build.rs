@@ -522,12 +522,18 @@ impl<'a> Builder<'a> {
             }
         };
         let config = &self.config;
-        let specs = |own: &Option<Vec<Spec>>, defaults: &[fieldspec::FieldSpec], extra: &[Spec]| {
-            own.clone().unwrap_or_else(|| {
-                let mut all: Vec<Spec> = defaults.iter().map(Spec::from).collect();
-                all.extend(extra.iter().cloned());
-                all
-            })
+        let merged = |defaults: &[fieldspec::FieldSpec], extra: &[Spec]| {
+            fieldspec::merged(defaults, extra)
+                .map_err(|reason| render_error(format!("{}: configurations: {reason}", k.file)))
+        };
+        let specs = |own: &Option<Vec<Spec>>,
+                     defaults: &[fieldspec::FieldSpec],
+                     extra: &[Spec]|
+         -> Result<Vec<Spec>, Error> {
+            match own {
+                Some(own) => Ok(own.clone()),
+                None => merged(defaults, extra),
+            }
         };
         let mut targets = patch::Targets::default();
         patch::strategic_merge_files(self.files(), dir, k, acc, &mut targets)?;
@@ -547,7 +553,7 @@ impl<'a> Builder<'a> {
             note(acc, "PatchTransformer");
         }
         if let Some(ns) = &k.namespace {
-            let ns_specs = specs(&k.namespace_specs, fieldspec::NAMESPACE, &config.namespace);
+            let ns_specs = specs(&k.namespace_specs, fieldspec::NAMESPACE, &config.namespace)?;
             transform::namespace(acc, ns, &ns_specs, k.namespace_unset_only, k.subjects);
             note(acc, "NamespaceTransformer");
         }
@@ -555,8 +561,8 @@ impl<'a> Builder<'a> {
             acc,
             &k.name_prefix,
             &k.name_suffix,
-            &specs(&k.prefix_specs, fieldspec::NAME, &config.name_prefix),
-            &specs(&k.suffix_specs, fieldspec::NAME, &config.name_suffix),
+            &specs(&k.prefix_specs, fieldspec::NAME, &config.name_prefix)?,
+            &specs(&k.suffix_specs, fieldspec::NAME, &config.name_suffix)?,
         );
         if !k.name_prefix.is_empty() {
             note(acc, "PrefixTransformer");
@@ -564,8 +570,7 @@ impl<'a> Builder<'a> {
         if !k.name_suffix.is_empty() {
             note(acc, "SuffixTransformer");
         }
-        let mut common: Vec<Spec> = fieldspec::LABELS.iter().map(Spec::from).collect();
-        common.extend(config.common_labels.iter().cloned());
+        let common = merged(fieldspec::LABELS, &config.common_labels)?;
         transform::set_entries(acc, &common, &k.common_labels);
         transform::labels(
             acc,
@@ -580,8 +585,7 @@ impl<'a> Builder<'a> {
         if !k.labels.is_empty() || !k.common_labels.is_empty() {
             note(acc, "LabelTransformer");
         }
-        let mut annotations: Vec<Spec> = fieldspec::ANNOTATIONS.iter().map(Spec::from).collect();
-        annotations.extend(config.common_annotations.iter().cloned());
+        let annotations = merged(fieldspec::ANNOTATIONS, &config.common_annotations)?;
         transform::set_entries(acc, &annotations, &k.common_annotations);
         if !k.common_annotations.is_empty() {
             note(acc, "AnnotationsTransformer");
@@ -602,7 +606,7 @@ impl<'a> Builder<'a> {
             )?;
             note(acc, "PatchJson6902Transformer");
         }
-        let replica_specs = specs(&k.replica_specs, fieldspec::REPLICAS, &config.replicas);
+        let replica_specs = specs(&k.replica_specs, fieldspec::REPLICAS, &config.replicas)?;
         for (i, entry) in k.replicas.iter().enumerate() {
             transform::replicas(acc, std::slice::from_ref(entry), &replica_specs).map_err(|name| {
                 let kinds: Vec<&str> = replica_specs
@@ -617,7 +621,7 @@ impl<'a> Builder<'a> {
             })?;
             note(acc, "ReplicaCountTransformer");
         }
-        let image_specs = specs(&k.image_specs, fieldspec::IMAGES, &config.images);
+        let image_specs = specs(&k.image_specs, fieldspec::IMAGES, &config.images)?;
         for image in &k.images {
             transform::images(acc, std::slice::from_ref(image), &image_specs);
             note(acc, "ImageTagTransformer");

@@ -210,6 +210,65 @@ pub(crate) fn split_path(path: &str) -> Vec<&str> {
     out
 }
 
+/// A transformer's field specifications as kustomize merges them: its built-in ones and
+/// those `configurations` add, each list sorted by kind (kustomize's legacy kind order,
+/// then group, version and kind) and merged into the last, where a specification is
+/// dropped when an earlier one with the same path selects its kinds. So a `metadata/name`
+/// for one kind, sorted before the built-in one for every kind, replaces it. A
+/// specification given with and without `create` fails, as in kustomize.
+pub(crate) fn merged(defaults: &[FieldSpec], extras: &[Spec]) -> Result<Vec<Spec>, String> {
+    if extras.is_empty() {
+        return Ok(defaults.iter().map(Spec::from).collect());
+    }
+    let sort = |mut v: Vec<Spec>| {
+        v.sort_by_key(|s| (super::order::kind_rank(&s.kind), stable_gvk(s)));
+        v
+    };
+    let t1 = sort(defaults.iter().map(Spec::from).collect());
+    let t2 = merge_all(Vec::new(), sort(extras.to_vec()))?;
+    let merged = sort(merge_all(t1, t2)?);
+    Ok(sort(merge_all(Vec::new(), merged)?))
+}
+
+fn merge_all(mut into: Vec<Spec>, incoming: Vec<Spec>) -> Result<Vec<Spec>, String> {
+    for x in incoming {
+        let selects = |e: &Spec| {
+            (x.group.is_empty() || e.group == x.group)
+                && (x.version.is_empty() || e.version == x.version)
+                && (x.kind.is_empty() || e.kind == x.kind)
+                && e.path == x.path
+        };
+        match into.iter().find(|e| selects(e)) {
+            Some(e) if e.create != x.create => {
+                return Err(format!(
+                    "the field specification '{}' of kind '{}' is given both with and without create",
+                    x.path, x.kind
+                ));
+            }
+            Some(_) => {}
+            None => into.push(x),
+        }
+    }
+    Ok(into)
+}
+
+/// kustomize's stable sort string of a field specification's kinds.
+fn stable_gvk(s: &Spec) -> String {
+    let or = |v: &str, d: &str| {
+        if v.is_empty() {
+            d.to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    format!(
+        "{}_{}_{}",
+        or(&s.group, "~G"),
+        or(&s.version, "~V"),
+        or(&s.kind, "~K")
+    )
+}
+
 /// Where `namePrefix` and `nameSuffix` go (kustomize's `namePrefix`/`nameSuffix`
 /// configuration).
 pub(crate) const NAME: &[FieldSpec] = &[fs("", "", "metadata/name", false)];

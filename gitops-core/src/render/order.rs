@@ -35,6 +35,18 @@ const ORDER_LAST: &[&str] = &[
     "ValidatingWebhookConfiguration",
 ];
 
+/// A kind's rank in kustomize's default order: negative for the kinds it puts first, positive
+/// for those it puts last, zero for the others.
+pub(crate) fn kind_rank(kind: &str) -> i64 {
+    if let Some(i) = ORDER_FIRST.iter().position(|k| *k == kind) {
+        i as i64 - ORDER_FIRST.len() as i64
+    } else if let Some(i) = ORDER_LAST.iter().position(|k| *k == kind) {
+        i as i64 + 1
+    } else {
+        0
+    }
+}
+
 /// Sorts as `sortOptions` asks, legacy order by default.
 pub(crate) fn sort(resources: Vec<Resource>, options: Option<&SortOptions>) -> Vec<Resource> {
     if options.is_some_and(|o| o.fifo) {
