@@ -549,6 +549,7 @@ impl Kustomization {
                     new_name: i.new_name.clone(),
                     new_tag: i.new_tag.clone(),
                     digest: i.digest.clone(),
+                    ..Default::default()
                 })
                 .collect(),
             components: spec.components.clone(),

@@ -4,7 +4,8 @@
 //!
 //! A case without a kustomization file is rendered with Flux's generated kustomization;
 //! kubectl then builds a copy of the case to which the generated file was added. A case
-//! with an `error.txt` must fail in both, our message containing that file's text.
+//! with an `error.txt` must fail in both, our message containing that file's text. A case
+//! with an `entry` file is built at the directory it names, below the case.
 
 // A test harness: a failed read of its own fixtures is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -130,11 +131,11 @@ fn kubectl(dir: &Path) -> Result<String, String> {
     }
 }
 
-fn ours(dir: &Path) -> Result<String, String> {
+fn ours(dir: &Path, entry: &str) -> Result<String, String> {
     let fs = DiskFs {
         root: dir.canonicalize().unwrap(),
     };
-    let objects: Vec<Object> = render::build(&fs, "")
+    let objects: Vec<Object> = render::build(&fs, entry)
         .map_err(|e| e.to_string())?
         .into_iter()
         .map(|m| m.object)
@@ -144,7 +145,10 @@ fn ours(dir: &Path) -> Result<String, String> {
 
 #[test]
 fn kustomize_cases_match_kubectl() {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kustomize");
+    // `KUSTOMIZE_CASES_DIR` runs the cases of another directory (a scratch corpus).
+    let base = std::env::var("KUSTOMIZE_CASES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kustomize"));
     let filter = std::env::var("KUSTOMIZE_CASE").unwrap_or_default();
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&base)
         .unwrap()
@@ -158,7 +162,14 @@ fn kustomize_cases_match_kubectl() {
     let mut failures = Vec::new();
     for case in &cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
-        let kubectl_dir = if has_kustomization(case) {
+        // A case with an `entry` file is built at that directory (an overlay naming
+        // `../../base`), the case being the root of the file system.
+        let entry = std::fs::read_to_string(case.join("entry"))
+            .map(|e| e.trim().to_string())
+            .unwrap_or_default();
+        let kubectl_dir = if !entry.is_empty() {
+            case.join(&entry)
+        } else if has_kustomization(case) {
             case.clone()
         } else {
             let copy = scratch.join(&name);
@@ -176,7 +187,7 @@ fn kustomize_cases_match_kubectl() {
         };
         let expected_error = std::fs::read_to_string(case.join("error.txt")).ok();
         let theirs = kubectl(&kubectl_dir);
-        let mine = ours(case);
+        let mine = ours(case, &entry);
         match (&expected_error, theirs, mine) {
             (None, Ok(a), Ok(b)) if a == b => {}
             (None, Ok(a), Ok(b)) => {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::decode;
 use super::fieldspec::{self, Spec};
 use super::generator;
-use super::kustomization::{Behavior, Kustomization, PluginRole, TransformerConfig};
+use super::kustomization::{self, Behavior, Kustomization, PluginRole, TransformerConfig};
 use super::load::{Files, LoadRestrictions};
 use super::patch;
 use super::replacement;
@@ -38,8 +38,11 @@ pub(crate) struct Builder<'a> {
     custom_schema: Option<Box<Schema>>,
     /// Whether any resource has been read yet.
     seen_resources: bool,
-    /// The directory of the build while `buildMetadata` asks for origin annotations.
+    /// The directory of the build while `buildMetadata` asks for origin or transformer
+    /// annotations (kustomize tracks origins for both).
     pub origins: Option<String>,
+    /// The directory of the build while `buildMetadata` asks for transformer annotations.
+    pub transformations: Option<String>,
     /// What the `configurations` read so far add to the built-in transformer configuration.
     /// kustomize merges a kustomization's into those of its resources; here they are
     /// merged for the whole build as they are read.
@@ -61,6 +64,7 @@ impl<'a> Builder<'a> {
             custom_schema: None,
             seen_resources: false,
             origins: None,
+            transformations: None,
             config: TransformerConfig::default(),
         }
     }
@@ -263,7 +267,7 @@ impl<'a> Builder<'a> {
         // kustomize runs a kustomization's generators before its components, so that a
         // component's patches see the generated objects.
         self.generate(dir, k, acc)?;
-        for (field, config, from) in self.plugin_configs(dir, k, PluginRole::Generator)? {
+        for (field, config, from) in self.plugin_configs(dir, k, "generators", &k.generators)? {
             let g = Kustomization::from_plugin(&k.file, &field, &config, PluginRole::Generator)?;
             self.generate_as(dir, &g, acc, Some((&from, &config)))?;
         }
@@ -295,11 +299,15 @@ impl<'a> Builder<'a> {
             self.stack.pop();
             result?;
         }
-        self.transform(dir, k, acc)?;
-        for (field, config, _) in self.plugin_configs(dir, k, PluginRole::Transformer)? {
+        self.transform(dir, k, acc, true)?;
+        for (field, config, from) in self.plugin_configs(dir, k, "transformers", &k.transformers)? {
             let t = Kustomization::from_plugin(&k.file, &field, &config, PluginRole::Transformer)?;
-            self.transform(dir, &t, acc)?;
+            self.transform(dir, &t, acc, false)?;
+            if let Some(top) = self.transformations.as_deref() {
+                note_transformation(acc, &plugin_origin(top, &from, &config));
+            }
         }
+        self.validate(dir, k, acc)?;
         vars::merge(&k.file, &k.vars, acc, &mut self.vars)
     }
 
@@ -310,21 +318,23 @@ impl<'a> Builder<'a> {
         &mut self,
         dir: &str,
         k: &Kustomization,
-        role: PluginRole,
+        name: &str,
+        entries: &[String],
     ) -> Result<Vec<(String, Value, String)>, Error> {
-        let (name, entries) = match role {
-            PluginRole::Generator => ("generators", &k.generators),
-            PluginRole::Transformer => ("transformers", &k.transformers),
-        };
+        // kustomize reads the inline configurations first, then the files and directories.
         let mut out = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            if entry.contains('\n') {
+                for (v, _) in decode::documents(&k.file, entry)? {
+                    out.push((format!("{name}[{i}]"), v, k.file.clone()));
+                }
+            }
+        }
         for (i, entry) in entries.iter().enumerate() {
             let field = format!("{name}[{i}]");
             let err =
                 |reason: String| render_error(format!("{}: field '{field}' {reason}", k.file));
             if entry.contains('\n') {
-                for (v, _) in decode::documents(&k.file, entry)? {
-                    out.push((field.clone(), v, k.file.clone()));
-                }
                 continue;
             }
             if is_remote(entry) {
@@ -358,6 +368,34 @@ impl<'a> Builder<'a> {
         Ok(out)
     }
 
+    /// kustomize's `validators`: transformer configurations run over the objects, which
+    /// must come out unchanged. (kubectl also fails a built-in validator that rewrites a
+    /// field with the value it has, which passes here.)
+    fn validate(
+        &mut self,
+        dir: &str,
+        k: &Kustomization,
+        acc: &mut Vec<Resource>,
+    ) -> Result<(), Error> {
+        if k.validators.is_empty() {
+            return Ok(());
+        }
+        for (field, config, _) in self.plugin_configs(dir, k, "validators", &k.validators)? {
+            let t = Kustomization::from_plugin(&k.file, &field, &config, PluginRole::Transformer)?;
+            let before: Vec<Value> = acc.iter().map(|r| r.obj.to_value()).collect();
+            self.transform(dir, &t, acc, false)?;
+            let changed = acc.len() != before.len()
+                || acc.iter().zip(&before).any(|(r, b)| r.obj.to_value() != *b);
+            if changed {
+                return Err(render_error(format!(
+                    "{}: field '{field}' changed the objects: a validator must not modify them, list it under transformers to change them",
+                    k.file
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn generate(&self, dir: &str, k: &Kustomization, acc: &mut Vec<Resource>) -> Result<(), Error> {
         self.generate_as(dir, k, acc, None)
     }
@@ -385,6 +423,26 @@ impl<'a> Builder<'a> {
         // Built once and kept up to date: looking up each generated object by scanning every
         // resource made generation quadratic in the size of the tree.
         let mut ids: HashSet<Id> = acc.iter().map(identity).collect();
+        for object in &k.generated {
+            let obj = crate::Object::from_value(object.clone()).map_err(|e| {
+                render_error(format!(
+                    "{}: a generator made an invalid object: {e}",
+                    k.file
+                ))
+            })?;
+            let mut r = Resource::new(
+                obj,
+                crate::Origin {
+                    file: k.file.clone(),
+                    document: 0,
+                    line: 1,
+                },
+            );
+            if let (Some(top), Some((from, config))) = (&self.origins, plugin) {
+                set_origin(&mut r, plugin_origin(top, from, config));
+            }
+            append(acc, &mut ids, r)?;
+        }
         let mut by_name = core_objects_by_name(acc);
         for (field, g, secret) in all {
             let generated = generator::generate(self.files(), dir, k, g, &field, secret)?;
@@ -393,28 +451,7 @@ impl<'a> Builder<'a> {
                 // A merge keeps the origin of the object it merges into.
                 if generated.behavior != Behavior::Merge {
                     let text = match plugin {
-                        Some((from, config)) => {
-                            let get = |path: &[&str]| {
-                                let mut v = config;
-                                for p in path {
-                                    v = v.get(p).unwrap_or(&Value::Null);
-                                }
-                                v.as_str().unwrap_or_default().to_string()
-                            };
-                            let mut by = format!(
-                                "configuredIn: {}\nconfiguredBy:\n  apiVersion: {}\n  kind: {}\n",
-                                relative(top, from),
-                                get(&["apiVersion"]),
-                                get(&["kind"])
-                            );
-                            for key in ["name", "namespace"] {
-                                let value = get(&["metadata", key]);
-                                if !value.is_empty() {
-                                    by.push_str(&format!("  {key}: {value}\n"));
-                                }
-                            }
-                            by
-                        }
+                        Some((from, config)) => plugin_origin(top, from, config),
                         None => format!(
                             "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {}\n",
                             relative(top, &k.file),
@@ -464,14 +501,45 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// Runs the transformers of `k` over `acc`, in kustomize's order. With `builtin` set
+    /// they are the kustomization's own fields, each recorded as the built-in transformer
+    /// kustomize configures for it when transformer annotations are asked for; a plugin's
+    /// transformer is recorded by its caller.
     fn transform(
         &self,
         dir: &str,
         k: &Kustomization,
         acc: &mut Vec<Resource>,
+        builtin: bool,
     ) -> Result<(), Error> {
+        let note = |acc: &mut Vec<Resource>, kind: &str| {
+            if builtin && let Some(top) = self.transformations.as_deref() {
+                let text = format!(
+                    "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n",
+                    relative(top, &k.file)
+                );
+                note_transformation(acc, &text);
+            }
+        };
+        let config = &self.config;
+        let merged = |defaults: &[fieldspec::FieldSpec], extra: &[Spec]| {
+            fieldspec::merged(defaults, extra)
+                .map_err(|reason| render_error(format!("{}: configurations: {reason}", k.file)))
+        };
+        let specs = |own: &Option<Vec<Spec>>,
+                     defaults: &[fieldspec::FieldSpec],
+                     extra: &[Spec]|
+         -> Result<Vec<Spec>, Error> {
+            match own {
+                Some(own) => Ok(own.clone()),
+                None => merged(defaults, extra),
+            }
+        };
         let mut targets = patch::Targets::default();
         patch::strategic_merge_files(self.files(), dir, k, acc, &mut targets)?;
+        if !k.patches_strategic_merge.is_empty() {
+            note(acc, "PatchStrategicMergeTransformer");
+        }
         for (i, p) in k.patches.iter().enumerate() {
             patch::apply(
                 self.files(),
@@ -482,30 +550,45 @@ impl<'a> Builder<'a> {
                 acc,
                 &mut targets,
             )?;
+            note(acc, "PatchTransformer");
         }
         if let Some(ns) = &k.namespace {
-            transform::namespace(acc, ns, k.namespace_unset_only);
+            let ns_specs = specs(&k.namespace_specs, fieldspec::NAMESPACE, &config.namespace)?;
+            transform::namespace(acc, ns, &ns_specs, k.namespace_unset_only, k.subjects);
+            note(acc, "NamespaceTransformer");
         }
         transform::prefix_suffix(
             acc,
             &k.name_prefix,
             &k.name_suffix,
-            k.prefix_suffix_specs.as_deref(),
+            &specs(&k.prefix_specs, fieldspec::NAME, &config.name_prefix)?,
+            &specs(&k.suffix_specs, fieldspec::NAME, &config.name_suffix)?,
         );
-        if self.config.common_labels.is_empty() {
-            transform::labels(acc, &k.common_labels, &k.labels);
-        } else {
-            let mut specs: Vec<Spec> = fieldspec::LABELS.iter().map(Spec::from).collect();
-            specs.extend(self.config.common_labels.iter().cloned());
-            transform::set_entries(acc, &specs, &k.common_labels);
-            transform::labels(acc, &serde_json::Map::new(), &k.labels);
+        if !k.name_prefix.is_empty() {
+            note(acc, "PrefixTransformer");
         }
-        if self.config.common_annotations.is_empty() {
-            transform::annotations(acc, &k.common_annotations);
-        } else {
-            let mut specs: Vec<Spec> = fieldspec::ANNOTATIONS.iter().map(Spec::from).collect();
-            specs.extend(self.config.common_annotations.iter().cloned());
-            transform::set_entries(acc, &specs, &k.common_annotations);
+        if !k.name_suffix.is_empty() {
+            note(acc, "SuffixTransformer");
+        }
+        let common = merged(fieldspec::LABELS, &config.common_labels)?;
+        transform::set_entries(acc, &common, &k.common_labels);
+        transform::labels(
+            acc,
+            &k.labels,
+            &config.labels,
+            &config.template_labels,
+            &common,
+        );
+        for _ in 0..k.labels.len() {
+            note(acc, "LabelTransformer");
+        }
+        if !k.labels.is_empty() || !k.common_labels.is_empty() {
+            note(acc, "LabelTransformer");
+        }
+        let annotations = merged(fieldspec::ANNOTATIONS, &config.common_annotations)?;
+        transform::set_entries(acc, &annotations, &k.common_annotations);
+        if !k.common_annotations.is_empty() {
+            note(acc, "AnnotationsTransformer");
         }
         for (entries, specs) in &k.field_sets {
             transform::set_entries(acc, specs, entries);
@@ -521,11 +604,130 @@ impl<'a> Builder<'a> {
                 acc,
                 &mut targets,
             )?;
+            note(acc, "PatchJson6902Transformer");
         }
-        transform::replicas(acc, &k.replicas);
-        transform::images(acc, &k.images, &self.config.images);
-        replacement::apply(self.files(), dir, k, acc)
+        let replica_specs = specs(&k.replica_specs, fieldspec::REPLICAS, &config.replicas)?;
+        for (i, entry) in k.replicas.iter().enumerate() {
+            transform::replicas(acc, std::slice::from_ref(entry), &replica_specs).map_err(|name| {
+                let kinds: Vec<&str> = replica_specs
+                    .iter()
+                    .map(|s| if s.kind.is_empty() { "any kind" } else { s.kind.as_str() })
+                    .collect();
+                render_error(format!(
+                    "{}: field 'replicas[{i}]' names '{name}', which matches no object of the kinds it applies to ({})",
+                    k.file,
+                    kinds.join(", ")
+                ))
+            })?;
+            note(acc, "ReplicaCountTransformer");
+        }
+        let image_specs = specs(&k.image_specs, fieldspec::IMAGES, &config.images)?;
+        for image in &k.images {
+            transform::images(acc, std::slice::from_ref(image), &image_specs);
+            note(acc, "ImageTagTransformer");
+        }
+        replacement::apply(self.files(), dir, k, acc)?;
+        if !k.replacements.is_empty() {
+            note(acc, "ReplacementTransformer");
+        }
+        if k.hash_names {
+            for r in acc.iter_mut().filter(|r| r.hash) {
+                let name = format!("{}-{}", r.name(), generator::hash(&r.obj));
+                r.set_name(name);
+            }
+        }
+        if let Some(add) = &k.value_add {
+            let mut add = add.clone();
+            if let Some(entry) = &add.target_file {
+                let (full, text) =
+                    self.files()
+                        .read_text(dir, entry, "file")
+                        .map_err(|reason| {
+                            render_error(format!(
+                                "{}: ValueAddTransformer targetFilePath {reason}",
+                                k.file
+                            ))
+                        })?;
+                if let Some((value, _)) = decode::documents(&full, &text)?.into_iter().next() {
+                    add.targets
+                        .extend(kustomization::value_add_targets_file(&full, &value)?);
+                }
+                if add.targets.is_empty() {
+                    return Err(render_error(format!(
+                        "{}: ValueAddTransformer must specify at least one target",
+                        k.file
+                    )));
+                }
+            }
+            transform::value_add(k, dir, &add, acc)?;
+        }
+        Ok(())
     }
+}
+
+/// Records a transformer in every object's transformer annotation, as kustomize does after
+/// each transformer when `buildMetadata` asks for them: an object without an origin takes
+/// the transformer as its origin instead.
+pub(crate) fn note_transformation(acc: &mut [Resource], text: &str) {
+    let item: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("- {l}\n")
+            } else {
+                format!("  {l}\n")
+            }
+        })
+        .collect();
+    for r in acc.iter_mut() {
+        let meta = r.metadata_mut();
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if !annotations.is_object() {
+            *annotations = Value::Object(serde_json::Map::new());
+        }
+        let Value::Object(a) = annotations else {
+            continue;
+        };
+        if !a.contains_key(ORIGIN_ANNOTATION) {
+            a.insert(ORIGIN_ANNOTATION.into(), Value::String(text.to_string()));
+            continue;
+        }
+        let mut list = a
+            .get(TRANSFORMATIONS_ANNOTATION)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        list.push_str(&item);
+        a.insert(TRANSFORMATIONS_ANNOTATION.into(), Value::String(list));
+    }
+}
+
+/// The origin kustomize records for a plugin configuration `config` read from the file
+/// `from`: the file and the configuration's type and name.
+pub(crate) fn plugin_origin(top: &str, from: &str, config: &Value) -> String {
+    let get = |path: &[&str]| {
+        let mut v = config;
+        for p in path {
+            v = v.get(p).unwrap_or(&Value::Null);
+        }
+        v.as_str().unwrap_or_default().to_string()
+    };
+    let mut by = format!(
+        "configuredIn: {}\nconfiguredBy:\n  apiVersion: {}\n  kind: {}\n",
+        relative(top, from),
+        get(&["apiVersion"]),
+        get(&["kind"])
+    );
+    for key in ["name", "namespace"] {
+        let value = get(&["metadata", key]);
+        if !value.is_empty() {
+            by.push_str(&format!("  {key}: {value}\n"));
+        }
+    }
+    by
 }
 
 /// An object's identity in a build: group, kind, effective namespace and name.
@@ -577,6 +779,9 @@ fn append(acc: &mut Vec<Resource>, ids: &mut HashSet<Id>, r: Resource) -> Result
 
 /// The annotation kustomize records where an object came from in.
 pub(crate) const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
+
+/// The annotation kustomize lists the transformers that ran over an object in.
+pub(crate) const TRANSFORMATIONS_ANNOTATION: &str = "alpha.config.kubernetes.io/transformations";
 
 fn set_origin(r: &mut Resource, text: String) {
     let meta = r.metadata_mut();

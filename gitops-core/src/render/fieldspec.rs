@@ -134,6 +134,173 @@ pub(crate) fn visit_maps(
     }
 }
 
+/// Calls `f` with every value at `path` of `value`, as kustomize's field-spec filter
+/// reaches a field: lists on the way are crossed implicitly, a `name[]` element names a list
+/// and is never created, and with `leaf` set a missing field is created (maps on the way,
+/// `leaf` itself at the end) so that transformers can add fields objects lack. A null on the
+/// way is replaced by what would have been created; a scalar on the way ends the walk.
+pub(crate) fn visit_fields(
+    value: &mut Value,
+    path: &[&str],
+    leaf: Option<&Value>,
+    f: &mut dyn FnMut(&mut Value),
+) {
+    let Some((first, rest)) = path.split_first() else {
+        f(value);
+        return;
+    };
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                visit_fields(item, path, leaf, f);
+            }
+        }
+        Value::Object(map) => {
+            let key = first.trim_end_matches("[]");
+            let list = key.len() != first.len();
+            let created = match leaf {
+                _ if list => None,
+                None => None,
+                Some(l) if rest.is_empty() => Some(l.clone()),
+                Some(_) => Some(Value::Object(Map::new())),
+            };
+            if !map.contains_key(key) {
+                match &created {
+                    Some(v) => {
+                        map.insert(key.to_string(), v.clone());
+                    }
+                    None => return,
+                }
+            }
+            let Some(next) = map.get_mut(key) else {
+                return;
+            };
+            if next.is_null() {
+                if list {
+                    *next = Value::Array(Vec::new());
+                } else if let Some(v) = created {
+                    *next = v;
+                } else if !rest.is_empty() {
+                    return;
+                }
+            }
+            visit_fields(next, rest, leaf, f);
+        }
+        _ => {}
+    }
+}
+
+/// Splits a field-spec path at its slashes; a slash inside `[...]` (a list selector) does not
+/// split.
+pub(crate) fn split_path(path: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in path.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            '/' if depth == 0 => {
+                out.push(&path[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&path[start..]);
+    out
+}
+
+/// A transformer's field specifications as kustomize merges them: its built-in ones and
+/// those `configurations` add, each list sorted by kind (kustomize's legacy kind order,
+/// then group, version and kind) and merged into the last, where a specification is
+/// dropped when an earlier one with the same path selects its kinds. So a `metadata/name`
+/// for one kind, sorted before the built-in one for every kind, replaces it. A
+/// specification given with and without `create` fails, as in kustomize.
+pub(crate) fn merged(defaults: &[FieldSpec], extras: &[Spec]) -> Result<Vec<Spec>, String> {
+    if extras.is_empty() {
+        return Ok(defaults.iter().map(Spec::from).collect());
+    }
+    let sort = |mut v: Vec<Spec>| {
+        v.sort_by_key(|s| (super::order::kind_rank(&s.kind), stable_gvk(s)));
+        v
+    };
+    let t1 = sort(defaults.iter().map(Spec::from).collect());
+    let t2 = merge_all(Vec::new(), sort(extras.to_vec()))?;
+    let merged = sort(merge_all(t1, t2)?);
+    Ok(sort(merge_all(Vec::new(), merged)?))
+}
+
+fn merge_all(mut into: Vec<Spec>, incoming: Vec<Spec>) -> Result<Vec<Spec>, String> {
+    for x in incoming {
+        let selects = |e: &Spec| {
+            (x.group.is_empty() || e.group == x.group)
+                && (x.version.is_empty() || e.version == x.version)
+                && (x.kind.is_empty() || e.kind == x.kind)
+                && e.path == x.path
+        };
+        match into.iter().find(|e| selects(e)) {
+            Some(e) if e.create != x.create => {
+                return Err(format!(
+                    "the field specification '{}' of kind '{}' is given both with and without create",
+                    x.path, x.kind
+                ));
+            }
+            Some(_) => {}
+            None => into.push(x),
+        }
+    }
+    Ok(into)
+}
+
+/// kustomize's stable sort string of a field specification's kinds.
+fn stable_gvk(s: &Spec) -> String {
+    let or = |v: &str, d: &str| {
+        if v.is_empty() {
+            d.to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    format!(
+        "{}_{}_{}",
+        or(&s.group, "~G"),
+        or(&s.version, "~V"),
+        or(&s.kind, "~K")
+    )
+}
+
+/// Where `namePrefix` and `nameSuffix` go (kustomize's `namePrefix`/`nameSuffix`
+/// configuration).
+pub(crate) const NAME: &[FieldSpec] = &[fs("", "", "metadata/name", false)];
+
+/// Where `namespace` goes besides every namespaced object's `metadata/namespace`
+/// (kustomize's `namespace` configuration): a Namespace object is renamed, API services and
+/// CRD conversion webhooks name their service's namespace.
+pub(crate) const NAMESPACE: &[FieldSpec] = &[
+    fs("", "Namespace", "metadata/name", true),
+    fs(
+        "apiregistration.k8s.io",
+        "APIService",
+        "spec/service/namespace",
+        true,
+    ),
+    fs(
+        "apiextensions.k8s.io",
+        "CustomResourceDefinition",
+        "spec/conversion/webhook/clientConfig/service/namespace",
+        false,
+    ),
+];
+
+/// Where `images` go besides the containers found anywhere in an object (kustomize's
+/// `images` configuration): an image at these paths is updated a second time.
+pub(crate) const IMAGES: &[FieldSpec] = &[
+    fs("", "", "spec/containers[]/image", true),
+    fs("", "", "spec/initContainers[]/image", true),
+    fs("", "", "spec/template/spec/containers[]/image", true),
+    fs("", "", "spec/template/spec/initContainers[]/image", true),
+];
+
 /// Where commonLabels go (kustomize's `commonLabels` configuration).
 pub(crate) const LABELS: &[FieldSpec] = &[
     fs("", "", "metadata/labels", true),

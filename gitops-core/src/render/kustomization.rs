@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::fieldspec::Spec;
 use super::replacement::{self, Replacement};
+use super::transform::Subjects;
 use super::vars::Var;
 use crate::Error;
 use crate::object::Origin;
@@ -46,11 +47,32 @@ pub(crate) struct Kustomization {
     /// Entries set at explicit field specifications (a LabelTransformer's or an
     /// AnnotationsTransformer's), after the other labels and annotations.
     pub field_sets: Vec<(Map<String, Value>, Vec<Spec>)>,
-    /// A PrefixSuffixTransformer's field specifications: the prefix and suffix go only to
-    /// the kinds they select. `None` for the kustomization's `namePrefix`, which goes to all.
-    pub prefix_suffix_specs: Option<Vec<Spec>>,
-    /// A NamespaceTransformer's `unsetOnly`: objects that have a namespace keep it.
+    /// A prefix plugin's field specifications, which replace the `namePrefix`
+    /// configuration's; `None` for the kustomization's own `namePrefix`.
+    pub prefix_specs: Option<Vec<Spec>>,
+    /// A suffix plugin's field specifications, as `prefix_specs`.
+    pub suffix_specs: Option<Vec<Spec>>,
+    /// A NamespaceTransformer's field specifications, as `prefix_specs`.
+    pub namespace_specs: Option<Vec<Spec>>,
+    /// A NamespaceTransformer's `unsetOnly`: only empty namespace fields are set.
     pub namespace_unset_only: bool,
+    /// A NamespaceTransformer's `setRoleBindingSubjects`.
+    pub subjects: Subjects,
+    /// A ReplicaCountTransformer's field specifications, as `prefix_specs`.
+    pub replica_specs: Option<Vec<Spec>>,
+    /// An ImageTagTransformer's field specifications, as `prefix_specs`.
+    pub image_specs: Option<Vec<Spec>>,
+    /// A HashTransformer: generated names get their hash now (and again at the end, as
+    /// kustomize gives them).
+    pub hash_names: bool,
+    /// A ValueAddTransformer's value and targets.
+    pub value_add: Option<ValueAdd>,
+    /// Objects a generator plugin made whole (IAMPolicyGenerator's service account).
+    pub generated: Vec<Value>,
+    /// `validators`: transformer configurations that must leave the objects unchanged.
+    pub validators: Vec<String>,
+    /// `buildMetadata` includes `transformerAnnotations`.
+    pub transformer_annotations: bool,
     /// `buildMetadata` includes `originAnnotations`.
     pub origin_annotations: bool,
     /// `buildMetadata` includes `managedByLabel`.
@@ -59,6 +81,27 @@ pub(crate) struct Kustomization {
     pub configurations: Vec<String>,
     /// `crds`: files of custom resource types whose annotated fields add name references.
     pub crds: Vec<String>,
+}
+
+/// What a ValueAddTransformer sets: `value` at each target's field.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ValueAdd {
+    pub value: String,
+    pub targets: Vec<ValueAddTarget>,
+    /// `targetFilePath`: a file whose `targets` are added to these.
+    pub target_file: Option<String>,
+}
+
+/// One target of a ValueAddTransformer.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ValueAddTarget {
+    /// Which objects; `None` for all.
+    pub selector: Option<Selector>,
+    /// The field, its parts separated by `/` (`\/` inside a part).
+    pub field_path: String,
+    /// When positive, the value is inserted as a path segment at this position (1-based) of
+    /// the field's file path.
+    pub file_path_position: i64,
 }
 
 /// What `configurations` files add to kustomize's built-in transformer configuration.
@@ -70,6 +113,14 @@ pub(crate) struct TransformerConfig {
     pub images: Vec<Spec>,
     pub common_labels: Vec<Spec>,
     pub common_annotations: Vec<Spec>,
+    pub name_prefix: Vec<Spec>,
+    pub name_suffix: Vec<Spec>,
+    pub namespace: Vec<Spec>,
+    pub replicas: Vec<Spec>,
+    /// `templateLabels`: where `labels` entries with `includeTemplates` go, too.
+    pub template_labels: Vec<Spec>,
+    /// `labels`: where every `labels` entry goes, too.
+    pub labels: Vec<Spec>,
 }
 
 impl TransformerConfig {
@@ -102,6 +153,12 @@ impl TransformerConfig {
                 "images" => out.images = r.specs(key, Some(v))?,
                 "commonLabels" => out.common_labels = r.specs(key, Some(v))?,
                 "commonAnnotations" => out.common_annotations = r.specs(key, Some(v))?,
+                "namePrefix" => out.name_prefix = r.specs(key, Some(v))?,
+                "nameSuffix" => out.name_suffix = r.specs(key, Some(v))?,
+                "namespace" => out.namespace = r.specs(key, Some(v))?,
+                "replicas" => out.replicas = r.specs(key, Some(v))?,
+                "templateLabels" => out.template_labels = r.specs(key, Some(v))?,
+                "labels" => out.labels = r.specs(key, Some(v))?,
                 "nameReference" => {
                     for (i, item) in r.list(key, v)?.iter().enumerate() {
                         let f = format!("nameReference[{i}]");
@@ -120,13 +177,7 @@ impl TransformerConfig {
                         }
                     }
                 }
-                _ if is_empty(v) => {}
-                other => {
-                    return Err(r.err(
-                        other,
-                        "adds field specifications this renderer does not support",
-                    ));
-                }
+                _ => {}
             }
         }
         Ok(out)
@@ -217,6 +268,12 @@ impl TransformerConfig {
         self.images.extend(other.images);
         self.common_labels.extend(other.common_labels);
         self.common_annotations.extend(other.common_annotations);
+        self.name_prefix.extend(other.name_prefix);
+        self.name_suffix.extend(other.name_suffix);
+        self.namespace.extend(other.namespace);
+        self.replicas.extend(other.replicas);
+        self.template_labels.extend(other.template_labels);
+        self.labels.extend(other.labels);
     }
 }
 
@@ -248,6 +305,8 @@ pub struct Image {
     pub new_tag: Option<String>,
     /// The replacement digest, e.g. `sha256:...`.
     pub digest: Option<String>,
+    /// Appended to the image's tag when neither `new_tag` nor `digest` is set.
+    pub tag_suffix: Option<String>,
 }
 
 /// One entry of `patches` or `patchesJson6902` (also Flux's `spec.patches`).
@@ -356,16 +415,13 @@ const SUPPORTED: &[&str] = &[
     "buildMetadata",
     "configurations",
     "crds",
+    "imageTags",
+    "helmGlobals",
+    "validators",
 ];
 
 /// Fields kustomize has that this renderer refuses rather than ignores.
-const UNSUPPORTED: &[&str] = &[
-    "helmCharts",
-    "helmGlobals",
-    "helmChartInflationGenerator",
-    "validators",
-    "imageTags",
-];
+const UNSUPPORTED: &[&str] = &["helmCharts", "helmChartInflationGenerator"];
 
 struct Reader<'a> {
     file: &'a str,
@@ -844,6 +900,59 @@ impl Reader<'_> {
     }
 }
 
+/// Reads a ValueAddTransformer's `targets` list.
+fn value_add_targets(r: &Reader<'_>, list: &Value) -> Result<Vec<ValueAddTarget>, Error> {
+    let mut targets = Vec::new();
+    for (i, t) in r.list("targets", list)?.iter().enumerate() {
+        let f = format!("targets[{i}]");
+        let tm = lenient(
+            r.map(&f, t)?,
+            &["selector", "fieldPath", "filePathPosition"],
+        );
+        let field_path = tm
+            .get("fieldPath")
+            .map(|v| r.string(&format!("{f}.fieldPath"), v))
+            .transpose()?
+            .unwrap_or_default();
+        if field_path.is_empty() {
+            return Err(r.err(&format!("{f}.fieldPath"), "cannot be empty"));
+        }
+        let file_path_position = match tm.get("filePathPosition") {
+            None | Some(Value::Null) => 0,
+            Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
+            Some(_) => {
+                return Err(r.err(&format!("{f}.filePathPosition"), "must be an integer"));
+            }
+        };
+        if file_path_position < 0 {
+            return Err(r.err(
+                &format!("{f}.filePathPosition"),
+                format!("({file_path_position}) cannot be negative"),
+            ));
+        }
+        targets.push(ValueAddTarget {
+            selector: tm
+                .get("selector")
+                .filter(|v| !v.is_null())
+                .map(|v| r.selector(&format!("{f}.selector"), v))
+                .transpose()?,
+            field_path,
+            file_path_position,
+        });
+    }
+    Ok(targets)
+}
+
+/// Reads the `targets` of a ValueAddTransformer's `targetFilePath` file.
+pub(crate) fn value_add_targets_file(
+    file: &str,
+    value: &Value,
+) -> Result<Vec<ValueAddTarget>, Error> {
+    let r = Reader { file };
+    let m = lenient(r.map("", value)?, &["targets"]);
+    value_add_targets(&r, m.get("targets").unwrap_or(&Value::Null))
+}
+
 /// Reads the replacements of a `replacements` entry's file: one or a list.
 pub(crate) fn replacements_file(
     file: &str,
@@ -898,6 +1007,7 @@ impl Kustomization {
         keys.extend_from_slice(UNSUPPORTED);
         let m = r.known("", m, &keys)?;
         let mut bases = Vec::new();
+        let mut image_tags = Vec::new();
         for (key, v) in &m {
             let key = key.as_str();
             if UNSUPPORTED.contains(&key) {
@@ -962,9 +1072,10 @@ impl Kustomization {
                         });
                     }
                 }
-                "images" => {
+                "images" | "imageTags" => {
+                    let mut parsed = Vec::new();
                     for (i, item) in r.list(key, v)?.iter().enumerate() {
-                        let f = format!("images[{i}]");
+                        let f = format!("{key}[{i}]");
                         let im = r.map(&f, item)?;
                         let im = &r.known(
                             &f,
@@ -976,20 +1087,29 @@ impl Kustomization {
                                 .map(|v| r.string(&format!("{f}.{name}"), v))
                                 .transpose()
                         };
-                        if im.contains_key("tagSuffix") {
-                            return Err(r.err(
-                                &format!("{f}.tagSuffix"),
-                                "is not supported by this renderer",
-                            ));
-                        }
-                        k.images.push(Image {
+                        parsed.push(Image {
                             name: get("name")?.unwrap_or_default(),
                             new_name: get("newName")?,
                             new_tag: get("newTag")?,
                             digest: get("digest")?,
+                            tag_suffix: get("tagSuffix")?,
                         });
                     }
+                    // kustomize appends the legacy imageTags to images, below.
+                    if key == "images" {
+                        k.images = parsed;
+                    } else {
+                        image_tags = parsed;
+                    }
                 }
+                "helmGlobals" => {
+                    // Settings for helmCharts, which are refused: alone they do nothing, as
+                    // in kustomize.
+                    if !v.is_null() {
+                        r.known(key, r.map(key, v)?, &["chartHome", "configHome"])?;
+                    }
+                }
+                "validators" => k.validators = r.strings(key, v)?,
                 "replicas" => {
                     for (i, item) in r.list(key, v)?.iter().enumerate() {
                         let f = format!("replicas[{i}]");
@@ -1065,12 +1185,7 @@ impl Kustomization {
                         match item.as_str() {
                             "originAnnotations" => k.origin_annotations = true,
                             "managedByLabel" => k.managed_by_label = true,
-                            "transformerAnnotations" => {
-                                return Err(r.err(
-                                    &format!("buildMetadata[{i}]"),
-                                    "transformerAnnotations is not supported by this renderer",
-                                ));
-                            }
+                            "transformerAnnotations" => k.transformer_annotations = true,
                             other => {
                                 return Err(r.err(
                                     &format!("buildMetadata[{i}]"),
@@ -1139,6 +1254,7 @@ impl Kustomization {
             }
         }
         k.resources.extend(bases);
+        k.images.extend(image_tags);
         Ok(k)
     }
 }
@@ -1217,7 +1333,14 @@ impl Kustomization {
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
-        let generator = matches!(kind.as_str(), "ConfigMapGenerator" | "SecretGenerator");
+        // kustomize's generator kinds; every other built-in kind is a transformer.
+        let generator = matches!(
+            kind.as_str(),
+            "ConfigMapGenerator"
+                | "SecretGenerator"
+                | "IAMPolicyGenerator"
+                | "HelmChartInflationGenerator"
+        );
         match (role, generator) {
             (PluginRole::Transformer, true) => {
                 return Err(err(format!(
@@ -1232,14 +1355,9 @@ impl Kustomization {
         let label = format!("{file} ({field}: {kind})");
         let r = Reader { file: &label };
         let mut fields = Map::new();
-        let only = |specs: &[Spec], allowed: &dyn Fn(&str) -> bool| -> Result<(), Error> {
-            match specs.iter().find(|s| !allowed(&s.path)) {
-                Some(s) => Err(err(format!(
-                    "fieldSpecs path '{}' of {kind} is not supported by this renderer",
-                    s.path
-                ))),
-                None => Ok(()),
-            }
+        let done = |mut k: Kustomization| {
+            k.file = file.into();
+            Ok(k)
         };
         match kind.as_str() {
             "ConfigMapGenerator" | "SecretGenerator" => {
@@ -1306,22 +1424,16 @@ impl Kustomization {
             "NamespaceTransformer" => {
                 let p = lenient(m, &["fieldSpecs", "unsetOnly", "setRoleBindingSubjects"]);
                 let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
-                only(&specs, &|path| {
-                    matches!(
-                        path,
-                        "metadata/namespace"
-                            | "spec/service/namespace"
-                            | "spec/conversion/webhook/clientConfig/service/namespace"
-                    )
-                })?;
-                match p.get("setRoleBindingSubjects").and_then(Value::as_str) {
-                    None | Some("" | "defaultOnly") => {}
+                let subjects = match p.get("setRoleBindingSubjects").and_then(Value::as_str) {
+                    None | Some("" | "defaultOnly") => Subjects::DefaultOnly,
+                    Some("allServiceAccounts") => Subjects::AllServiceAccounts,
+                    Some("none") => Subjects::None,
                     Some(other) => {
                         return Err(err(format!(
-                            "setRoleBindingSubjects '{other}' is not supported by this renderer"
+                            "has setRoleBindingSubjects '{other}', expected defaultOnly, none or allServiceAccounts"
                         )));
                     }
-                }
+                };
                 fields.insert("namespace".into(), Value::String(text(&meta, "namespace")));
                 let mut k = Self::from_map(&label, &fields)?;
                 k.namespace_unset_only = p
@@ -1329,22 +1441,29 @@ impl Kustomization {
                     .map(|v| r.bool("unsetOnly", v))
                     .transpose()?
                     .unwrap_or_default();
-                k.file = file.into();
-                return Ok(k);
+                k.namespace_specs = Some(specs);
+                k.subjects = subjects;
+                return done(k);
             }
-            "PrefixSuffixTransformer" => {
-                let p = lenient(m, &["prefix", "suffix", "fieldSpecs"]);
+            "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
+                let mut keys = vec!["fieldSpecs"];
+                if kind != "SuffixTransformer" {
+                    keys.push("prefix");
+                }
+                if kind != "PrefixTransformer" {
+                    keys.push("suffix");
+                }
+                let p = lenient(m, &keys);
                 let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
-                only(&specs, &|path| path == "metadata/name")?;
                 for (from, to) in [("prefix", "namePrefix"), ("suffix", "nameSuffix")] {
                     if let Some(v) = p.get(from) {
                         fields.insert(to.into(), v.clone());
                     }
                 }
                 let mut k = Self::from_map(&label, &fields)?;
-                k.prefix_suffix_specs = Some(specs);
-                k.file = file.into();
-                return Ok(k);
+                k.prefix_specs = Some(specs.clone());
+                k.suffix_specs = Some(specs);
+                return done(k);
             }
             "LabelTransformer" | "AnnotationsTransformer" => {
                 let key = if kind == "LabelTransformer" {
@@ -1364,30 +1483,127 @@ impl Kustomization {
             "ImageTagTransformer" => {
                 let p = lenient(m, &["imageTag", "fieldSpecs"]);
                 let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
-                // The image transformer finds containers wherever they are.
-                only(&specs, &|path| {
-                    path.ends_with("containers") || path.ends_with("initContainers")
-                })?;
                 fields.insert(
                     "images".into(),
                     Value::Array(vec![p.get("imageTag").cloned().unwrap_or(Value::Null)]),
                 );
+                let mut k = Self::from_map(&label, &fields)?;
+                k.image_specs = Some(specs);
+                return done(k);
             }
             "ReplicaCountTransformer" => {
                 let p = lenient(m, &["replica", "fieldSpecs"]);
                 let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
-                only(&specs, &|path| path == "spec/replicas")?;
                 fields.insert(
                     "replicas".into(),
                     Value::Array(vec![p.get("replica").cloned().unwrap_or(Value::Null)]),
                 );
+                let mut k = Self::from_map(&label, &fields)?;
+                k.replica_specs = Some(specs);
+                return done(k);
             }
-            "SortOrderTransformer"
-            | "HelmChartInflationGenerator"
-            | "HashTransformer"
-            | "ValueAddTransformer"
-            | "IAMPolicyGenerator"
-            | "LegacyOrderTransformer" => {
+            "HashTransformer" => {
+                return done(Kustomization {
+                    hash_names: true,
+                    ..Default::default()
+                });
+            }
+            "ValueAddTransformer" => {
+                let p = lenient(m, &["value", "targets", "targetFilePath"]);
+                let value = p
+                    .get("value")
+                    .map(|v| r.string("value", v))
+                    .transpose()?
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                let target_file = p
+                    .get("targetFilePath")
+                    .filter(|v| !v.is_null())
+                    .map(|v| r.string("targetFilePath", v))
+                    .transpose()?
+                    .filter(|s| !s.is_empty());
+                let targets = value_add_targets(&r, p.get("targets").unwrap_or(&Value::Null))?;
+                if targets.is_empty() && target_file.is_none() {
+                    return Err(err("must specify at least one target".into()));
+                }
+                return done(Kustomization {
+                    value_add: Some(ValueAdd {
+                        value,
+                        targets,
+                        target_file,
+                    }),
+                    ..Default::default()
+                });
+            }
+            "IAMPolicyGenerator" => {
+                let p = lenient(m, &["cloud", "kubernetesService", "serviceAccount"]);
+                let cloud = p
+                    .get("cloud")
+                    .map(|v| r.string("cloud", v))
+                    .transpose()?
+                    .unwrap_or_default();
+                if cloud != "gke" {
+                    return Err(err(format!("cloud provider {cloud} not supported yet")));
+                }
+                let part = |outer: &str, keys: &[&str]| -> Result<Map<String, Value>, Error> {
+                    let v = p.get(outer).unwrap_or(&Value::Null);
+                    if v.is_null() {
+                        return Ok(Map::new());
+                    }
+                    Ok(lenient(r.map(outer, v)?, keys))
+                };
+                let service = part("kubernetesService", &["name", "namespace"])?;
+                let account = part("serviceAccount", &["name", "projectId"])?;
+                let get = |m: &Map<String, Value>, f: &str, k: &str| -> Result<String, Error> {
+                    m.get(k)
+                        .filter(|v| !v.is_null())
+                        .map(|v| r.string(&format!("{f}.{k}"), v))
+                        .transpose()
+                        .map(Option::unwrap_or_default)
+                };
+                let mut metadata = Map::new();
+                metadata.insert(
+                    "annotations".into(),
+                    Value::Object(
+                        [(
+                            "iam.gke.io/gcp-service-account".to_string(),
+                            Value::String(format!(
+                                "{}@{}.iam.gserviceaccount.com",
+                                get(&account, "serviceAccount", "name")?,
+                                get(&account, "serviceAccount", "projectId")?
+                            )),
+                        )]
+                        .into_iter()
+                        .collect(),
+                    ),
+                );
+                metadata.insert(
+                    "name".into(),
+                    Value::String(get(&service, "kubernetesService", "name")?),
+                );
+                let namespace = get(&service, "kubernetesService", "namespace")?;
+                if !namespace.is_empty() {
+                    metadata.insert("namespace".into(), Value::String(namespace));
+                }
+                let account: Map<String, Value> = [
+                    ("apiVersion".to_string(), Value::String("v1".into())),
+                    ("kind".to_string(), Value::String("ServiceAccount".into())),
+                    ("metadata".to_string(), Value::Object(metadata)),
+                ]
+                .into_iter()
+                .collect();
+                return done(Kustomization {
+                    generated: vec![Value::Object(account)],
+                    ..Default::default()
+                });
+            }
+            "HelmChartInflationGenerator" => {
+                return Err(err(
+                    "names HelmChartInflationGenerator: Helm charts are not supported by this renderer, render the chart and list its files under resources".into(),
+                ));
+            }
+            "SortOrderTransformer" | "LegacyOrderTransformer" => {
                 return Err(err(format!(
                     "names the built-in plugin {kind}, which kubectl kustomize does not load from a kustomization"
                 )));
@@ -1398,9 +1614,7 @@ impl Kustomization {
                 )));
             }
         }
-        let mut k = Self::from_map(&label, &fields)?;
-        k.file = file.into();
-        Ok(k)
+        done(Self::from_map(&label, &fields)?)
     }
 }
 

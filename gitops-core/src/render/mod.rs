@@ -4,21 +4,25 @@
 //! A directory with a `kustomization.yaml`, `kustomization.yml` or `Kustomization` file is
 //! built natively: resources (files and directories, nested), legacy `bases`, components,
 //! `namespace`, `namePrefix`/`nameSuffix` with name references fixed, `commonLabels`,
-//! `labels` (with `fields`), `commonAnnotations`, `images`, `replicas`, `patches`,
-//! `patchesStrategicMerge`, `patchesJson6902`, `configMapGenerator`/`secretGenerator` with
-//! kustomize's hash suffix, `generatorOptions`, `replacements`, `sortOptions`, the deprecated
-//! `vars`, `openapi` (a custom schema or the built-in version), `configurations`
-//! (`nameReference`, `varReference`, `images`, `commonLabels`, `commonAnnotations` field
-//! specifications), `crds`, `buildMetadata` (`originAnnotations`, `managedByLabel`), and
-//! `transformers`/`generators` naming kustomize's built-in plugins (inline, in files, or
-//! built from kustomization directories), in kustomize's order of transformers and of
-//! output. Objects annotated `config.kubernetes.io/local-config` are left out. Field names
-//! match case-insensitively and a repeated key keeps its last value, as kustomize's decoding
-//! through Go's encoding/json does (`patchesJSON6902`, `nameprefix`). What this renderer
-//! does not implement (remote resources, Helm charts, exec, Go and container plugins,
-//! `buildMetadata: [transformerAnnotations]`, configurations for prefixes, namespaces or
-//! replicas, `images[].tagSuffix`...) is an error naming the file and field, never ignored,
-//! and no path may leave the root of the file system.
+//! `labels` (with `fields`), `commonAnnotations`, `images` (with `tagSuffix`, and the legacy
+//! `imageTags`), `replicas`, `patches`, `patchesStrategicMerge`, `patchesJson6902`,
+//! `configMapGenerator`/`secretGenerator` with kustomize's hash suffix, `generatorOptions`,
+//! `replacements`, `sortOptions`, the deprecated `vars`, `openapi` (a custom schema or the
+//! built-in version), `configurations` (kustomize's transformer configuration: the field
+//! specifications of every built-in transformer, also for custom resources), `crds`,
+//! `buildMetadata` (`originAnnotations`, `transformerAnnotations`, `managedByLabel`),
+//! `helmGlobals` (a no-op without charts), and `transformers`/`generators`/`validators`
+//! naming kustomize's built-in plugins (inline, in files, or built from kustomization
+//! directories), in kustomize's order of transformers and of output. The field
+//! transformers (namespace, prefix, suffix, labels, annotations, replicas, images) are driven
+//! by field specifications, the built-in ones extended by `configurations` or replaced by a
+//! plugin's `fieldSpecs`, through one field-spec walker. Objects annotated
+//! `config.kubernetes.io/local-config` are left out. Field names match case-insensitively
+//! and a repeated key keeps its last value, as kustomize's decoding through Go's
+//! encoding/json does (`patchesJSON6902`, `nameprefix`). What this renderer does not
+//! implement (remote resources, Helm charts, exec, Go and container plugins) is an error
+//! naming the file and field, never ignored, and no path may leave the root of the file
+//! system. `docs/kustomize.md` lists every field and plugin kind with its covering cases.
 //!
 //! Output printed with [`crate::yaml::to_string`] is byte-identical to `kubectl kustomize`
 //! (v1.32, kustomize v5.5) on the differential suite in `tests/kustomize/` and on the cases
@@ -71,6 +75,8 @@ pub use load::LoadRestrictions;
 
 use build::{Builder, display};
 use kustomization::Kustomization;
+
+use serde_json::Value;
 
 use crate::fs::{self, FileKind, FileSystem};
 use crate::{Error, Manifest};
@@ -165,8 +171,11 @@ pub fn build_restricted(
     }
     overlay.apply_to(&mut k);
     // kustomize uses the top kustomization's buildMetadata for the whole build.
-    if k.origin_annotations {
+    if k.origin_annotations || k.transformer_annotations {
         builder.origins = Some(root.clone());
+    }
+    if k.transformer_annotations {
+        builder.transformations = Some(root.clone());
     }
     let mut resources = builder.build(&root, &k)?;
     for r in resources.iter_mut().filter(|r| r.hash) {
@@ -190,6 +199,18 @@ pub fn build_restricted(
             .is_none_or(|v| v.as_str() == Some("false"))
     });
     let mut resources = order::sort(resources, k.sort.as_ref());
+    if builder.origins.is_some() && !k.origin_annotations {
+        // Tracked for the transformer annotations only.
+        for r in &mut resources {
+            let meta = r.metadata_mut();
+            if let Some(Value::Object(a)) = meta.get_mut("annotations") {
+                a.remove(build::ORIGIN_ANNOTATION);
+                if a.is_empty() {
+                    meta.remove("annotations");
+                }
+            }
+        }
+    }
     if k.managed_by_label {
         // The value kubectl prints: its embedded kustomize carries no release version.
         let label: serde_json::Map<String, serde_json::Value> = [(

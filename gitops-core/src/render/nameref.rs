@@ -171,6 +171,9 @@ fn other_rules(group: &str, kind: &str) -> &'static [Rule] {
     }
 }
 
+/// The group of a referral that may be in any group.
+const ANY_GROUP: &str = "*";
+
 /// Rewrites every reference to a renamed object of the build.
 pub(crate) fn fix(
     resources: &mut [Resource],
@@ -224,7 +227,12 @@ pub(crate) fn fix(
         let mut rules: Vec<(String, &str, &str)> = extra
             .iter()
             .filter(|(_, _, spec)| spec.applies_to(r))
-            .map(|(g, k, spec)| (spec.path.clone(), g.as_str(), k.as_str()))
+            // A configuration's referral without a group selects the kind in any group, as
+            // kustomize's selection does.
+            .map(|(g, k, spec)| {
+                let g = if g.is_empty() { ANY_GROUP } else { g.as_str() };
+                (spec.path.clone(), g, k.as_str())
+            })
             .collect();
         let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
         let mut failure = None;
@@ -451,6 +459,8 @@ fn fix_name_and_namespace(
 struct Index {
     referrals: Vec<Referral>,
     by_name: HashMap<(String, String, String), Vec<usize>>,
+    /// The same positions, whatever the group (for [`ANY_GROUP`]).
+    by_kind_name: HashMap<(String, String), Vec<usize>>,
     /// For the namespaced objects of each current namespace (as written, `""` unset), the
     /// effective namespaces they had when they entered the build.
     originals_by_namespace: HashMap<String, HashSet<String>>,
@@ -501,12 +511,17 @@ fn same_ending(a: &[String], b: &[String]) -> bool {
 impl Index {
     fn new(resources: &[Resource]) -> Self {
         let mut by_name: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
+        let mut by_kind_name: HashMap<(String, String), Vec<usize>> = HashMap::new();
         let mut referrals = Vec::with_capacity(resources.len());
         for (i, r) in resources.iter().enumerate() {
             let mut names: Vec<&str> = r.recorded_names().collect();
             names.sort_unstable();
             names.dedup();
             for name in names {
+                by_kind_name
+                    .entry((r.kind().into(), name.into()))
+                    .or_default()
+                    .push(i);
                 by_name
                     .entry((r.group().into(), r.kind().into(), name.into()))
                     .or_default()
@@ -532,6 +547,7 @@ impl Index {
         Index {
             referrals,
             by_name,
+            by_kind_name,
             originals_by_namespace,
         }
     }
@@ -571,8 +587,13 @@ impl Index {
         name: &str,
     ) -> impl Iterator<Item = &'a Referral> + 'a {
         let from = &self.referrals[referrer.position];
-        self.by_name
-            .get(&(group.to_string(), kind.to_string(), name.to_string()))
+        let positions = if group == ANY_GROUP {
+            self.by_kind_name.get(&(kind.to_string(), name.to_string()))
+        } else {
+            self.by_name
+                .get(&(group.to_string(), kind.to_string(), name.to_string()))
+        };
+        positions
             .into_iter()
             .flatten()
             .map(|&i| &self.referrals[i])

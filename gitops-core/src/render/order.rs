@@ -35,6 +35,18 @@ const ORDER_LAST: &[&str] = &[
     "ValidatingWebhookConfiguration",
 ];
 
+/// A kind's rank in kustomize's default order: negative for the kinds it puts first, positive
+/// for those it puts last, zero for the others.
+pub(crate) fn kind_rank(kind: &str) -> i64 {
+    if let Some(i) = ORDER_FIRST.iter().position(|k| *k == kind) {
+        i as i64 - ORDER_FIRST.len() as i64
+    } else if let Some(i) = ORDER_LAST.iter().position(|k| *k == kind) {
+        i as i64 + 1
+    } else {
+        0
+    }
+}
+
 /// Sorts as `sortOptions` asks, legacy order by default.
 pub(crate) fn sort(resources: Vec<Resource>, options: Option<&SortOptions>) -> Vec<Resource> {
     if options.is_some_and(|o| o.fifo) {
@@ -62,6 +74,13 @@ pub(crate) fn sort(resources: Vec<Resource>, options: Option<&SortOptions>) -> V
             s.to_string()
         }
     };
+    // kustomize puts the core Namespace before namespaces of other groups: between two
+    // Namespace kinds, one of them core, it reverses the order of the type strings.
+    let core_namespace = |a: &str, b: &str| {
+        a.ends_with("_Namespace")
+            && b.ends_with("_Namespace")
+            && (a.starts_with("~G_") || b.starts_with("~G_"))
+    };
     let mut keyed: Vec<(i64, String, String, Resource)> = resources
         .into_iter()
         .map(|r| {
@@ -77,7 +96,13 @@ pub(crate) fn sort(resources: Vec<Resource>, options: Option<&SortOptions>) -> V
         .collect();
     keyed.sort_by(|a, b| {
         if a.1 != b.1 {
-            a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1))
+            a.0.cmp(&b.0).then_with(|| {
+                if core_namespace(&a.1, &b.1) {
+                    b.1.cmp(&a.1)
+                } else {
+                    a.1.cmp(&b.1)
+                }
+            })
         } else {
             a.2.cmp(&b.2)
         }

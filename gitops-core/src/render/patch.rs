@@ -325,13 +325,34 @@ fn apply_json(
     r: &mut Resource,
 ) -> Result<(), Error> {
     let mut value = r.obj.to_value();
-    json_patch::patch(&mut value, ops).map_err(|e| {
-        error(
-            k,
-            field,
-            format!("cannot be applied to {}: {e}", r.describe()),
-        )
-    })?;
+    for op in ops.iter() {
+        // kustomize's JSON patch library replaces a missing key of an existing map by adding
+        // it; a missing list element or parent still fails.
+        let op = match op {
+            json_patch::PatchOperation::Replace(rep) => {
+                let path = rep.path.to_string();
+                let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap_or_default();
+                if value.pointer(&path).is_none()
+                    && value.pointer(parent).is_some_and(Value::is_object)
+                {
+                    json_patch::PatchOperation::Add(json_patch::AddOperation {
+                        path: rep.path.clone(),
+                        value: rep.value.clone(),
+                    })
+                } else {
+                    op.clone()
+                }
+            }
+            _ => op.clone(),
+        };
+        json_patch::patch(&mut value, &[op]).map_err(|e| {
+            error(
+                k,
+                field,
+                format!("cannot be applied to {}: {e}", r.describe()),
+            )
+        })?;
+    }
     let (name, namespace) = (r.name().to_string(), r.namespace().to_string());
     r.obj = crate::Object::from_value(value)
         .map_err(|e| error(k, field, format!("leaves {} invalid: {e}", r.describe())))?;

@@ -6,82 +6,175 @@ use std::collections::HashMap;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::fieldspec::{self, Applies, FieldSpec, Spec};
-use super::kustomization::{Image, LabelSet};
+use super::fieldspec::{self, Applies, Spec};
+use super::kustomization::{Image, Kustomization, LabelSet, ValueAdd};
 use super::resource::Resource;
+use crate::Error;
 
-/// Sets the namespace of every namespaced object, of the `default` service account
-/// subjects of role bindings, and of the services of API services and CRD conversion
-/// webhooks.
-pub(crate) fn namespace(resources: &mut [Resource], ns: &str, unset_only: bool) {
+/// Which role binding subjects a namespace transformer gives its namespace
+/// (`setRoleBindingSubjects`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Subjects {
+    /// Only subjects named `default` (kustomize's default).
+    #[default]
+    DefaultOnly,
+    /// Every subject of kind ServiceAccount.
+    AllServiceAccounts,
+    /// None.
+    None,
+}
+
+/// Sets the namespace of every namespaced object, and the fields `specs` select (kustomize's
+/// `namespace` configuration, or a NamespaceTransformer's `fieldSpecs`); role binding
+/// subjects as `subjects` says. With `unset_only`, only empty fields are set.
+pub(crate) fn namespace(
+    resources: &mut [Resource],
+    ns: &str,
+    specs: &[Spec],
+    unset_only: bool,
+    subjects: Subjects,
+) {
+    let set = |v: &mut Value| {
+        let empty = match v {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            _ => false,
+        };
+        if !unset_only || empty {
+            *v = Value::String(ns.into());
+        }
+    };
     for r in resources.iter_mut() {
-        if unset_only && !r.namespace().is_empty() {
+        if r.obj.as_map().is_empty() {
             continue;
         }
-        let service_path: &[&str] = match (r.group(), r.kind()) {
-            ("apiregistration.k8s.io", "APIService") => &["spec", "service"],
-            ("apiextensions.k8s.io", "CustomResourceDefinition") => {
-                &["spec", "conversion", "webhook", "clientConfig", "service"]
-            }
-            _ => &[],
-        };
-        if !service_path.is_empty() {
-            let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
-            fieldspec::visit_maps(&mut value, service_path, false, &mut |m| {
-                m.insert("namespace".into(), Value::String(ns.into()));
-            });
-            if let Value::Object(m) = value {
-                *r.obj.as_map_mut() = m;
-            }
-        }
-        if !r.is_cluster_scoped() {
+        // kustomize records every object's id before setting its namespace.
+        r.name_recorded = true;
+        if !r.is_cluster_scoped() && (!unset_only || r.namespace().is_empty()) {
             r.set_namespace(ns);
         }
-        r.name_recorded = true;
-        if matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding")
-            && let Some(Value::Array(subjects)) = r.obj.as_map_mut().get_mut("subjects")
+        let binding = matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding");
+        let core_v1 = r.obj.as_map().get("apiVersion").and_then(Value::as_str) == Some("v1");
+        let applicable: Vec<&Spec> = specs
+            .iter()
+            .filter(|s| s.applies_to(r))
+            .filter(|s| s.path != "metadata/namespace")
+            // Only a core Namespace is renamed by its `metadata/name` field spec.
+            .filter(|s| s.path != "metadata/name" || core_v1)
+            .filter(|s| {
+                !(binding
+                    && s.path == "subjects/namespace"
+                    && matches!(s.kind.as_str(), "RoleBinding" | "ClusterRoleBinding"))
+            })
+            .collect();
+        for spec in applicable {
+            if spec.path == "metadata/name" {
+                let mut name = Value::String(r.name().to_string());
+                set(&mut name);
+                if let Value::String(name) = name {
+                    r.set_name(name);
+                }
+                continue;
+            }
+            let path = fieldspec::split_path(&spec.path);
+            let leaf = spec.create.then(|| Value::String(String::new()));
+            on_value(r, |value| {
+                fieldspec::visit_fields(value, &path, leaf.as_ref(), &mut |v| set(v))
+            });
+        }
+        if binding
+            && subjects != Subjects::None
+            && let Some(Value::Array(items)) = r.obj.as_map_mut().get_mut("subjects")
         {
-            for s in subjects.iter_mut().filter_map(Value::as_object_mut) {
-                if s.get("name").and_then(Value::as_str) == Some("default") {
-                    s.insert("namespace".into(), Value::String(ns.into()));
+            for s in items.iter_mut().filter_map(Value::as_object_mut) {
+                let chosen = match subjects {
+                    Subjects::DefaultOnly => "name",
+                    _ => "kind",
+                };
+                let wanted = match subjects {
+                    Subjects::DefaultOnly => "default",
+                    _ => "ServiceAccount",
+                };
+                if s.get(chosen).and_then(Value::as_str) == Some(wanted) {
+                    set(s.entry("namespace").or_insert(Value::Null));
                 }
             }
         }
     }
 }
 
-/// Adds a prefix and a suffix to every name, except those of CRDs, API services and
-/// namespaces.
+/// Adds `prefix` and `suffix` to the fields `specs` select (kustomize's `namePrefix` and
+/// `nameSuffix` configurations, or a plugin's `fieldSpecs`), the prefix to every object
+/// first; CRDs, API services and namespaces keep their names. A `metadata/name` field is
+/// the object's name, whose earlier values name references follow.
 pub(crate) fn prefix_suffix(
     resources: &mut [Resource],
     prefix: &str,
     suffix: &str,
-    only: Option<&[Spec]>,
+    prefix_specs: &[Spec],
+    suffix_specs: &[Spec],
 ) {
-    if prefix.is_empty() && suffix.is_empty() {
-        return;
+    for (affix, specs, front) in [(prefix, prefix_specs, true), (suffix, suffix_specs, false)] {
+        if affix.is_empty() {
+            continue;
+        }
+        for r in resources.iter_mut() {
+            if matches!(
+                (r.group(), r.kind()),
+                (_, "CustomResourceDefinition")
+                    | ("apiregistration.k8s.io", "APIService")
+                    | (_, "Namespace")
+            ) {
+                continue;
+            }
+            let applicable: Vec<Spec> = specs.iter().filter(|s| s.applies_to(r)).cloned().collect();
+            let join = |v: &str| {
+                if front {
+                    format!("{affix}{v}")
+                } else {
+                    format!("{v}{affix}")
+                }
+            };
+            for spec in applicable {
+                if spec.path == "metadata/name" {
+                    if front {
+                        r.prefixes.push(affix.to_string());
+                    } else {
+                        r.suffixes.push(affix.to_string());
+                    }
+                    let name = join(r.name());
+                    r.set_name(name);
+                    continue;
+                }
+                let path = fieldspec::split_path(&spec.path);
+                let leaf = spec.create.then(|| Value::String(String::new()));
+                on_value(r, |value| {
+                    fieldspec::visit_fields(value, &path, leaf.as_ref(), &mut |v| {
+                        let text = scalar_text(v);
+                        *v = Value::String(join(&text));
+                    })
+                });
+            }
+        }
     }
-    for r in resources.iter_mut() {
-        // A plugin's field specifications (all `metadata/name`) choose the kinds.
-        if only.is_some_and(|specs| !specs.iter().any(|s| s.applies_to(r))) {
-            continue;
-        }
-        if matches!(
-            (r.group(), r.kind()),
-            ("apiextensions.k8s.io", "CustomResourceDefinition")
-                | ("apiregistration.k8s.io", "APIService")
-                | ("", "Namespace")
-        ) {
-            continue;
-        }
-        if !prefix.is_empty() {
-            r.prefixes.push(prefix.to_string());
-        }
-        if !suffix.is_empty() {
-            r.suffixes.push(suffix.to_string());
-        }
-        let name = format!("{prefix}{}{suffix}", r.name());
-        r.set_name(name);
+}
+
+/// Runs `f` on the object as one JSON value, for the field walkers.
+pub(crate) fn on_value(r: &mut Resource, f: impl FnOnce(&mut Value)) {
+    let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
+    f(&mut value);
+    if let Value::Object(m) = value {
+        *r.obj.as_map_mut() = m;
+    }
+}
+
+/// A scalar's text as YAML shows it; empty for a null or a collection.
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => String::new(),
     }
 }
 
@@ -111,36 +204,174 @@ pub(crate) fn set_entries<S: Applies>(
     }
 }
 
-/// `commonLabels` then each `labels` entry.
-pub(crate) fn labels(resources: &mut [Resource], common: &Map<String, Value>, sets: &[LabelSet]) {
-    set_entries(resources, fieldspec::LABELS, common);
+/// Each `labels` entry, at kustomize's places for it: its own `fields` and the `labels`
+/// configuration's, then `common` (the commonLabels places) with `includeSelectors`, else
+/// the metadata labels, and the template labels (built in and `template`) with
+/// `includeTemplates`.
+pub(crate) fn labels(
+    resources: &mut [Resource],
+    sets: &[LabelSet],
+    config: &[Spec],
+    template: &[Spec],
+    common: &[Spec],
+) {
     for set in sets {
-        let specs = if set.include_selectors {
-            fieldspec::LABELS
-        } else if set.include_templates {
-            fieldspec::TEMPLATE_LABELS
+        let mut all: Vec<Spec> = set.fields.clone();
+        all.extend(config.iter().cloned());
+        if set.include_selectors {
+            all.extend(common.iter().cloned());
         } else {
-            fieldspec::METADATA_LABELS
-        };
-        if set.fields.is_empty() {
-            set_entries(resources, specs, &set.pairs);
-        } else {
-            let mut all: Vec<Spec> = specs.iter().map(Spec::from).collect();
-            all.extend(set.fields.iter().cloned());
-            set_entries(resources, &all, &set.pairs);
+            if set.include_templates {
+                all.extend(fieldspec::TEMPLATE_LABELS.iter().map(Spec::from));
+                all.extend(template.iter().cloned());
+            }
+            all.extend(fieldspec::METADATA_LABELS.iter().map(Spec::from));
         }
+        set_entries(resources, &all, &set.pairs);
     }
 }
 
-/// `commonAnnotations`.
-pub(crate) fn annotations(resources: &mut [Resource], common: &Map<String, Value>) {
-    set_entries(resources, fieldspec::ANNOTATIONS, common);
+/// A ValueAddTransformer: its value at each target's field of the objects the target
+/// selects (all, without a selector). The field `metadata/namespace` is set as a namespace
+/// transformer sets it; others are created as strings where missing.
+pub(crate) fn value_add(
+    k: &Kustomization,
+    dir: &str,
+    add: &ValueAdd,
+    resources: &mut [Resource],
+) -> Result<(), Error> {
+    // kustomize's default value: the name of the kustomization's directory, which the
+    // root of the file system does not have here.
+    let value = if add.value.is_empty() {
+        match dir.rsplit('/').next().filter(|d| !d.is_empty()) {
+            Some(d) => d.to_string(),
+            None => {
+                return Err(Error::Render {
+                    message: format!(
+                        "{}: ValueAddTransformer has no value, and the directory of the build root has no name here: set value",
+                        k.file
+                    ),
+                });
+            }
+        }
+    } else {
+        add.value.clone()
+    };
+    for (i, t) in add.targets.iter().enumerate() {
+        let chosen: Vec<usize> = match &t.selector {
+            Some(s) => super::patch::select(k, &format!("targets[{i}].selector"), s, resources)?,
+            None => (0..resources.len()).collect(),
+        };
+        // A `\/` keeps a slash inside a field name.
+        let mut fields: Vec<String> = Vec::new();
+        for part in t.field_path.split('/') {
+            match fields.last_mut() {
+                Some(last) if last.ends_with('\\') => {
+                    last.pop();
+                    last.push('/');
+                    last.push_str(part);
+                }
+                _ => fields.push(part.to_string()),
+            }
+        }
+        for i in chosen {
+            let r = &mut resources[i];
+            if t.field_path == "metadata/namespace" {
+                namespace(
+                    std::slice::from_mut(r),
+                    &value,
+                    &[],
+                    false,
+                    Subjects::DefaultOnly,
+                );
+                continue;
+            }
+            let mut failed = false;
+            on_value(r, |v| {
+                let mut node = v;
+                for f in &fields {
+                    node = match node {
+                        Value::Object(m) => {
+                            let next = m.entry(f.clone()).or_insert(Value::Null);
+                            if next.is_null() {
+                                *next = Value::Object(Map::new());
+                            }
+                            next
+                        }
+                        // A number indexes a list, as kustomize's path lookup does.
+                        Value::Array(items) => {
+                            match f.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                                Some(next) => next,
+                                None => {
+                                    failed = true;
+                                    return;
+                                }
+                            }
+                        }
+                        _ => {
+                            failed = true;
+                            return;
+                        }
+                    };
+                }
+                let current = match &*node {
+                    Value::Object(m) if m.is_empty() => String::new(),
+                    Value::Object(_) | Value::Array(_) => {
+                        failed = true;
+                        return;
+                    }
+                    other => scalar_text(other),
+                };
+                *node = Value::String(if t.file_path_position > 0 {
+                    insert_path_part(&current, t.file_path_position - 1, &value)
+                } else {
+                    value.clone()
+                });
+            });
+            if failed {
+                return Err(Error::Render {
+                    message: format!(
+                        "{}: ValueAddTransformer target {i} field '{}' of {} is not a string field",
+                        k.file,
+                        t.field_path,
+                        r.describe()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
-/// `replicas`: sets the count of every workload that has or had the name.
-pub(crate) fn replicas(resources: &mut [Resource], replicas: &[(String, Value)]) {
+/// `part` inserted as the path segment at `pos` (0-based, clamped) of the file path `path`;
+/// an absolute path stays absolute.
+fn insert_path_part(path: &str, pos: i64, part: &str) -> String {
+    if part.is_empty() {
+        return path.to_string();
+    }
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let pos = usize::try_from(pos).unwrap_or_default().min(parts.len());
+    parts.insert(pos, part);
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
+/// `replicas`: sets the count at the fields `specs` select (kustomize's `replicas`
+/// configuration, or a plugin's `fieldSpecs`) of every object that has or had the name.
+/// An entry that matches no object fails, as kustomize fails: the error is the entry's
+/// name.
+pub(crate) fn replicas(
+    resources: &mut [Resource],
+    replicas: &[(String, Value)],
+    specs: &[Spec],
+) -> Result<(), String> {
     if replicas.is_empty() {
-        return;
+        return Ok(());
     }
     // Positions by every name each object had, built once rather than scanning every object
     // for each entry.
@@ -155,28 +386,28 @@ pub(crate) fn replicas(resources: &mut [Resource], replicas: &[(String, Value)])
     }
     for (name, count) in replicas {
         let positions = by_name.get(name).map(Vec::as_slice).unwrap_or_default();
-        for &i in positions {
-            let r = &mut resources[i];
-            let specs: Vec<FieldSpec> = fieldspec::REPLICAS
-                .iter()
-                .copied()
-                .filter(|s| s.applies_to(r))
-                .collect();
-            if specs.is_empty() {
-                continue;
-            }
-            let map = r.obj.as_map_mut();
-            let spec = map
-                .entry("spec")
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !spec.is_object() {
-                *spec = Value::Object(Map::new());
-            }
-            if let Value::Object(spec) = spec {
-                spec.insert("replicas".into(), count.clone());
+        let mut found = false;
+        for spec in specs {
+            let path = fieldspec::split_path(&spec.path);
+            let leaf = spec.create.then(|| Value::from(0));
+            for &i in positions {
+                let r = &mut resources[i];
+                if !spec.applies_to(r) {
+                    continue;
+                }
+                found = true;
+                on_value(r, |value| {
+                    fieldspec::visit_fields(value, &path, leaf.as_ref(), &mut |v| {
+                        *v = count.clone()
+                    })
+                });
             }
         }
+        if !found {
+            return Err(name.clone());
+        }
     }
+    Ok(())
 }
 
 /// `images`: rewrites the `image` of every container and init container, wherever a pod
@@ -190,9 +421,11 @@ pub(crate) fn images(resources: &mut [Resource], images: &[Image], extra: &[Spec
             continue;
         };
         for r in resources.iter_mut() {
+            // kustomize's image field specifications skip CRDs.
+            let crd = r.kind() == "CustomResourceDefinition";
             let paths: Vec<&str> = extra
                 .iter()
-                .filter(|s| s.applies_to(r))
+                .filter(|s| !crd && s.applies_to(r))
                 .map(|s| s.path.as_str())
                 .collect();
             let map = r.obj.as_map_mut();
@@ -251,6 +484,7 @@ fn update_image(current: &str, image: &Image) -> String {
     }
     let new_tag = image.new_tag.as_deref().filter(|s| !s.is_empty());
     let new_digest = image.digest.as_deref().filter(|s| !s.is_empty());
+    let suffix = image.tag_suffix.as_deref().filter(|s| !s.is_empty());
     match (new_tag, new_digest) {
         (Some(t), Some(d)) => {
             tag = t.into();
@@ -264,7 +498,13 @@ fn update_image(current: &str, image: &Image) -> String {
             tag.clear();
             digest = d.into();
         }
-        (None, None) => {}
+        // `tagSuffix` lengthens the tag the image has, dropping its digest.
+        (None, None) => {
+            if let Some(s) = suffix {
+                tag.push_str(s);
+                digest.clear();
+            }
+        }
     }
     let mut out = name;
     if !tag.is_empty() {
