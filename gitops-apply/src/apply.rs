@@ -5,10 +5,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use futures::StreamExt;
+use gitops_core::plan::takeover::Takeover;
 use gitops_core::plan::{
-    Action, Apply, ChangeAction, ChangeSet, ChangeSetEntry, KeepReason, Live, Plan, PlanOptions,
+    Action, Apply, ChangeAction, ChangeSet, ChangeSetEntry, Live, Plan, PlanOptions,
 };
-use gitops_core::reconcile::SetMember;
+use gitops_core::reconcile::{Pruned, SetMember};
 use gitops_core::{Inventory, Manifest, Object, ObjectRef};
 use kube::api::{Patch, PatchParams};
 
@@ -85,11 +86,9 @@ impl ResourceManager {
         previous: &Inventory,
         options: &ApplyOptions,
     ) -> Result<Applied, Error> {
-        let live = self.read_set(&Plan::reads(&desired, previous)).await?;
-        let mut plan_options = PlanOptions::new(self.owner.clone());
-        plan_options.prune = options.prune;
-        plan_options.force = options.force;
-        plan_options.custom_stage_kinds = options.custom_stage_kinds.clone();
+        let reads = Plan::reads(&desired, previous);
+        let live = self.read_set(&reads).await?;
+        let plan_options = self.plan_options(options, &reads).await?;
         let plan = Plan::compute(desired, &live, previous, &plan_options)?;
         let all: Vec<&Apply> = plan.applies().collect();
         self.validate(&all, &live, &self.field_manager).await?;
@@ -125,37 +124,70 @@ impl ResourceManager {
             }
         }
         for (entry, why) in &plan.kept {
-            let why = match why {
-                KeepReason::PruneOff => "prune is off",
-                KeepReason::NotOwned => "its owner labels name another owner",
-                KeepReason::PruneDisabled => "prune is disabled on it",
-                KeepReason::Excluded => "reconcile is disabled on it",
-            };
-            out.refused.push((entry.object.clone(), why.to_string()));
+            let reason = why.describe(&entry.object);
+            // A guard's refusal is reported (Flux would have deleted); the plan keeps the
+            // entry in the inventory. Flux's own opt-outs are skipped silently, as Flux does.
+            if why.is_refusal() {
+                out.changes.entries.push(
+                    ChangeSetEntry::new(entry.object.clone(), ChangeAction::Refused)
+                        .with_reason(reason.clone()),
+                );
+            }
+            out.refused.push((entry.object.clone(), reason));
         }
         if !plan.prunes.is_empty() {
             let pruned = self.delete_all(&plan.prunes, &self.owner).await;
-            let mut kept = Vec::new();
             for (entry, result) in pruned {
                 match result {
-                    gitops_core::reconcile::Pruned::Deleted => out
+                    Pruned::Deleted => out
                         .changes
                         .entries
                         .push(ChangeSetEntry::new(entry.object, ChangeAction::Deleted)),
-                    gitops_core::reconcile::Pruned::Refused(why) => {
-                        out.refused.push((entry.object, why))
-                    }
-                    gitops_core::reconcile::Pruned::Failed(e) => {
-                        kept.push(entry.clone());
-                        out.inventory = Inventory::new(
-                            out.inventory.entries.iter().cloned().chain(kept.clone()),
+                    Pruned::Skipped(why) => {
+                        out.changes.entries.push(
+                            ChangeSetEntry::new(entry.object.clone(), ChangeAction::Skipped)
+                                .with_reason(why.clone()),
                         );
+                        out.refused.push((entry.object, why));
+                    }
+                    Pruned::Refused(why) => {
+                        out.changes.entries.push(
+                            ChangeSetEntry::new(entry.object.clone(), ChangeAction::Refused)
+                                .with_reason(why.clone()),
+                        );
+                        out.refused.push((entry.object.clone(), why));
+                        // Still there and still ours: tried again next time.
+                        out.inventory =
+                            Inventory::new(out.inventory.entries.iter().cloned().chain([entry]));
+                    }
+                    Pruned::Failed(e) => {
+                        out.inventory =
+                            Inventory::new(out.inventory.entries.iter().cloned().chain([entry]));
                         return Err(Error::Core(e));
                     }
                 }
             }
         }
         Ok(out)
+    }
+
+    /// The plan settings of a run: the owner, the manager's field manager, cleanup and
+    /// protected namespaces, the run's options, and the schema of the set's kinds (built-in
+    /// and the CRDs of the custom ones).
+    pub(crate) async fn plan_options(
+        &self,
+        options: &ApplyOptions,
+        reads: &[SetMember],
+    ) -> Result<PlanOptions, Error> {
+        let mut plan_options =
+            PlanOptions::new(self.owner.clone()).with_field_manager(&self.field_manager);
+        plan_options.cleanup = self.cleanup.clone();
+        plan_options.protected_namespaces = self.protected.clone();
+        plan_options.prune = options.prune;
+        plan_options.force = options.force;
+        plan_options.custom_stage_kinds = options.custom_stage_kinds.clone();
+        plan_options.schema = self.schema_for(reads).await?;
+        Ok(plan_options)
     }
 
     /// Validates applies by server-side dry-run with `field_manager`, `concurrency` at a
@@ -343,6 +375,10 @@ impl ResourceManager {
     ) -> Result<ChangeSetEntry, Error> {
         let key = apply.object.object_ref();
         let resource = self.require(&apply.object).await?;
+        if let (Some(takeover), Some(current)) = (&apply.takeover, live.get(&key)) {
+            self.take_over(&resource, current, takeover, field_manager)
+                .await?;
+        }
         let stored = match self
             .patch(&resource, &apply.object, false, field_manager)
             .await
@@ -358,6 +394,7 @@ impl ResourceManager {
         lock(&self.waiting).remove(&key);
         if let Some(group) = defined_kind(&apply.object).map(|(g, _)| g) {
             self.discovery.forget_group(&group);
+            self.forget_crds(&group);
         }
         let rv = stored.resource_version().unwrap_or_default().to_string();
         let before = live
@@ -377,6 +414,36 @@ impl ResourceManager {
             },
         );
         Ok(ChangeSetEntry::new(key, action).with_version(apply.object.version()))
+    }
+
+    /// Hands the fields of the managers Flux takes over to `field_manager` and removes
+    /// kubectl's last-applied annotation, with one JSON patch (Flux's `cleanupMetadata`). The
+    /// patch tests the resourceVersion the takeover was computed from: an object changed
+    /// since fails here instead of losing the new owner's entry.
+    async fn take_over(
+        &self,
+        resource: &crate::discovery::Resource,
+        current: &Object,
+        takeover: &Takeover,
+        field_manager: &str,
+    ) -> Result<(), Error> {
+        let key = current.object_ref();
+        let subject = Subject::Object(&key);
+        let patch: json_patch::Patch = serde_json::from_value(takeover.json_patch(current))
+            .map_err(|e| Error::Decode {
+                subject: subject.to_string(),
+                reason: format!("cannot build the managedFields cleanup patch: {e}"),
+            })?;
+        let params = PatchParams {
+            field_manager: Some(field_manager.to_string()),
+            ..PatchParams::default()
+        };
+        self.throttle().await;
+        self.api(resource, &key.namespace)
+            .patch(&key.name, &params, &Patch::<()>::Json(patch))
+            .await
+            .map_err(|e| Error::request(Operation::Cleanup, &subject, e))?;
+        Ok(())
     }
 
     /// One server-side apply (forcing conflicts), or its dry-run.
