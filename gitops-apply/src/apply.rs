@@ -10,8 +10,8 @@ use gitops_core::plan::{
     Action, Apply, ChangeAction, ChangeSet, ChangeSetEntry, Live, Plan, PlanOptions,
 };
 use gitops_core::reconcile::{Pruned, SetMember};
-use gitops_core::{Inventory, Manifest, Object, ObjectRef};
-use kube::api::{Patch, PatchParams};
+use gitops_core::{Digest, Inventory, Manifest, Object, ObjectRef};
+use kube::api::{DynamicObject, Patch, PatchParams};
 
 use crate::dependency;
 use crate::error::{Error, Operation, Subject};
@@ -67,6 +67,9 @@ impl Applied {
             .collect()
     }
 }
+
+/// An apply still to send, with the digest of its object.
+type Pending<'a> = (&'a Apply, Digest);
 
 /// The result of applying one stage.
 pub(crate) struct StageResult {
@@ -218,7 +221,10 @@ impl ResourceManager {
                 .resource(a.object.api_version(), a.object.kind())
                 .await?;
             let result = match resource {
-                Some(resource) => self.patch(&resource, &a.object, true, field_manager).await,
+                Some(resource) => self
+                    .send(&resource, &a.object, true, field_manager)
+                    .await
+                    .map(drop),
                 None => Err(Error::UnknownKind {
                     api_version: a.object.api_version().to_string(),
                     kind: key.kind.clone(),
@@ -242,10 +248,7 @@ impl ResourceManager {
             }
             Err(e.with_force_hint())
         });
-        let results: Vec<Result<(), Error>> = futures::stream::iter(checks.collect::<Vec<_>>())
-            .buffered(self.concurrency)
-            .collect()
-            .await;
+        let results = in_order(checks.collect(), self.concurrency).await;
         results.into_iter().collect()
     }
 
@@ -275,7 +278,9 @@ impl ResourceManager {
         field_manager: &str,
     ) -> StageResult {
         let mut changes = ChangeSet::default();
-        let mut todo: Vec<&Apply> = Vec::new();
+        // Each apply's digest, computed once: what validation recorded is compared with it,
+        // and it is what is remembered after the apply.
+        let mut todo: Vec<Pending<'_>> = Vec::new();
         for a in applies {
             if self.known_unchanged(a, live) {
                 changes.entries.push(
@@ -283,14 +288,15 @@ impl ResourceManager {
                         .with_version(a.object.version()),
                 );
             } else {
-                todo.push(a);
+                todo.push((a, a.object.fingerprint()));
             }
         }
         // Objects waiting for another object of this stage are applied after it.
-        let (first, later): (Vec<&Apply>, Vec<&Apply>) = {
-            let keys: HashSet<ObjectRef> = todo.iter().map(|a| a.object.object_ref()).collect();
+        let (first, later): (Vec<Pending<'_>>, Vec<Pending<'_>>) = {
+            let keys: HashSet<ObjectRef> =
+                todo.iter().map(|(a, _)| a.object.object_ref()).collect();
             let waiting = lock(&self.waiting);
-            todo.iter().partition(|a| {
+            todo.into_iter().partition(|(a, _)| {
                 waiting
                     .get(&a.object.object_ref())
                     .is_none_or(|dependency| !keys.contains(dependency))
@@ -304,10 +310,8 @@ impl ResourceManager {
             let unvalidated: Vec<&Apply> = {
                 let validated = lock(&self.validated);
                 wave.iter()
-                    .copied()
-                    .filter(|a| {
-                        validated.get(&a.object.object_ref()) != Some(&a.object.fingerprint())
-                    })
+                    .filter(|(a, digest)| validated.get(&a.object.object_ref()) != Some(digest))
+                    .map(|(a, _)| *a)
                     .collect()
             };
             if !unvalidated.is_empty()
@@ -316,12 +320,10 @@ impl ResourceManager {
                 error = Some(e);
                 break;
             }
-            let writes = wave.iter().map(|a| self.apply_one(a, live, field_manager));
-            let results: Vec<Result<ChangeSetEntry, Error>> =
-                futures::stream::iter(writes.collect::<Vec<_>>())
-                    .buffered(self.concurrency)
-                    .collect()
-                    .await;
+            let writes = wave
+                .into_iter()
+                .map(|(a, digest)| self.apply_one(a, digest, live, field_manager));
+            let results = in_order(writes.collect(), self.concurrency).await;
             for r in results {
                 match r {
                     Ok(entry) => changes.entries.push(entry),
@@ -341,7 +343,7 @@ impl ResourceManager {
         let checks = applies.iter().map(|a| async {
             let key = a.object.object_ref();
             let resource = self.require(&a.object).await?;
-            match self.patch(&resource, &a.object, true, field_manager).await {
+            match self.send(&resource, &a.object, true, field_manager).await {
                 Ok(_) => {
                     lock(&self.validated).insert(key, a.object.fingerprint());
                     Ok(())
@@ -350,10 +352,7 @@ impl ResourceManager {
                 Err(e) => Err(e.with_force_hint()),
             }
         });
-        let results: Vec<Result<(), Error>> = futures::stream::iter(checks.collect::<Vec<_>>())
-            .buffered(self.concurrency)
-            .collect()
-            .await;
+        let results = in_order(checks.collect(), self.concurrency).await;
         results.into_iter().collect()
     }
 
@@ -370,6 +369,7 @@ impl ResourceManager {
     async fn apply_one(
         &self,
         apply: &Apply,
+        digest: Digest,
         live: &Live,
         field_manager: &str,
     ) -> Result<ChangeSetEntry, Error> {
@@ -379,13 +379,15 @@ impl ResourceManager {
             self.take_over(&resource, current, takeover, field_manager)
                 .await?;
         }
+        // Only the identity and resourceVersion of what the server stored are needed here:
+        // the answer is not converted to an object.
         let stored = match self
-            .patch(&resource, &apply.object, false, field_manager)
+            .send(&resource, &apply.object, false, field_manager)
             .await
         {
             Err(e) if apply.recreate_on_immutable && e.is_immutable() => {
                 self.delete_and_wait(&resource, &key).await?;
-                self.patch(&resource, &apply.object, false, field_manager)
+                self.send(&resource, &apply.object, false, field_manager)
                     .await?
             }
             other => other.map_err(Error::with_force_hint)?,
@@ -396,10 +398,11 @@ impl ResourceManager {
             self.discovery.forget_group(&group);
             self.forget_crds(&group);
         }
-        let rv = stored.resource_version().unwrap_or_default().to_string();
+        let rv = stored.metadata.resource_version.unwrap_or_default();
+        let stored_uid = stored.metadata.uid;
         let before = live
             .get(&key)
-            .filter(|l| uid(l) == uid(&stored))
+            .filter(|l| uid(l) == stored_uid.as_deref())
             .and_then(Object::resource_version);
         let action = match before {
             None => ChangeAction::Created,
@@ -409,7 +412,7 @@ impl ResourceManager {
         lock(&self.memory).insert(
             key.clone(),
             Remembered {
-                digest: apply.object.fingerprint(),
+                digest,
                 resource_version: rv,
             },
         );
@@ -446,7 +449,8 @@ impl ResourceManager {
         Ok(())
     }
 
-    /// One server-side apply (forcing conflicts), or its dry-run.
+    /// One server-side apply (forcing conflicts), or its dry-run, and what the server
+    /// stored (or would store) as an object.
     pub(crate) async fn patch(
         &self,
         resource: &crate::discovery::Resource,
@@ -454,6 +458,20 @@ impl ResourceManager {
         dry_run: bool,
         field_manager: &str,
     ) -> Result<Object, Error> {
+        let stored = self.send(resource, object, dry_run, field_manager).await?;
+        let key = object.object_ref();
+        to_object(stored, resource, &Subject::Object(&key))
+    }
+
+    /// One server-side apply (forcing conflicts), or its dry-run, answered as the client
+    /// decoded it.
+    pub(crate) async fn send(
+        &self,
+        resource: &crate::discovery::Resource,
+        object: &Object,
+        dry_run: bool,
+        field_manager: &str,
+    ) -> Result<DynamicObject, Error> {
         let key = object.object_ref();
         let mut params = PatchParams::apply(field_manager).force();
         params.dry_run = dry_run;
@@ -464,12 +482,10 @@ impl ResourceManager {
         };
         let subject = Subject::Object(&key);
         self.throttle().await;
-        let stored = self
-            .api(resource, &key.namespace)
+        self.api(resource, &key.namespace)
             .patch(object.name(), &params, &Patch::Apply(object.as_map()))
             .await
-            .map_err(|e| Error::request(operation, &subject, e))?;
-        to_object(stored, resource, &subject)
+            .map_err(|e| Error::request(operation, &subject, e))
     }
 }
 
@@ -486,4 +502,21 @@ fn defined_kind(object: &Object) -> Option<(String, String)> {
         object.str_at(&["spec", "group"])?.to_string(),
         object.str_at(&["spec", "names", "kind"])?.to_string(),
     ))
+}
+
+/// Runs futures `n` at a time as they finish (a slow request does not hold back the ones
+/// after it, as an ordered buffer would) and returns their results in the order given.
+async fn in_order<T>(futures: Vec<impl std::future::Future<Output = T>>, n: usize) -> Vec<T> {
+    // Boxed once: the buffer then moves pointers, not the request futures themselves.
+    let mut out: Vec<(usize, T)> = futures::stream::iter(
+        futures
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| Box::pin(async move { (i, f.await) })),
+    )
+    .buffer_unordered(n)
+    .collect()
+    .await;
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, t)| t).collect()
 }

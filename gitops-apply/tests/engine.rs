@@ -611,9 +611,11 @@ async fn reconcile_cost_grows_with_what_changed() {
     let kinds = 2;
     let options = ApplyOptions::default();
     let rm = c.manager().with_concurrency(16);
+    // Both first applies are timed from parsed objects to the last answer.
+    let desired = set();
     let started = std::time::Instant::now();
     let first = rm
-        .apply_all_staged(set(), &Inventory::default(), &options)
+        .apply_all_staged(desired, &Inventory::default(), &options)
         .await
         .unwrap();
     assert_eq!(count(&first, ChangeAction::Created), 1000);
@@ -691,37 +693,59 @@ async fn reconcile_cost_grows_with_what_changed() {
     assert_eq!(count(&out, ChangeAction::Unchanged), 1000);
     println!("cold-start noop of 1000 objects: {l} requests");
 
-    // The same first apply by a plain bulk client, 16 in flight, into fresh namespaces.
+    // The same first apply by a plain bulk client, 16 in flight, into fresh namespaces; then
+    // by the same client validating the whole set by dry-run first, the engine's safety,
+    // which alone is a second pass of requests.
+    let bulk_apply = |objects: Vec<Manifest>, passes: &'static [bool]| {
+        let client = c.client.clone();
+        async move {
+            let started = std::time::Instant::now();
+            for &dry_run in passes {
+                let pp = PatchParams {
+                    dry_run,
+                    ..PatchParams::apply("bulk").force()
+                };
+                let requests = objects.iter().map(|m| {
+                    let o = &m.object;
+                    let resource = if o.kind() == "ConfigMap" {
+                        kube::core::ApiResource::erase::<ConfigMap>(&())
+                    } else {
+                        kube::core::ApiResource::erase::<k8s_openapi::api::apps::v1::Deployment>(
+                            &(),
+                        )
+                    };
+                    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+                        client.clone(),
+                        o.namespace().unwrap_or_default(),
+                        &resource,
+                    );
+                    let pp = &pp;
+                    async move { api.patch(o.name(), pp, &Patch::Apply(o.as_map())).await }
+                });
+                let results: Vec<_> =
+                    futures::StreamExt::collect(futures::StreamExt::buffer_unordered(
+                        futures::stream::iter(requests.collect::<Vec<_>>()),
+                        16,
+                    ))
+                    .await;
+                assert!(results.iter().all(Result::is_ok));
+            }
+            started.elapsed()
+        }
+    };
     let a2 = c.namespace("bulk-a").await;
     let b2 = c.namespace("bulk-b").await;
     let bulk: Vec<Manifest> = parse(&yaml.replace(&a, &a2).replace(&b, &b2));
-    let started = std::time::Instant::now();
-    let pp = PatchParams::apply("bulk").force();
-    let requests = bulk.iter().map(|m| {
-        let o = &m.object;
-        let resource = if o.kind() == "ConfigMap" {
-            kube::core::ApiResource::erase::<ConfigMap>(&())
-        } else {
-            kube::core::ApiResource::erase::<k8s_openapi::api::apps::v1::Deployment>(&())
-        };
-        let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
-            c.client.clone(),
-            o.namespace().unwrap_or_default(),
-            &resource,
-        );
-        let pp = &pp;
-        async move { api.patch(o.name(), pp, &Patch::Apply(o.as_map())).await }
-    });
-    let results: Vec<_> = futures::StreamExt::collect(futures::StreamExt::buffer_unordered(
-        futures::stream::iter(requests.collect::<Vec<_>>()),
-        16,
-    ))
-    .await;
-    assert!(results.iter().all(Result::is_ok));
-    let bulk_time = started.elapsed();
+    let bulk_time = bulk_apply(bulk, &[false]).await;
+    let a3 = c.namespace("checked-a").await;
+    let b3 = c.namespace("checked-b").await;
+    let checked: Vec<Manifest> = parse(&yaml.replace(&a, &a3).replace(&b, &b3));
+    let checked_time = bulk_apply(checked, &[true, false]).await;
+    let ratio = |t: std::time::Duration| t.as_secs_f64() / bulk_time.as_secs_f64();
     println!(
-        "first apply of 1000 objects: engine {engine_time:?}, bulk client {bulk_time:?} ({:.2}x)",
-        engine_time.as_secs_f64() / bulk_time.as_secs_f64()
+        "first apply of 1000 objects: engine {engine_time:?}, bulk client {bulk_time:?} ({:.2}x); bulk client with a dry-run pass first {checked_time:?} ({:.2}x)",
+        ratio(engine_time),
+        ratio(checked_time)
     );
 
     assert!(n <= 10, "noop: {n}");
