@@ -69,7 +69,7 @@ impl Applied {
 }
 
 /// An apply still to send, with the digest of its object.
-type Pending<'a> = (&'a Apply, Digest);
+type Pending<'a> = (&'a Apply, ObjectRef, Digest);
 
 /// The result of applying one stage.
 pub(crate) struct StageResult {
@@ -210,19 +210,18 @@ impl ResourceManager {
             .filter(|a| matches!(a.action, Action::Create))
             .map(|a| a.object.object_ref())
             .collect();
-        let todo: Vec<&Apply> = applies
+        let todo: Vec<(&Apply, ObjectRef)> = applies
             .iter()
-            .copied()
-            .filter(|a| !self.known_unchanged(a, live))
+            .map(|a| (*a, a.object.object_ref()))
+            .filter(|(a, key)| !self.known_unchanged(a, key, live))
             .collect();
-        let checks = todo.iter().map(|a| async {
-            let key = a.object.object_ref();
+        let checks = todo.into_iter().map(|(a, key)| async {
             let resource = self
                 .resource(a.object.api_version(), a.object.kind())
                 .await?;
             let result = match resource {
                 Some(resource) => self
-                    .send(&resource, &a.object, true, field_manager)
+                    .send(&resource, &a.object, &key, true, field_manager)
                     .await
                     .map(drop),
                 None => Err(Error::UnknownKind {
@@ -254,15 +253,14 @@ impl ResourceManager {
 
     /// Whether an apply is known to change nothing: its desired form is what was applied
     /// last and the live object still has the resourceVersion that apply produced.
-    fn known_unchanged(&self, apply: &Apply, live: &Live) -> bool {
-        let key = apply.object.object_ref();
+    fn known_unchanged(&self, apply: &Apply, key: &ObjectRef, live: &Live) -> bool {
         let memory = lock(&self.memory);
-        let Some(m) = memory.get(&key) else {
+        let Some(m) = memory.get(key) else {
             return false;
         };
         m.digest == apply.object.fingerprint()
             && live
-                .get(&key)
+                .get(key)
                 .and_then(Object::resource_version)
                 .is_some_and(|rv| rv == m.resource_version)
     }
@@ -282,25 +280,41 @@ impl ResourceManager {
         // and it is what is remembered after the apply.
         let mut todo: Vec<Pending<'_>> = Vec::new();
         for a in applies {
-            if self.known_unchanged(a, live) {
+            let key = a.object.object_ref();
+            if self.known_unchanged(a, &key, live) {
                 changes.entries.push(
-                    ChangeSetEntry::new(a.object.object_ref(), ChangeAction::Unchanged)
+                    ChangeSetEntry::new(key, ChangeAction::Unchanged)
                         .with_version(a.object.version()),
                 );
             } else {
-                todo.push((a, a.object.fingerprint()));
+                let digest = a.object.fingerprint();
+                todo.push((a, key, digest));
             }
         }
         // Objects waiting for another object of this stage are applied after it.
         let (first, later): (Vec<Pending<'_>>, Vec<Pending<'_>>) = {
-            let keys: HashSet<ObjectRef> =
-                todo.iter().map(|(a, _)| a.object.object_ref()).collect();
             let waiting = lock(&self.waiting);
-            todo.into_iter().partition(|(a, _)| {
-                waiting
-                    .get(&a.object.object_ref())
-                    .is_none_or(|dependency| !keys.contains(dependency))
-            })
+            if waiting.is_empty() {
+                (todo, Vec::new())
+            } else {
+                let keys: HashSet<&ObjectRef> = todo.iter().map(|(_, key, _)| key).collect();
+                let waits = |key: &ObjectRef| {
+                    waiting
+                        .get(key)
+                        .is_some_and(|dependency| keys.contains(dependency))
+                };
+                let later: Vec<bool> = todo.iter().map(|(_, key, _)| waits(key)).collect();
+                let mut first = Vec::new();
+                let mut second = Vec::new();
+                for (pending, wait) in todo.into_iter().zip(later) {
+                    if wait {
+                        second.push(pending);
+                    } else {
+                        first.push(pending);
+                    }
+                }
+                (first, second)
+            }
         };
         let mut error = None;
         for wave in [first, later] {
@@ -310,8 +324,8 @@ impl ResourceManager {
             let unvalidated: Vec<&Apply> = {
                 let validated = lock(&self.validated);
                 wave.iter()
-                    .filter(|(a, digest)| validated.get(&a.object.object_ref()) != Some(digest))
-                    .map(|(a, _)| *a)
+                    .filter(|(_, key, digest)| validated.get(key) != Some(digest))
+                    .map(|(a, _, _)| *a)
                     .collect()
             };
             if !unvalidated.is_empty()
@@ -322,7 +336,7 @@ impl ResourceManager {
             }
             let writes = wave
                 .into_iter()
-                .map(|(a, digest)| self.apply_one(a, digest, live, field_manager));
+                .map(|(a, key, digest)| self.apply_one(a, key, digest, live, field_manager));
             let results = in_order(writes.collect(), self.concurrency).await;
             for r in results {
                 match r {
@@ -343,7 +357,10 @@ impl ResourceManager {
         let checks = applies.iter().map(|a| async {
             let key = a.object.object_ref();
             let resource = self.require(&a.object).await?;
-            match self.send(&resource, &a.object, true, field_manager).await {
+            match self
+                .send(&resource, &a.object, &key, true, field_manager)
+                .await
+            {
                 Ok(_) => {
                     lock(&self.validated).insert(key, a.object.fingerprint());
                     Ok(())
@@ -369,11 +386,11 @@ impl ResourceManager {
     async fn apply_one(
         &self,
         apply: &Apply,
+        key: ObjectRef,
         digest: Digest,
         live: &Live,
         field_manager: &str,
     ) -> Result<ChangeSetEntry, Error> {
-        let key = apply.object.object_ref();
         let resource = self.require(&apply.object).await?;
         if let (Some(takeover), Some(current)) = (&apply.takeover, live.get(&key)) {
             self.take_over(&resource, current, takeover, field_manager)
@@ -382,12 +399,12 @@ impl ResourceManager {
         // Only the identity and resourceVersion of what the server stored are needed here:
         // the answer is not converted to an object.
         let stored = match self
-            .send(&resource, &apply.object, false, field_manager)
+            .send(&resource, &apply.object, &key, false, field_manager)
             .await
         {
             Err(e) if apply.recreate_on_immutable && e.is_immutable() => {
                 self.delete_and_wait(&resource, &key).await?;
-                self.send(&resource, &apply.object, false, field_manager)
+                self.send(&resource, &apply.object, &key, false, field_manager)
                     .await?
             }
             other => other.map_err(Error::with_force_hint)?,
@@ -458,8 +475,10 @@ impl ResourceManager {
         dry_run: bool,
         field_manager: &str,
     ) -> Result<Object, Error> {
-        let stored = self.send(resource, object, dry_run, field_manager).await?;
         let key = object.object_ref();
+        let stored = self
+            .send(resource, object, &key, dry_run, field_manager)
+            .await?;
         to_object(stored, resource, &Subject::Object(&key))
     }
 
@@ -469,10 +488,10 @@ impl ResourceManager {
         &self,
         resource: &crate::discovery::Resource,
         object: &Object,
+        key: &ObjectRef,
         dry_run: bool,
         field_manager: &str,
     ) -> Result<DynamicObject, Error> {
-        let key = object.object_ref();
         let mut params = PatchParams::apply(field_manager).force();
         params.dry_run = dry_run;
         let operation = if dry_run {
@@ -480,7 +499,7 @@ impl ResourceManager {
         } else {
             Operation::Apply
         };
-        let subject = Subject::Object(&key);
+        let subject = Subject::Object(key);
         self.throttle().await;
         self.api(resource, &key.namespace)
             .patch(object.name(), &params, &Patch::Apply(object.as_map()))
