@@ -434,6 +434,27 @@ fn is_namespace(o: &ObjectRef) -> bool {
     o.kind == "Namespace" && o.group.is_empty()
 }
 
+/// What the field manager's own Apply entry holds that `desired` no longer sets, before
+/// other managers' entries are taken into account; `None` without such an entry.
+fn own_stale(
+    managed_fields: Option<&serde_json::Value>,
+    desired: &Object,
+    field_manager: &str,
+    root: Option<crate::schema::Node<'_>>,
+) -> Option<ssa::FieldSet> {
+    let mine = managed_fields?.as_array()?.iter().find(|e| {
+        let text = |k: &str| e.get(k).and_then(serde_json::Value::as_str);
+        text("manager") == Some(field_manager)
+            && text("operation") == Some("Apply")
+            && e.get("subresource").is_none_or(serde_json::Value::is_null)
+    })?;
+    let mut stale = ssa::FieldSet::from_json(mine.get("fieldsV1")?);
+    let applied = ssa::fieldpath::map_set(desired.as_map(), root);
+    stale.subtract(&applied);
+    stale.drop_ancestors_of(&applied);
+    Some(stale)
+}
+
 /// The fields an apply of `desired` would remove from `current`: those the field manager
 /// applied before (including what `takeover` hands it) and `desired` no longer sets, which
 /// comparing `desired`'s own fields cannot find. One [`ChangeKind::Removed`] change per path.
@@ -444,14 +465,22 @@ fn removals(
     field_manager: &str,
     schema: &Schema,
 ) -> Vec<Change> {
+    let root = schema.root(desired.api_version(), desired.kind());
+    let managed_fields = current.at(&["metadata", "managedFields"]);
     let entries = match takeover {
         Some(t) if !t.entries.is_empty() => t.entries.clone(),
-        _ => managed::read_list(current.at(&["metadata", "managedFields"])),
+        _ => {
+            // The common case, an object the field manager applied as it is now: its own
+            // entry alone shows nothing stopped being applied, without parsing the others.
+            match own_stale(managed_fields, desired, field_manager, root) {
+                Some(stale) if !stale.is_empty() => managed::read_list(managed_fields),
+                _ => return Vec::new(),
+            }
+        }
     };
     if !entries.iter().any(|e| e.is(field_manager, "Apply", None)) {
         return Vec::new();
     }
-    let root = schema.root(desired.api_version(), desired.kind());
     let removed = match takeover {
         Some(t) => {
             let live = t.applied_to(current);
