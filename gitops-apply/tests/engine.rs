@@ -481,17 +481,16 @@ async fn prune_honours_opt_outs_owners_and_guards() {
         )
         .await
         .unwrap();
-    // The previous inventory also claims kube-public and default (guards).
+    // The previous inventory also claims the protected namespaces (guards).
+    let protected = ["default", "kube-system", "kube-public", "kube-node-lease"];
     let mut previous = first.inventory.clone();
-    previous.entries.push(InventoryEntry::new(
-        ObjectRef::new("", "Namespace", "", "kube-public"),
-        "v1",
-    ));
-    previous.entries.push(InventoryEntry::new(
-        ObjectRef::new("", "Namespace", "", "default"),
-        "v1",
-    ));
-    for name in ["kube-public", "default"] {
+    for name in protected {
+        previous.entries.push(InventoryEntry::new(
+            ObjectRef::new("", "Namespace", "", name),
+            "v1",
+        ));
+    }
+    for name in protected {
         // Labelled as ours, so only the guard stands between them and deletion.
         Api::<Namespace>::all(c.client.clone())
             .patch(
@@ -527,14 +526,10 @@ async fn prune_honours_opt_outs_owners_and_guards() {
         .iter()
         .map(|(o, why)| format!("{o}: {why}"))
         .collect();
-    assert!(
-        refused.contains(&"Namespace/kube-public: namespace kube-public is protected".to_string()),
-        "{refused:?}"
-    );
-    assert!(
-        refused.contains(&"Namespace/default: namespace default is protected".to_string()),
-        "{refused:?}"
-    );
+    for name in protected {
+        let line = format!("Namespace/{name}: namespace {name} is protected");
+        assert!(refused.contains(&line), "{refused:?}");
+    }
     for (name, why) in [
         ("adopted", "its owner labels name another owner"),
         ("keep", "prune is disabled on it"),
@@ -546,11 +541,13 @@ async fn prune_honours_opt_outs_owners_and_guards() {
     assert!(c.cms(&ns).get_opt("keep").await.unwrap().is_some());
     assert!(c.cms(&ns).get_opt("adopted").await.unwrap().is_some());
     let namespaces: Api<Namespace> = Api::all(c.client.clone());
-    assert!(namespaces.get_opt("kube-public").await.unwrap().is_some());
+    for name in protected {
+        assert!(namespaces.get_opt(name).await.unwrap().is_some(), "{name}");
+    }
     // The guards' refusals are in the change set, saying why, and stay in the inventory;
     // Flux's opt-outs are skipped and leave it.
     let printed = pruned.changes.to_string();
-    for name in ["kube-public", "default"] {
+    for name in protected {
         let line = format!("Namespace/{name} refused (namespace {name} is protected)");
         assert!(printed.lines().any(|l| l == line), "{printed}");
     }
@@ -560,16 +557,13 @@ async fn prune_honours_opt_outs_owners_and_guards() {
         .iter()
         .map(|e| e.object.to_string())
         .collect();
-    assert_eq!(
-        kept,
-        [
-            "Namespace/default".to_string(),
-            "Namespace/kube-public".to_string(),
-            format!("ConfigMap/{ns}/stay"),
-        ]
-    );
+    assert_eq!(kept.len(), 5, "{kept:?}");
+    assert!(kept.contains(&format!("ConfigMap/{ns}/stay")), "{kept:?}");
+    for name in protected {
+        assert!(kept.contains(&format!("Namespace/{name}")), "{kept:?}");
+    }
     // Leave the cluster's namespaces as they were: the seed manager drops its labels.
-    for name in ["kube-public", "default"] {
+    for name in protected {
         namespaces
             .patch(
                 name,
@@ -1416,4 +1410,64 @@ spec:
     if let (Some(env), Some(before)) = (c.env.as_ref(), before) {
         assert_eq!(served(env), before, "the CRD is cached");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_kubectl_applied_loses_the_env_var_git_dropped() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let c = cluster().await;
+    let ns = c.namespace("csa-deploy").await;
+    let manifest = |env: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n        env:\n{env}"
+        )
+    };
+    let both = "        - name: MODE\n          value: prod\n        - name: DEBUG\n          value: \"1\"\n";
+    let one = "        - name: MODE\n          value: prod\n";
+    c.kubectl(&["apply", "-f", "-"], &manifest(both)).await;
+    let rm = c.manager();
+    let applied = rm
+        .apply_all_staged(
+            parse(&manifest(one)),
+            &Inventory::default(),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        actions(&applied),
+        [format!("Deployment/{ns}/web configured")]
+    );
+    let deployments: Api<Deployment> = Api::namespaced(c.client.clone(), &ns);
+    let live = deployments.get("web").await.unwrap();
+    let spec = live.spec.unwrap();
+    let env: Vec<String> = spec.template.spec.unwrap().containers[0]
+        .env
+        .iter()
+        .flatten()
+        .map(|e| e.name.clone())
+        .collect();
+    assert_eq!(env, ["MODE"]);
+    assert_eq!(spec.replicas, Some(2));
+    assert!(
+        !live
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .contains_key(LAST_APPLIED)
+    );
+    // Converged: the next run, from a fresh manager too, writes nothing.
+    let writes = c.writes();
+    for rm in [rm, c.manager()] {
+        let again = rm
+            .apply_all_staged(
+                parse(&manifest(one)),
+                &applied.inventory,
+                &ApplyOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(actions(&again), [format!("Deployment/{ns}/web unchanged")]);
+    }
+    assert_eq!(c.writes(), writes);
 }
