@@ -5,12 +5,13 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use futures::StreamExt;
+use gitops_core::plan::takeover::Takeover;
 use gitops_core::plan::{
-    Action, Apply, ChangeAction, ChangeSet, ChangeSetEntry, KeepReason, Live, Plan, PlanOptions,
+    Action, Apply, ChangeAction, ChangeSet, ChangeSetEntry, Live, Plan, PlanOptions,
 };
-use gitops_core::reconcile::SetMember;
-use gitops_core::{Inventory, Manifest, Object, ObjectRef};
-use kube::api::{Patch, PatchParams};
+use gitops_core::reconcile::{Pruned, SetMember};
+use gitops_core::{Digest, Inventory, Manifest, Object, ObjectRef};
+use kube::api::{DynamicObject, Patch, PatchParams};
 
 use crate::dependency;
 use crate::error::{Error, Operation, Subject};
@@ -67,6 +68,9 @@ impl Applied {
     }
 }
 
+/// An apply still to send, with the digest of its object.
+type Pending<'a> = (&'a Apply, ObjectRef, Digest);
+
 /// The result of applying one stage.
 pub(crate) struct StageResult {
     pub(crate) changes: ChangeSet,
@@ -85,11 +89,9 @@ impl ResourceManager {
         previous: &Inventory,
         options: &ApplyOptions,
     ) -> Result<Applied, Error> {
-        let live = self.read_set(&Plan::reads(&desired, previous)).await?;
-        let mut plan_options = PlanOptions::new(self.owner.clone());
-        plan_options.prune = options.prune;
-        plan_options.force = options.force;
-        plan_options.custom_stage_kinds = options.custom_stage_kinds.clone();
+        let reads = Plan::reads(&desired, previous);
+        let live = self.read_set(&reads).await?;
+        let plan_options = self.plan_options(options, &reads).await?;
         let plan = Plan::compute(desired, &live, previous, &plan_options)?;
         let all: Vec<&Apply> = plan.applies().collect();
         self.validate(&all, &live, &self.field_manager).await?;
@@ -125,37 +127,70 @@ impl ResourceManager {
             }
         }
         for (entry, why) in &plan.kept {
-            let why = match why {
-                KeepReason::PruneOff => "prune is off",
-                KeepReason::NotOwned => "its owner labels name another owner",
-                KeepReason::PruneDisabled => "prune is disabled on it",
-                KeepReason::Excluded => "reconcile is disabled on it",
-            };
-            out.refused.push((entry.object.clone(), why.to_string()));
+            let reason = why.describe(&entry.object);
+            // A guard's refusal is reported (Flux would have deleted); the plan keeps the
+            // entry in the inventory. Flux's own opt-outs are skipped silently, as Flux does.
+            if why.is_refusal() {
+                out.changes.entries.push(
+                    ChangeSetEntry::new(entry.object.clone(), ChangeAction::Refused)
+                        .with_reason(reason.clone()),
+                );
+            }
+            out.refused.push((entry.object.clone(), reason));
         }
         if !plan.prunes.is_empty() {
             let pruned = self.delete_all(&plan.prunes, &self.owner).await;
-            let mut kept = Vec::new();
             for (entry, result) in pruned {
                 match result {
-                    gitops_core::reconcile::Pruned::Deleted => out
+                    Pruned::Deleted => out
                         .changes
                         .entries
                         .push(ChangeSetEntry::new(entry.object, ChangeAction::Deleted)),
-                    gitops_core::reconcile::Pruned::Refused(why) => {
-                        out.refused.push((entry.object, why))
-                    }
-                    gitops_core::reconcile::Pruned::Failed(e) => {
-                        kept.push(entry.clone());
-                        out.inventory = Inventory::new(
-                            out.inventory.entries.iter().cloned().chain(kept.clone()),
+                    Pruned::Skipped(why) => {
+                        out.changes.entries.push(
+                            ChangeSetEntry::new(entry.object.clone(), ChangeAction::Skipped)
+                                .with_reason(why.clone()),
                         );
+                        out.refused.push((entry.object, why));
+                    }
+                    Pruned::Refused(why) => {
+                        out.changes.entries.push(
+                            ChangeSetEntry::new(entry.object.clone(), ChangeAction::Refused)
+                                .with_reason(why.clone()),
+                        );
+                        out.refused.push((entry.object.clone(), why));
+                        // Still there and still ours: tried again next time.
+                        out.inventory =
+                            Inventory::new(out.inventory.entries.iter().cloned().chain([entry]));
+                    }
+                    Pruned::Failed(e) => {
+                        out.inventory =
+                            Inventory::new(out.inventory.entries.iter().cloned().chain([entry]));
                         return Err(Error::Core(e));
                     }
                 }
             }
         }
         Ok(out)
+    }
+
+    /// The plan settings of a run: the owner, the manager's field manager, cleanup and
+    /// protected namespaces, the run's options, and the schema of the set's kinds (built-in
+    /// and the CRDs of the custom ones).
+    pub(crate) async fn plan_options(
+        &self,
+        options: &ApplyOptions,
+        reads: &[SetMember],
+    ) -> Result<PlanOptions, Error> {
+        let mut plan_options =
+            PlanOptions::new(self.owner.clone()).with_field_manager(&self.field_manager);
+        plan_options.cleanup = self.cleanup.clone();
+        plan_options.protected_namespaces = self.protected.clone();
+        plan_options.prune = options.prune;
+        plan_options.force = options.force;
+        plan_options.custom_stage_kinds = options.custom_stage_kinds.clone();
+        plan_options.schema = self.schema_for(reads).await?;
+        Ok(plan_options)
     }
 
     /// Validates applies by server-side dry-run with `field_manager`, `concurrency` at a
@@ -175,18 +210,20 @@ impl ResourceManager {
             .filter(|a| matches!(a.action, Action::Create))
             .map(|a| a.object.object_ref())
             .collect();
-        let todo: Vec<&Apply> = applies
+        let todo: Vec<(&Apply, ObjectRef)> = applies
             .iter()
-            .copied()
-            .filter(|a| !self.known_unchanged(a, live))
+            .map(|a| (*a, a.object.object_ref()))
+            .filter(|(a, key)| !self.known_unchanged(a, key, live))
             .collect();
-        let checks = todo.iter().map(|a| async {
-            let key = a.object.object_ref();
+        let checks = todo.into_iter().map(|(a, key)| async {
             let resource = self
                 .resource(a.object.api_version(), a.object.kind())
                 .await?;
             let result = match resource {
-                Some(resource) => self.patch(&resource, &a.object, true, field_manager).await,
+                Some(resource) => self
+                    .send(&resource, &a.object, &key, true, field_manager)
+                    .await
+                    .map(drop),
                 None => Err(Error::UnknownKind {
                     api_version: a.object.api_version().to_string(),
                     kind: key.kind.clone(),
@@ -210,24 +247,20 @@ impl ResourceManager {
             }
             Err(e.with_force_hint())
         });
-        let results: Vec<Result<(), Error>> = futures::stream::iter(checks.collect::<Vec<_>>())
-            .buffered(self.concurrency)
-            .collect()
-            .await;
+        let results = in_order(checks.collect(), self.concurrency).await;
         results.into_iter().collect()
     }
 
     /// Whether an apply is known to change nothing: its desired form is what was applied
     /// last and the live object still has the resourceVersion that apply produced.
-    fn known_unchanged(&self, apply: &Apply, live: &Live) -> bool {
-        let key = apply.object.object_ref();
+    fn known_unchanged(&self, apply: &Apply, key: &ObjectRef, live: &Live) -> bool {
         let memory = lock(&self.memory);
-        let Some(m) = memory.get(&key) else {
+        let Some(m) = memory.get(key) else {
             return false;
         };
         m.digest == apply.object.fingerprint()
             && live
-                .get(&key)
+                .get(key)
                 .and_then(Object::resource_version)
                 .is_some_and(|rv| rv == m.resource_version)
     }
@@ -243,26 +276,45 @@ impl ResourceManager {
         field_manager: &str,
     ) -> StageResult {
         let mut changes = ChangeSet::default();
-        let mut todo: Vec<&Apply> = Vec::new();
+        // Each apply's digest, computed once: what validation recorded is compared with it,
+        // and it is what is remembered after the apply.
+        let mut todo: Vec<Pending<'_>> = Vec::new();
         for a in applies {
-            if self.known_unchanged(a, live) {
+            let key = a.object.object_ref();
+            if self.known_unchanged(a, &key, live) {
                 changes.entries.push(
-                    ChangeSetEntry::new(a.object.object_ref(), ChangeAction::Unchanged)
+                    ChangeSetEntry::new(key, ChangeAction::Unchanged)
                         .with_version(a.object.version()),
                 );
             } else {
-                todo.push(a);
+                let digest = a.object.fingerprint();
+                todo.push((a, key, digest));
             }
         }
         // Objects waiting for another object of this stage are applied after it.
-        let (first, later): (Vec<&Apply>, Vec<&Apply>) = {
-            let keys: HashSet<ObjectRef> = todo.iter().map(|a| a.object.object_ref()).collect();
+        let (first, later): (Vec<Pending<'_>>, Vec<Pending<'_>>) = {
             let waiting = lock(&self.waiting);
-            todo.iter().partition(|a| {
-                waiting
-                    .get(&a.object.object_ref())
-                    .is_none_or(|dependency| !keys.contains(dependency))
-            })
+            if waiting.is_empty() {
+                (todo, Vec::new())
+            } else {
+                let keys: HashSet<&ObjectRef> = todo.iter().map(|(_, key, _)| key).collect();
+                let waits = |key: &ObjectRef| {
+                    waiting
+                        .get(key)
+                        .is_some_and(|dependency| keys.contains(dependency))
+                };
+                let later: Vec<bool> = todo.iter().map(|(_, key, _)| waits(key)).collect();
+                let mut first = Vec::new();
+                let mut second = Vec::new();
+                for (pending, wait) in todo.into_iter().zip(later) {
+                    if wait {
+                        second.push(pending);
+                    } else {
+                        first.push(pending);
+                    }
+                }
+                (first, second)
+            }
         };
         let mut error = None;
         for wave in [first, later] {
@@ -272,10 +324,8 @@ impl ResourceManager {
             let unvalidated: Vec<&Apply> = {
                 let validated = lock(&self.validated);
                 wave.iter()
-                    .copied()
-                    .filter(|a| {
-                        validated.get(&a.object.object_ref()) != Some(&a.object.fingerprint())
-                    })
+                    .filter(|(_, key, digest)| validated.get(key) != Some(digest))
+                    .map(|(a, _, _)| *a)
                     .collect()
             };
             if !unvalidated.is_empty()
@@ -284,12 +334,10 @@ impl ResourceManager {
                 error = Some(e);
                 break;
             }
-            let writes = wave.iter().map(|a| self.apply_one(a, live, field_manager));
-            let results: Vec<Result<ChangeSetEntry, Error>> =
-                futures::stream::iter(writes.collect::<Vec<_>>())
-                    .buffered(self.concurrency)
-                    .collect()
-                    .await;
+            let writes = wave
+                .into_iter()
+                .map(|(a, key, digest)| self.apply_one(a, key, digest, live, field_manager));
+            let results = in_order(writes.collect(), self.concurrency).await;
             for r in results {
                 match r {
                     Ok(entry) => changes.entries.push(entry),
@@ -309,7 +357,10 @@ impl ResourceManager {
         let checks = applies.iter().map(|a| async {
             let key = a.object.object_ref();
             let resource = self.require(&a.object).await?;
-            match self.patch(&resource, &a.object, true, field_manager).await {
+            match self
+                .send(&resource, &a.object, &key, true, field_manager)
+                .await
+            {
                 Ok(_) => {
                     lock(&self.validated).insert(key, a.object.fingerprint());
                     Ok(())
@@ -318,10 +369,7 @@ impl ResourceManager {
                 Err(e) => Err(e.with_force_hint()),
             }
         });
-        let results: Vec<Result<(), Error>> = futures::stream::iter(checks.collect::<Vec<_>>())
-            .buffered(self.concurrency)
-            .collect()
-            .await;
+        let results = in_order(checks.collect(), self.concurrency).await;
         results.into_iter().collect()
     }
 
@@ -338,18 +386,25 @@ impl ResourceManager {
     async fn apply_one(
         &self,
         apply: &Apply,
+        key: ObjectRef,
+        digest: Digest,
         live: &Live,
         field_manager: &str,
     ) -> Result<ChangeSetEntry, Error> {
-        let key = apply.object.object_ref();
         let resource = self.require(&apply.object).await?;
+        if let (Some(takeover), Some(current)) = (&apply.takeover, live.get(&key)) {
+            self.take_over(&resource, current, takeover, field_manager)
+                .await?;
+        }
+        // Only the identity and resourceVersion of what the server stored are needed here:
+        // the answer is not converted to an object.
         let stored = match self
-            .patch(&resource, &apply.object, false, field_manager)
+            .send(&resource, &apply.object, &key, false, field_manager)
             .await
         {
             Err(e) if apply.recreate_on_immutable && e.is_immutable() => {
                 self.delete_and_wait(&resource, &key).await?;
-                self.patch(&resource, &apply.object, false, field_manager)
+                self.send(&resource, &apply.object, &key, false, field_manager)
                     .await?
             }
             other => other.map_err(Error::with_force_hint)?,
@@ -358,11 +413,13 @@ impl ResourceManager {
         lock(&self.waiting).remove(&key);
         if let Some(group) = defined_kind(&apply.object).map(|(g, _)| g) {
             self.discovery.forget_group(&group);
+            self.forget_crds(&group);
         }
-        let rv = stored.resource_version().unwrap_or_default().to_string();
+        let rv = stored.metadata.resource_version.unwrap_or_default();
+        let stored_uid = stored.metadata.uid;
         let before = live
             .get(&key)
-            .filter(|l| uid(l) == uid(&stored))
+            .filter(|l| uid(l) == stored_uid.as_deref())
             .and_then(Object::resource_version);
         let action = match before {
             None => ChangeAction::Created,
@@ -372,14 +429,45 @@ impl ResourceManager {
         lock(&self.memory).insert(
             key.clone(),
             Remembered {
-                digest: apply.object.fingerprint(),
+                digest,
                 resource_version: rv,
             },
         );
         Ok(ChangeSetEntry::new(key, action).with_version(apply.object.version()))
     }
 
-    /// One server-side apply (forcing conflicts), or its dry-run.
+    /// Hands the fields of the managers Flux takes over to `field_manager` and removes
+    /// kubectl's last-applied annotation, with one JSON patch (Flux's `cleanupMetadata`). The
+    /// patch tests the resourceVersion the takeover was computed from: an object changed
+    /// since fails here instead of losing the new owner's entry.
+    async fn take_over(
+        &self,
+        resource: &crate::discovery::Resource,
+        current: &Object,
+        takeover: &Takeover,
+        field_manager: &str,
+    ) -> Result<(), Error> {
+        let key = current.object_ref();
+        let subject = Subject::Object(&key);
+        let patch: json_patch::Patch = serde_json::from_value(takeover.json_patch(current))
+            .map_err(|e| Error::Decode {
+                subject: subject.to_string(),
+                reason: format!("cannot build the managedFields cleanup patch: {e}"),
+            })?;
+        let params = PatchParams {
+            field_manager: Some(field_manager.to_string()),
+            ..PatchParams::default()
+        };
+        self.throttle().await;
+        self.api(resource, &key.namespace)
+            .patch(&key.name, &params, &Patch::<()>::Json(patch))
+            .await
+            .map_err(|e| Error::request(Operation::Cleanup, &subject, e))?;
+        Ok(())
+    }
+
+    /// One server-side apply (forcing conflicts), or its dry-run, and what the server
+    /// stored (or would store) as an object.
     pub(crate) async fn patch(
         &self,
         resource: &crate::discovery::Resource,
@@ -388,6 +476,22 @@ impl ResourceManager {
         field_manager: &str,
     ) -> Result<Object, Error> {
         let key = object.object_ref();
+        let stored = self
+            .send(resource, object, &key, dry_run, field_manager)
+            .await?;
+        to_object(stored, resource, &Subject::Object(&key))
+    }
+
+    /// One server-side apply (forcing conflicts), or its dry-run, answered as the client
+    /// decoded it.
+    pub(crate) async fn send(
+        &self,
+        resource: &crate::discovery::Resource,
+        object: &Object,
+        key: &ObjectRef,
+        dry_run: bool,
+        field_manager: &str,
+    ) -> Result<DynamicObject, Error> {
         let mut params = PatchParams::apply(field_manager).force();
         params.dry_run = dry_run;
         let operation = if dry_run {
@@ -395,14 +499,12 @@ impl ResourceManager {
         } else {
             Operation::Apply
         };
-        let subject = Subject::Object(&key);
+        let subject = Subject::Object(key);
         self.throttle().await;
-        let stored = self
-            .api(resource, &key.namespace)
+        self.api(resource, &key.namespace)
             .patch(object.name(), &params, &Patch::Apply(object.as_map()))
             .await
-            .map_err(|e| Error::request(operation, &subject, e))?;
-        to_object(stored, resource, &subject)
+            .map_err(|e| Error::request(operation, &subject, e))
     }
 }
 
@@ -419,4 +521,21 @@ fn defined_kind(object: &Object) -> Option<(String, String)> {
         object.str_at(&["spec", "group"])?.to_string(),
         object.str_at(&["spec", "names", "kind"])?.to_string(),
     ))
+}
+
+/// Runs futures `n` at a time as they finish (a slow request does not hold back the ones
+/// after it, as an ordered buffer would) and returns their results in the order given.
+async fn in_order<T>(futures: Vec<impl std::future::Future<Output = T>>, n: usize) -> Vec<T> {
+    // Boxed once: the buffer then moves pointers, not the request futures themselves.
+    let mut out: Vec<(usize, T)> = futures::stream::iter(
+        futures
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| Box::pin(async move { (i, f.await) })),
+    )
+    .buffer_unordered(n)
+    .collect()
+    .await;
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, t)| t).collect()
 }

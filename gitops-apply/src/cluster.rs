@@ -1,10 +1,13 @@
 //! The core's [`Cluster`] on a [`ResourceManager`]: the Kustomization reconciler runs on a
 //! real API server through it.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use gitops_core::health::Health;
 use gitops_core::plan::{Apply, Live, Owner};
 use gitops_core::reconcile::{ApplyFailure, Cluster, Pruned, SetApplied, SetMember};
+use gitops_core::schema::Schema;
 use gitops_core::{Error as CoreError, InventoryEntry, Object, ObjectRef};
 use jiff::Timestamp;
 
@@ -100,6 +103,10 @@ impl Cluster for ResourceManager {
         owner: &Owner,
     ) -> Vec<(InventoryEntry, Pruned)> {
         self.delete_all(entries, owner).await
+    }
+
+    async fn schema(&self, objects: &[SetMember]) -> Result<Arc<Schema>, CoreError> {
+        self.schema_for(objects).await.map_err(|e| e.to_core())
     }
 
     async fn health_set(

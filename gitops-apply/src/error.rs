@@ -17,6 +17,8 @@ pub enum Operation {
     Delete,
     /// A get or a list.
     Read,
+    /// The JSON patch that takes over other managers' fields before an apply.
+    Cleanup,
 }
 
 impl fmt::Display for Operation {
@@ -26,6 +28,7 @@ impl fmt::Display for Operation {
             Operation::Apply => "apply",
             Operation::Delete => "delete",
             Operation::Read => "read",
+            Operation::Cleanup => "metadata.managedFields cleanup",
         })
     }
 }

@@ -26,7 +26,19 @@
 //! [`ResourceManager`] applies sets of objects the way Flux's kustomize controller does
 //! (staged server-side apply with field manager `kustomize-controller`, a whole-set dry-run
 //! before the first write, guarded prune, kstatus waits) at a cost that grows with what
-//! changed, not with what exists. It implements the core's
+//! changed, not with what exists.
+//!
+//! Like the kustomize controller it takes objects over from imperative tools: fields owned by
+//! `kubectl` (client-side `kubectl apply`, `edit`, `patch`, server-side apply),
+//! `before-first-apply` or its own pre-SSA updates become its own through a JSON patch of
+//! managedFields before the apply, and kubectl's last-applied annotation goes, so a field
+//! deleted from Git is deleted from the cluster ([`gitops_core::plan::takeover`]; not under
+//! `kustomize.toolkit.fluxcd.io/ssa: Merge`; more managers with
+//! [`ResourceManager::with_override_manager`]). Custom resources are compared by their CRD's
+//! schema, read from the server once per kind ([`ResourceManager::schema_for`]). Prune guards
+//! Flux lacks (protected namespaces, a Namespace still holding objects of others) refuse a
+//! delete; each refusal is a `refused` entry of the change set with its reason, and the
+//! object stays in the inventory. It implements the core's
 //! [`gitops_core::reconcile::Cluster`], so the core's Kustomization reconciler runs on a real
 //! API server through it; an operator can also use it directly (`examples/embed_apply.rs`).
 //!

@@ -3,9 +3,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
+use std::sync::Arc;
+
 use futures::StreamExt;
+use gitops_core::plan::takeover::Cleanup;
 use gitops_core::plan::{Live, Owner};
 use gitops_core::reconcile::{FIELD_MANAGER, SetMember};
+use gitops_core::schema::Schema;
 use gitops_core::{Digest, Object, ObjectRef};
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::{Client, ResourceExt};
@@ -16,8 +20,7 @@ use crate::error::{Error, Operation, Subject};
 use crate::throttle::Throttle;
 
 /// Namespaces the engine never deletes, whatever an inventory says.
-pub const PROTECTED_NAMESPACES: [&str; 4] =
-    ["default", "kube-system", "kube-public", "kube-node-lease"];
+pub use gitops_core::plan::PROTECTED_NAMESPACES;
 
 /// What the engine remembers of an object it applied: the digest of the desired object and
 /// the resourceVersion the apply produced. While both still match, the object is unchanged
@@ -43,6 +46,8 @@ pub struct ResourceManager {
     pub(crate) client: Client,
     pub(crate) owner: Owner,
     pub(crate) field_manager: String,
+    /// Flux's ownership cleanup before an apply (managers taken over, annotations removed).
+    pub(crate) cleanup: Cleanup,
     pub(crate) concurrency: usize,
     pub(crate) protected: Vec<String>,
     pub(crate) discovery: Discovery,
@@ -52,6 +57,9 @@ pub struct ResourceManager {
     /// Objects whose dry-run waits for an object the same set creates, and that object.
     pub(crate) waiting: Mutex<HashMap<ObjectRef, ObjectRef>>,
     pub(crate) throttle: Option<Throttle>,
+    /// CustomResourceDefinitions read for the schemas of custom kinds, by `group/kind`;
+    /// `None` when the CRD could not be read (its lists then compare by position).
+    pub(crate) crds: Mutex<HashMap<String, Option<Arc<Value>>>>,
 }
 
 impl ResourceManager {
@@ -62,6 +70,7 @@ impl ResourceManager {
             client,
             owner,
             field_manager: FIELD_MANAGER.to_string(),
+            cleanup: Cleanup::flux(FIELD_MANAGER),
             concurrency: 8,
             protected: PROTECTED_NAMESPACES.iter().map(|s| s.to_string()).collect(),
             discovery: Discovery::new(),
@@ -69,6 +78,7 @@ impl ResourceManager {
             validated: Mutex::new(HashMap::new()),
             waiting: Mutex::new(HashMap::new()),
             throttle: None,
+            crds: Mutex::new(HashMap::new()),
         }
     }
 
@@ -87,9 +97,22 @@ impl ResourceManager {
         }
     }
 
-    /// Applies with another field manager.
+    /// Applies with another field manager; Flux's cleanup takes over its earlier updates.
     pub fn with_field_manager(mut self, field_manager: impl Into<String>) -> Self {
         self.field_manager = field_manager.into();
+        self.cleanup = Cleanup::flux(&self.field_manager);
+        self
+    }
+
+    /// Also takes over the fields of this manager before applying (`--override-manager`).
+    pub fn with_override_manager(mut self, manager: &str) -> Self {
+        self.cleanup = self.cleanup.with_override_manager(manager);
+        self
+    }
+
+    /// Replaces the ownership cleanup done before an apply ([`Cleanup::none`] turns it off).
+    pub fn with_cleanup(mut self, cleanup: Cleanup) -> Self {
+        self.cleanup = cleanup;
         self
     }
 
@@ -130,6 +153,81 @@ impl ResourceManager {
         lock(&self.memory).clear();
         lock(&self.validated).clear();
         lock(&self.waiting).clear();
+        lock(&self.crds).clear();
+    }
+
+    /// The schema to compare `members` by: the built-in kinds, and for each custom kind the
+    /// server serves, its CustomResourceDefinition (read once and cached; forgotten when a
+    /// CRD of its group is applied). A CRD that cannot be read (not found, forbidden) leaves
+    /// the kind without a schema, whose lists then compare by position.
+    pub async fn schema_for(&self, members: &[SetMember]) -> Result<Arc<Schema>, Error> {
+        let mut kinds: Vec<(&str, &str)> = members
+            .iter()
+            .map(|(key, api_version)| (api_version.as_str(), key.kind.as_str()))
+            .filter(|(api_version, kind)| Schema::builtin().root(api_version, kind).is_none())
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let mut schema = Schema::extended();
+        for (api_version, kind) in kinds {
+            if let Some(crd) = self.crd_of(api_version, kind).await? {
+                schema.add_crd(&crd);
+            }
+        }
+        Ok(Arc::new(schema))
+    }
+
+    /// The CRD defining a custom kind, `None` when the kind is not served or its CRD cannot
+    /// be read.
+    async fn crd_of(&self, api_version: &str, kind: &str) -> Result<Option<Arc<Value>>, Error> {
+        let group = gitops_core::split_api_version(api_version).0;
+        let cache_key = format!("{group}/{kind}");
+        if let Some(cached) = lock(&self.crds).get(&cache_key) {
+            return Ok(cached.clone());
+        }
+        let Some(resource) = self.resource(api_version, kind).await? else {
+            return Ok(None); // not served yet: learnt from the set's own CRD, if any
+        };
+        let name = format!("{}.{}", resource.api.plural, group);
+        let crds = kube::core::ApiResource {
+            group: "apiextensions.k8s.io".into(),
+            version: "v1".into(),
+            api_version: "apiextensions.k8s.io/v1".into(),
+            kind: "CustomResourceDefinition".into(),
+            plural: "customresourcedefinitions".into(),
+        };
+        self.throttle().await;
+        let got = Api::<DynamicObject>::all_with(self.client.clone(), &crds)
+            .get_opt(&name)
+            .await;
+        let crd = match got {
+            Ok(Some(d)) => serde_json::to_value(d).ok().map(|mut v| {
+                if let Value::Object(map) = &mut v {
+                    map.insert("apiVersion".into(), "apiextensions.k8s.io/v1".into());
+                    map.insert("kind".into(), "CustomResourceDefinition".into());
+                }
+                Arc::new(v)
+            }),
+            // Not readable with this client (an impersonated service account): no schema.
+            Ok(None) | Err(kube::Error::Api(_)) => None,
+            Err(e) => {
+                let key = ObjectRef::new(
+                    "apiextensions.k8s.io",
+                    "CustomResourceDefinition",
+                    "",
+                    &name,
+                );
+                return Err(Error::request(Operation::Read, &Subject::Object(&key), e));
+            }
+        };
+        lock(&self.crds).insert(cache_key, crd.clone());
+        Ok(crd)
+    }
+
+    /// Forgets the CRDs read for a group's kinds (after a CRD of the group was applied).
+    pub(crate) fn forget_crds(&self, group: &str) {
+        let prefix = format!("{group}/");
+        lock(&self.crds).retain(|k, _| !k.starts_with(&prefix));
     }
 
     /// The resource of an object's kind, learning it from the server when unknown.

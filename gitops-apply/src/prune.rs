@@ -17,9 +17,10 @@ use crate::error::{Error, Operation, Subject};
 use crate::manager::{ResourceManager, lock};
 
 impl ResourceManager {
-    /// Deletes inventory orphans, one result per entry. Refusals (a protected namespace,
-    /// owner labels that no longer match, `prune: disabled`, `reconcile: disabled`,
-    /// `ssa: Ignore`) are results too, never silent.
+    /// Deletes inventory orphans, one result per entry. Flux's opt-outs found on the live
+    /// object (owner labels that no longer match, `prune: disabled`, `reconcile: disabled`,
+    /// `ssa: Ignore`) are [`Pruned::Skipped`]; the guards Flux lacks (a protected namespace, a
+    /// Namespace holding objects outside the set) are [`Pruned::Refused`]. Both say why.
     pub async fn delete_all(
         &self,
         entries: &[InventoryEntry],
@@ -44,12 +45,6 @@ impl ResourceManager {
         pruned: &HashSet<&ObjectRef>,
     ) -> Result<Pruned, Error> {
         let key = &entry.object;
-        if key.kind == "Namespace" && key.group.is_empty() && self.protected.contains(&key.name) {
-            return Ok(Pruned::Refused(format!(
-                "namespace {} is protected",
-                key.name
-            )));
-        }
         let api_version = entry.api_version();
         let Some(resource) = self.resource(&api_version, &key.kind).await? else {
             return Ok(Pruned::Deleted); // its kind went with its CRD
@@ -59,16 +54,26 @@ impl ResourceManager {
             return Ok(Pruned::Deleted);
         };
         if !owner.owns(&live) {
-            return Ok(Pruned::Refused(
+            return Ok(Pruned::Skipped(
                 "its owner labels name another owner".to_string(),
             ));
         }
         let policy = Policy::of_live(&live);
         if policy.prune_disabled {
-            return Ok(Pruned::Refused("prune is disabled on it".to_string()));
+            return Ok(Pruned::Skipped("prune is disabled on it".to_string()));
         }
         if policy.excluded() {
-            return Ok(Pruned::Refused("reconcile is disabled on it".to_string()));
+            return Ok(Pruned::Skipped(
+                "it is excluded from reconciliation (reconcile: disabled or ssa: Ignore)"
+                    .to_string(),
+            ));
+        }
+        // After the opt-outs, so that a protected namespace no longer ours is just skipped.
+        if key.kind == "Namespace" && key.group.is_empty() && self.protected.contains(&key.name) {
+            return Ok(Pruned::Refused(format!(
+                "namespace {} is protected",
+                key.name
+            )));
         }
         if key.kind == "Namespace" && key.group.is_empty() && !prune_enabled(&live) {
             let foreign = self.foreign_objects(&key.name, pruned).await?;

@@ -18,6 +18,8 @@ use serde_json::json;
 struct Cluster {
     client: Client,
     config: kube::Config,
+    /// The kubeconfig, for kubectl.
+    kubeconfig: String,
     env: Option<TestEnv>,
 }
 
@@ -49,6 +51,7 @@ async fn cluster_with(controllers: bool) -> Cluster {
     Cluster {
         client: Client::try_from(config.clone()).expect("client"),
         config,
+        kubeconfig: text,
         env,
     }
 }
@@ -90,6 +93,61 @@ impl Cluster {
     fn cms(&self, ns: &str) -> Api<ConfigMap> {
         Api::namespaced(self.client.clone(), ns)
     }
+
+    /// Runs the real kubectl against the cluster with `stdin`, off the async runtime (the
+    /// test's own server answers it); fails naming kubectl's output.
+    async fn kubectl(&self, args: &[&str], stdin: &str) -> String {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        std::fs::write(&path, &self.kubeconfig).unwrap();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let stdin = stdin.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut child = std::process::Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(&path)
+                .args(&args)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("this test needs kubectl on the PATH");
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(stdin.as_bytes())
+                .unwrap();
+            let out = child.wait_with_output().unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(out.status.success(), "kubectl {args:?}: {text}");
+            drop(dir);
+            text
+        })
+        .await
+        .unwrap()
+    }
+}
+
+/// The managers of an object's managedFields entries, as `manager/Operation`.
+fn managers(cm: &ConfigMap) -> Vec<String> {
+    cm.metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .map(|e| {
+            format!(
+                "{}/{}",
+                e.manager.as_deref().unwrap_or_default(),
+                e.operation.as_deref().unwrap_or_default()
+            )
+        })
+        .collect()
 }
 
 fn parse(yaml: &str) -> Vec<Manifest> {
@@ -423,17 +481,16 @@ async fn prune_honours_opt_outs_owners_and_guards() {
         )
         .await
         .unwrap();
-    // The previous inventory also claims kube-public and default (guards).
+    // The previous inventory also claims the protected namespaces (guards).
+    let protected = ["default", "kube-system", "kube-public", "kube-node-lease"];
     let mut previous = first.inventory.clone();
-    previous.entries.push(InventoryEntry::new(
-        ObjectRef::new("", "Namespace", "", "kube-public"),
-        "v1",
-    ));
-    previous.entries.push(InventoryEntry::new(
-        ObjectRef::new("", "Namespace", "", "default"),
-        "v1",
-    ));
-    for name in ["kube-public", "default"] {
+    for name in protected {
+        previous.entries.push(InventoryEntry::new(
+            ObjectRef::new("", "Namespace", "", name),
+            "v1",
+        ));
+    }
+    for name in protected {
         // Labelled as ours, so only the guard stands between them and deletion.
         Api::<Namespace>::all(c.client.clone())
             .patch(
@@ -469,14 +526,10 @@ async fn prune_honours_opt_outs_owners_and_guards() {
         .iter()
         .map(|(o, why)| format!("{o}: {why}"))
         .collect();
-    assert!(
-        refused.contains(&"Namespace/kube-public: namespace kube-public is protected".to_string()),
-        "{refused:?}"
-    );
-    assert!(
-        refused.contains(&"Namespace/default: namespace default is protected".to_string()),
-        "{refused:?}"
-    );
+    for name in protected {
+        let line = format!("Namespace/{name}: namespace {name} is protected");
+        assert!(refused.contains(&line), "{refused:?}");
+    }
     for (name, why) in [
         ("adopted", "its owner labels name another owner"),
         ("keep", "prune is disabled on it"),
@@ -488,10 +541,29 @@ async fn prune_honours_opt_outs_owners_and_guards() {
     assert!(c.cms(&ns).get_opt("keep").await.unwrap().is_some());
     assert!(c.cms(&ns).get_opt("adopted").await.unwrap().is_some());
     let namespaces: Api<Namespace> = Api::all(c.client.clone());
-    assert!(namespaces.get_opt("kube-public").await.unwrap().is_some());
-    assert_eq!(pruned.inventory.entries.len(), 1);
+    for name in protected {
+        assert!(namespaces.get_opt(name).await.unwrap().is_some(), "{name}");
+    }
+    // The guards' refusals are in the change set, saying why, and stay in the inventory;
+    // Flux's opt-outs are skipped and leave it.
+    let printed = pruned.changes.to_string();
+    for name in protected {
+        let line = format!("Namespace/{name} refused (namespace {name} is protected)");
+        assert!(printed.lines().any(|l| l == line), "{printed}");
+    }
+    let kept: Vec<String> = pruned
+        .inventory
+        .entries
+        .iter()
+        .map(|e| e.object.to_string())
+        .collect();
+    assert_eq!(kept.len(), 5, "{kept:?}");
+    assert!(kept.contains(&format!("ConfigMap/{ns}/stay")), "{kept:?}");
+    for name in protected {
+        assert!(kept.contains(&format!("Namespace/{name}")), "{kept:?}");
+    }
     // Leave the cluster's namespaces as they were: the seed manager drops its labels.
-    for name in ["kube-public", "default"] {
+    for name in protected {
         namespaces
             .patch(
                 name,
@@ -533,9 +605,11 @@ async fn reconcile_cost_grows_with_what_changed() {
     let kinds = 2;
     let options = ApplyOptions::default();
     let rm = c.manager().with_concurrency(16);
+    // Both first applies are timed from parsed objects to the last answer.
+    let desired = set();
     let started = std::time::Instant::now();
     let first = rm
-        .apply_all_staged(set(), &Inventory::default(), &options)
+        .apply_all_staged(desired, &Inventory::default(), &options)
         .await
         .unwrap();
     assert_eq!(count(&first, ChangeAction::Created), 1000);
@@ -613,37 +687,59 @@ async fn reconcile_cost_grows_with_what_changed() {
     assert_eq!(count(&out, ChangeAction::Unchanged), 1000);
     println!("cold-start noop of 1000 objects: {l} requests");
 
-    // The same first apply by a plain bulk client, 16 in flight, into fresh namespaces.
+    // The same first apply by a plain bulk client, 16 in flight, into fresh namespaces; then
+    // by the same client validating the whole set by dry-run first, the engine's safety,
+    // which alone is a second pass of requests.
+    let bulk_apply = |objects: Vec<Manifest>, passes: &'static [bool]| {
+        let client = c.client.clone();
+        async move {
+            let started = std::time::Instant::now();
+            for &dry_run in passes {
+                let pp = PatchParams {
+                    dry_run,
+                    ..PatchParams::apply("bulk").force()
+                };
+                let requests = objects.iter().map(|m| {
+                    let o = &m.object;
+                    let resource = if o.kind() == "ConfigMap" {
+                        kube::core::ApiResource::erase::<ConfigMap>(&())
+                    } else {
+                        kube::core::ApiResource::erase::<k8s_openapi::api::apps::v1::Deployment>(
+                            &(),
+                        )
+                    };
+                    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+                        client.clone(),
+                        o.namespace().unwrap_or_default(),
+                        &resource,
+                    );
+                    let pp = &pp;
+                    async move { api.patch(o.name(), pp, &Patch::Apply(o.as_map())).await }
+                });
+                let results: Vec<_> =
+                    futures::StreamExt::collect(futures::StreamExt::buffer_unordered(
+                        futures::stream::iter(requests.collect::<Vec<_>>()),
+                        16,
+                    ))
+                    .await;
+                assert!(results.iter().all(Result::is_ok));
+            }
+            started.elapsed()
+        }
+    };
     let a2 = c.namespace("bulk-a").await;
     let b2 = c.namespace("bulk-b").await;
     let bulk: Vec<Manifest> = parse(&yaml.replace(&a, &a2).replace(&b, &b2));
-    let started = std::time::Instant::now();
-    let pp = PatchParams::apply("bulk").force();
-    let requests = bulk.iter().map(|m| {
-        let o = &m.object;
-        let resource = if o.kind() == "ConfigMap" {
-            kube::core::ApiResource::erase::<ConfigMap>(&())
-        } else {
-            kube::core::ApiResource::erase::<k8s_openapi::api::apps::v1::Deployment>(&())
-        };
-        let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
-            c.client.clone(),
-            o.namespace().unwrap_or_default(),
-            &resource,
-        );
-        let pp = &pp;
-        async move { api.patch(o.name(), pp, &Patch::Apply(o.as_map())).await }
-    });
-    let results: Vec<_> = futures::StreamExt::collect(futures::StreamExt::buffer_unordered(
-        futures::stream::iter(requests.collect::<Vec<_>>()),
-        16,
-    ))
-    .await;
-    assert!(results.iter().all(Result::is_ok));
-    let bulk_time = started.elapsed();
+    let bulk_time = bulk_apply(bulk, &[false]).await;
+    let a3 = c.namespace("checked-a").await;
+    let b3 = c.namespace("checked-b").await;
+    let checked: Vec<Manifest> = parse(&yaml.replace(&a, &a3).replace(&b, &b3));
+    let checked_time = bulk_apply(checked, &[true, false]).await;
+    let ratio = |t: std::time::Duration| t.as_secs_f64() / bulk_time.as_secs_f64();
     println!(
-        "first apply of 1000 objects: engine {engine_time:?}, bulk client {bulk_time:?} ({:.2}x)",
-        engine_time.as_secs_f64() / bulk_time.as_secs_f64()
+        "first apply of 1000 objects: engine {engine_time:?}, bulk client {bulk_time:?} ({:.2}x); bulk client with a dry-run pass first {checked_time:?} ({:.2}x)",
+        ratio(engine_time),
+        ratio(checked_time)
     );
 
     assert!(n <= 10, "noop: {n}");
@@ -932,6 +1028,20 @@ async fn a_namespace_holding_foreign_objects_is_not_pruned() {
     );
     let namespaces: Api<Namespace> = Api::all(c.client.clone());
     assert!(namespaces.get_opt(&ns).await.unwrap().is_some());
+    assert!(
+        out.changes.to_string().contains(&format!(
+            "Namespace/{ns} refused (namespace {ns} holds objects not in the inventory"
+        )),
+        "{}",
+        out.changes
+    );
+    assert!(
+        out.inventory
+            .entries
+            .iter()
+            .any(|e| e.object == ObjectRef::new("", "Namespace", "", &ns)),
+        "kept for the next run"
+    );
 
     // With the opt-in, it goes with what it holds.
     namespaces
@@ -954,4 +1064,410 @@ async fn a_namespace_holding_foreign_objects_is_not_pruned() {
         "{:?}",
         actions(&out)
     );
+}
+
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+fn configmap_yaml(ns: &str, name: &str, annotations: &str, data: &[(&str, &str)]) -> String {
+    let mut out =
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\n");
+    if !annotations.is_empty() {
+        out.push_str(&format!("  annotations:\n    {annotations}\n"));
+    }
+    out.push_str("data:\n");
+    for (k, v) in data {
+        out.push_str(&format!("  {k}: \"{v}\"\n"));
+    }
+    out
+}
+
+fn data(cm: &ConfigMap) -> BTreeMap<String, String> {
+    cm.data.clone().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_kubectl_applied_are_taken_over_and_removed_when_dropped_from_git() {
+    let c = cluster().await;
+    let ns = c.namespace("csa").await;
+    // Created the way it was before Flux: `kubectl apply` (client-side).
+    let classic = configmap_yaml(&ns, "a", "", &[("keep", "1"), ("drop", "2")]);
+    let out = c.kubectl(&["apply", "-f", "-"], &classic).await;
+    assert!(out.contains("created"), "{out}");
+    let before = c.cms(&ns).get("a").await.unwrap();
+    assert!(before.annotations().contains_key(LAST_APPLIED));
+    assert!(
+        managers(&before).contains(&"kubectl-client-side-apply/Update".to_string()),
+        "{:?}",
+        managers(&before)
+    );
+    // Git no longer has `drop`: the engine takes kubectl's fields over, so the apply removes it.
+    let desired = || parse(&configmap_yaml(&ns, "a", "", &[("keep", "1")]));
+    let rm = c.manager();
+    let applied = rm
+        .apply_all_staged(desired(), &Inventory::default(), &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(actions(&applied), [format!("ConfigMap/{ns}/a configured")]);
+    let after = c.cms(&ns).get("a").await.unwrap();
+    assert_eq!(data(&after), BTreeMap::from([("keep".into(), "1".into())]));
+    assert!(!after.annotations().contains_key(LAST_APPLIED));
+    assert_eq!(managers(&after), ["kustomize-controller/Apply"]);
+    // Converged: neither this manager nor a fresh one writes again.
+    let writes = c.writes();
+    for rm in [rm, c.manager()] {
+        let again = rm
+            .apply_all_staged(desired(), &applied.inventory, &ApplyOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(actions(&again), [format!("ConfigMap/{ns}/a unchanged")]);
+    }
+    assert_eq!(c.writes(), writes);
+    // A later `kubectl edit`-style change of an owned field by a kubectl manager is drift
+    // that is taken back, with kubectl's entry gone.
+    c.cms(&ns)
+        .patch(
+            "a",
+            &PatchParams {
+                field_manager: Some("kubectl-edit".into()),
+                ..PatchParams::default()
+            },
+            &Patch::Merge(json!({"data": {"keep": "edited", "extra": "x"}})),
+        )
+        .await
+        .unwrap();
+    let again = c
+        .manager()
+        .apply_all_staged(desired(), &applied.inventory, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(actions(&again), [format!("ConfigMap/{ns}/a configured")]);
+    let after = c.cms(&ns).get("a").await.unwrap();
+    assert_eq!(data(&after), BTreeMap::from([("keep".into(), "1".into())]));
+    assert_eq!(managers(&after), ["kustomize-controller/Apply"]);
+}
+
+#[tokio::test]
+async fn fields_of_before_first_apply_are_taken_over() {
+    let c = cluster().await;
+    let ns = c.namespace("bfa").await;
+    let cm: ConfigMap = serde_json::from_value(
+        json!({"metadata": {"name": "a"}, "data": {"keep": "1", "drop": "2"}}),
+    )
+    .unwrap();
+    c.cms(&ns)
+        .create(&PostParams::default(), &cm)
+        .await
+        .unwrap();
+    // An object nobody manages (managedFields reset, as for objects older than them)...
+    let reset: json_patch::Patch = serde_json::from_value(
+        json!([{"op": "replace", "path": "/metadata/managedFields", "value": [{}]}]),
+    )
+    .unwrap();
+    c.cms(&ns)
+        .patch("a", &PatchParams::default(), &Patch::<()>::Json(reset))
+        .await
+        .unwrap();
+    // ...gets `before-first-apply` as the owner of everything at its first apply.
+    c.cms(&ns)
+        .patch(
+            "a",
+            &PatchParams::apply("labeller"),
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "a", "labels": {"team": "a"}}})),
+        )
+        .await
+        .unwrap();
+    let before = c.cms(&ns).get("a").await.unwrap();
+    assert!(
+        managers(&before).contains(&"before-first-apply/Update".to_string()),
+        "{:?}",
+        managers(&before)
+    );
+    let rm = c.manager();
+    let applied = rm
+        .apply_all_staged(
+            parse(&configmap_yaml(&ns, "a", "", &[("keep", "1")])),
+            &Inventory::default(),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(actions(&applied), [format!("ConfigMap/{ns}/a configured")]);
+    let after = c.cms(&ns).get("a").await.unwrap();
+    assert_eq!(data(&after), BTreeMap::from([("keep".into(), "1".into())]));
+    let after_managers = managers(&after);
+    assert!(
+        !after_managers.contains(&"before-first-apply/Update".to_string()),
+        "{after_managers:?}"
+    );
+    assert!(after_managers.contains(&"kustomize-controller/Apply".to_string()));
+    // The other applier's label is its own and stays.
+    assert_eq!(after.labels().get("team").map(String::as_str), Some("a"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssa_merge_leaves_other_managers_their_fields() {
+    let c = cluster().await;
+    let ns = c.namespace("merge").await;
+    let classic = configmap_yaml(&ns, "a", "", &[("keep", "1"), ("theirs", "2")]);
+    c.kubectl(&["apply", "-f", "-"], &classic).await;
+    let merge = "kustomize.toolkit.fluxcd.io/ssa: Merge";
+    let rm = c.manager();
+    let applied = rm
+        .apply_all_staged(
+            parse(&configmap_yaml(&ns, "a", merge, &[("keep", "1")])),
+            &Inventory::default(),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(actions(&applied), [format!("ConfigMap/{ns}/a configured")]);
+    let after = c.cms(&ns).get("a").await.unwrap();
+    // No cleanup: kubectl keeps its fields and its annotation.
+    assert_eq!(data(&after)["theirs"], "2");
+    assert!(after.annotations().contains_key(LAST_APPLIED));
+    assert!(managers(&after).contains(&"kubectl-client-side-apply/Update".to_string()));
+}
+
+#[tokio::test]
+async fn ssa_if_not_present_creates_once_and_never_updates() {
+    let c = cluster().await;
+    let ns = c.namespace("ifnp").await;
+    let policy = "kustomize.toolkit.fluxcd.io/ssa: IfNotPresent";
+    let desired = |v: &str| parse(&configmap_yaml(&ns, "a", policy, &[("v", v)]));
+    let rm = c.manager();
+    let first = rm
+        .apply_all_staged(
+            desired("1"),
+            &Inventory::default(),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(actions(&first), [format!("ConfigMap/{ns}/a created")]);
+    // Someone changes it; Git changes it too: neither is applied.
+    c.cms(&ns)
+        .patch(
+            "a",
+            &PatchParams::apply("operator").force(),
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "a"}, "data": {"v": "theirs"}})),
+        )
+        .await
+        .unwrap();
+    let writes = c.writes();
+    let again = rm
+        .apply_all_staged(desired("2"), &first.inventory, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(actions(&again), [format!("ConfigMap/{ns}/a skipped")]);
+    assert_eq!(c.writes(), writes);
+    assert_eq!(data(&c.cms(&ns).get("a").await.unwrap())["v"], "theirs");
+    // Still in the inventory: still pruned when Git drops it.
+    assert_eq!(again.inventory.entries.len(), 1);
+}
+
+#[tokio::test]
+async fn ssa_ignore_is_never_applied_nor_pruned() {
+    let c = cluster().await;
+    let ns = c.namespace("ignore").await;
+    let rm = c.manager();
+    // Ignored in Git: not created.
+    let ignored = parse(&configmap_yaml(
+        &ns,
+        "git",
+        "kustomize.toolkit.fluxcd.io/ssa: Ignore",
+        &[("v", "1")],
+    ));
+    let out = rm
+        .apply_all_staged(ignored, &Inventory::default(), &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(actions(&out), [format!("ConfigMap/{ns}/git skipped")]);
+    assert!(c.cms(&ns).get_opt("git").await.unwrap().is_none());
+    // Ignored in the cluster: Git's change is not applied, and it is not pruned either.
+    let set = |v: &str| parse(&configmap_yaml(&ns, "live", "", &[("v", v)]));
+    let first = rm
+        .apply_all_staged(set("1"), &Inventory::default(), &ApplyOptions::default())
+        .await
+        .unwrap();
+    c.cms(&ns)
+        .patch(
+            "live",
+            &PatchParams::apply("admin"),
+            &Patch::Apply(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+                "name": "live", "annotations": {"kustomize.toolkit.fluxcd.io/ssa": "ignore"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let changed = rm
+        .apply_all_staged(set("2"), &first.inventory, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(actions(&changed), [format!("ConfigMap/{ns}/live skipped")]);
+    assert_eq!(data(&c.cms(&ns).get("live").await.unwrap())["v"], "1");
+    let dropped = rm
+        .apply_all_staged(Vec::new(), &first.inventory, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert!(c.cms(&ns).get_opt("live").await.unwrap().is_some());
+    assert_eq!(
+        dropped.refused,
+        [(
+            ObjectRef::new("", "ConfigMap", &ns, "live"),
+            "it is excluded from reconciliation (reconcile: disabled or ssa: Ignore)".to_string()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn the_controller_namespace_is_never_pruned() {
+    let c = cluster().await;
+    let own = c.name("controller");
+    let rm = c.manager().protect_namespace(&own);
+    let yaml = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {own}\n");
+    let first = rm
+        .apply_all_staged(
+            parse(&yaml),
+            &Inventory::default(),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap();
+    let out = rm
+        .apply_all_staged(Vec::new(), &first.inventory, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.changes.to_string(),
+        format!("Namespace/{own} refused (namespace {own} is protected)")
+    );
+    // Kept in the inventory, so the refusal is reported until someone resolves it.
+    assert_eq!(out.inventory, first.inventory);
+    let namespaces: Api<Namespace> = Api::all(c.client.clone());
+    assert!(namespaces.get_opt(&own).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn custom_resources_are_compared_by_their_crd_learnt_from_the_server() {
+    let c = cluster().await;
+    let group = format!("{}.example.com", c.name("s"));
+    let crd = format!(
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: routes.{group}
+spec:
+  group: {group}
+  scope: Namespaced
+  names: {{plural: routes, singular: route, kind: Route, listKind: RouteList}}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              rules:
+                type: array
+                x-kubernetes-list-type: map
+                x-kubernetes-list-map-keys: [host]
+                items:
+                  type: object
+                  properties:
+                    host: {{type: string}}
+                    port: {{type: integer}}
+"
+    );
+    c.manager()
+        .apply_all_staged(parse(&crd), &Inventory::default(), &ApplyOptions::default())
+        .await
+        .unwrap();
+    // A manager that did not apply the CRD learns it from the server, once.
+    let rm = c.manager();
+    let route = (
+        ObjectRef::new(&group, "Route", "default", "r"),
+        format!("{group}/v1"),
+    );
+    let schema = rm.schema_for(std::slice::from_ref(&route)).await.unwrap();
+    let rules = schema
+        .root(&route.1, "Route")
+        .and_then(|n| n.field("spec"))
+        .and_then(|n| n.field("rules"))
+        .unwrap();
+    assert_eq!(
+        rules.list(),
+        gitops_core::schema::ListKind::Map(vec!["host".into()])
+    );
+    let before = c.env.as_ref().map(served);
+    rm.schema_for(std::slice::from_ref(&route)).await.unwrap();
+    if let (Some(env), Some(before)) = (c.env.as_ref(), before) {
+        assert_eq!(served(env), before, "the CRD is cached");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_kubectl_applied_loses_the_env_var_git_dropped() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let c = cluster().await;
+    let ns = c.namespace("csa-deploy").await;
+    let manifest = |env: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n        env:\n{env}"
+        )
+    };
+    let both = "        - name: MODE\n          value: prod\n        - name: DEBUG\n          value: \"1\"\n";
+    let one = "        - name: MODE\n          value: prod\n";
+    c.kubectl(&["apply", "-f", "-"], &manifest(both)).await;
+    let rm = c.manager();
+    let applied = rm
+        .apply_all_staged(
+            parse(&manifest(one)),
+            &Inventory::default(),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        actions(&applied),
+        [format!("Deployment/{ns}/web configured")]
+    );
+    let deployments: Api<Deployment> = Api::namespaced(c.client.clone(), &ns);
+    let live = deployments.get("web").await.unwrap();
+    let spec = live.spec.unwrap();
+    let env: Vec<String> = spec.template.spec.unwrap().containers[0]
+        .env
+        .iter()
+        .flatten()
+        .map(|e| e.name.clone())
+        .collect();
+    assert_eq!(env, ["MODE"]);
+    assert_eq!(spec.replicas, Some(2));
+    assert!(
+        !live
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .contains_key(LAST_APPLIED)
+    );
+    // Converged: the next run, from a fresh manager too, writes nothing.
+    let writes = c.writes();
+    for rm in [rm, c.manager()] {
+        let again = rm
+            .apply_all_staged(
+                parse(&manifest(one)),
+                &applied.inventory,
+                &ApplyOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(actions(&again), [format!("Deployment/{ns}/web unchanged")]);
+    }
+    assert_eq!(c.writes(), writes);
 }

@@ -188,7 +188,7 @@ impl Object {
     /// each applied object, so that an unchanged desired object costs no request.
     pub fn fingerprint(&self) -> crate::Digest {
         let mut canonical = Vec::new();
-        write_canonical(&Value::Object(self.map.clone()), &mut canonical);
+        write_canonical_map(&self.map, &mut canonical);
         crate::Digest::sha256(&canonical)
     }
 
@@ -264,20 +264,7 @@ impl fmt::Display for Object {
 /// Writes JSON with map keys sorted, so equal values give equal bytes.
 fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push(b'{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(&Value::String(k.clone()), out);
-                out.push(b':');
-                write_canonical(&map[k], out);
-            }
-            out.push(b'}');
-        }
+        Value::Object(map) => write_canonical_map(map, out),
         Value::Array(items) => {
             out.push(b'[');
             for (i, v) in items.iter().enumerate() {
@@ -288,8 +275,33 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+        scalar => write_json(scalar, out),
     }
+}
+
+/// A map with its keys sorted, written in place (no copy of the map or its keys: this runs
+/// for every object applied).
+fn write_canonical_map(map: &Map<String, Value>, out: &mut Vec<u8>) {
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort();
+    out.push(b'{');
+    for (i, k) in keys.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json(k, out);
+        out.push(b':');
+        if let Some(v) = map.get(k) {
+            write_canonical(v, out);
+        }
+    }
+    out.push(b'}');
+}
+
+/// Compact JSON of a scalar or key, as `Value`'s `Display` prints it.
+fn write_json<T: serde::Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    // Writing a string or scalar into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 /// Splits `apps/v1` into `("apps", "v1")` and `v1` into `("", "v1")`.

@@ -8,9 +8,14 @@
 //! lookups and never copies schema data, so it is cheap enough to do per field of every
 //! object compared, patched or applied.
 //!
-//! Custom resources are not in the built-in schema: [`Schema::root`] answers `None` for them,
-//! and callers fall back to treating their lists as atomic. A CRD's own structural schema can
-//! be navigated the same way with [`Node::from_schema`].
+//! Custom resources are not in the built-in schema: [`Schema::builtin`]'s [`Schema::root`]
+//! answers `None` for them, and callers fall back to treating their lists as atomic. A schema
+//! that also knows custom resources is built from their CustomResourceDefinitions
+//! ([`Schema::extended`], [`Schema::add_crd`]): its `root` for a custom kind is the CRD's
+//! structural `openAPIV3Schema` for that version, navigated like any other (a single CRD
+//! schema can also be navigated with [`Node::from_schema`]). Callers that compare, merge or
+//! apply objects take the schema as a value, so custom resources follow their own list types
+//! (`x-kubernetes-list-type`, `x-kubernetes-list-map-keys`).
 //!
 //! ```
 //! use gitops_core::schema::{ListKind, Schema};
@@ -61,8 +66,9 @@ const SWAGGER_REF_PREFIX: &str = "#/definitions/";
 const MAX_HOPS: usize = 8;
 
 /// The structural schema of a set of kinds: named type definitions and the index from
-/// group, version and kind to the definition of the kind's top-level object.
-#[derive(Debug, Default)]
+/// group, version and kind to the definition of the kind's top-level object, plus the
+/// structural schemas of custom resources learnt from their CRDs.
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Schema {
     /// Definitions by their OpenAPI name, e.g. `io.k8s.api.apps.v1.Deployment`. Every
     /// document repeats the shared types (ObjectMeta, PodSpec...), identical but for their
@@ -70,6 +76,11 @@ pub struct Schema {
     types: Map<String, Value>,
     /// `apiVersion/kind` (e.g. `apps/v1/Deployment`, `v1/ConfigMap`) to a definition name.
     kinds: HashMap<String, String>,
+    /// `apiVersion/kind` of a custom resource to its CRD's `openAPIV3Schema` for that version.
+    custom: HashMap<String, Value>,
+    /// Where kinds and definitions this schema lacks are looked up: the built-in schema, for
+    /// one built by [`Schema::extended`] (shared, never copied).
+    base: Option<&'static Schema>,
 }
 
 impl Schema {
@@ -81,6 +92,75 @@ impl Schema {
     pub fn builtin() -> &'static Schema {
         static BUILTIN: OnceLock<Schema> = OnceLock::new();
         BUILTIN.get_or_init(|| Schema::from_documents(DOCUMENTS))
+    }
+
+    /// The built-in kinds, ready to learn custom resources from their CRDs with
+    /// [`Schema::add_crd`]; the built-in part is shared, not copied, so this is cheap.
+    ///
+    /// ```
+    /// use gitops_core::schema::{ListKind, Schema};
+    /// use serde_json::json;
+    /// let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    ///     "metadata": {"name": "widgets.example.com"},
+    ///     "spec": {"group": "example.com", "names": {"kind": "Widget", "plural": "widgets"},
+    ///         "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+    ///             "type": "object", "properties": {"spec": {"type": "object", "properties": {
+    ///                 "ports": {"type": "array", "x-kubernetes-list-type": "map",
+    ///                     "x-kubernetes-list-map-keys": ["name"],
+    ///                     "items": {"type": "object"}}}}}}}}]}});
+    /// let mut schema = Schema::extended();
+    /// assert!(schema.add_crd(&crd));
+    /// let ports = schema.root("example.com/v1", "Widget").unwrap()
+    ///     .field("spec").unwrap().field("ports").unwrap();
+    /// assert_eq!(ports.list(), ListKind::Map(vec!["name".into()]));
+    /// assert!(schema.is_custom("example.com/v1", "Widget"));
+    /// assert!(schema.root("apps/v1", "Deployment").is_some());
+    /// ```
+    pub fn extended() -> Schema {
+        Schema {
+            base: Some(Schema::builtin()),
+            ..Schema::default()
+        }
+    }
+
+    /// Learns the custom resource a CustomResourceDefinition defines: the structural schema of
+    /// each of its versions. Returns whether `crd` is a CRD that declares at least one schema;
+    /// a CRD learnt again replaces what was learnt before.
+    pub fn add_crd(&mut self, crd: &Value) -> bool {
+        let text = |pointer: &str| crd.pointer(pointer).and_then(Value::as_str);
+        let is_crd = text("/kind") == Some("CustomResourceDefinition")
+            && text("/apiVersion").is_some_and(|v| v.starts_with("apiextensions.k8s.io/"));
+        let (Some(group), Some(kind)) = (text("/spec/group"), text("/spec/names/kind")) else {
+            return false;
+        };
+        if !is_crd {
+            return false;
+        }
+        let Some(versions) = crd.pointer("/spec/versions").and_then(Value::as_array) else {
+            return false;
+        };
+        // A schema shared by every version may sit at the top (`spec.validation`, v1beta1).
+        let shared = crd.pointer("/spec/validation/openAPIV3Schema");
+        let mut learnt = false;
+        for version in versions {
+            let Some(name) = version.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(schema) = version.pointer("/schema/openAPIV3Schema").or(shared) else {
+                continue;
+            };
+            self.custom
+                .insert(kind_key(&api_version(group, name), kind), schema.clone());
+            learnt = true;
+        }
+        learnt
+    }
+
+    /// Whether the schema holds `kind` in `api_version` as a custom resource learnt from its
+    /// CRD. Custom resources differ from built-in kinds in what their field sets hold: a
+    /// field set to its zero value is kept, where Go's `omitempty` drops it from built-ins.
+    pub fn is_custom(&self, api_version: &str, kind: &str) -> bool {
+        self.custom.contains_key(&kind_key(api_version, kind))
     }
 
     /// A schema from an OpenAPI v2 (swagger) document, `{"definitions": {name: schema}}`,
@@ -106,12 +186,17 @@ impl Schema {
         let mut out = Schema {
             types: self.types.clone(),
             kinds: self.kinds.clone(),
+            custom: self.custom.clone(),
+            base: self.base,
         };
         for (name, definition) in &other.types {
             out.types.insert(name.clone(), definition.clone());
         }
         for (key, name) in &other.kinds {
             out.kinds.insert(key.clone(), name.clone());
+        }
+        for (key, schema) in &other.custom {
+            out.custom.insert(key.clone(), schema.clone());
         }
         out
     }
@@ -155,13 +240,21 @@ impl Schema {
     /// The node of a kind's top-level object, e.g. `root("apps/v1", "Deployment")`, or `None`
     /// for a kind the schema does not know (custom resources, unserved versions).
     pub fn root(&self, api_version: &str, kind: &str) -> Option<Node<'_>> {
-        let name = self.kinds.get(&kind_key(api_version, kind))?;
-        self.definition(name)
+        let key = kind_key(api_version, kind);
+        if let Some(custom) = self.custom.get(&key) {
+            return Node::from_schema(custom);
+        }
+        match self.kinds.get(&key) {
+            Some(name) => self.definition(name),
+            None => self.base?.root(api_version, kind),
+        }
     }
 
     /// The node of a named definition, e.g. `io.k8s.api.core.v1.PodSpec`.
     pub fn definition(&self, name: &str) -> Option<Node<'_>> {
-        let (name, definition) = self.types.get_key_value(name)?;
+        let Some((name, definition)) = self.types.get_key_value(name) else {
+            return self.base?.definition(name);
+        };
         let node = Node::resolve(Some(&self.types), definition)?;
         Some(Node {
             name: node.name.or(Some(name)),

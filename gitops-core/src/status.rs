@@ -113,6 +113,18 @@ pub mod message {
         format!("Applied revision: {revision}")
     }
 
+    /// `Applied revision: <rev>`, followed by the objects a prune guard refused to delete
+    /// (`; refused to prune: Namespace/default (namespace default is protected)`), so that
+    /// the status says what was left in place and why.
+    pub fn applied_revision_refusing(revision: &Revision, refused: &[String]) -> String {
+        let applied = applied_revision(revision);
+        if refused.is_empty() {
+            applied
+        } else {
+            format!("{applied}; refused to prune: {}", refused.join(", "))
+        }
+    }
+
     /// `building artifact: new upstream revision '<rev>'`.
     pub fn building_artifact(revision: &Revision) -> String {
         format!("building artifact: new upstream revision '{revision}'")

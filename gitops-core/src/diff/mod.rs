@@ -8,14 +8,17 @@
 //! server-side apply semantics from the built-in [`schema`](crate::schema): keyed lists
 //! (containers by `name`, ports by `containerPort` and `protocol`) are matched element by
 //! element, and a live element the desired list lacks is reported as removed, since the apply
-//! would drop it. Atomic lists, sets and every list of a custom resource are compared by
-//! position and must have the same length.
+//! would drop it. Atomic lists and sets are compared by position and must have the same
+//! length. The schema is the caller's: [`Schema::builtin`] for built-in kinds only, or a
+//! [`Schema::extended`] that learnt CRDs, so that a custom resource's list maps
+//! (`x-kubernetes-list-map-keys`) match by key too; a kind the schema does not know has all its
+//! lists compared by position.
 //!
 //! The result reads as a list of [`Change`]s ([`compare`]) or as a unified YAML diff
 //! ([`unified`]). A Secret's values never appear in either.
 //!
 //! ```
-//! use gitops_core::{Object, diff::{compare, ChangeKind}};
+//! use gitops_core::{Object, diff::{compare, ChangeKind}, schema::Schema};
 //! let desired = Object::from_value(serde_json::json!({
 //!     "apiVersion": "apps/v1", "kind": "Deployment",
 //!     "metadata": {"name": "web", "namespace": "default"},
@@ -29,7 +32,7 @@
 //!         {"name": "web", "image": "nginx:1.27", "imagePullPolicy": "IfNotPresent"}]}}},
 //!     "status": {"readyReplicas": 2},
 //! })).unwrap();
-//! let changes = compare(&desired, &live);
+//! let changes = compare(&desired, &live, Schema::builtin());
 //! assert_eq!(changes.len(), 1);
 //! assert_eq!(changes[0].kind, ChangeKind::Modified);
 //! assert_eq!(changes[0].to_string(), "spec.replicas: 2 -> 3");
@@ -128,11 +131,17 @@ fn brief(value: Option<&Value>) -> String {
 /// nothing, an empty map or list or, in a built-in kind, a zero value (`false`, `0`, `""`),
 /// none of which the API server stores. Numbers compare by value (`1` equals `1.0`), and resource quantities too
 /// (`0.5` equals `500m`). Changes come in the order of the desired object's fields.
-pub fn compare(desired: &Object, live: &Object) -> Vec<Change> {
+///
+/// `schema` gives the list and map semantics (and declared fields) of the object's kind; a
+/// custom resource's come from its CRD when `schema` learnt it ([`Schema::add_crd`]).
+pub fn compare(desired: &Object, live: &Object, schema: &Schema) -> Vec<Change> {
     let desired = normalize(desired);
     let live = normalize(live);
-    let root = Schema::builtin().root(desired.api_version(), desired.kind());
-    let mut walk = Walk::default();
+    let root = schema.root(desired.api_version(), desired.kind());
+    let mut walk = Walk {
+        custom: schema.is_custom(desired.api_version(), desired.kind()),
+        ..Walk::default()
+    };
     for (key, value) in desired.as_map() {
         match key.as_str() {
             "apiVersion" | "kind" => {}
@@ -163,6 +172,8 @@ fn is_secret(object: &Object) -> bool {
 struct Walk {
     changes: Vec<Change>,
     path: Path,
+    /// Whether the object is a custom resource: its zero values are stored, not omitted.
+    custom: bool,
 }
 
 impl Walk {
@@ -228,7 +239,7 @@ impl Walk {
     ) {
         let declared = node.and_then(|n| n.field(key));
         let found = live.get(key);
-        if found.is_none_or(Value::is_null) && is_omitted_zero(desired, declared) {
+        if !self.custom && found.is_none_or(Value::is_null) && is_omitted_zero(desired, declared) {
             return;
         }
         let mark = self.path.push_key(key);

@@ -1,5 +1,10 @@
 use super::*;
 use proptest::prelude::*;
+
+/// The comparison with the built-in schema, as most cases need.
+fn compare(desired: &Object, live: &Object) -> Vec<Change> {
+    super::compare(desired, live, Schema::builtin())
+}
 use serde_json::json;
 
 fn obj(value: Value) -> Object {
@@ -379,7 +384,8 @@ fn zero_values_of_built_in_fields_read_back_absent() {
         unified(
             &desired,
             Some(&pod(json!({"dnsPolicy": "ClusterFirst"}))),
-            3
+            3,
+            Schema::builtin()
         ),
         ""
     );
@@ -671,13 +677,73 @@ proptest! {
     #[test]
     fn an_object_never_differs_from_itself(object in arb_object()) {
         prop_assert_eq!(compare(&object, &object), vec![]);
-        prop_assert_eq!(unified(&object, Some(&object), 3), "");
+        prop_assert_eq!(unified(&object, Some(&object), 3, Schema::builtin()), "");
     }
 
     #[test]
     fn fields_only_live_has_are_not_changes(desired in arb_object(), extra in arb_value()) {
         let live = obj(with_defaults(&desired.to_value(), &extra));
         prop_assert_eq!(compare(&desired, &live), vec![]);
-        prop_assert_eq!(unified(&desired, Some(&live), 3), "");
+        prop_assert_eq!(unified(&desired, Some(&live), 3, Schema::builtin()), "");
     }
+}
+
+/// A custom resource's list map matches by the keys its CRD declares once the schema learnt
+/// the CRD; without it the same lists compare by position.
+#[test]
+fn custom_resource_lists_follow_their_crd() {
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gateways.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"kind": "Gateway", "plural": "gateways"},
+            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                "type": "object", "properties": {"spec": {"type": "object", "properties": {
+                    "listeners": {"type": "array", "x-kubernetes-list-type": "map",
+                        "x-kubernetes-list-map-keys": ["name", "port"],
+                        "items": {"type": "object", "properties": {
+                            "name": {"type": "string"}, "port": {"type": "integer"},
+                            "protocol": {"type": "string"}, "tls": {"type": "boolean"}}}}}}}}}}]}});
+    let gateway = |listeners: Value| {
+        obj(json!({"apiVersion": "example.com/v1", "kind": "Gateway",
+            "metadata": {"name": "g", "namespace": "default"}, "spec": {"listeners": listeners}}))
+    };
+    let desired = gateway(json!([
+        {"name": "web", "port": 80, "protocol": "HTTP"},
+        {"name": "web", "port": 443, "protocol": "HTTPS", "tls": false},
+    ]));
+    // Live holds the same listeners in the other order, one with another protocol, and one
+    // listener the desired object no longer has.
+    let live = gateway(json!([
+        {"name": "web", "port": 443, "protocol": "HTTPS", "tls": false},
+        {"name": "admin", "port": 9000, "protocol": "HTTP"},
+        {"name": "web", "port": 80, "protocol": "HTTP2"},
+    ]));
+    let mut schema = Schema::extended();
+    assert!(schema.add_crd(&crd));
+    assert_eq!(
+        lines(&super::compare(&desired, &live, &schema)),
+        [
+            r#"spec.listeners[name=web,port=80].protocol: "HTTP2" -> "HTTP""#,
+            r#"spec.listeners[name=admin,port=9000]: {"name":"admin","port":9000,"protocol":"HTTP"} -> <unset>"#,
+        ]
+    );
+    // A custom resource keeps its zero values: `tls: false` is compared, not omitted.
+    let untls = gateway(json!([
+        {"name": "web", "port": 80, "protocol": "HTTP"},
+        {"name": "web", "port": 443, "protocol": "HTTPS"},
+    ]));
+    assert_eq!(
+        lines(&super::compare(&desired, &untls, &schema)),
+        ["spec.listeners[name=web,port=443].tls: <unset> -> false"]
+    );
+    // The built-in schema knows nothing of the kind: the lists differ in length.
+    let positional = super::compare(&desired, &live, Schema::builtin());
+    assert_eq!(positional.len(), 1);
+    assert_eq!(positional[0].path, "spec.listeners");
+    // The unified diff keeps the live listener the apply would remove, matched by key.
+    let text = unified(&desired, Some(&live), 1, &schema);
+    assert!(
+        text.contains("-    protocol: HTTP2\n+    protocol: HTTP\n"),
+        "{text}"
+    );
 }

@@ -27,21 +27,21 @@ use crate::schema::{Node, Schema};
 /// `*** (before)` and `*** (after)` where they differ.
 ///
 /// ```
-/// use gitops_core::{Object, diff::unified};
+/// use gitops_core::{Object, diff::unified, schema::Schema};
 /// let desired = Object::from_value(serde_json::json!({
 ///     "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app", "namespace": "default"},
 ///     "data": {"mode": "fast"},
 /// })).unwrap();
 /// let mut live = desired.clone();
 /// live.as_map_mut().insert("data".into(), serde_json::json!({"mode": "safe"}));
-/// let text = unified(&desired, Some(&live), 3);
+/// let text = unified(&desired, Some(&live), 3, Schema::builtin());
 /// assert!(text.starts_with("--- ConfigMap/default/app (live)\n+++ ConfigMap/default/app (desired)\n"));
 /// assert!(text.contains("-  mode: safe\n+  mode: fast\n"));
-/// assert_eq!(unified(&desired, Some(&desired), 3), "");
+/// assert_eq!(unified(&desired, Some(&desired), 3, Schema::builtin()), "");
 /// ```
-pub fn unified(desired: &Object, live: Option<&Object>, context: usize) -> String {
+pub fn unified(desired: &Object, live: Option<&Object>, context: usize, schema: &Schema) -> String {
     let desired = normalize(desired);
-    let root = Schema::builtin().root(desired.api_version(), desired.kind());
+    let root = schema.root(desired.api_version(), desired.kind());
     let name = desired.object_ref().to_string();
     let secret = is_secret(&desired);
     let mut desired_view = desired.into_value();
@@ -179,7 +179,7 @@ mod tests {
         let mut live = deployment("nginx:1", true);
         live.as_map_mut()
             .insert("status".into(), json!({"replicas": 2}));
-        let text = unified(&desired, Some(&live), 1);
+        let text = unified(&desired, Some(&live), 1, Schema::builtin());
         assert!(
             text.starts_with(
                 "--- Deployment/default/web (live)\n+++ Deployment/default/web (desired)\n"
@@ -196,13 +196,13 @@ mod tests {
     fn equal_objects_have_an_empty_diff() {
         let desired = deployment("nginx:1", false);
         let live = deployment("nginx:1", true);
-        assert_eq!(unified(&desired, Some(&live), 3), "");
+        assert_eq!(unified(&desired, Some(&live), 3, Schema::builtin()), "");
     }
 
     #[test]
     fn a_missing_live_object_shows_everything_added() {
         let desired = deployment("nginx:1", false);
-        let text = unified(&desired, None, 3);
+        let text = unified(&desired, None, 3, Schema::builtin());
         assert!(text.contains("+kind: Deployment\n"), "{text}");
         assert!(
             !text
@@ -225,7 +225,7 @@ mod tests {
                 {"name": "b", "image": "y", "imagePullPolicy": "Always"},
                 {"name": "a", "image": "x"}]}}),
         );
-        let text = unified(&desired, Some(&live), 0);
+        let text = unified(&desired, Some(&live), 0, Schema::builtin());
         assert!(
             text.contains("-  - name: sidecar\n-    image: z\n"),
             "{text}"
@@ -244,7 +244,7 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
             "spec": {"priority": 1, "containers": [{"name": "a", "resources": {"limits": {"cpu": "500m"}}}]}}),
         );
-        assert_eq!(unified(&desired, Some(&live), 3), "");
+        assert_eq!(unified(&desired, Some(&live), 3, Schema::builtin()), "");
     }
 
     #[test]
@@ -258,7 +258,7 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"},
             "data": {"same": "c2FtZQ==", "changed": "b2xk"}}),
         );
-        let text = unified(&desired, Some(&live), 5);
+        let text = unified(&desired, Some(&live), 5, Schema::builtin());
         for secret in [
             "c2FtZQ==",
             "bmV3",
@@ -280,7 +280,7 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
             "stringData": {"token": "abc123"}}),
         );
-        let text = unified(&desired, None, 3);
+        let text = unified(&desired, None, 3, Schema::builtin());
         assert!(text.contains("token:"), "{text}");
         assert!(
             !text.contains("abc123") && !text.contains("YWJjMTIz"),
@@ -298,6 +298,6 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
             "data": {"a": "1"}, "binaryData": {"b": "AA=="}}),
         );
-        assert_eq!(unified(&desired, Some(&live), 3), "");
+        assert_eq!(unified(&desired, Some(&live), 3, Schema::builtin()), "");
     }
 }

@@ -16,9 +16,11 @@
 
 mod order;
 mod policy;
+pub mod takeover;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 pub use order::{StageKind, compare as compare_order};
 pub use policy::{
@@ -26,8 +28,16 @@ pub use policy::{
     SsaPolicy,
 };
 
-use crate::diff::{self, Change};
+use crate::diff::{self, Change, ChangeKind};
+use crate::schema::Schema;
+use crate::ssa::{self, managed};
 use crate::{Error, Inventory, InventoryEntry, Manifest, Object, ObjectRef, Origin};
+use takeover::{Cleanup, Takeover};
+
+/// Namespaces never pruned, whatever an inventory says (Flux lacks this guard): deleting
+/// one of them takes everything in it.
+pub const PROTECTED_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// The live objects a plan is computed against, keyed by identity. An object missing from
 /// the map does not exist in the cluster.
@@ -77,17 +87,40 @@ pub struct PlanOptions {
     pub force: bool,
     /// `--custom-apply-stage-kinds` as `(group, kind)` pairs.
     pub custom_stage_kinds: Vec<(String, String)>,
+    /// The field manager the applies use: its Apply entry receives what [`Self::cleanup`]
+    /// takes over, and the fields it applied before and no longer applies are removed.
+    pub field_manager: String,
+    /// Flux's ownership cleanup before an apply ([`takeover`]).
+    pub cleanup: Cleanup,
+    /// Namespaces never pruned: [`PROTECTED_NAMESPACES`] and the controller's own.
+    pub protected_namespaces: Vec<String>,
+    /// The schema objects are compared by: the built-in kinds and the CRDs known.
+    pub schema: Arc<Schema>,
 }
 
 impl PlanOptions {
-    /// Options for an owner, with prune on and force off.
+    /// Options for an owner, with prune on, force off, field manager `kustomize-controller`
+    /// with Flux's cleanup, the [`PROTECTED_NAMESPACES`], and the built-in schema plus the
+    /// CRDs of the desired set (learnt by [`Plan::compute`]).
     pub fn new(owner: Owner) -> Self {
+        let field_manager = crate::reconcile::FIELD_MANAGER.to_string();
         Self {
             owner,
             prune: true,
             force: false,
             custom_stage_kinds: Vec::new(),
+            cleanup: Cleanup::flux(&field_manager),
+            field_manager,
+            protected_namespaces: PROTECTED_NAMESPACES.iter().map(|s| s.to_string()).collect(),
+            schema: Arc::new(Schema::extended()),
         }
+    }
+
+    /// The options with another field manager, Flux's cleanup following it.
+    pub fn with_field_manager(mut self, field_manager: &str) -> Self {
+        self.field_manager = field_manager.to_string();
+        self.cleanup = Cleanup::flux(field_manager);
+        self
     }
 }
 
@@ -113,6 +146,9 @@ pub struct Apply {
     pub policy: Policy,
     /// Whether an immutable-field error may be resolved by deleting and recreating it.
     pub recreate_on_immutable: bool,
+    /// The ownership cleanup to send before the apply (a JSON patch), when the live object
+    /// has fields of managers Flux takes over or kubectl's last-applied annotation.
+    pub takeover: Option<Takeover>,
 }
 
 /// Objects applied together, then (for some stages) waited for.
@@ -144,6 +180,33 @@ pub enum KeepReason {
     PruneDisabled,
     /// `reconcile: disabled` or `ssa: Ignore` on the live object.
     Excluded,
+    /// A protected namespace ([`PlanOptions::protected_namespaces`]): never deleted. It stays
+    /// in the inventory, so the refusal is reported again until someone resolves it (by
+    /// removing the owner labels from the namespace).
+    Protected,
+}
+
+impl KeepReason {
+    /// Why, in words, for change sets and events.
+    pub fn describe(&self, object: &ObjectRef) -> String {
+        match self {
+            KeepReason::PruneOff => "prune is off".to_string(),
+            KeepReason::NotOwned => "its owner labels name another owner".to_string(),
+            KeepReason::PruneDisabled => "prune is disabled on it".to_string(),
+            KeepReason::Excluded => {
+                "it is excluded from reconciliation (reconcile: disabled or ssa: Ignore)"
+                    .to_string()
+            }
+            KeepReason::Protected => format!("namespace {} is protected", object.name),
+        }
+    }
+
+    /// Whether this is a guard of this implementation refusing a delete Flux would do (the
+    /// entry is then reported as refused and kept in the inventory), rather than one of
+    /// Flux's opt-outs (reported as skipped).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, KeepReason::Protected)
+    }
 }
 
 /// The outcome of planning.
@@ -173,6 +236,22 @@ impl Plan {
         options: &PlanOptions,
     ) -> Result<Plan, Error> {
         let desired = dedupe(desired)?;
+        // Custom resources compare by the CRDs the set itself brings, over those known.
+        let mut crds = desired
+            .iter()
+            .filter(|m| m.object.kind() == "CustomResourceDefinition")
+            .peekable();
+        let learnt;
+        let schema: &Schema = if crds.peek().is_some() {
+            let mut s = Schema::extended().overlaid_by(&options.schema);
+            for m in crds {
+                s.add_crd(&m.object.to_value());
+            }
+            learnt = s;
+            &learnt
+        } else {
+            &options.schema
+        };
         let mut plan = Plan {
             inventory: Inventory::new(desired.iter().map(|m| InventoryEntry::of(&m.object))),
             ..Plan::default()
@@ -188,20 +267,41 @@ impl Plan {
                 plan.skipped.push((key, SkipReason::Excluded));
                 continue;
             }
-            let action = match current {
-                None => Action::Create,
+            let (action, takeover) = match current {
+                None => (Action::Create, None),
                 Some(_) if policy.ssa == SsaPolicy::IfNotPresent => {
                     plan.skipped.push((key, SkipReason::IfNotPresent));
                     continue;
                 }
                 Some(current) => {
-                    let changes =
-                        diff::compare(&diff::normalize(&object), &diff::normalize(current));
-                    if changes.is_empty() {
+                    let merge = policy.ssa == SsaPolicy::Merge
+                        || Policy::of_live(current).ssa == SsaPolicy::Merge;
+                    let takeover = if merge {
+                        None
+                    } else {
+                        Takeover::of(current, &options.cleanup, &options.field_manager)
+                    };
+                    let mut changes = diff::compare(&object, current, schema);
+                    let removed = removals(
+                        &object,
+                        current,
+                        takeover.as_ref(),
+                        &options.field_manager,
+                        schema,
+                    );
+                    // Taking fields over matters when the apply then removes some of them, or
+                    // when there is metadata to clean; fields the apply sets anyway are
+                    // forced to the field manager by the apply itself, and a co-owner entry
+                    // left beside them is taken over when it comes to matter.
+                    let takeover = takeover.filter(|t| {
+                        !t.annotations.is_empty() || !t.labels.is_empty() || !removed.is_empty()
+                    });
+                    changes.extend(removed);
+                    if changes.is_empty() && takeover.is_none() {
                         plan.unchanged.push(key);
                         continue;
                     }
-                    Action::Configure(changes)
+                    (Action::Configure(changes), takeover)
                 }
             };
             let stage = StageKind::of(&key, &options.custom_stage_kinds);
@@ -213,6 +313,7 @@ impl Plan {
                     origin,
                     action,
                     policy,
+                    takeover,
                 },
             ));
         }
@@ -255,11 +356,21 @@ impl Plan {
                 Some(KeepReason::PruneDisabled)
             } else if policy.excluded() {
                 Some(KeepReason::Excluded)
+            } else if is_namespace(&entry.object)
+                && options.protected_namespaces.contains(&entry.object.name)
+            {
+                Some(KeepReason::Protected)
             } else {
                 None
             };
             match keep {
-                Some(reason) => self.kept.push((entry, reason)),
+                Some(reason) => {
+                    if reason.is_refusal() {
+                        let kept = self.inventory.entries.iter().cloned();
+                        self.inventory = Inventory::new(kept.chain([entry.clone()]));
+                    }
+                    self.kept.push((entry, reason))
+                }
                 None => self.prunes.push(entry),
             }
         }
@@ -302,14 +413,98 @@ impl Plan {
         for p in &self.prunes {
             entries.push(ChangeSetEntry::new(p.object.clone(), ChangeAction::Deleted));
         }
+        for (entry, reason) in self.kept.iter().filter(|(_, r)| r.is_refusal()) {
+            entries.push(
+                ChangeSetEntry::new(entry.object.clone(), ChangeAction::Refused)
+                    .with_reason(reason.describe(&entry.object)),
+            );
+        }
         ChangeSet { entries }
     }
 }
 
 /// Prune order: reverse kind order, Namespaces last so that their contents go first.
 fn prune_order(a: &ObjectRef, b: &ObjectRef) -> std::cmp::Ordering {
-    let is_ns = |o: &ObjectRef| o.kind == "Namespace" && o.group.is_empty();
-    is_ns(a).cmp(&is_ns(b)).then_with(|| order::compare(b, a))
+    is_namespace(a)
+        .cmp(&is_namespace(b))
+        .then_with(|| order::compare(b, a))
+}
+
+fn is_namespace(o: &ObjectRef) -> bool {
+    o.kind == "Namespace" && o.group.is_empty()
+}
+
+/// What the field manager's own Apply entry holds that `desired` no longer sets, before
+/// other managers' entries are taken into account; `None` without such an entry.
+fn own_stale(
+    managed_fields: Option<&serde_json::Value>,
+    desired: &Object,
+    field_manager: &str,
+    root: Option<crate::schema::Node<'_>>,
+) -> Option<ssa::FieldSet> {
+    let mine = managed_fields?.as_array()?.iter().find(|e| {
+        let text = |k: &str| e.get(k).and_then(serde_json::Value::as_str);
+        text("manager") == Some(field_manager)
+            && text("operation") == Some("Apply")
+            && e.get("subresource").is_none_or(serde_json::Value::is_null)
+    })?;
+    let mut stale = ssa::FieldSet::from_json(mine.get("fieldsV1")?);
+    let applied = ssa::fieldpath::map_set(desired.as_map(), root);
+    stale.subtract(&applied);
+    stale.drop_ancestors_of(&applied);
+    Some(stale)
+}
+
+/// The fields an apply of `desired` would remove from `current`: those the field manager
+/// applied before (including what `takeover` hands it) and `desired` no longer sets, which
+/// comparing `desired`'s own fields cannot find. One [`ChangeKind::Removed`] change per path.
+fn removals(
+    desired: &Object,
+    current: &Object,
+    takeover: Option<&Takeover>,
+    field_manager: &str,
+    schema: &Schema,
+) -> Vec<Change> {
+    let root = schema.root(desired.api_version(), desired.kind());
+    let managed_fields = current.at(&["metadata", "managedFields"]);
+    let entries = match takeover {
+        Some(t) if !t.entries.is_empty() => t.entries.clone(),
+        _ => {
+            // The common case, an object the field manager applied as it is now: its own
+            // entry alone shows nothing stopped being applied, without parsing the others.
+            match own_stale(managed_fields, desired, field_manager, root) {
+                Some(stale) if !stale.is_empty() => managed::read_list(managed_fields),
+                _ => return Vec::new(),
+            }
+        }
+    };
+    if !entries.iter().any(|e| e.is(field_manager, "Apply", None)) {
+        return Vec::new();
+    }
+    let removed = match takeover {
+        Some(t) => {
+            let live = t.applied_to(current);
+            let live = live.as_object().unwrap_or(current.as_map());
+            ssa::removed_by(live, desired.as_map(), &entries, field_manager, root)
+        }
+        None => ssa::removed_by(
+            current.as_map(),
+            desired.as_map(),
+            &entries,
+            field_manager,
+            root,
+        ),
+    };
+    removed
+        .paths()
+        .into_iter()
+        .map(|path| Change {
+            path: path.trim_start_matches('.').to_string(),
+            kind: ChangeKind::Removed,
+            desired: None,
+            live: None,
+        })
+        .collect()
 }
 
 fn dedupe(desired: Vec<Manifest>) -> Result<Vec<Manifest>, Error> {
@@ -339,6 +534,9 @@ pub enum ChangeAction {
     Skipped,
     /// Deleted.
     Deleted,
+    /// Not deleted although the inventory says it should go: a guard refused (a protected
+    /// namespace, a namespace still holding objects of others). The entry says why.
+    Refused,
 }
 
 impl fmt::Display for ChangeAction {
@@ -349,6 +547,7 @@ impl fmt::Display for ChangeAction {
             ChangeAction::Unchanged => "unchanged",
             ChangeAction::Skipped => "skipped",
             ChangeAction::Deleted => "deleted",
+            ChangeAction::Refused => "refused",
         })
     }
 }
@@ -362,6 +561,8 @@ pub struct ChangeSetEntry {
     pub version: Option<String>,
     /// What happened to it.
     pub action: ChangeAction,
+    /// Why, for a skipped or refused entry when known.
+    pub reason: Option<String>,
 }
 
 impl ChangeSetEntry {
@@ -371,7 +572,14 @@ impl ChangeSetEntry {
             object,
             version: None,
             action,
+            reason: None,
         }
+    }
+
+    /// The entry with the reason it was skipped or refused.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
     }
 
     /// The entry with the API version it was applied with.
@@ -382,8 +590,14 @@ impl ChangeSetEntry {
 }
 
 impl fmt::Display for ChangeSetEntry {
+    /// `Deployment/default/web configured`; a refusal also says why:
+    /// `Namespace/default refused (namespace default is protected)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.object, self.action)
+        write!(f, "{} {}", self.object, self.action)?;
+        match &self.reason {
+            Some(reason) if self.action == ChangeAction::Refused => write!(f, " ({reason})"),
+            _ => Ok(()),
+        }
     }
 }
 

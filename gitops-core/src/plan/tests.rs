@@ -347,6 +347,157 @@ fn reads_cover_desired_and_inventory() {
     );
 }
 
+fn managed_cm(data: Value, annotations: Value, managed: Value) -> (ObjectRef, Object) {
+    let (key, mut o) = live_of(cm("default", "a", data));
+    let m = o.as_map_mut();
+    m["metadata"]["annotations"] = annotations;
+    m["metadata"]["managedFields"] = managed;
+    (key, o)
+}
+
+fn field_entry(manager: &str, operation: &str, data: &[&str]) -> Value {
+    let fields: serde_json::Map<String, Value> =
+        data.iter().map(|k| (format!("f:{k}"), json!({}))).collect();
+    json!({"manager": manager, "operation": operation, "apiVersion": "v1",
+        "fieldsType": "FieldsV1", "fieldsV1": {"f:data": fields}})
+}
+
+#[test]
+fn a_field_dropped_from_the_desired_object_is_a_change_when_we_applied_it() {
+    let desired = || vec![manifest("a.yaml", cm("default", "a", json!({"x": "1"})))];
+    let ours = field_entry("kustomize-controller", "Apply", &["x", "y"]);
+    let live: Live = [managed_cm(
+        json!({"x": "1", "y": "2"}),
+        json!({}),
+        json!([ours]),
+    )]
+    .into_iter()
+    .collect();
+    let plan = Plan::compute(desired(), &live, &Inventory::default(), &opts()).unwrap();
+    let apply = plan.applies().next().unwrap();
+    let Action::Configure(changes) = &apply.action else {
+        panic!("{:?}", apply.action)
+    };
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].path, "data.y");
+    assert_eq!(changes[0].kind, ChangeKind::Removed);
+    assert!(apply.takeover.is_none());
+    // Owned by someone else too, the field stays: nothing to do.
+    let theirs = field_entry("helm", "Update", &["y"]);
+    let live: Live = [managed_cm(
+        json!({"x": "1", "y": "2"}),
+        json!({}),
+        json!([
+            field_entry("kustomize-controller", "Apply", &["x", "y"]),
+            theirs
+        ]),
+    )]
+    .into_iter()
+    .collect();
+    let plan = Plan::compute(desired(), &live, &Inventory::default(), &opts()).unwrap();
+    assert!(plan.is_empty(), "{:?}", plan.change_set());
+}
+
+#[test]
+fn kubectl_and_before_first_apply_fields_are_taken_over_unless_merge() {
+    let desired = |annotations: Value| {
+        let mut v = cm("default", "a", json!({"x": "1"}));
+        v["metadata"]["annotations"] = annotations;
+        vec![manifest("a.yaml", v)]
+    };
+    for manager in ["kubectl-client-side-apply", "before-first-apply"] {
+        let live: Live = [managed_cm(
+            json!({"x": "1", "y": "2"}),
+            json!({takeover::LAST_APPLIED_ANNOTATION: "{}"}),
+            json!([field_entry(manager, "Update", &["x", "y"])]),
+        )]
+        .into_iter()
+        .collect();
+        let plan =
+            Plan::compute(desired(json!({})), &live, &Inventory::default(), &opts()).unwrap();
+        let apply = plan.applies().next().unwrap();
+        let takeover = apply.takeover.as_ref().unwrap();
+        assert_eq!(takeover.taken_from, [manager]);
+        assert_eq!(takeover.annotations, [takeover::LAST_APPLIED_ANNOTATION]);
+        let Action::Configure(changes) = &apply.action else {
+            panic!("{:?}", apply.action)
+        };
+        let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["data.y"], "{manager}");
+        // `ssa: Merge` leaves other managers their fields: nothing to do.
+        let merge = desired(json!({SSA_KEY: "Merge"}));
+        let mut live = live.clone();
+        for o in live.values_mut() {
+            o.set_annotation(SSA_KEY, "Merge");
+        }
+        let plan = Plan::compute(merge, &live, &Inventory::default(), &opts()).unwrap();
+        assert!(plan.is_empty(), "{:?}", plan.change_set());
+    }
+}
+
+#[test]
+fn a_takeover_that_changes_nothing_is_not_sent() {
+    // `kubectl-edit` applied a field the desired object sets anyway, with another value: the
+    // forced apply takes it back without any cleanup.
+    let desired = vec![manifest("a.yaml", cm("default", "a", json!({"x": "1"})))];
+    let live: Live = [managed_cm(
+        json!({"x": "edited"}),
+        json!({}),
+        json!([
+            field_entry("kustomize-controller", "Apply", &["x"]),
+            field_entry("kubectl-edit", "Apply", &["x"]),
+        ]),
+    )]
+    .into_iter()
+    .collect();
+    let plan = Plan::compute(desired.clone(), &live, &Inventory::default(), &opts()).unwrap();
+    let apply = plan.applies().next().unwrap();
+    assert!(apply.takeover.is_none());
+    assert_eq!(
+        plan.change_set().to_string(),
+        "ConfigMap/default/a configured"
+    );
+    // Once Git drops the field, the takeover is what lets the apply remove it.
+    let dropped = vec![manifest("a.yaml", cm("default", "a", json!({})))];
+    let plan = Plan::compute(dropped, &live, &Inventory::default(), &opts()).unwrap();
+    let apply = plan.applies().next().unwrap();
+    assert_eq!(
+        apply.takeover.as_ref().unwrap().taken_from,
+        ["kubectl-edit"]
+    );
+}
+
+#[test]
+fn protected_namespaces_are_refused_and_stay_in_the_inventory() {
+    let ns =
+        |name: &str| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+    let previous = Inventory::new([
+        InventoryEntry::of(&Object::from_value(ns("default")).unwrap()),
+        InventoryEntry::of(&Object::from_value(ns("team")).unwrap()),
+    ]);
+    let live: Live = [live_of(ns("default")), live_of(ns("team"))]
+        .into_iter()
+        .collect();
+    let mut options = opts();
+    options.protected_namespaces.push("team".into());
+    let plan = Plan::compute(Vec::new(), &live, &previous, &options).unwrap();
+    assert!(plan.prunes.is_empty());
+    assert_eq!(
+        plan.change_set().to_string(),
+        "Namespace/team refused (namespace team is protected)\n\
+         Namespace/default refused (namespace default is protected)"
+    );
+    assert_eq!(plan.inventory.entries.len(), 2);
+    // Not ours any more: skipped, not refused, and gone from the inventory.
+    let mut foreign = live.clone();
+    for o in foreign.values_mut() {
+        o.set_label(OWNER_NAME_LABEL, "other");
+    }
+    let plan = Plan::compute(Vec::new(), &foreign, &previous, &options).unwrap();
+    assert_eq!(plan.change_set().to_string(), "");
+    assert!(plan.inventory.entries.is_empty());
+}
+
 /// Executes a plan against a live snapshot the way an honest cluster would.
 fn execute(plan: &Plan, live: &mut Live, applied: &mut BTreeMap<ObjectRef, Vec<ssa::Entry>>) {
     for a in plan.applies() {
@@ -358,14 +509,16 @@ fn execute(plan: &Plan, live: &mut Live, applied: &mut BTreeMap<ObjectRef, Vec<s
         let api_version = a.object.api_version().to_string();
         let schema = Schema::builtin().root(&api_version, a.object.kind());
         let request = ssa::Applied {
-            manager: "gitops",
+            manager: crate::reconcile::FIELD_MANAGER,
             subresource: None,
             api_version: &api_version,
             force: true,
             custom_resource: schema.is_none(),
         };
         let entries = applied.remove(&key).unwrap_or_default();
-        let (merged, entries) = ssa::apply(&base, &desired, entries, &request, schema).unwrap();
+        let (mut merged, entries) = ssa::apply(&base, &desired, entries, &request, schema).unwrap();
+        // The live object carries its managedFields, as the server returns it.
+        ssa::managed::write(&mut merged, &entries);
         live.insert(key.clone(), Object::from_value(merged).unwrap());
         applied.insert(key, entries);
     }
@@ -417,7 +570,7 @@ proptest! {
             owner().label(&mut want);
             let got = live.get(&want.object_ref());
             prop_assert!(got.is_some());
-            prop_assert!(diff::compare(&want, got.unwrap()).is_empty());
+            prop_assert!(diff::compare(&want, got.unwrap(), Schema::builtin()).is_empty());
         }
         // ...and planning again changes nothing.
         let again = Plan::compute(manifests, &live, &plan.inventory, &opts()).unwrap();

@@ -32,6 +32,12 @@ pub struct KustomizationOptions {
     /// The `StrictPostBuildSubstitutions` feature gate (on by default since Flux v1.9): an
     /// undefined variable without a default fails the build.
     pub strict_substitutions: bool,
+    /// `--override-manager`: field managers whose fields are taken over before an apply, in
+    /// addition to Flux's (`kubectl`, `before-first-apply`, the controller's own updates).
+    pub override_managers: Vec<String>,
+    /// Namespaces never pruned: [`crate::plan::PROTECTED_NAMESPACES`]; the controller adds
+    /// the one it runs in.
+    pub protected_namespaces: Vec<String>,
 }
 
 impl Default for KustomizationOptions {
@@ -43,6 +49,11 @@ impl Default for KustomizationOptions {
             custom_stage_kinds: Vec::new(),
             no_cross_namespace_refs: false,
             strict_substitutions: true,
+            override_managers: Vec::new(),
+            protected_namespaces: crate::plan::PROTECTED_NAMESPACES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 }
@@ -241,13 +252,17 @@ impl<'a> KustomizationReconciler<'a> {
             .map(|m| m.object.clone())
             .collect();
         let previous = out.status.inventory.clone().unwrap_or_default();
-        let live = self.snapshot(&desired, &previous).await.map_err(|e| {
-            Failure::retry(reason::RECONCILIATION_FAILED, e.to_string(), timing.retry)
-        })?;
-        let mut options = PlanOptions::new(Owner::new(&ks.metadata.name, &ks.metadata.namespace));
+        let failed =
+            |e: Error| Failure::retry(reason::RECONCILIATION_FAILED, e.to_string(), timing.retry);
+        let live = self.snapshot(&desired, &previous).await.map_err(failed)?;
+        let mut options = self.plan_options(ks);
         options.prune = ks.spec.prune;
         options.force = ks.spec.force;
-        options.custom_stage_kinds = self.options.custom_stage_kinds.clone();
+        options.schema = self
+            .cluster
+            .schema(&Plan::reads(&desired, &previous))
+            .await
+            .map_err(failed)?;
         let plan = Plan::compute(desired, &live, &previous, &options).map_err(|e| {
             Failure::retry(reason::RECONCILIATION_FAILED, e.to_string(), timing.retry)
         })?;
@@ -319,6 +334,13 @@ impl<'a> KustomizationReconciler<'a> {
         let mut prune_errors = Vec::new();
         let mut pruned = ChangeSet::default();
         let owner = Owner::new(&ks.metadata.name, &ks.metadata.namespace);
+        // Refusals the plan decided (protected namespaces) and those the cluster reports.
+        for (entry, why) in plan.kept.iter().filter(|(_, r)| r.is_refusal()) {
+            pruned.entries.push(
+                ChangeSetEntry::new(entry.object.clone(), ChangeAction::Refused)
+                    .with_reason(why.describe(&entry.object)),
+            );
+        }
         if !plan.prunes.is_empty() {
             for (entry, result) in self.cluster.prune_set(&plan.prunes, &owner).await {
                 match result {
@@ -326,16 +348,18 @@ impl<'a> KustomizationReconciler<'a> {
                         entry.object.clone(),
                         ChangeAction::Deleted,
                     )),
+                    Pruned::Skipped(why) => pruned.entries.push(
+                        ChangeSetEntry::new(entry.object.clone(), ChangeAction::Skipped)
+                            .with_reason(why),
+                    ),
                     Pruned::Refused(why) => {
-                        pruned.entries.push(ChangeSetEntry::new(
-                            entry.object.clone(),
-                            ChangeAction::Skipped,
-                        ));
-                        out.events.push(Event::new(
-                            EventType::Warning,
-                            reason::PRUNE_FAILED,
-                            format!("{} not pruned: {why}", entry.object),
-                        ));
+                        pruned.entries.push(
+                            ChangeSetEntry::new(entry.object.clone(), ChangeAction::Refused)
+                                .with_reason(why),
+                        );
+                        // Still ours and still there: tried again next time.
+                        inventory =
+                            Inventory::new(inventory.entries.into_iter().chain([entry.clone()]));
                     }
                     Pruned::Failed(e) => {
                         prune_errors.push(format!("{}: {e}", entry.object));
@@ -347,6 +371,22 @@ impl<'a> KustomizationReconciler<'a> {
             }
         }
         record_changes(out, &pruned, &revision);
+        let refused: Vec<String> = pruned
+            .entries
+            .iter()
+            .filter(|e| e.action == ChangeAction::Refused)
+            .map(|e| {
+                let why = e.reason.as_deref().unwrap_or("refused");
+                format!("{} ({why})", e.object)
+            })
+            .collect();
+        for line in &refused {
+            out.events.push(Event::new(
+                EventType::Warning,
+                reason::PRUNE_FAILED,
+                format!("not pruned: {line}"),
+            ));
+        }
         out.status.inventory = Some(inventory);
         if !prune_errors.is_empty() {
             return Err(Failure::retry(
@@ -369,12 +409,24 @@ impl<'a> KustomizationReconciler<'a> {
             condition::READY,
             ConditionStatus::True,
             reason::RECONCILIATION_SUCCEEDED,
-            message::applied_revision(&revision),
+            message::applied_revision_refusing(&revision, &refused),
             generation,
             now,
         );
         st.conditions.remove(condition::STALLED);
         Ok(None)
+    }
+
+    /// Plan settings from the reconciler's options, for a Kustomization's objects.
+    fn plan_options(&self, ks: &Kustomization) -> PlanOptions {
+        let owner = Owner::new(&ks.metadata.name, &ks.metadata.namespace);
+        let mut options = PlanOptions::new(owner).with_field_manager(&self.options.field_manager);
+        for manager in &self.options.override_managers {
+            options.cleanup = options.cleanup.with_override_manager(manager);
+        }
+        options.protected_namespaces = self.options.protected_namespaces.clone();
+        options.custom_stage_kinds = self.options.custom_stage_kinds.clone();
+        options
     }
 
     /// Flux's post-build substitution: reads the `substituteFrom` ConfigMaps and Secrets from
@@ -677,20 +729,30 @@ impl<'a> KustomizationReconciler<'a> {
         else {
             return;
         };
-        let owner = Owner::new(&ks.metadata.name, &ks.metadata.namespace);
         let reads: Vec<SetMember> = inventory
             .entries
             .iter()
             .map(|e| (e.object.clone(), e.api_version()))
             .collect();
         let live = self.cluster.read_set(&reads).await.unwrap_or_default();
-        let mut options = PlanOptions::new(owner);
+        let mut options = self.plan_options(ks);
         options.prune = true;
         // Planning an empty desired set against the inventory gives Flux's deletion rules.
         let Ok(plan) = Plan::compute(Vec::new(), &live, inventory, &options) else {
             return;
         };
         let mut deleted = ChangeSet::default();
+        for (entry, why) in plan.kept.iter().filter(|(_, r)| r.is_refusal()) {
+            out.events.push(Event::new(
+                EventType::Warning,
+                reason::PRUNE_FAILED,
+                format!(
+                    "not pruned: {} ({})",
+                    entry.object,
+                    why.describe(&entry.object)
+                ),
+            ));
+        }
         let owner = options.owner.clone();
         let results = if plan.prunes.is_empty() {
             Vec::new()
@@ -703,10 +765,11 @@ impl<'a> KustomizationReconciler<'a> {
                     entry.object.clone(),
                     ChangeAction::Deleted,
                 )),
+                Pruned::Skipped(_) => {}
                 Pruned::Refused(why) => out.events.push(Event::new(
                     EventType::Warning,
                     reason::PRUNE_FAILED,
-                    format!("{} not pruned: {why}", entry.object),
+                    format!("not pruned: {} ({why})", entry.object),
                 )),
                 Pruned::Failed(e) => out.events.push(Event::new(
                     EventType::Warning,

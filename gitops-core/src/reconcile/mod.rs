@@ -30,6 +30,7 @@ use crate::api::GitRepository;
 use crate::fs::FileSystem;
 use crate::health::{self, Health};
 use crate::plan::{Action, Apply, ChangeAction, ChangeSet, ChangeSetEntry, Live, Owner};
+use crate::schema::Schema;
 use crate::status::Artifact;
 use crate::{Error, InventoryEntry, Object, ObjectRef};
 
@@ -124,7 +125,13 @@ pub struct SetApplied {
 pub enum Pruned {
     /// Deleted (or already gone).
     Deleted,
-    /// Left in place by a guard the implementation enforces; the reason says which.
+    /// Left in place by one of Flux's opt-outs found on the live object (owner labels of
+    /// another owner, `prune: disabled`, `reconcile: disabled`): reported as skipped and
+    /// dropped from the inventory, as Flux does.
+    Skipped(String),
+    /// Left in place by a guard the implementation enforces where Flux would delete (a
+    /// protected namespace, a namespace holding objects of others); the reason says which.
+    /// Reported as refused, and kept in the inventory so that it is tried again.
     Refused(String),
     /// The delete failed.
     Failed(Error),
@@ -200,6 +207,15 @@ pub trait Cluster: Send + Sync {
     ) -> Vec<(InventoryEntry, Pruned)> {
         let _ = owner;
         prune_each(self, entries).await
+    }
+
+    /// The schema to compare a set's objects by ([`crate::diff::compare`]): the built-in
+    /// kinds and, for custom kinds, their CRDs as far as the implementation can read them.
+    /// The default knows the built-in kinds only; the CRDs of the desired set itself are
+    /// learnt by the plan in any case.
+    async fn schema(&self, objects: &[SetMember]) -> Result<Arc<Schema>, Error> {
+        let _ = objects;
+        Ok(Arc::new(Schema::extended()))
     }
 
     /// The health of a set of objects, in the order given.

@@ -1098,3 +1098,58 @@ fn reconciler_hands_whole_sets_to_the_cluster() {
         ]
     );
 }
+
+#[test]
+fn a_refused_prune_is_in_the_change_set_the_status_and_the_inventory() {
+    let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-public\n";
+    let env = env_with(&[("app/a.yaml", &cm("a", "1")), ("app/ns.yaml", ns)], "");
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    assert_ready(&out);
+    // The next revision drops the namespace: the guard refuses to delete it.
+    let rev = env.source.commit(
+        URL,
+        "main",
+        files(&[("app/a.yaml", &cm("a", "1"))]),
+        "drop the namespace",
+    );
+    block_on(env.reconcile_source("flux-system", "fleet")).unwrap();
+    let out = block_on(env.reconcile_kustomization("flux-system", "app")).unwrap();
+    let why = "Namespace/kube-public (namespace kube-public is protected)";
+    assert_eq!(
+        ready(&out.status.conditions),
+        (
+            ConditionStatus::True,
+            "ReconciliationSucceeded".into(),
+            format!("Applied revision: {rev}; refused to prune: {why}")
+        )
+    );
+    let msgs: Vec<&str> = out.events.iter().map(|e| e.message.as_str()).collect();
+    assert!(
+        msgs.contains(&"Namespace/kube-public refused (namespace kube-public is protected)"),
+        "{msgs:?}"
+    );
+    let warning = out
+        .events
+        .iter()
+        .find(|e| e.type_ == EventType::Warning)
+        .expect("a warning event");
+    assert_eq!(warning.reason, reason::PRUNE_FAILED);
+    assert_eq!(warning.message, format!("not pruned: {why}"));
+    assert!(
+        env.cluster
+            .get_object(&crate::ObjectRef::new("", "Namespace", "", "kube-public"))
+            .is_some()
+    );
+    let ids: Vec<String> = out
+        .status
+        .inventory
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| e.id())
+        .collect();
+    assert!(
+        ids.contains(&"_kube-public__Namespace".to_string()),
+        "{ids:?}"
+    );
+}

@@ -291,10 +291,15 @@ const UNOWNED_METADATA: &[&str] = &[
 /// The paths of a whole object, as an applier owns them: every leaf and list element, without
 /// `apiVersion`, `kind` and identity metadata.
 pub fn object_set(object: &Value, schema: Option<Node<'_>>) -> FieldSet {
+    match object.as_object() {
+        Some(map) => map_set(map, schema),
+        None => FieldSet::default(),
+    }
+}
+
+/// [`object_set`] of an object's top-level map.
+pub fn map_set(map: &Map<String, Value>, schema: Option<Node<'_>>) -> FieldSet {
     let mut set = FieldSet::default();
-    let Some(map) = object.as_object() else {
-        return set;
-    };
     for (key, value) in map {
         if key == "apiVersion" || key == "kind" {
             continue;

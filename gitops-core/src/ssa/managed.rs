@@ -64,10 +64,12 @@ impl Entry {
 
 /// The entries recorded on an object.
 pub fn read(object: Option<&Value>) -> Vec<Entry> {
-    let Some(list) = object
-        .and_then(|o| o.pointer("/metadata/managedFields"))
-        .and_then(Value::as_array)
-    else {
+    read_list(object.and_then(|o| o.pointer("/metadata/managedFields")))
+}
+
+/// The entries of a `metadata.managedFields` list.
+pub fn read_list(managed_fields: Option<&Value>) -> Vec<Entry> {
+    let Some(list) = managed_fields.and_then(Value::as_array) else {
         return Vec::new();
     };
     list.iter()

@@ -158,14 +158,7 @@ pub fn apply(
         .position(|e| e.is(request.manager, "Apply", request.subresource));
     match mine {
         Some(i) => {
-            let mut stale = entries[i].set.clone();
-            stale.subtract(&applied);
-            stale.drop_ancestors_of(&applied);
-            for (j, other) in entries.iter().enumerate() {
-                if j != i {
-                    stale.subtract(&other.set);
-                }
-            }
+            let stale = stale(&entries, i, &applied);
             if !stale.is_empty() {
                 managed::remove(&mut merged, &stale, schema);
             }
@@ -184,4 +177,66 @@ pub fn apply(
         meta.remove("managedFields");
     }
     Ok((merged, entries))
+}
+
+/// The fields entry `mine` owns that `applied` no longer sets and no other entry owns: what
+/// an apply of `applied` by that manager removes.
+fn stale(entries: &[Entry], mine: usize, applied: &FieldSet) -> FieldSet {
+    let mut stale = entries[mine].set.clone();
+    stale.subtract(applied);
+    stale.drop_ancestors_of(applied);
+    for (j, other) in entries.iter().enumerate() {
+        if j != mine {
+            stale.subtract(&other.set);
+        }
+    }
+    stale
+}
+
+/// The fields a forced server-side apply of `config` by `manager` would remove from `live`,
+/// given the object's managedFields `entries`: those the manager's Apply entry owns, the
+/// configuration no longer sets and no other manager owns, when at least one of them is
+/// still in `live`. Empty when the manager never applied the object.
+///
+/// This is the part of "would the apply change anything" that comparing the configuration's
+/// own fields with the live object cannot see: a field deleted from Git.
+///
+/// ```
+/// use gitops_core::schema::Schema;
+/// use gitops_core::ssa::{self, managed};
+/// use serde_json::json;
+/// let live = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a",
+///     "managedFields": [{"manager": "me", "operation": "Apply", "apiVersion": "v1",
+///         "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:x": {}, "f:y": {}}}}]},
+///     "data": {"x": "1", "y": "2"}});
+/// let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"},
+///     "data": {"x": "1"}});
+/// let entries = managed::read(Some(&live));
+/// let schema = Schema::builtin().root("v1", "ConfigMap");
+/// let (live, config) = (live.as_object().unwrap(), config.as_object().unwrap());
+/// let removed = ssa::removed_by(live, config, &entries, "me", schema);
+/// assert_eq!(removed.paths(), [".data.y"]);
+/// ```
+pub fn removed_by(
+    live: &serde_json::Map<String, Value>,
+    config: &serde_json::Map<String, Value>,
+    entries: &[Entry],
+    manager: &str,
+    schema: Option<Node<'_>>,
+) -> FieldSet {
+    let Some(mine) = entries.iter().position(|e| e.is(manager, "Apply", None)) else {
+        return FieldSet::default();
+    };
+    let applied = fieldpath::map_set(config, schema);
+    let stale = stale(entries, mine, &applied);
+    if stale.is_empty() {
+        return stale;
+    }
+    let mut pruned = Value::Object(live.clone());
+    managed::remove(&mut pruned, &stale, schema);
+    if pruned.as_object() == Some(live) {
+        FieldSet::default()
+    } else {
+        stale
+    }
 }

@@ -326,6 +326,7 @@ impl MemoryCluster {
         }
         state.counter += 1;
         let counter = state.counter;
+        let schema = learnt_schema(&state);
         match state.objects.get_mut(&key) {
             None => {
                 let mut object = desired.clone();
@@ -341,7 +342,8 @@ impl MemoryCluster {
                         ]}),
                     );
                 }
-                let (_, entries) = write(&desired, Vec::new(), &desired, manager, operation);
+                let (_, entries) =
+                    write(&desired, Vec::new(), &desired, manager, operation, &schema);
                 state.objects.insert(
                     key,
                     Stored {
@@ -358,6 +360,7 @@ impl MemoryCluster {
                     &desired,
                     manager,
                     operation,
+                    &schema,
                 );
                 if let Some(path) = immutable_change(&stored.object, &merged) {
                     return Err(api_error(
@@ -423,6 +426,18 @@ enum Operation {
     Update,
 }
 
+/// The built-in kinds and the custom resources of the CRDs stored, as an API server knows
+/// them.
+fn learnt_schema(state: &State) -> Schema {
+    let mut schema = Schema::extended();
+    for (key, stored) in &state.objects {
+        if key.kind == "CustomResourceDefinition" {
+            schema.add_crd(&stored.object.to_value());
+        }
+    }
+    schema
+}
+
 /// `desired` written by `manager` over `live`: a forced server-side apply, or an update.
 fn write(
     live: &Object,
@@ -430,16 +445,16 @@ fn write(
     desired: &Object,
     manager: &str,
     operation: Operation,
+    schema: &Schema,
 ) -> (Object, Vec<Entry>) {
     let api_version = desired.api_version().to_string();
-    let schema = Schema::builtin().root(&api_version, desired.kind());
+    let custom = Schema::builtin()
+        .root(&api_version, desired.kind())
+        .is_none();
+    let schema = schema.root(&api_version, desired.kind());
     if operation == Operation::Update {
-        let (changed, removed) = ssa::fieldpath::compare(
-            &live.to_value(),
-            &desired.to_value(),
-            schema,
-            schema.is_none(),
-        );
+        let (changed, removed) =
+            ssa::fieldpath::compare(&live.to_value(), &desired.to_value(), schema, custom);
         let mut entries = entries;
         for entry in entries.iter_mut() {
             entry.set.subtract(&removed);
@@ -477,7 +492,7 @@ fn write(
         subresource: None,
         api_version: &api_version,
         force: true,
-        custom_resource: schema.is_none(),
+        custom_resource: custom,
     };
     let live_value = live.to_value();
     match ssa::apply(
@@ -598,6 +613,10 @@ impl Cluster for MemoryCluster {
     ) -> Vec<(InventoryEntry, Pruned)> {
         self.record_set(SetVerb::Prune, entries.len());
         reconcile::prune_each(self, entries).await
+    }
+
+    async fn schema(&self, _objects: &[SetMember]) -> Result<std::sync::Arc<Schema>, Error> {
+        Ok(std::sync::Arc::new(learnt_schema(&self.lock())))
     }
 
     async fn health_set(
