@@ -4,8 +4,10 @@
 //! run. The outputs must be byte-identical before anything is timed.
 //!
 //! Run with `cargo bench --bench render`. Needs `kubectl` on the PATH (fails naming it).
-//! `RENDER_BENCH_SIZES=10,1000` picks other object counts (10, 1,000, 3,000 and 10,000 by
-//! default); `RENDER_BENCH_KUBECTL_TIMEOUT=600` stops kubectl after 600 seconds on a tree
+//! `RENDER_BENCH_SIZES=10,1000,monitoring` picks other trees: object counts of the app tree
+//! below, and `monitoring` for the tree of [`monitoring`] (few objects, large documents); the
+//! default is `10,1000,3000,10000,monitoring`. `RENDER_BENCH_KUBECTL_TIMEOUT=600` stops kubectl
+//! after 600 seconds on a tree
 //! (30 minutes by default) and compares on a smaller tree instead. `RENDER_BENCH_KEEP=1` keeps
 //! the generated trees and prints where (for profiling `gitops build --path` on them).
 //!
@@ -24,6 +26,9 @@ use std::time::{Duration, Instant};
 
 use gitops::core::{render, yaml};
 use gitops::git::disk::DiskFs;
+
+#[path = "render/monitoring.rs"]
+mod monitoring;
 
 /// How long `kubectl kustomize` may take on one tree before the bench stops it and falls
 /// back to a smaller tree, unless `RENDER_BENCH_KUBECTL_TIMEOUT` (seconds) says otherwise.
@@ -274,19 +279,96 @@ fn first_difference(ours: &str, theirs: &str) -> String {
 }
 
 struct Row {
+    tree: &'static str,
     objects: usize,
     files: usize,
+    /// Bytes of the YAML (and other files) the tree holds: what the renderer reads.
+    input: u64,
     ours: Duration,
     ours_runs: usize,
     kubectl: Duration,
     kubectl_runs: usize,
 }
 
+/// The total size of the files under `dir`.
+fn tree_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let meta = e.metadata().unwrap();
+            if meta.is_dir() {
+                tree_bytes(&e.path())
+            } else {
+                meta.len()
+            }
+        })
+        .sum()
+}
+
+/// One tree to measure: the app tree of about `n` objects, or the monitoring tree.
+#[derive(Clone, Copy)]
+enum Tree {
+    Apps(usize),
+    Monitoring,
+}
+
+fn parse_tree(s: &str) -> Tree {
+    match s.trim() {
+        "monitoring" => Tree::Monitoring,
+        n => Tree::Apps(n.parse().unwrap_or_else(|_| {
+            panic!("RENDER_BENCH_SIZES takes object counts and `monitoring`, not {n:?}")
+        })),
+    }
+}
+
+/// Checks that ours prints what kubectl printed on `root`, keeping everything on a difference.
+fn check_identical(
+    scratch: tempfile::TempDir,
+    label: &str,
+    objects: usize,
+    text: &str,
+    theirs: &str,
+) -> tempfile::TempDir {
+    if text == theirs {
+        return scratch;
+    }
+    let ours_out = scratch.path().join(format!("ours-{label}.yaml"));
+    std::fs::write(&ours_out, text).unwrap();
+    let kept = scratch.keep();
+    panic!(
+        "{objects} objects: our output differs from kubectl kustomize: {}; the tree and both \
+         outputs are kept in {}",
+        first_difference(text, theirs),
+        kept.display()
+    );
+}
+
+/// Times `runs` renders of `root`, checking each prints `expected_len` bytes.
+fn time_ours(root: &Path, runs: usize, expected_len: usize) -> Duration {
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let start = Instant::now();
+        let (text, _) = ours(root);
+        times.push(start.elapsed());
+        assert_eq!(text.len(), expected_len);
+    }
+    median(times)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported.
-    let sizes: Vec<usize> = std::env::var("RENDER_BENCH_SIZES")
-        .map(|s| s.split(',').map(|n| n.trim().parse().unwrap()).collect())
-        .unwrap_or_else(|_| vec![10, 1_000, 3_000, 10_000]);
+    let trees: Vec<Tree> = std::env::var("RENDER_BENCH_SIZES")
+        .map(|s| s.split(',').map(parse_tree).collect())
+        .unwrap_or_else(|_| {
+            vec![
+                Tree::Apps(10),
+                Tree::Apps(1_000),
+                Tree::Apps(3_000),
+                Tree::Apps(10_000),
+                Tree::Monitoring,
+            ]
+        });
     let limit = kubectl_limit();
     let version = Command::new("kubectl")
         .args(["version", "--client"])
@@ -301,36 +383,67 @@ fn main() {
     );
     // Timings move with the machine's load: print it beside them.
     println!("load average at start: {}", load_average());
-    let scratch = tempfile::tempdir().unwrap();
+    let mut scratch = tempfile::tempdir().unwrap();
     let mut rows = Vec::new();
     let mut notes = Vec::new();
-    for requested in sizes {
+    for tree in trees {
+        let requested = match tree {
+            Tree::Apps(n) => n,
+            Tree::Monitoring => {
+                let root = scratch.path().join("tree-monitoring");
+                let files = monitoring::generate(&root);
+                let input = tree_bytes(&root);
+                let out = scratch.path().join("kubectl-monitoring.yaml");
+                let (text, objects) = ours(&root);
+                let (theirs, first) = kubectl(&root, &out, limit)
+                    .expect("kubectl kustomize took longer than the limit on the monitoring tree");
+                scratch = check_identical(scratch, "monitoring", objects, &text, &theirs);
+                let mut kubectl_times = vec![first];
+                for _ in 1..5 {
+                    kubectl_times.push(kubectl(&root, &out, limit).unwrap().1);
+                }
+                let row = Row {
+                    tree: "monitoring",
+                    objects,
+                    files,
+                    input,
+                    ours: time_ours(&root, 20, theirs.len()),
+                    ours_runs: 20,
+                    kubectl: median(kubectl_times),
+                    kubectl_runs: 5,
+                };
+                println!(
+                    "monitoring: {objects} objects, {files} files, {input} bytes in: identical output ({} bytes); ours {} (median of 20), kubectl {} (median of 5)",
+                    theirs.len(),
+                    show(row.ours),
+                    show(row.kubectl),
+                );
+                rows.push(row);
+                continue;
+            }
+        };
         let mut apps = apps_for(requested);
         let row = loop {
             let root = scratch.path().join(format!("tree-{apps}"));
             let files = generate(&root, apps);
+            let input = tree_bytes(&root);
             let out = scratch.path().join(format!("kubectl-{apps}.yaml"));
             // One untimed run of ours warms the page cache for both tools.
             let (text, objects) = ours(&root);
             assert_eq!(objects, objects_for(apps));
             let Some((theirs, first)) = kubectl(&root, &out, limit) else {
                 // Ours is still timed on this tree (unchecked against kubectl), to show growth.
-                let ours_times = (0..3)
-                    .map(|_| {
-                        let start = Instant::now();
-                        ours(&root);
-                        start.elapsed()
-                    })
-                    .collect();
-                let ours = median(ours_times);
+                let ours = time_ours(&root, 3, text.len());
                 println!(
                     "{objects} objects, {files} files: ours {} (median of 3), kubectl over {}s (stopped)",
                     show(ours),
                     limit.as_secs()
                 );
                 rows.push(Row {
+                    tree: "apps",
                     objects,
                     files,
+                    input,
                     ours,
                     ours_runs: 3,
                     kubectl: limit,
@@ -346,17 +459,7 @@ fn main() {
                 apps = smaller;
                 continue;
             };
-            if text != theirs {
-                let ours_out = scratch.path().join(format!("ours-{apps}.yaml"));
-                std::fs::write(&ours_out, &text).unwrap();
-                let kept = scratch.keep();
-                panic!(
-                    "{objects} objects: our output differs from kubectl kustomize: {}; the tree \
-                     and both outputs are kept in {}",
-                    first_difference(&text, &theirs),
-                    kept.display()
-                );
-            }
+            scratch = check_identical(scratch, &apps.to_string(), objects, &text, &theirs);
             // Fewer repetitions for the big trees keep the whole run within minutes.
             let (ours_runs, kubectl_runs) = match objects {
                 0..=100 => (50, 5),
@@ -367,26 +470,22 @@ fn main() {
             for _ in 1..kubectl_runs {
                 kubectl_times.push(kubectl(&root, &out, limit).unwrap().1);
             }
-            let mut ours_times = Vec::new();
-            for _ in 0..ours_runs {
-                let start = Instant::now();
-                let (text, _) = ours(&root);
-                ours_times.push(start.elapsed());
-                assert_eq!(text.len(), theirs.len());
-            }
             break Row {
+                tree: "apps",
                 objects,
                 files,
-                ours: median(ours_times),
+                input,
+                ours: time_ours(&root, ours_runs, theirs.len()),
                 ours_runs,
                 kubectl: median(kubectl_times),
                 kubectl_runs,
             };
         };
         println!(
-            "{} objects, {} files: identical output ({} bytes); ours {} (median of {}), kubectl {} (median of {})",
+            "{} objects, {} files, {} bytes in: identical output ({} bytes); ours {} (median of {}), kubectl {} (median of {})",
             row.objects,
             row.files,
+            row.input,
             std::fs::metadata(scratch.path().join(format!("kubectl-{apps}.yaml")))
                 .map(|m| m.len())
                 .unwrap_or(0),
@@ -401,19 +500,32 @@ fn main() {
         println!("trees kept in {}", scratch.keep().display());
     }
     println!();
-    println!("| objects | files | ours | kubectl kustomize | ratio | ours per object |");
-    println!("|--------:|------:|-----:|------------------:|------:|----------------:|");
+    println!(
+        "| tree | objects | files | YAML in | ours | kubectl kustomize | ratio | ours per object | ours MB/s | kubectl MB/s |"
+    );
+    println!(
+        "|------|--------:|------:|--------:|-----:|------------------:|------:|----------------:|----------:|-------------:|"
+    );
     for r in &rows {
         // A stopped kubectl run is a lower bound.
-        let over = if r.kubectl_runs == 0 { "> " } else { "" };
+        let (over, under) = if r.kubectl_runs == 0 {
+            ("> ", "< ")
+        } else {
+            ("", "")
+        };
+        let mb = r.input as f64 / 1e6;
         println!(
-            "| {} | {} | {} | {over}{} | {over}{:.1}× | {:.1} µs |",
+            "| {} | {} | {} | {:.2} MB | {} | {over}{} | {over}{:.1}× | {:.1} µs | {:.1} | {under}{:.1} |",
+            r.tree,
             r.objects,
             r.files,
+            mb,
             show(r.ours),
             show(r.kubectl),
             r.kubectl.as_secs_f64() / r.ours.as_secs_f64(),
-            r.ours.as_secs_f64() * 1e6 / r.objects as f64
+            r.ours.as_secs_f64() * 1e6 / r.objects as f64,
+            mb / r.ours.as_secs_f64(),
+            mb / r.kubectl.as_secs_f64(),
         );
     }
     for note in notes {
