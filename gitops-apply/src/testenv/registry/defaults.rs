@@ -109,6 +109,40 @@ const DEFAULTERS: &[(&str, Defaulter)] = &[
     ("apiextensions.v1.CustomResourceDefinition", crd),
 ];
 
+/// Which entries of [`DEFAULTERS`] ran, for the rule catalogue's test (per thread, off
+/// unless started).
+#[cfg(test)]
+pub(crate) mod defaulter_hits {
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    thread_local! {
+        static HITS: RefCell<Option<BTreeSet<String>>> = const { RefCell::new(None) };
+    }
+
+    pub(crate) fn start() {
+        HITS.with(|h| *h.borrow_mut() = Some(BTreeSet::new()));
+    }
+
+    pub(crate) fn take() -> BTreeSet<String> {
+        HITS.with(|h| h.borrow_mut().take().unwrap_or_default())
+    }
+
+    pub(super) fn record(key: &str) {
+        HITS.with(|h| {
+            if let Some(hits) = h.borrow_mut().as_mut() {
+                hits.insert(key.to_string());
+            }
+        });
+    }
+}
+
+/// The Go types that have a defaulting function, for the rule catalogue.
+#[cfg(test)]
+pub(crate) fn defaulted_types() -> impl Iterator<Item = &'static str> {
+    DEFAULTERS.iter().map(|(key, _)| *key)
+}
+
 /// Runs the defaulting functions over a built-in object.
 pub(crate) fn apply_defaults(resource: &Resource, object: &mut Value) {
     if resource.custom.is_some() {
@@ -132,6 +166,8 @@ fn walk(value: &mut Value, node: Option<Node<'_>>, root: Option<&str>) {
     if let (Some(key), Some(map)) = (key, value.as_object_mut())
         && let Some((_, defaulter)) = DEFAULTERS.iter().find(|(k, _)| *k == key)
     {
+        #[cfg(test)]
+        defaulter_hits::record(key);
         defaulter(map);
     }
     let Some(node) = node else {
@@ -171,7 +207,10 @@ pub(crate) fn type_key(name: &str) -> &str {
     name
 }
 
+#[cfg_attr(test, track_caller)]
 fn default(map: &mut Fields, key: &str, value: Value) {
+    #[cfg(test)]
+    crate::testenv::status::rule_sites::record(std::panic::Location::caller());
     if map.get(key).is_none_or(Value::is_null) {
         map.insert(key.to_string(), value);
     }
