@@ -43,6 +43,19 @@ impl Cause {
         }
     }
 
+    /// `Invalid value: <printed>: detail`, for a value the caller prints itself (an internal
+    /// Go struct, as some immutability messages show it).
+    #[cfg_attr(test, track_caller)]
+    pub fn invalid_printed(field: &str, printed: &str, detail: &str) -> Cause {
+        #[cfg(test)]
+        rule_sites::record(std::panic::Location::caller());
+        Cause {
+            reason: "FieldValueInvalid",
+            message: format!("Invalid value: {printed}: {detail}"),
+            field: field.to_string(),
+        }
+    }
+
     /// `Forbidden: detail`.
     #[cfg_attr(test, track_caller)]
     pub fn forbidden(field: &str, detail: &str) -> Cause {
