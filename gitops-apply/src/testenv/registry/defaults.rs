@@ -308,9 +308,27 @@ fn pod_spec(spec: &mut Fields) {
     default(spec, "securityContext", json!({}));
     default(spec, "terminationGracePeriodSeconds", json!(30));
     default(spec, Plain("schedulerName"), json!("default-scheduler"));
-    // The deprecated alias is kept equal to serviceAccountName by conversion.
-    if let Some(sa) = spec.get("serviceAccountName").cloned() {
-        default(spec, Plain("serviceAccount"), sa);
+    service_account_alias(spec);
+}
+
+/// Conversion, not defaulting, but it runs wherever a PodSpec is decoded: the deprecated
+/// `serviceAccount` is an alias of `serviceAccountName`, which wins when both are given; the
+/// alias alone names the account; and the alias is written back equal to the name.
+fn service_account_alias(spec: &mut Fields) {
+    let named = |key: &str| {
+        str_of(spec, key)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+    };
+    match named("serviceAccountName").or_else(|| named("serviceAccount")) {
+        Some(name) => {
+            spec.insert("serviceAccountName".into(), json!(name));
+            spec.insert("serviceAccount".into(), json!(name));
+        }
+        None => {
+            spec.remove("serviceAccountName");
+            spec.remove("serviceAccount");
+        }
     }
 }
 
