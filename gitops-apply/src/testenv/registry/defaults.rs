@@ -75,6 +75,7 @@ const DEFAULTERS: &[(&str, Defaulter)] = &[
     // networking.k8s.io/v1
     ("networking.v1.NetworkPolicy", network_policy),
     ("networking.v1.NetworkPolicyPort", network_policy_port),
+    ("networking.v1.IngressClass", ingress_class),
     // discovery.k8s.io/v1
     ("discovery.v1.EndpointPort", endpoint_slice_port),
     // rbac.authorization.k8s.io/v1
@@ -117,6 +118,8 @@ const DEFAULTERS: &[(&str, Defaulter)] = &[
     ),
     ("flowcontrol.v1.QueuingConfiguration", queuing),
     // resource.k8s.io/v1
+    // No schema for this group here, so the root types walk to their device requests.
+    ("resource.v1.ResourceClaim", resource_claim),
     ("resource.v1.ResourceClaimTemplate", claim_template),
     // apiextensions.k8s.io/v1
     ("apiextensions.v1.CustomResourceDefinitionSpec", crd_spec),
@@ -305,9 +308,27 @@ fn pod_spec(spec: &mut Fields) {
     default(spec, "securityContext", json!({}));
     default(spec, "terminationGracePeriodSeconds", json!(30));
     default(spec, Plain("schedulerName"), json!("default-scheduler"));
-    // The deprecated alias is kept equal to serviceAccountName by conversion.
-    if let Some(sa) = spec.get("serviceAccountName").cloned() {
-        default(spec, Plain("serviceAccount"), sa);
+    service_account_alias(spec);
+}
+
+/// Conversion, not defaulting, but it runs wherever a PodSpec is decoded: the deprecated
+/// `serviceAccount` is an alias of `serviceAccountName`, which wins when both are given; the
+/// alias alone names the account; and the alias is written back equal to the name.
+fn service_account_alias(spec: &mut Fields) {
+    let named = |key: &str| {
+        str_of(spec, key)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+    };
+    match named("serviceAccountName").or_else(|| named("serviceAccount")) {
+        Some(name) => {
+            spec.insert("serviceAccountName".into(), json!(name));
+            spec.insert("serviceAccount".into(), json!(name));
+        }
+        None => {
+            spec.remove("serviceAccountName");
+            spec.remove("serviceAccount");
+        }
     }
 }
 
@@ -855,6 +876,13 @@ fn network_policy(policy: &mut Fields) {
     }
 }
 
+fn ingress_class(class: &mut Fields) {
+    let parameters = child(class, "spec").and_then(|spec| child(spec, "parameters"));
+    if let Some(parameters) = parameters {
+        default(parameters, "scope", json!("Cluster"));
+    }
+}
+
 fn endpoint_slice_port(port: &mut Fields) {
     default(port, "name", json!(""));
     default(port, "protocol", json!("TCP"));
@@ -975,9 +1003,41 @@ fn queuing(queuing: &mut Fields) {
 
 // resource.k8s.io/v1
 
+fn resource_claim(claim: &mut Fields) {
+    if let Some(spec) = child(claim, "spec") {
+        device_requests(spec);
+    }
+}
+
 fn claim_template(template: &mut Fields) {
     if let Some(spec) = child(template, "spec") {
         default(spec, "metadata", json!({}));
+        if let Some(claim) = child(spec, "spec") {
+            device_requests(claim);
+        }
+    }
+}
+
+/// `ExactDeviceRequest` and `DeviceSubRequest` of a claim spec: exactly one device unless
+/// told otherwise.
+fn device_requests(claim: &mut Fields) {
+    let Some(devices) = child(claim, "devices") else {
+        return;
+    };
+    for request in each(devices, "requests") {
+        if let Some(exactly) = child(request, "exactly") {
+            device_count(exactly);
+        }
+        for sub in each(request, "firstAvailable") {
+            device_count(sub);
+        }
+    }
+}
+
+fn device_count(request: &mut Fields) {
+    default(request, Plain("allocationMode"), json!("ExactCount"));
+    if str_of(request, "allocationMode") == Some("ExactCount") {
+        default(request, Plain("count"), json!(1));
     }
 }
 
