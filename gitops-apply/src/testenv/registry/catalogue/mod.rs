@@ -220,8 +220,8 @@ fn sites() -> BTreeSet<(String, u32)> {
                 continue;
             }
             // `report.push(Cause::…)` is one site: the cause's constructor.
-            if call.is_match(code) && !(code.contains("report.push(") && !code.contains("Cause::"))
-            {
+            let bare_push = code.contains("report.push(") && !code.contains("Cause::");
+            if call.is_match(code) && !bare_push {
                 out.insert((relative.clone(), n as u32 + 1));
             }
         }
