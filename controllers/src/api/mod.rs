@@ -26,8 +26,11 @@
 //! ```
 
 pub mod common;
+pub mod crd;
 pub mod kustomize_v1;
 pub mod source_v1;
+pub mod unsupported;
+pub mod v1beta2;
 
 pub use common::{Artifact, Condition, LocalObjectReference, SecretKeyReference};
 pub use kustomize_v1::{Kustomization, KustomizationSpec, KustomizationStatus};
@@ -68,4 +71,70 @@ where
     };
     let value = serde_json::to_value(object).map_err(err)?;
     serde_json::from_value(value).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn api_objects_convert_to_the_core_types() {
+        let repo: GitRepository = serde_json::from_value(json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "podinfo", "namespace": "flux-system", "generation": 2},
+            "spec": {"url": "https://example.invalid/podinfo", "interval": "5m", "timeout": "60s",
+                     "ref": {"branch": "main"}, "recurseSubmodules": true},
+            "status": {"observedGeneration": -1},
+        }))
+        .unwrap();
+        let core: gitops_core::api::GitRepository = to_core(&repo).unwrap();
+        assert_eq!(core.metadata.generation, 2);
+        assert_eq!(
+            core.checkout(),
+            gitops_core::api::Checkout::Branch("main".into())
+        );
+        assert_eq!(
+            core.spec.other.keys().collect::<Vec<_>>(),
+            ["recurseSubmodules"]
+        );
+        assert_eq!(core.status.observed_generation, -1);
+
+        let ks = Kustomization::new(
+            "apps",
+            KustomizationSpec {
+                interval: "10m".into(),
+                prune: true,
+                source_ref: kustomize_v1::CrossNamespaceSourceReference {
+                    kind: "GitRepository".into(),
+                    name: "podinfo".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        );
+        let core: gitops_core::api::Kustomization = to_core(&ks).unwrap();
+        assert_eq!(core.timeout().unwrap().as_secs(), 570);
+        assert!(core.unsupported_fields().is_empty());
+    }
+
+    #[test]
+    fn a_shape_the_core_refuses_names_the_object() {
+        let mut repo = GitRepository::new("podinfo", GitRepositorySpec::default());
+        repo.metadata.namespace = Some("flux-system".into());
+        repo.status = Some(GitRepositoryStatus {
+            conditions: vec![Condition {
+                last_transition_time: "not a time".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        let err = to_core::<_, gitops_core::api::GitRepository>(&repo).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "cannot read GitRepository 'flux-system/podinfo' as the core's type: "
+            ),
+            "{err}"
+        );
+    }
 }
