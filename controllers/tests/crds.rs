@@ -168,12 +168,17 @@ fn v1_matches_flux_field_by_field() {
         differences.len(),
         differences.join("\n")
     );
-    assert!(compared > 500, "the comparison saw only {compared} values");
+    assert!(compared > 300, "the comparison saw only {compared} values");
 }
 
+/// The values compared: leaves outside the descriptions.
 fn count_leaves(v: &Value) -> usize {
     match v {
-        Value::Object(m) => m.values().map(count_leaves).sum(),
+        Value::Object(m) => m
+            .iter()
+            .filter(|(k, _)| *k != "description")
+            .map(|(_, v)| count_leaves(v))
+            .sum(),
         Value::Array(a) => a.iter().map(count_leaves).sum(),
         _ => 1,
     }
