@@ -14,4 +14,5 @@
 pub mod build;
 pub mod cli;
 pub mod quickstart;
+pub mod source;
 pub mod testenv;
