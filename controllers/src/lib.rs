@@ -11,6 +11,7 @@
 //! It does no reconciliation logic of its own: every decision comes from
 //! [`gitops_core::reconcile`].
 
+pub mod api;
 pub mod build;
 pub mod cli;
 pub mod quickstart;
