@@ -168,12 +168,23 @@ fn trigger_hash<K: Resource>(object: &K) -> Option<u64> {
     Some(h.finish())
 }
 
-/// Runs the GitRepository controller for the Kubernetes type `K` (the CRD type of
-/// `source.toolkit.fluxcd.io/v1` GitRepository) until `shutdown` completes.
+/// Runs the GitRepository controller (`source.toolkit.fluxcd.io/v1`) until `shutdown`
+/// completes, storing artifacts in `storage`.
 ///
-/// The artifact server is separate ([`super::server::ArtifactServer`]): Flux serves it only on
-/// the elected leader, and a process may serve a storage another process writes.
-pub async fn run<K>(
+/// The artifact server is separate ([`super::server::ArtifactServer`], or both together with
+/// [`super::SourceController`]): Flux serves artifacts only on the elected leader.
+pub async fn run(
+    client: kube::Client,
+    storage: Storage,
+    options: ControllerOptions,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    run_for::<crate::api::GitRepository>(client, storage, options, shutdown).await
+}
+
+/// [`run`] for any Rust type of the GitRepository resource with the same JSON shape (an
+/// embedder's own generated type, for instance).
+pub async fn run_for<K>(
     client: kube::Client,
     storage: Storage,
     options: ControllerOptions,

@@ -68,9 +68,16 @@ impl ArtifactServer {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|error| Error::Bind { addr, error })?;
-        let bound = listener
-            .local_addr()
-            .map_err(|error| Error::Bind { addr, error })?;
+        Self::serve(listener, storage)
+    }
+
+    /// Serves `storage` on a listener already bound (when the advertised address depends on
+    /// the port the system picked).
+    pub fn serve(listener: tokio::net::TcpListener, storage: Storage) -> Result<Self, Error> {
+        let bound = listener.local_addr().map_err(|error| Error::Bind {
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            error,
+        })?;
         let (stop, stopped) = oneshot::channel::<()>();
         let app = router(storage);
         let task = tokio::spawn(async move {
