@@ -1,8 +1,15 @@
 //! The gitops controllers and command line.
 //!
-//! This crate is the thin shell over the libraries: it will hold the Flux-compatible CRD
-//! types, the source and kustomize controllers, the artifact server and the `gitops`
-//! commands. Today it carries the command line with `quickstart`, which runs the whole
+//! This crate is the thin shell over the libraries: the Flux-compatible resource types
+//! ([`api`]), the controllers, the artifact server and the `gitops` commands.
+//!
+//! [`source`] is Flux's source-controller: the GitRepository controller on
+//! `kube::runtime::Controller` (through the core's state machine and gitops-git), the artifact
+//! storage with Flux's retention, and the HTTP server that serves artifacts at
+//! `http://<storage-adv-addr>/gitrepository/<namespace>/<name>/<hex>.tar.gz`, started
+//! together by [`source::SourceController`]. The kustomize controller is still to come.
+//!
+//! The command line carries `quickstart`, which runs the whole
 //! GitRepository → Kustomization pipeline of the pure core on an embedded example
 //! repository, against the core's in-memory cluster and Git source, and [`build`]
 //! (`gitops build`), which renders a directory from disk as `kubectl kustomize` and

@@ -48,7 +48,7 @@ fn flux_gitrepository_crd() -> CustomResourceDefinition {
 
 struct Env {
     client: Client,
-    _env: TestEnv,
+    server: TestEnv,
 }
 
 async fn env() -> Env {
@@ -74,7 +74,10 @@ async fn env() -> Env {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Env { client, _env: env }
+    Env {
+        client,
+        server: env,
+    }
 }
 
 async fn namespace(client: &Client, name: &str) {
@@ -309,6 +312,15 @@ async fn a_gitrepository_is_stored_served_collected_kept_on_failure_and_finalize
     let mut kept = vec![format!("{c2}.tar.gz"), format!("{c3}.tar.gz")];
     kept.sort();
     assert_eq!(artifact_files(storage.path(), ns, "podinfo"), kept);
+    let collected = events_for(client, ns, "podinfo")
+        .await
+        .into_iter()
+        .find(|e| e.reason.as_deref() == Some("GarbageCollectionSucceeded"))
+        .expect("a GarbageCollectionSucceeded event");
+    assert_eq!(
+        collected.message.as_deref(),
+        Some("garbage collected 1 artifacts")
+    );
     let last = repo["status"]["artifact"].clone();
 
     // An unchanged remote: no new artifact, no new NewArtifact event.
@@ -321,6 +333,14 @@ async fn a_gitrepository_is_stored_served_collected_kept_on_failure_and_finalize
     assert_eq!(repo["status"]["artifact"], last);
     assert!(ready_with(&repo, "True", &stored3));
     assert_eq!(events_for(client, ns, "podinfo").await.len(), before);
+    // The controller's own writes do not wake it: once handled, it is quiet.
+    let settled = env.server.request_counts();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        env.server.request_counts(),
+        settled,
+        "requests after the reconcile settled"
+    );
 
     // A broken URL: Ready=False with Flux's reason and message, FetchFailed, and the last
     // artifact kept in the status, in storage and on the server.
@@ -476,5 +496,41 @@ async fn credentials_come_from_the_secret_ref_and_suspend_stops_reconciling() {
         artifact_files(storage.path(), ns, "app"),
         vec![format!("{c1}.tar.gz")]
     );
+    source.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_interval_notices_new_commits_without_a_request() {
+    let env = env().await;
+    let client = &env.client;
+    let ns = "polled";
+    namespace(client, ns).await;
+    let fx = Fixture::new();
+    let c1 = fx.commit(&[("a.yaml", Some("a: 1\n"))], "one");
+    fx.push(&["main"]);
+    let git = HttpServer::start(&fx.repos(), HttpAuth::None, None);
+    let storage = tempfile::tempdir().unwrap();
+    let source = controller(client, storage.path()).await;
+    let api: Api<GitRepository> = Api::namespaced(client.clone(), ns);
+    let repo: GitRepository = serde_json::from_value(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": {"name": "polled", "namespace": ns},
+        "spec": {"url": git.url("repo.git"), "interval": "1s", "ref": {"branch": "main"}},
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &repo).await.unwrap();
+    let first = format!("stored artifact for revision 'main@sha1:{c1}'");
+    wait_for(&api, "polled", "the first artifact", |r| {
+        ready_with(r, "True", &first)
+    })
+    .await;
+    let c2 = fx.commit(&[("a.yaml", Some("a: 2\n"))], "two");
+    fx.push(&["main"]);
+    let second = format!("stored artifact for revision 'main@sha1:{c2}'");
+    let repo = wait_for(&api, "polled", "the polled artifact", |r| {
+        ready_with(r, "True", &second)
+    })
+    .await;
+    assert!(repo["status"]["lastHandledReconcileAt"].is_null());
     source.shutdown().await;
 }

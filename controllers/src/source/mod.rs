@@ -9,6 +9,8 @@
 //!   (`--artifact-retention-ttl`, `--artifact-retention-records`);
 //! - [`server`]: the artifact server on `--storage-addr`, serving
 //!   `http://<adv-addr>/gitrepository/<namespace>/<name>/<commit-hex>.tar.gz`;
+//! - [`flags`]: Flux's flags (`--storage-path`, `--storage-addr`, `--storage-adv-addr`,
+//!   `--artifact-retention-*`, `--concurrent`, ...) as the options above;
 //! - `status`, `events`, `secrets`: the object as the core's value and the status merge
 //!   patch, Kubernetes Events in Flux's shape, and Secrets through the kube client.
 //!
@@ -16,8 +18,14 @@
 //! finalizer) are the core's; this module reads objects, writes what the core returns, and
 //! owns the storage directory.
 
+use std::net::SocketAddr;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
 pub mod controller;
 pub mod events;
+pub mod flags;
 pub mod secrets;
 pub mod server;
 pub mod status;
@@ -26,11 +34,6 @@ pub mod storage;
 pub use controller::{ControllerOptions, run};
 pub use server::ArtifactServer;
 pub use storage::{Storage, StorageOptions};
-
-use std::net::SocketAddr;
-
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// The source controller could not start.
 #[derive(Debug, thiserror::Error)]

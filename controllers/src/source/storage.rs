@@ -131,12 +131,14 @@ impl Storage {
     /// Opens (and creates) the storage directory.
     pub fn new(options: &StorageOptions) -> Result<Self, Error> {
         let records = options.retention_records.max(1);
+        // The store collects nothing on write: retention is applied by `garbage_collect`
+        // right after, with Flux's rules, so that what goes is reported.
         let store = Store::new(&options.path)
             .map_err(|error| Error::Path {
                 path: options.path.clone(),
                 error,
             })?
-            .with_keep(records);
+            .with_keep(usize::MAX);
         let adv = options
             .adv_addr
             .clone()
@@ -290,14 +292,13 @@ mod tests {
     #[test]
     fn records_bound_the_count_and_keep_the_current() {
         let dir = tempfile::tempdir().unwrap();
-        // The store keeps at most `records` on write already; a larger store (records 5)
-        // shows the collection's own count rule.
-        let wide = storage(dir.path(), Duration::from_secs(3600), 5);
+        let s = storage(dir.path(), Duration::from_secs(3600), 2);
         let paths: Vec<String> = ["a1", "a2", "a3", "a4"]
             .iter()
-            .map(|h| put(&wide, h))
+            .map(|h| put(&s, h))
             .collect();
-        let s = storage(dir.path(), Duration::from_secs(3600), 2);
+        // Writing collects nothing by itself: the collection reports what goes.
+        assert_eq!(s.store().list("ns", "repo").unwrap().len(), 4);
         // The current artifact is the oldest one: it stays, with the newest other one.
         let removed = s.garbage_collect("ns", "repo", &paths[0]).unwrap();
         assert_eq!(removed, vec![paths[1].clone(), paths[2].clone()]);
