@@ -325,6 +325,8 @@ async fn a_gitrepository_is_stored_served_collected_kept_on_failure_and_finalize
 
     // An unchanged remote: no new artifact, no new NewArtifact event.
     let before = events_for(client, ns, "podinfo").await.len();
+    let counted = env.server.request_counts();
+    git.clear();
     request_reconcile(&api, "podinfo", "2026-12-03T10:02:00Z").await;
     let repo = wait_for(&api, "podinfo", "the no-op reconcile", |r| {
         r["status"]["lastHandledReconcileAt"] == "2026-12-03T10:02:00Z"
@@ -333,8 +335,38 @@ async fn a_gitrepository_is_stored_served_collected_kept_on_failure_and_finalize
     assert_eq!(repo["status"]["artifact"], last);
     assert!(ready_with(&repo, "True", &stored3));
     assert_eq!(events_for(client, ns, "podinfo").await.len(), before);
-    // The controller's own writes do not wake it: once handled, it is quiet.
+    // What the no-op reconcile cost at the API server, beyond this test's own GETs of the
+    // GitRepository and its one annotation patch.
     let settled = env.server.request_counts();
+    let spent: Vec<_> = settled
+        .iter()
+        .filter(|(k, v)| counted.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v - counted.get(k).copied().unwrap_or(0)))
+        .filter(|((verb, _), _)| verb != "get" && verb != "list")
+        .collect();
+    println!("source no-op reconcile, requests by verb and resource: {spent:?}");
+    // The test's annotation patch and the controller's one status write (the handled
+    // request); no event, no fetch of a pack (the remote is only listed).
+    assert_eq!(
+        spent,
+        vec![(
+            (
+                "patch".to_string(),
+                "gitrepositories.source.toolkit.fluxcd.io".to_string()
+            ),
+            2
+        )]
+    );
+    let commands: Vec<Option<String>> = git.served().into_iter().map(|r| r.command).collect();
+    assert!(
+        commands.iter().any(|c| c.as_deref() == Some("ls-refs")),
+        "{commands:?}"
+    );
+    assert!(
+        !commands.iter().any(|c| c.as_deref() == Some("fetch")),
+        "an unchanged remote is only listed: {commands:?}"
+    );
+    // The controller's own writes do not wake it: once handled, it is quiet.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         env.server.request_counts(),
@@ -532,5 +564,48 @@ async fn the_interval_notices_new_commits_without_a_request() {
     })
     .await;
     assert!(repo["status"]["lastHandledReconcileAt"].is_null());
+
+    // A restart on another address: the artifact's URL follows, and it downloads there.
+    let before = source.artifact_addr().unwrap();
+    source.shutdown().await;
+    let source = controller(client, storage.path()).await;
+    let after = source.artifact_addr().unwrap();
+    assert_ne!(before, after);
+    let prefix = format!("http://{after}/gitrepository/{ns}/polled/");
+    let repo = wait_for(&api, "polled", "the artifact URL at the new address", |r| {
+        r["status"]["artifact"]["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&prefix))
+    })
+    .await;
+    let artifact = &repo["status"]["artifact"];
+    assert_eq!(artifact["revision"], format!("main@sha1:{c2}"));
+    let digest: Digest = artifact["digest"].as_str().unwrap().parse().unwrap();
+    gitops_git::download::download(
+        artifact["url"].as_str().unwrap(),
+        &digest,
+        &Limits::default(),
+    )
+    .await
+    .expect("the artifact downloads from the new address");
+
+    // An artifact gone from storage is built again at the next reconcile.
+    let file = storage.path().join(artifact["path"].as_str().unwrap());
+    std::fs::remove_file(&file).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !file.exists() {
+        assert!(Instant::now() < deadline, "the artifact was not rebuilt");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let repo = wait_for(&api, "polled", "the rebuilt artifact", |r| {
+        ready_with(r, "True", &second)
+            && condition(r, "ArtifactInStorage").is_some_and(|c| c["status"] == "True")
+    })
+    .await;
+    assert_eq!(
+        repo["status"]["artifact"]["digest"],
+        json!(digest.to_string()),
+        "the same commit packs to the same bytes"
+    );
     source.shutdown().await;
 }

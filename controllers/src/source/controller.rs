@@ -23,6 +23,7 @@ use futures::StreamExt as _;
 use gitops_core::api::{FINALIZER, REQUESTED_AT_ANNOTATION};
 use gitops_core::reconcile::{Clock, Finalizer, GitRepositoryReconciler, Requeue};
 use gitops_core::schedule;
+use gitops_core::status::{GitRepositoryStatus, condition};
 use gitops_git::GitSource;
 use k8s_openapi::NamespaceResourceScope;
 use kube::api::{Api, Patch, PatchParams};
@@ -306,9 +307,17 @@ where
     let storage = &context.storage;
     let deleting = repo.metadata.deletion_timestamp.is_some();
 
-    // Flux's reconcileStorage: collect garbage around the current artifact first.
-    if !deleting && let Some(current) = &repo.status.artifact {
-        collect(&context, &*object, &namespace, &name, &current.path).await?;
+    // Flux's reconcileStorage, what the storage knows before the core decides: an artifact
+    // gone from storage is no longer advertised (it is built again), the URL follows the
+    // advertised address (a restart on another address, a new `--storage-adv-addr`), and
+    // garbage is collected around the current artifact.
+    let observed = repo.status.clone();
+    let mut repo = repo;
+    if !deleting {
+        refresh_storage(&mut repo.status, storage);
+        if let Some(current) = &repo.status.artifact {
+            collect(&context, &*object, &namespace, &name, &current.path).await?;
+        }
     }
 
     let reconciler = GitRepositoryReconciler {
@@ -359,7 +368,7 @@ where
         collect(&context, &*object, &namespace, &name, &new.path).await?;
     }
 
-    let patch = status::status_patch(&repo.status, &outcome.status).map_err(|e| Error::Write {
+    let patch = status::status_patch(&observed, &outcome.status).map_err(|e| Error::Write {
         key: key.clone(),
         error: kube::Error::SerdeError(e),
     })?;
@@ -398,6 +407,24 @@ where
             Action::await_change()
         }
     })
+}
+
+/// The status as the storage sees it: no artifact if its file is gone (and no
+/// `ArtifactInStorage` claiming otherwise), its URL at the advertised address.
+fn refresh_storage(status: &mut GitRepositoryStatus, storage: &Storage) {
+    let Some(artifact) = &mut status.artifact else {
+        return;
+    };
+    if !storage.exists(&artifact.path) {
+        tracing::info!(artifact = %artifact.path, "artifact disappeared from storage");
+        status.artifact = None;
+        status.conditions.remove(condition::ARTIFACT_IN_STORAGE);
+        return;
+    }
+    let url = format!("{}/{}", storage.base_url(), artifact.path);
+    if artifact.url != url {
+        artifact.url = url;
+    }
 }
 
 /// Garbage-collects the object's artifacts around `current` and reports what went.
