@@ -28,6 +28,42 @@ pub enum Command {
     /// Serve the in-process test Kubernetes API server on loopback HTTP and write a
     /// kubeconfig for kubectl; runs until Ctrl-C or SIGTERM.
     Testenv(crate::testenv::Args),
+    /// Print the GitRepository and Kustomization CRDs as YAML, or write one file per CRD
+    /// into a directory (`gitops crds --out-dir controllers/config/crd` refreshes the
+    /// checked-in copies).
+    Crds(CrdsArgs),
+}
+
+/// Arguments of `gitops crds`.
+#[derive(Debug, clap::Args)]
+pub struct CrdsArgs {
+    /// Write `<group>_<plural>.yaml` files into this directory instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<std::path::PathBuf>,
+}
+
+/// Prints the CRDs, or writes them into `--out-dir`.
+fn crds(args: &CrdsArgs, out: &mut impl std::io::Write) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let files = crate::api::crd::files()?;
+    match &args.out_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create directory {}", dir.display()))?;
+            for (name, yaml) in files {
+                let path = dir.join(name);
+                std::fs::write(&path, yaml)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                writeln!(out, "wrote {}", path.display())?;
+            }
+        }
+        None => {
+            for (_, yaml) in files {
+                out.write_all(yaml.as_bytes())?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Parses the arguments and runs the command.
@@ -44,6 +80,7 @@ pub fn main() -> ExitCode {
         },
         Command::Build(args) => exit(crate::build::run(&args, &mut std::io::stdout().lock())),
         Command::Testenv(args) => exit(crate::testenv::run(&args, &mut std::io::stdout())),
+        Command::Crds(args) => exit(crds(&args, &mut std::io::stdout().lock())),
     }
 }
 

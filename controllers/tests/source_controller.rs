@@ -21,31 +21,6 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-/// Flux's own GitRepository CRD, as the API server stored it when Flux installed it (the
-/// response of the apply in the recorded exchange `flux-crds.json`).
-fn flux_gitrepository_crd() -> CustomResourceDefinition {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../gitops-apply/tests/fixtures/kube-apiserver/flux-crds.json"
-    );
-    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let body = fixture["exchanges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["response"]["body"])
-        .find(|b| b["metadata"]["name"] == "gitrepositories.source.toolkit.fluxcd.io")
-        .expect("the GitRepository CRD in flux-crds.json");
-    serde_json::from_value(json!({
-        "apiVersion": body["apiVersion"],
-        "kind": body["kind"],
-        "metadata": {"name": body["metadata"]["name"],
-                     "annotations": body["metadata"]["annotations"]},
-        "spec": body["spec"],
-    }))
-    .unwrap()
-}
-
 struct Env {
     client: Client,
     server: TestEnv,
@@ -61,7 +36,9 @@ async fn env() -> Env {
         .unwrap();
     let client = Client::try_from(config).unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.create(&PostParams::default(), &flux_gitrepository_crd())
+    // The CRD generated from the api types (v1 equal to Flux's, v1beta2 served deprecated).
+    let crd = gitops_controllers::api::crd::git_repository().expect("the GitRepository CRD");
+    crds.create(&PostParams::default(), &crd)
         .await
         .expect("the GitRepository CRD applies");
     // The CRD is served once it is established.
@@ -607,5 +584,68 @@ async fn the_interval_notices_new_commits_without_a_request() {
         json!(digest.to_string()),
         "the same commit packs to the same bytes"
     );
+    source.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2023_v1beta2_gitrepository_reconciles_and_fields_not_acted_on_stall() {
+    let env = env().await;
+    let client = &env.client;
+    let ns = "legacy";
+    namespace(client, ns).await;
+    let fx = Fixture::new();
+    let c1 = fx.commit(&[("a.yaml", Some("a: 1\n"))], "one");
+    fx.push(&["main"]);
+    let git = HttpServer::start(&fx.repos(), HttpAuth::None, None);
+    let storage = tempfile::tempdir().unwrap();
+    let source = controller(client, storage.path()).await;
+
+    // Written as in 2023, at v1beta2 with `gitImplementation: go-git`: served (deprecated)
+    // and reconciled through v1.
+    let resource = kube::discovery::ApiResource {
+        group: "source.toolkit.fluxcd.io".into(),
+        version: "v1beta2".into(),
+        api_version: "source.toolkit.fluxcd.io/v1beta2".into(),
+        kind: "GitRepository".into(),
+        plural: "gitrepositories".into(),
+    };
+    let legacy: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), ns, &resource);
+    let old: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1beta2", "kind": "GitRepository",
+        "metadata": {"name": "old", "namespace": ns},
+        "spec": {"url": git.url("repo.git"), "interval": "1h", "ref": {"branch": "main"},
+                 "gitImplementation": "go-git", "timeout": "60s"},
+    }))
+    .unwrap();
+    legacy.create(&PostParams::default(), &old).await.unwrap();
+    let api: Api<GitRepository> = Api::namespaced(client.clone(), ns);
+    let stored = format!("stored artifact for revision 'main@sha1:{c1}'");
+    wait_for(&api, "old", "the v1beta2 object's artifact", |r| {
+        ready_with(r, "True", &stored)
+    })
+    .await;
+
+    // A field Flux acts on and this controller does not: Stalled with the field named, no
+    // artifact built, instead of an artifact that silently lacks the submodules.
+    let repo: GitRepository = serde_json::from_value(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": {"name": "submodules", "namespace": ns},
+        "spec": {"url": git.url("repo.git"), "interval": "1h", "ref": {"branch": "main"},
+                 "recurseSubmodules": true},
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &repo).await.unwrap();
+    let repo = wait_for(&api, "submodules", "the unsupported field", |r| {
+        condition(r, "Stalled").is_some_and(|c| c["status"] == "True")
+    })
+    .await;
+    let ready = condition(&repo, "Ready").unwrap();
+    assert_eq!(ready["reason"], "UnsupportedField");
+    assert_eq!(
+        ready["message"],
+        "spec.recurseSubmodules not supported by this controller yet; remove it or reconcile this GitRepository with Flux"
+    );
+    assert!(repo["status"]["artifact"].is_null());
+    assert!(artifact_files(storage.path(), ns, "submodules").is_empty());
     source.shutdown().await;
 }

@@ -16,6 +16,8 @@ use super::common::{
 
 /// `spec` of a Kustomization: which source path to build, how to change the build, how to
 /// apply and prune it, and what to wait for.
+// `printcolumn(.., type_ = "string")` repeats by design: one column each.
+#[allow(clippy::duplicated_attributes)]
 #[derive(
     Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, CustomResource,
 )]

@@ -17,6 +17,8 @@ pub const URL_PATTERN: &str = "^(http|https|ssh)://.*$";
 
 /// `spec` of a GitRepository: where the repository is, which revision to follow, how often to
 /// look, and what to leave out of the artifact.
+// `printcolumn(.., type_ = "string")` repeats by design: one column each.
+#[allow(clippy::duplicated_attributes)]
 #[derive(
     Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, CustomResource,
 )]
