@@ -396,6 +396,21 @@ async fn a_gitrepository_is_stored_served_collected_kept_on_failure_and_finalize
         .find(|e| e.type_.as_deref() == Some("Warning"))
         .expect("a Warning event for the failure");
     assert_eq!(warning.reason.as_deref(), Some("GitOperationFailed"));
+    // The retries (750ms, then doubling) count on that one Event instead of adding more.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let warnings: Vec<Event> = events_for(client, ns, "podinfo")
+            .await
+            .into_iter()
+            .filter(|e| e.type_.as_deref() == Some("Warning"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        if warnings[0].count.unwrap_or(0) >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the failure was not retried");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Deletion: the finalizer removes every artifact of the object, then lets it go.
     api.delete("podinfo", &DeleteParams::default())
