@@ -15,7 +15,10 @@ pub(crate) struct Cause {
 
 impl Cause {
     /// `Required value[: detail]`.
+    #[cfg_attr(test, track_caller)]
     pub fn required(field: &str, detail: &str) -> Cause {
+        #[cfg(test)]
+        rule_sites::record(std::panic::Location::caller());
         let message = if detail.is_empty() {
             "Required value".to_string()
         } else {
@@ -29,7 +32,10 @@ impl Cause {
     }
 
     /// `Invalid value: <value>: detail`, the value printed as Go prints it.
+    #[cfg_attr(test, track_caller)]
     pub fn invalid(field: &str, value: &Value, detail: &str) -> Cause {
+        #[cfg(test)]
+        rule_sites::record(std::panic::Location::caller());
         Cause {
             reason: "FieldValueInvalid",
             message: format!("Invalid value: {}: {detail}", go_value(value)),
@@ -37,8 +43,24 @@ impl Cause {
         }
     }
 
+    /// `Invalid value: <printed>: detail`, for a value the caller prints itself (an internal
+    /// Go struct, as some immutability messages show it).
+    #[cfg_attr(test, track_caller)]
+    pub fn invalid_printed(field: &str, printed: &str, detail: &str) -> Cause {
+        #[cfg(test)]
+        rule_sites::record(std::panic::Location::caller());
+        Cause {
+            reason: "FieldValueInvalid",
+            message: format!("Invalid value: {printed}: {detail}"),
+            field: field.to_string(),
+        }
+    }
+
     /// `Forbidden: detail`.
+    #[cfg_attr(test, track_caller)]
     pub fn forbidden(field: &str, detail: &str) -> Cause {
+        #[cfg(test)]
+        rule_sites::record(std::panic::Location::caller());
         Cause {
             reason: "FieldValueForbidden",
             message: format!("Forbidden: {detail}"),
@@ -47,7 +69,10 @@ impl Cause {
     }
 
     /// `Too long: may not be more than <limit> bytes`.
+    #[cfg_attr(test, track_caller)]
     pub fn too_long(field: &str, limit: usize) -> Cause {
+        #[cfg(test)]
+        rule_sites::record(std::panic::Location::caller());
         Cause {
             reason: "FieldValueTooLong",
             message: format!("Too long: may not be more than {limit} bytes"),
@@ -56,7 +81,10 @@ impl Cause {
     }
 
     /// `Duplicate value: <value>`.
+    #[cfg_attr(test, track_caller)]
     pub fn duplicate(field: &str, value: &Value) -> Cause {
+        #[cfg(test)]
+        rule_sites::record(std::panic::Location::caller());
         Cause {
             reason: "FieldValueDuplicate",
             message: format!("Duplicate value: {}", go_value(value)),
@@ -65,7 +93,10 @@ impl Cause {
     }
 
     /// `Not found: <value>`.
+    #[cfg_attr(test, track_caller)]
     pub fn not_found(field: &str, value: &Value) -> Cause {
+        #[cfg(test)]
+        rule_sites::record(std::panic::Location::caller());
         Cause {
             reason: "FieldValueNotFound",
             message: format!("Not found: {}", go_value(value)),
@@ -74,7 +105,10 @@ impl Cause {
     }
 
     /// `Unsupported value: <value>: supported values: ...`.
+    #[cfg_attr(test, track_caller)]
     pub fn unsupported(field: &str, value: &Value, supported: &[String]) -> Cause {
+        #[cfg(test)]
+        rule_sites::record(std::panic::Location::caller());
         let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
         Cause {
             reason: "FieldValueNotSupported",
@@ -85,6 +119,39 @@ impl Cause {
             ),
             field: field.to_string(),
         }
+    }
+}
+
+/// Which rule sites ran, for the rule catalogue's test: every field error and default is
+/// created at a call site in `registry/validation` or `registry/defaults.rs`, and the catalogue
+/// must reach each one (see `registry/catalogue`). Recording is per thread and off unless a
+/// test turns it on.
+#[cfg(test)]
+pub(crate) mod rule_sites {
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+    use std::panic::Location;
+
+    thread_local! {
+        static HITS: RefCell<Option<BTreeSet<(String, u32)>>> = const { RefCell::new(None) };
+    }
+
+    /// Starts recording on this thread, forgetting earlier hits.
+    pub(crate) fn start() {
+        HITS.with(|h| *h.borrow_mut() = Some(BTreeSet::new()));
+    }
+
+    /// The sites hit since [`start`], as (file, line); recording stops.
+    pub(crate) fn take() -> BTreeSet<(String, u32)> {
+        HITS.with(|h| h.borrow_mut().take().unwrap_or_default())
+    }
+
+    pub(crate) fn record(location: &'static Location<'static>) {
+        HITS.with(|h| {
+            if let Some(hits) = h.borrow_mut().as_mut() {
+                hits.insert((location.file().replace('\\', "/"), location.line()));
+            }
+        });
     }
 }
 

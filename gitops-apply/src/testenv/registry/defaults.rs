@@ -65,15 +65,22 @@ const DEFAULTERS: &[(&str, Defaulter)] = &[
     // batch/v1
     ("batch.v1.Job", job),
     ("batch.v1.CronJob", cron_job),
+    (
+        "batch.v1.PodFailurePolicyOnPodConditionsPattern",
+        pod_condition_pattern,
+    ),
     // autoscaling
     ("autoscaling.v2.HorizontalPodAutoscaler", hpa_v2),
     ("autoscaling.v1.HorizontalPodAutoscaler", hpa_v1),
     // networking.k8s.io/v1
     ("networking.v1.NetworkPolicy", network_policy),
-    ("networking.v1.NetworkPolicyPort", protocol_tcp),
+    ("networking.v1.NetworkPolicyPort", network_policy_port),
+    ("networking.v1.IngressClass", ingress_class),
     // discovery.k8s.io/v1
     ("discovery.v1.EndpointPort", endpoint_slice_port),
     // rbac.authorization.k8s.io/v1
+    ("rbac.v1.RoleBinding", role_binding),
+    ("rbac.v1.ClusterRoleBinding", role_binding),
     ("rbac.v1.Subject", subject),
     // storage.k8s.io/v1
     ("storage.v1.StorageClass", storage_class),
@@ -83,7 +90,7 @@ const DEFAULTERS: &[(&str, Defaulter)] = &[
     // admissionregistration.k8s.io/v1
     ("admissionregistration.v1.ValidatingWebhook", webhook),
     ("admissionregistration.v1.MutatingWebhook", mutating_webhook),
-    ("admissionregistration.v1.Rule", rule),
+    // `Rule` is always embedded in one of these two, never a position of its own.
     ("admissionregistration.v1.RuleWithOperations", rule),
     ("admissionregistration.v1.NamedRuleWithOperations", rule),
     (
@@ -99,15 +106,31 @@ const DEFAULTERS: &[(&str, Defaulter)] = &[
         policy_spec,
     ),
     ("admissionregistration.v1.MatchResources", match_resources),
-    ("admissionregistration.v1.ParamRef", param_ref),
     // flowcontrol.apiserver.k8s.io/v1
-    ("flowcontrol.v1.FlowSchema", flow_schema),
-    ("flowcontrol.v1.PriorityLevelConfiguration", priority_level),
+    ("flowcontrol.v1.FlowSchemaSpec", flow_schema_spec),
+    (
+        "flowcontrol.v1.LimitedPriorityLevelConfiguration",
+        limited_priority_level,
+    ),
+    (
+        "flowcontrol.v1.ExemptPriorityLevelConfiguration",
+        exempt_priority_level,
+    ),
+    ("flowcontrol.v1.QueuingConfiguration", queuing),
     // resource.k8s.io/v1
+    // No schema for this group here, so the root types walk to their device requests.
+    ("resource.v1.ResourceClaim", resource_claim),
     ("resource.v1.ResourceClaimTemplate", claim_template),
     // apiextensions.k8s.io/v1
-    ("apiextensions.v1.CustomResourceDefinition", crd),
+    ("apiextensions.v1.CustomResourceDefinitionSpec", crd_spec),
+    ("apiextensions.v1.ServiceReference", service_reference),
 ];
+
+/// The Go types that have a defaulting function, for the rule catalogue.
+#[cfg(test)]
+pub(crate) fn defaulted_types() -> impl Iterator<Item = &'static str> {
+    DEFAULTERS.iter().map(|(key, _)| *key)
+}
 
 /// Runs the defaulting functions over a built-in object.
 pub(crate) fn apply_defaults(resource: &Resource, object: &mut Value) {
@@ -132,6 +155,8 @@ fn walk(value: &mut Value, node: Option<Node<'_>>, root: Option<&str>) {
     if let (Some(key), Some(map)) = (key, value.as_object_mut())
         && let Some((_, defaulter)) = DEFAULTERS.iter().find(|(k, _)| *k == key)
     {
+        #[cfg(test)]
+        defaulter_hits::record(key);
         defaulter(map);
     }
     let Some(node) = node else {
@@ -171,9 +196,46 @@ pub(crate) fn type_key(name: &str) -> &str {
     name
 }
 
-fn default(map: &mut Fields, key: &str, value: Value) {
-    if map.get(key).is_none_or(Value::is_null) {
-        map.insert(key.to_string(), value);
+/// A field Go declares as a plain value rather than a pointer (`string`, `int32`): its zero
+/// value cannot be told from unset, so Kubernetes' `if x == ""` / `if x == 0` replaces an
+/// explicit `""` or `0` too. A bare key is a pointer, map or slice field: only absence (or
+/// `null`) counts as unset, an explicit zero stays.
+struct Plain(&'static str);
+
+/// A field a default is given to: a bare key or a [`Plain`] one.
+trait Field {
+    fn key(&self) -> &str;
+    fn is_unset(&self, value: Option<&Value>) -> bool {
+        value.is_none_or(Value::is_null)
+    }
+}
+
+impl Field for &str {
+    fn key(&self) -> &str {
+        self
+    }
+}
+
+impl Field for Plain {
+    fn key(&self) -> &str {
+        self.0
+    }
+    fn is_unset(&self, value: Option<&Value>) -> bool {
+        match value {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(Value::Number(n)) => n.as_f64() == Some(0.0),
+            Some(_) => false,
+        }
+    }
+}
+
+#[cfg_attr(test, track_caller)]
+fn default(map: &mut Fields, field: impl Field, value: Value) {
+    #[cfg(test)]
+    crate::testenv::status::rule_sites::record(std::panic::Location::caller());
+    if field.is_unset(map.get(field.key())) {
+        map.insert(field.key().to_string(), value);
     }
 }
 
@@ -204,6 +266,18 @@ fn pod(pod: &mut Fields) {
         return;
     };
     default(spec, "enableServiceLinks", json!(true));
+    // With host networking a container port is a host port (Pods only, not templates).
+    if spec.get("hostNetwork").and_then(Value::as_bool) == Some(true) {
+        for list in ["initContainers", "containers"] {
+            for container in each(spec, list) {
+                for port in each(container, "ports") {
+                    if let Some(number) = port.get("containerPort").cloned() {
+                        default(port, Plain("hostPort"), number);
+                    }
+                }
+            }
+        }
+    }
     // A container's requests default to its limits (Pods only, not templates).
     for list in ["initContainers", "containers"] {
         for container in each(spec, list) {
@@ -229,24 +303,31 @@ fn pod(pod: &mut Fields) {
 }
 
 fn pod_spec(spec: &mut Fields) {
-    default(spec, "dnsPolicy", json!("ClusterFirst"));
-    default(spec, "restartPolicy", json!("Always"));
+    default(spec, Plain("dnsPolicy"), json!("ClusterFirst"));
+    default(spec, Plain("restartPolicy"), json!("Always"));
     default(spec, "securityContext", json!({}));
     default(spec, "terminationGracePeriodSeconds", json!(30));
-    default(spec, "schedulerName", json!("default-scheduler"));
-    // The deprecated alias is kept equal to serviceAccountName by conversion.
-    if let Some(sa) = spec.get("serviceAccountName").cloned() {
-        default(spec, "serviceAccount", sa);
-    }
-    if spec.get("hostNetwork").and_then(Value::as_bool) == Some(true) {
-        for list in ["initContainers", "containers"] {
-            for container in each(spec, list) {
-                for port in each(container, "ports") {
-                    if let Some(number) = port.get("containerPort").cloned() {
-                        default(port, "hostPort", number);
-                    }
-                }
-            }
+    default(spec, Plain("schedulerName"), json!("default-scheduler"));
+    service_account_alias(spec);
+}
+
+/// Conversion, not defaulting, but it runs wherever a PodSpec is decoded: the deprecated
+/// `serviceAccount` is an alias of `serviceAccountName`, which wins when both are given; the
+/// alias alone names the account; and the alias is written back equal to the name.
+fn service_account_alias(spec: &mut Fields) {
+    let named = |key: &str| {
+        str_of(spec, key)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+    };
+    match named("serviceAccountName").or_else(|| named("serviceAccount")) {
+        Some(name) => {
+            spec.insert("serviceAccountName".into(), json!(name));
+            spec.insert("serviceAccount".into(), json!(name));
+        }
+        None => {
+            spec.remove("serviceAccountName");
+            spec.remove("serviceAccount");
         }
     }
 }
@@ -255,40 +336,62 @@ fn container(container: &mut Fields) {
     default(container, "resources", json!({}));
     default(
         container,
-        "terminationMessagePath",
+        Plain("terminationMessagePath"),
         json!("/dev/termination-log"),
     );
-    default(container, "terminationMessagePolicy", json!("File"));
+    default(container, Plain("terminationMessagePolicy"), json!("File"));
     let image = str_of(container, "image").unwrap_or("").to_string();
-    default(container, "imagePullPolicy", json!(pull_policy(&image)));
+    default(
+        container,
+        Plain("imagePullPolicy"),
+        json!(pull_policy(&image)),
+    );
 }
 
-/// `Always` for `:latest` or untagged images, else `IfNotPresent`.
+/// `Always` when the image's tag is `latest`, else `IfNotPresent`. As Kubernetes parses a
+/// reference, an image with neither tag nor digest is tagged `latest`, one with only a
+/// digest has no tag, and an empty one does not parse (no tag).
 fn pull_policy(image: &str) -> &'static str {
-    if image.contains('@') {
+    if image.is_empty() {
         return "IfNotPresent";
     }
-    let last = image.rsplit('/').next().unwrap_or(image);
-    match last.split_once(':') {
-        Some((_, "latest")) | None => "Always",
-        Some(_) => "IfNotPresent",
+    let (name, digest) = match image.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (image, None),
+    };
+    // A colon before the last slash is a registry's port, not a tag.
+    let last = name.rsplit('/').next().unwrap_or(name);
+    let tag = match (last.split_once(':'), digest) {
+        (Some((_, tag)), _) => tag,
+        (None, Some(_)) => "",
+        (None, None) => "latest",
+    };
+    if tag == "latest" {
+        "Always"
+    } else {
+        "IfNotPresent"
     }
 }
 
+/// A core port's protocol is a plain string; a NetworkPolicyPort's is a pointer.
 fn protocol_tcp(port: &mut Fields) {
+    default(port, Plain("protocol"), json!("TCP"));
+}
+
+fn network_policy_port(port: &mut Fields) {
     default(port, "protocol", json!("TCP"));
 }
 
 fn probe(probe: &mut Fields) {
-    default(probe, "timeoutSeconds", json!(1));
-    default(probe, "periodSeconds", json!(10));
-    default(probe, "successThreshold", json!(1));
-    default(probe, "failureThreshold", json!(3));
+    default(probe, Plain("timeoutSeconds"), json!(1));
+    default(probe, Plain("periodSeconds"), json!(10));
+    default(probe, Plain("successThreshold"), json!(1));
+    default(probe, Plain("failureThreshold"), json!(3));
 }
 
 fn http_get(action: &mut Fields) {
-    default(action, "path", json!("/"));
-    default(action, "scheme", json!("HTTP"));
+    default(action, Plain("path"), json!("/"));
+    default(action, Plain("scheme"), json!("HTTP"));
 }
 
 /// The volume source fields of `core.v1.Volume`; a volume naming none is an `emptyDir`.
@@ -344,13 +447,13 @@ fn host_path(source: &mut Fields) {
 }
 
 fn iscsi(source: &mut Fields) {
-    default(source, "iscsiInterface", json!("default"));
+    default(source, Plain("iscsiInterface"), json!("default"));
 }
 
 fn rbd(source: &mut Fields) {
-    default(source, "pool", json!("rbd"));
-    default(source, "user", json!("admin"));
-    default(source, "keyring", json!("/etc/ceph/keyring"));
+    default(source, Plain("pool"), json!("rbd"));
+    default(source, Plain("user"), json!("admin"));
+    default(source, Plain("keyring"), json!("/etc/ceph/keyring"));
 }
 
 fn azure_disk(source: &mut Fields) {
@@ -361,22 +464,42 @@ fn azure_disk(source: &mut Fields) {
 }
 
 fn scale_io(source: &mut Fields) {
-    default(source, "storageMode", json!("ThinProvisioned"));
-    default(source, "fsType", json!("xfs"));
+    default(source, Plain("storageMode"), json!("ThinProvisioned"));
+    default(source, Plain("fsType"), json!("xfs"));
 }
 
 fn field_selector(selector: &mut Fields) {
-    default(selector, "apiVersion", json!("v1"));
+    default(selector, Plain("apiVersion"), json!("v1"));
 }
 
 fn service(service: &mut Fields) {
     let Some(spec) = child(service, "spec") else {
         return;
     };
-    default(spec, "sessionAffinity", json!("None"));
-    default(spec, "type", json!("ClusterIP"));
+    default(spec, Plain("sessionAffinity"), json!("None"));
+    match str_of(spec, "sessionAffinity") {
+        Some("None") => {
+            spec.remove("sessionAffinityConfig");
+        }
+        Some("ClientIP") => {
+            // A config without its timeout is replaced whole.
+            let timeout = spec
+                .get("sessionAffinityConfig")
+                .and_then(|c| c.pointer("/clientIP/timeoutSeconds"));
+            if timeout.is_none_or(Value::is_null) {
+                spec.remove("sessionAffinityConfig");
+                default(
+                    spec,
+                    "sessionAffinityConfig",
+                    json!({"clientIP": {"timeoutSeconds": 10800}}),
+                );
+            }
+        }
+        _ => {}
+    }
+    default(spec, Plain("type"), json!("ClusterIP"));
     for port in each(spec, "ports") {
-        default(port, "protocol", json!("TCP"));
+        default(port, Plain("protocol"), json!("TCP"));
         let unset = match port.get("targetPort") {
             None | Some(Value::Null) => true,
             Some(Value::Number(n)) => n.as_i64() == Some(0),
@@ -388,25 +511,30 @@ fn service(service: &mut Fields) {
         }
     }
     let kind = str_of(spec, "type").unwrap_or("").to_string();
-    if str_of(spec, "sessionAffinity") == Some("ClientIP") {
-        let config = spec
-            .entry("sessionAffinityConfig")
-            .or_insert_with(|| json!({}));
-        if let Some(config) = config.as_object_mut() {
-            let client = config.entry("clientIP").or_insert_with(|| json!({}));
-            if let Some(client) = client.as_object_mut() {
-                default(client, "timeoutSeconds", json!(10800));
-            }
-        }
+    let external_ips = spec
+        .get("externalIPs")
+        .and_then(Value::as_array)
+        .is_some_and(|ips| !ips.is_empty());
+    // Reachable from outside the cluster: node ports, a load balancer, or external IPs.
+    let externally_accessible = matches!(kind.as_str(), "NodePort" | "LoadBalancer")
+        || (kind == "ClusterIP" && external_ips);
+    if externally_accessible {
+        default(spec, Plain("externalTrafficPolicy"), json!("Cluster"));
     }
-    if matches!(kind.as_str(), "NodePort" | "LoadBalancer") {
-        default(spec, "externalTrafficPolicy", json!("Cluster"));
-    }
-    if kind != "ExternalName" {
+    if matches!(kind.as_str(), "ClusterIP" | "NodePort" | "LoadBalancer") {
         default(spec, "internalTrafficPolicy", json!("Cluster"));
     }
     if kind == "LoadBalancer" {
         default(spec, "allocateLoadBalancerNodePorts", json!(true));
+        let balancer = service
+            .get_mut("status")
+            .and_then(|s| s.get_mut("loadBalancer"))
+            .and_then(Value::as_object_mut);
+        for entry in balancer.into_iter().flat_map(|lb| each(lb, "ingress")) {
+            if str_of(entry, "ip").is_some_and(|ip| !ip.is_empty()) {
+                default(entry, "ipMode", json!("VIP"));
+            }
+        }
     }
 }
 
@@ -417,6 +545,10 @@ fn namespace(namespace: &mut Fields) {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
+    // A namespace named by generateName has no name to label yet.
+    if name.is_empty() {
+        return;
+    }
     let Some(meta) = child(namespace, "metadata") else {
         return;
     };
@@ -427,28 +559,32 @@ fn namespace(namespace: &mut Fields) {
 }
 
 fn namespace_status(status: &mut Fields) {
-    default(status, "phase", json!("Active"));
+    default(status, Plain("phase"), json!("Active"));
 }
 
 fn secret(secret: &mut Fields) {
-    default(secret, "type", json!("Opaque"));
+    default(secret, Plain("type"), json!("Opaque"));
 }
 
 fn persistent_volume(volume: &mut Fields) {
     if let Some(spec) = child(volume, "spec") {
-        default(spec, "persistentVolumeReclaimPolicy", json!("Retain"));
+        default(
+            spec,
+            Plain("persistentVolumeReclaimPolicy"),
+            json!("Retain"),
+        );
         default(spec, "volumeMode", json!("Filesystem"));
     }
     let status = volume.entry("status").or_insert_with(|| json!({}));
     if let Some(status) = status.as_object_mut() {
-        default(status, "phase", json!("Pending"));
+        default(status, Plain("phase"), json!("Pending"));
     }
 }
 
 fn persistent_volume_claim(claim: &mut Fields) {
     let status = claim.entry("status").or_insert_with(|| json!({}));
     if let Some(status) = status.as_object_mut() {
-        default(status, "phase", json!("Pending"));
+        default(status, Plain("phase"), json!("Pending"));
     }
 }
 
@@ -547,14 +683,14 @@ fn rolling_update(spec: &mut Fields, key: &str, parameters: &[(&str, Value)]) {
     let Some(strategy) = child(spec, key) else {
         return;
     };
-    default(strategy, "type", json!("RollingUpdate"));
+    default(strategy, Plain("type"), json!("RollingUpdate"));
     if str_of(strategy, "type") != Some("RollingUpdate") {
         return;
     }
     default(strategy, "rollingUpdate", json!({}));
     if let Some(rolling) = child(strategy, "rollingUpdate") {
         for (name, value) in parameters {
-            default(rolling, name, value.clone());
+            default(rolling, *name, value.clone());
         }
     }
 }
@@ -563,12 +699,25 @@ fn stateful_set(set: &mut Fields) {
     let Some(spec) = child(set, "spec") else {
         return;
     };
-    default(spec, "podManagementPolicy", json!("OrderedReady"));
-    rolling_update(spec, "updateStrategy", &[("partition", json!(0))]);
+    default(spec, Plain("podManagementPolicy"), json!("OrderedReady"));
+    // Unlike the other workloads, a StatefulSet gets its rollingUpdate only with the
+    // defaulted type, and its partition only when rollingUpdate is there.
+    default(spec, "updateStrategy", json!({}));
+    if let Some(strategy) = child(spec, "updateStrategy") {
+        if Plain("type").is_unset(strategy.get("type")) {
+            default(strategy, Plain("type"), json!("RollingUpdate"));
+            default(strategy, "rollingUpdate", json!({}));
+        }
+        if str_of(strategy, "type") == Some("RollingUpdate")
+            && let Some(rolling) = child(strategy, "rollingUpdate")
+        {
+            default(rolling, "partition", json!(0));
+        }
+    }
     default(spec, "persistentVolumeClaimRetentionPolicy", json!({}));
     if let Some(policy) = child(spec, "persistentVolumeClaimRetentionPolicy") {
-        default(policy, "whenDeleted", json!("Retain"));
-        default(policy, "whenScaled", json!("Retain"));
+        default(policy, Plain("whenDeleted"), json!("Retain"));
+        default(policy, Plain("whenScaled"), json!("Retain"));
     }
     default(spec, "replicas", json!(1));
     default(spec, "revisionHistoryLimit", json!(10));
@@ -609,7 +758,10 @@ fn job(job: &mut Fields) {
         spec.insert("parallelism".into(), json!(1));
     }
     default(spec, "parallelism", json!(1));
-    let backoff = if spec.contains_key("backoffLimitPerIndex") {
+    let backoff = if spec
+        .get("backoffLimitPerIndex")
+        .is_some_and(|b| !b.is_null())
+    {
         i32::MAX as i64
     } else {
         6
@@ -617,26 +769,24 @@ fn job(job: &mut Fields) {
     default(spec, "backoffLimit", json!(backoff));
     default(spec, "completionMode", json!("NonIndexed"));
     default(spec, "suspend", json!(false));
-    let replacement = if spec.contains_key("podFailurePolicy") {
+    let replacement = if spec.get("podFailurePolicy").is_some_and(|p| !p.is_null()) {
         "Failed"
     } else {
         "TerminatingOrFailed"
     };
     default(spec, "podReplacementPolicy", json!(replacement));
-    if let Some(policy) = child(spec, "podFailurePolicy") {
-        for rule in each(policy, "rules") {
-            for condition in each(rule, "onPodConditions") {
-                default(condition, "status", json!("True"));
-            }
-        }
-    }
+    default(spec, "manualSelector", json!(false));
+}
+
+fn pod_condition_pattern(pattern: &mut Fields) {
+    default(pattern, Plain("status"), json!("True"));
 }
 
 fn cron_job(cron: &mut Fields) {
     let Some(spec) = child(cron, "spec") else {
         return;
     };
-    default(spec, "concurrencyPolicy", json!("Allow"));
+    default(spec, Plain("concurrencyPolicy"), json!("Allow"));
     default(spec, "suspend", json!(false));
     default(spec, "successfulJobsHistoryLimit", json!(3));
     default(spec, "failedJobsHistoryLimit", json!(1));
@@ -663,17 +813,18 @@ fn hpa_v2(hpa: &mut Fields) {
         scaling_rules(
             behavior,
             "scaleUp",
-            0,
+            Some(0),
             json!([
                 {"type": "Pods", "value": 4, "periodSeconds": 15},
                 {"type": "Percent", "value": 100, "periodSeconds": 15}
             ]),
             "Max",
         );
+        // Left unset: the controller's downscale stabilisation flag applies then.
         scaling_rules(
             behavior,
             "scaleDown",
-            300,
+            None,
             json!([
                 {"type": "Percent", "value": 100, "periodSeconds": 15}
             ]),
@@ -682,10 +833,18 @@ fn hpa_v2(hpa: &mut Fields) {
     }
 }
 
-fn scaling_rules(behavior: &mut Fields, key: &str, window: i64, policies: Value, select: &str) {
+fn scaling_rules(
+    behavior: &mut Fields,
+    key: &str,
+    window: Option<i64>,
+    policies: Value,
+    select: &str,
+) {
     default(behavior, key, json!({}));
     if let Some(rules) = child(behavior, key) {
-        default(rules, "stabilizationWindowSeconds", json!(window));
+        if let Some(window) = window {
+            default(rules, "stabilizationWindowSeconds", json!(window));
+        }
         default(rules, "selectPolicy", json!(select));
         default(rules, "policies", policies);
     }
@@ -709,10 +868,18 @@ fn network_policy(policy: &mut Fields) {
         .is_none_or(Vec::is_empty)
     {
         let mut types = vec![json!("Ingress")];
-        if spec.contains_key("egress") {
+        let egress = spec.get("egress").and_then(Value::as_array);
+        if egress.is_some_and(|rules| !rules.is_empty()) {
             types.push(json!("Egress"));
         }
         spec.insert("policyTypes".into(), Value::Array(types));
+    }
+}
+
+fn ingress_class(class: &mut Fields) {
+    let parameters = child(class, "spec").and_then(|spec| child(spec, "parameters"));
+    if let Some(parameters) = parameters {
+        default(parameters, "scope", json!("Cluster"));
     }
 }
 
@@ -722,6 +889,16 @@ fn endpoint_slice_port(port: &mut Fields) {
 }
 
 // rbac.authorization.k8s.io/v1
+
+fn role_binding(binding: &mut Fields) {
+    if let Some(reference) = child(binding, "roleRef") {
+        default(
+            reference,
+            Plain("apiGroup"),
+            json!("rbac.authorization.k8s.io"),
+        );
+    }
+}
 
 fn subject(subject: &mut Fields) {
     // A ServiceAccount's group is the core group, which serialises as no group at all.
@@ -753,6 +930,13 @@ fn csi_driver(driver: &mut Fields) {
     default(spec, "podInfoOnMount", json!(false));
     default(spec, "storageCapacity", json!(false));
     default(spec, "fsGroupPolicy", json!("ReadWriteOnceWithFSType"));
+    if spec
+        .get("volumeLifecycleModes")
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+    {
+        spec.remove("volumeLifecycleModes");
+    }
     default(spec, "volumeLifecycleModes", json!(["Persistent"]));
     default(spec, "requiresRepublish", json!(false));
     default(spec, "seLinuxMount", json!(false));
@@ -795,60 +979,78 @@ fn match_resources(resources: &mut Fields) {
     default(resources, "matchPolicy", json!("Equivalent"));
 }
 
-fn param_ref(reference: &mut Fields) {
-    if reference.get("selector").is_none() && reference.get("name").is_none() {
-        return;
-    }
-    default(reference, "parameterNotFoundAction", json!("Deny"));
-}
-
 // flowcontrol.apiserver.k8s.io/v1
 
-fn flow_schema(schema: &mut Fields) {
-    if let Some(spec) = child(schema, "spec") {
-        default(spec, "matchingPrecedence", json!(1000));
-    }
+fn flow_schema_spec(spec: &mut Fields) {
+    default(spec, Plain("matchingPrecedence"), json!(1000));
 }
 
-fn priority_level(level: &mut Fields) {
-    let Some(spec) = child(level, "spec") else {
-        return;
-    };
-    if let Some(limited) = child(spec, "limited") {
-        default(limited, "nominalConcurrencyShares", json!(30));
-        default(limited, "lendablePercent", json!(0));
-        default(limited, "limitResponse", json!({"type": "Reject"}));
-        if let Some(response) = child(limited, "limitResponse")
-            && str_of(response, "type") == Some("Queue")
-        {
-            default(response, "queuing", json!({}));
-            if let Some(queuing) = child(response, "queuing") {
-                default(queuing, "queues", json!(64));
-                default(queuing, "handSize", json!(8));
-                default(queuing, "queueLengthLimit", json!(50));
-            }
-        }
-    }
+fn limited_priority_level(limited: &mut Fields) {
+    default(limited, "nominalConcurrencyShares", json!(30));
+    default(limited, "lendablePercent", json!(0));
+}
+
+fn exempt_priority_level(exempt: &mut Fields) {
+    default(exempt, "nominalConcurrencyShares", json!(0));
+    default(exempt, "lendablePercent", json!(0));
+}
+
+fn queuing(queuing: &mut Fields) {
+    default(queuing, Plain("queues"), json!(64));
+    default(queuing, Plain("handSize"), json!(8));
+    default(queuing, Plain("queueLengthLimit"), json!(50));
 }
 
 // resource.k8s.io/v1
 
+fn resource_claim(claim: &mut Fields) {
+    if let Some(spec) = child(claim, "spec") {
+        device_requests(spec);
+    }
+}
+
 fn claim_template(template: &mut Fields) {
     if let Some(spec) = child(template, "spec") {
         default(spec, "metadata", json!({}));
+        if let Some(claim) = child(spec, "spec") {
+            device_requests(claim);
+        }
+    }
+}
+
+/// `ExactDeviceRequest` and `DeviceSubRequest` of a claim spec: exactly one device unless
+/// told otherwise.
+fn device_requests(claim: &mut Fields) {
+    let Some(devices) = child(claim, "devices") else {
+        return;
+    };
+    for request in each(devices, "requests") {
+        if let Some(exactly) = child(request, "exactly") {
+            device_count(exactly);
+        }
+        for sub in each(request, "firstAvailable") {
+            device_count(sub);
+        }
+    }
+}
+
+fn device_count(request: &mut Fields) {
+    default(request, Plain("allocationMode"), json!("ExactCount"));
+    if str_of(request, "allocationMode") == Some("ExactCount") {
+        default(request, Plain("count"), json!(1));
     }
 }
 
 // apiextensions.k8s.io/v1
 
-fn crd(crd: &mut Fields) {
-    let Some(spec) = child(crd, "spec") else {
-        return;
-    };
+fn crd_spec(spec: &mut Fields) {
     default(spec, "conversion", json!({"strategy": "None"}));
     if let Some(names) = child(spec, "names") {
         let kind = str_of(names, "kind").unwrap_or("").to_string();
-        default(names, "listKind", json!(format!("{kind}List")));
+        default(names, Plain("singular"), json!(kind.to_lowercase()));
+        if !kind.is_empty() {
+            default(names, Plain("listKind"), json!(format!("{kind}List")));
+        }
     }
 }
 
@@ -871,5 +1073,33 @@ pub(crate) fn fold_string_data(resource: &Resource, object: &mut Value) {
             let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
             data.insert(key, json!(encoded));
         }
+    }
+}
+
+/// Which entries of [`DEFAULTERS`] ran, for the rule catalogue's test (per thread, off
+/// unless started).
+#[cfg(test)]
+pub(crate) mod defaulter_hits {
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    thread_local! {
+        static HITS: RefCell<Option<BTreeSet<String>>> = const { RefCell::new(None) };
+    }
+
+    pub(crate) fn start() {
+        HITS.with(|h| *h.borrow_mut() = Some(BTreeSet::new()));
+    }
+
+    pub(crate) fn take() -> BTreeSet<String> {
+        HITS.with(|h| h.borrow_mut().take().unwrap_or_default())
+    }
+
+    pub(super) fn record(key: &str) {
+        HITS.with(|h| {
+            if let Some(hits) = h.borrow_mut().as_mut() {
+                hits.insert(key.to_string());
+            }
+        });
     }
 }

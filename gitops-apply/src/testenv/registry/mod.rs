@@ -17,6 +17,9 @@ pub(crate) mod strategy;
 pub(crate) mod table;
 pub(crate) mod validation;
 
+#[cfg(test)]
+mod catalogue;
+
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{Value, json};

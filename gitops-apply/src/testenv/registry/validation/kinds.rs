@@ -363,7 +363,7 @@ fn pod_spec(spec: &Value, path: &str, context: PodContext, report: &mut Report) 
         .and_then(Value::as_i64)
         .is_some_and(|s| s < 0)
     {
-        report.warnings.push(format!(
+        report.warn(format!(
             "{}: must be >= 0; negative values are invalid and will be treated as 1",
             child(path, "terminationGracePeriodSeconds")
         ));
@@ -653,13 +653,9 @@ fn secret(object: &Value, report: &mut Report) {
                         .unwrap_or_default()
                 };
                 if !decoded("tls.crt").contains("-----BEGIN") {
-                    report
-                        .warnings
-                        .push("tls: failed to find any PEM data in certificate input".into());
+                    report.warn("tls: failed to find any PEM data in certificate input".into());
                 } else if !decoded("tls.key").contains("-----BEGIN") {
-                    report
-                        .warnings
-                        .push("tls: failed to find any PEM data in key input".into());
+                    report.warn("tls: failed to find any PEM data in key input".into());
                 }
             }
         }

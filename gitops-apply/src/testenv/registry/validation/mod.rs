@@ -26,30 +26,44 @@ pub(crate) struct Report {
 }
 
 impl Report {
+    #[cfg_attr(test, track_caller)]
     fn push(&mut self, cause: Cause) {
         self.causes.push(cause);
     }
 
+    /// A warning the server sends back with a successful write.
+    #[cfg_attr(test, track_caller)]
+    fn warn(&mut self, message: String) {
+        #[cfg(test)]
+        crate::testenv::status::rule_sites::record(std::panic::Location::caller());
+        self.warnings.push(message);
+    }
+
+    #[cfg_attr(test, track_caller)]
     fn invalid(&mut self, field: &str, value: &Value, detail: &str) {
         self.push(Cause::invalid(field, value, detail));
     }
 
+    #[cfg_attr(test, track_caller)]
     fn invalids(&mut self, field: &str, value: &Value, details: Vec<String>) {
         for detail in details {
             self.invalid(field, value, &detail);
         }
     }
 
+    #[cfg_attr(test, track_caller)]
     fn required(&mut self, field: &str) {
         self.push(Cause::required(field, ""));
     }
 
+    #[cfg_attr(test, track_caller)]
     fn unsupported(&mut self, field: &str, value: &Value, supported: &[&str]) {
         let supported: Vec<String> = supported.iter().map(|s| s.to_string()).collect();
         self.push(Cause::unsupported(field, value, &supported));
     }
 
     /// An enum field: unsupported unless one of `supported` (absent is not checked).
+    #[cfg_attr(test, track_caller)]
     fn one_of(&mut self, object: &Value, key: &str, field: &str, supported: &[&str]) {
         if let Some(value) = object.get(key)
             && !value.as_str().is_some_and(|v| supported.contains(&v))
@@ -59,6 +73,7 @@ impl Report {
     }
 
     /// A non-negative integer field.
+    #[cfg_attr(test, track_caller)]
     fn non_negative(&mut self, object: &Value, key: &str, field: &str) {
         if let Some(value) = object.get(key)
             && value.as_i64().is_some_and(|v| v < 0)

@@ -73,14 +73,11 @@ pub(super) fn validate(resource: &Resource, old: &Value, new: &Value) -> Vec<Cau
         ("batch", "Job") if old.pointer("/spec/template") != new.pointer("/spec/template") => {
             // The real message prints the internal PodTemplateSpec, Go field names and all.
             let template = new.pointer("/spec/template").unwrap_or(&Value::Null);
-            causes.push(Cause {
-                reason: "FieldValueInvalid",
-                message: format!(
-                    "Invalid value: {}: field is immutable",
-                    crate::testenv::registry::internal::pod_template(template)
-                ),
-                field: "spec.template".into(),
-            });
+            causes.push(Cause::invalid_printed(
+                "spec.template",
+                &internal::pod_template(template),
+                "field is immutable",
+            ));
         }
         ("", "Secret") if old.get("type") != new.get("type") => {
             causes.push(Cause::invalid(
