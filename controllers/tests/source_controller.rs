@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Fixture, HttpAuth, HttpServer, Tls};
+use common::{Fixture, HttpAuth, HttpServer, Sshd, Tls};
 use gitops_apply::testenv::{TestEnv, install_crypto_provider};
 use gitops_controllers::api::GitRepository;
 use gitops_controllers::source::{ControllerOptions, SourceController, StorageOptions};
@@ -662,5 +662,72 @@ async fn a_2023_v1beta2_gitrepository_reconciles_and_fields_not_acted_on_stall()
     );
     assert!(repo["status"]["artifact"].is_null());
     assert!(artifact_files(storage.path(), ns, "submodules").is_empty());
+    source.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_credentials_come_from_identity_known_hosts_and_password() {
+    let env = env().await;
+    let client = &env.client;
+    let ns = "ssh";
+    namespace(client, ns).await;
+    let fx = Fixture::new();
+    let c1 = fx.commit(&[("app.yaml", Some("kind: ConfigMap\n"))], "over ssh");
+    fx.push(&["main"]);
+    let sshd = Sshd::start_with_passphrase("key-passphrase");
+    let storage = tempfile::tempdir().unwrap();
+    let source = controller(client, storage.path()).await;
+
+    // An encrypted key without its password: Flux's message, naming the Secret.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let secret = |with_password: bool| -> Secret {
+        let mut data = json!({
+            "identity": String::from_utf8(sshd.client_key.clone()).unwrap(),
+            "known_hosts": String::from_utf8(sshd.known_hosts.clone()).unwrap(),
+        });
+        if with_password {
+            data["password"] = json!("key-passphrase");
+        }
+        serde_json::from_value(json!({"metadata": {"name": "ssh-auth"}, "stringData": data}))
+            .unwrap()
+    };
+    secrets
+        .create(&PostParams::default(), &secret(false))
+        .await
+        .unwrap();
+    let api: Api<GitRepository> = Api::namespaced(client.clone(), ns);
+    let repo: GitRepository = serde_json::from_value(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": {"name": "app", "namespace": ns},
+        "spec": {"url": sshd.url(&fx.bare()), "interval": "1h", "ref": {"branch": "main"},
+                 "secretRef": {"name": "ssh-auth"}},
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &repo).await.unwrap();
+    let repo = wait_for(&api, "app", "the missing password", |r| {
+        condition(r, "Ready").is_some_and(|c| c["status"] == "False")
+    })
+    .await;
+    let ready = condition(&repo, "Ready").unwrap();
+    assert_eq!(ready["reason"], "AuthenticationFailed");
+    assert!(
+        ready["message"].as_str().unwrap().contains(&format!(
+            "SSH identity key is encrypted but no 'password' field was provided in the secret '{ns}/ssh-auth'"
+        )),
+        "{ready:#}"
+    );
+
+    // With the password: fetched over ssh:// with the host key checked against known_hosts.
+    secrets
+        .replace("ssh-auth", &PostParams::default(), &secret(true))
+        .await
+        .unwrap();
+    request_reconcile(&api, "app", "with-password").await;
+    let stored = format!("stored artifact for revision 'main@sha1:{c1}'");
+    let repo = wait_for(&api, "app", "the ssh fetch", |r| {
+        ready_with(r, "True", &stored)
+    })
+    .await;
+    assert!(!repo.to_string().contains("key-passphrase"));
     source.shutdown().await;
 }
