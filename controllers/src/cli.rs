@@ -32,6 +32,10 @@ pub enum Command {
     /// into a directory (`gitops crds --out-dir controllers/config/crd` refreshes the
     /// checked-in copies).
     Crds(CrdsArgs),
+    /// Run a controller (today: `source`, Flux's source-controller with its artifact
+    /// server) against a cluster, in it or outside it through a kubeconfig; runs until
+    /// Ctrl-C or SIGTERM.
+    Controller(crate::controller::Args),
 }
 
 /// Arguments of `gitops crds`.
@@ -81,6 +85,7 @@ pub fn main() -> ExitCode {
         Command::Build(args) => exit(crate::build::run(&args, &mut std::io::stdout().lock())),
         Command::Testenv(args) => exit(crate::testenv::run(&args, &mut std::io::stdout())),
         Command::Crds(args) => exit(crds(&args, &mut std::io::stdout().lock())),
+        Command::Controller(args) => exit(crate::controller::run(&args, &mut std::io::stdout())),
     }
 }
 

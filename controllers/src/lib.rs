@@ -1,12 +1,20 @@
 //! The gitops controllers and command line.
 //!
 //! This crate is the thin shell over the libraries: the Flux-compatible resource types and
-//! the CRDs generated from them ([`api`]), the `gitops` command line, and (to come) the
-//! source and kustomize controllers and the artifact server. Today the command line has
-//! `quickstart`, which runs the whole GitRepository → Kustomization pipeline of the pure core
-//! on an embedded example repository, against the core's in-memory cluster and Git source;
-//! [`build`] (`gitops build`), which renders a directory from disk as `kubectl kustomize` and
-//! `flux build kustomization` do; `gitops testenv`; and `gitops crds`, which prints the CRDs.
+//! the CRDs generated from them ([`api`]), the controllers, the artifact server and the
+//! `gitops` command line.
+//!
+//! [`source`] is Flux's source-controller: the GitRepository controller on
+//! `kube::runtime::Controller` (through the core's state machine and gitops-git), the artifact
+//! storage with Flux's retention, and the HTTP server that serves artifacts at
+//! `http://<storage-adv-addr>/gitrepository/<namespace>/<name>/<hex>.tar.gz`, started
+//! together by [`source::SourceController`]. The kustomize controller is still to come.
+//!
+//! Today the command line has `quickstart`, which runs the whole GitRepository →
+//! Kustomization pipeline of the pure core on an embedded example repository, against the
+//! core's in-memory cluster and Git source; [`build`] (`gitops build`), which renders a
+//! directory from disk as `kubectl kustomize` and `flux build kustomization` do;
+//! `gitops testenv`; and `gitops crds`, which prints the CRDs.
 //!
 //! It does no reconciliation logic of its own: every decision comes from
 //! [`gitops_core::reconcile`].
@@ -14,5 +22,7 @@
 pub mod api;
 pub mod build;
 pub mod cli;
+pub mod controller;
 pub mod quickstart;
+pub mod source;
 pub mod testenv;

@@ -213,6 +213,19 @@ impl GitRepository {
         self.spec.reference.clone().unwrap_or_default().checkout()
     }
 
+    /// Spec fields that are set but not acted on by this implementation yet, sorted
+    /// (`include`, `recurseSubmodules`, `verify`, `sparseCheckout`, `proxySecretRef`, a
+    /// `provider` other than `generic`, `serviceAccountName`, ...).
+    pub fn unsupported_fields(&self) -> Vec<String> {
+        self.spec
+            .other
+            .iter()
+            // `provider: generic` is the default: credentials from the Secret.
+            .filter(|(k, v)| !(is_empty_value(v) || (*k == "provider" && *v == "generic")))
+            .map(|(k, _)| format!("spec.{k}"))
+            .collect()
+    }
+
     /// `GitRepository/<namespace>/<name>`.
     pub fn object_ref(&self) -> ObjectRef {
         ObjectRef::new(

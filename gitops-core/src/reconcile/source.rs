@@ -50,6 +50,24 @@ impl<'a> GitRepositoryReconciler<'a> {
         if let Err(e) = repo.timeout() {
             return stalled(status, generation, now, e, finalizer);
         }
+        // A field Flux acts on and this implementation does not: building the artifact
+        // anyway would not be what the user asked for.
+        let unsupported = repo.unsupported_fields();
+        if !unsupported.is_empty() {
+            let message = format!(
+                "{} not supported by this controller yet; remove {} or reconcile this GitRepository with Flux",
+                unsupported.join(", "),
+                if unsupported.len() == 1 { "it" } else { "them" }
+            );
+            return stalled_with(
+                status,
+                generation,
+                now,
+                reason::UNSUPPORTED_FIELD,
+                message,
+                finalizer,
+            );
+        }
         let conditions = &mut status.conditions;
         conditions.set(
             condition::RECONCILING,
@@ -208,18 +226,36 @@ fn failed(
 
 /// A spec no retry can fix: Stalled=True, no requeue until the object changes.
 fn stalled(
-    mut status: GitRepositoryStatus,
+    status: GitRepositoryStatus,
     generation: i64,
     now: jiff::Timestamp,
     error: Error,
     finalizer: Finalizer,
 ) -> Outcome<GitRepositoryStatus> {
-    let msg = error.to_string();
+    stalled_with(
+        status,
+        generation,
+        now,
+        reason::INVALID_SPEC,
+        error.to_string(),
+        finalizer,
+    )
+}
+
+/// [`stalled`] with its reason and message; the stored artifact is left as it is.
+fn stalled_with(
+    mut status: GitRepositoryStatus,
+    generation: i64,
+    now: jiff::Timestamp,
+    why: &str,
+    msg: String,
+    finalizer: Finalizer,
+) -> Outcome<GitRepositoryStatus> {
     let c = &mut status.conditions;
     c.set(
         condition::STALLED,
         ConditionStatus::True,
-        reason::INVALID_SPEC,
+        why,
         &msg,
         generation,
         now,
@@ -227,7 +263,7 @@ fn stalled(
     c.set(
         condition::READY,
         ConditionStatus::False,
-        reason::INVALID_SPEC,
+        why,
         &msg,
         generation,
         now,
@@ -236,7 +272,7 @@ fn stalled(
     outcome(
         status,
         Requeue::Never,
-        vec![Event::new(EventType::Warning, reason::INVALID_SPEC, msg)],
+        vec![Event::new(EventType::Warning, why, msg)],
         finalizer,
     )
 }

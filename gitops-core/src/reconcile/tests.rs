@@ -256,6 +256,30 @@ fn invalid_interval_stalls() {
     assert!(ready(&out.status.conditions).2.contains("spec.interval"));
 }
 
+#[test]
+fn source_fields_not_acted_on_stall_instead_of_being_ignored() {
+    let env = Env::new();
+    env.source
+        .commit(URL, "main", files(&[("a.yaml", "a: 1\n")]), "first");
+    env.add_yaml(&repo_yaml(
+        "  recurseSubmodules: true\n  sparseCheckout: [apps]\n  provider: generic\n",
+    ))
+    .unwrap();
+    let out = block_on(env.reconcile_source("flux-system", "fleet")).unwrap();
+    let (status, why, msg) = ready(&out.status.conditions);
+    assert_eq!(
+        (status, why.as_str()),
+        (ConditionStatus::False, "UnsupportedField")
+    );
+    assert_eq!(
+        msg,
+        "spec.recurseSubmodules, spec.sparseCheckout not supported by this controller yet; remove them or reconcile this GitRepository with Flux"
+    );
+    assert!(out.status.conditions.is_true(condition::STALLED));
+    assert!(out.status.artifact.is_none());
+    assert_eq!(out.requeue, Requeue::Never);
+}
+
 // ---- Kustomization ----
 
 #[test]

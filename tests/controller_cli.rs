@@ -1,0 +1,135 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+//! `gitops controller source` as a process, against testenv through a kubeconfig and a real
+//! Git server on 127.0.0.1: it stores the artifact, advertises it at `--storage-addr`,
+//! serves it there, and exits 0 on SIGTERM.
+
+#[path = "../gitops-git/tests/common/mod.rs"]
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Fixture, HttpAuth, HttpServer, free_port};
+use gitops::controllers::api::GitRepository;
+use gitops_apply::testenv::{TestEnv, install_crypto_provider};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, PostParams};
+use serde_json::json;
+
+/// Kills the controller when the test ends, passed or failed.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitops_controller_source_stores_and_serves_artifacts() {
+    install_crypto_provider();
+    let env = TestEnv::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, env.kubeconfig()).unwrap();
+    let client = env.client().unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.create(
+        &PostParams::default(),
+        &gitops::controllers::api::crd::git_repository().unwrap(),
+    )
+    .await
+    .unwrap();
+
+    let fx = Fixture::new();
+    let commit = fx.commit(&[("app.yaml", Some("kind: ConfigMap\n"))], "app");
+    fx.push(&["main"]);
+    let git = HttpServer::start(&fx.repos(), HttpAuth::None, None);
+
+    let port = free_port();
+    let storage = dir.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gitops"))
+        .args(["controller", "source", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .arg("--storage-path")
+        .arg(&storage)
+        .arg(format!("--storage-addr=127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run gitops controller source");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let process = Process(child);
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        format!("serving artifacts on 127.0.0.1:{port}")
+    );
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        format!("advertising artifacts at http://127.0.0.1:{port}")
+    );
+
+    let api: Api<GitRepository> = Api::namespaced(client.clone(), "default");
+    let repo: GitRepository = serde_json::from_value(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": {"name": "app", "namespace": "default"},
+        "spec": {"url": git.url("repo.git"), "interval": "1m", "ref": {"branch": "main"}},
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &repo).await.unwrap();
+    let message = format!("stored artifact for revision 'main@sha1:{commit}'");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let repo = loop {
+        let repo = serde_json::to_value(api.get("app").await.unwrap()).unwrap();
+        let ready = repo["status"]["conditions"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["type"] == "Ready").cloned());
+        if ready.is_some_and(|c| c["status"] == "True" && c["message"] == message) {
+            break repo;
+        }
+        assert!(Instant::now() < deadline, "not ready: {:#}", repo["status"]);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let artifact = &repo["status"]["artifact"];
+    let url = artifact["url"].as_str().unwrap();
+    assert_eq!(
+        url,
+        format!("http://127.0.0.1:{port}/gitrepository/default/app/{commit}.tar.gz")
+    );
+    let digest = artifact["digest"].as_str().unwrap().parse().unwrap();
+    gitops_git::download::download(url, &digest, &Default::default())
+        .await
+        .expect("the artifact downloads from the controller process");
+    assert!(
+        storage
+            .join(format!("gitrepository/default/app/{commit}.tar.gz"))
+            .is_file()
+    );
+    // Woken by its watch, as in a cluster.
+    assert!(env.request_count("watch", "gitrepositories.source.toolkit.fluxcd.io") >= 1);
+
+    // SIGTERM: a clean exit.
+    let mut process = process;
+    let pid = process.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = process.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the controller did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+}
