@@ -2,6 +2,7 @@
 //! with bounded concurrency, skipping what is known unchanged.
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -11,7 +12,8 @@ use gitops_core::plan::{
 };
 use gitops_core::reconcile::{Pruned, SetMember};
 use gitops_core::{Digest, Inventory, Manifest, Object, ObjectRef};
-use kube::api::{DynamicObject, Patch, PatchParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Patch, PatchParams};
 
 use crate::dependency;
 use crate::error::{Error, Operation, Subject};
@@ -68,8 +70,21 @@ impl Applied {
     }
 }
 
-/// An apply still to send, with the digest of its object.
-type Pending<'a> = (&'a Apply, ObjectRef, Digest);
+/// An apply with the digest of its object, computed once per run: validation records it,
+/// the apply compares with what validation recorded and remembers it.
+struct Pending<'a> {
+    apply: &'a Apply,
+    digest: Digest,
+}
+
+impl<'a> Pending<'a> {
+    fn of(apply: &'a Apply) -> Self {
+        Pending {
+            apply,
+            digest: apply.object.fingerprint(),
+        }
+    }
+}
 
 /// The result of applying one stage.
 pub(crate) struct StageResult {
@@ -93,8 +108,15 @@ impl ResourceManager {
         let live = self.read_set(&reads).await?;
         let plan_options = self.plan_options(options, &reads).await?;
         let plan = Plan::compute(desired, &live, previous, &plan_options)?;
-        let all: Vec<&Apply> = plan.applies().collect();
-        self.validate(&all, &live, &self.field_manager).await?;
+        // Each apply's digest once: validation records it, the apply compares and remembers.
+        let stages: Vec<Vec<Pending<'_>>> = plan
+            .stages
+            .iter()
+            .map(|stage| stage.applies.iter().map(Pending::of).collect())
+            .collect();
+        let all: Vec<&Pending<'_>> = stages.iter().flatten().collect();
+        self.validate_pending(&all, &live, &self.field_manager)
+            .await?;
         let mut out = Applied {
             inventory: plan.inventory.clone(),
             ..Applied::default()
@@ -109,9 +131,9 @@ impl ResourceManager {
                 .entries
                 .push(ChangeSetEntry::new(key.clone(), ChangeAction::Skipped));
         }
-        for stage in &plan.stages {
+        for (stage, pending) in plan.stages.iter().zip(&stages) {
             let result = self
-                .apply_stage(&stage.applies, &live, &self.field_manager)
+                .apply_pending(pending, &live, &self.field_manager)
                 .await;
             out.changes.entries.extend(result.changes.entries);
             if let Some(e) = result.error {
@@ -121,7 +143,7 @@ impl ResourceManager {
                 let members: Vec<SetMember> = stage
                     .applies
                     .iter()
-                    .map(|a| (a.object.object_ref(), a.object.api_version().to_string()))
+                    .map(|a| (a.key.clone(), a.object.api_version().to_string()))
                     .collect();
                 self.wait_for_set(&members, &options.stage_wait).await?;
             }
@@ -205,23 +227,35 @@ impl ResourceManager {
         live: &Live,
         field_manager: &str,
     ) -> Result<(), Error> {
-        let new: HashSet<ObjectRef> = applies
-            .iter()
-            .filter(|a| matches!(a.action, Action::Create))
-            .map(|a| a.object.object_ref())
-            .collect();
-        let todo: Vec<(&Apply, ObjectRef)> = applies
-            .iter()
-            .map(|a| (*a, a.object.object_ref()))
-            .filter(|(a, key)| !self.known_unchanged(a, key, live))
-            .collect();
-        let checks = todo.into_iter().map(|(a, key)| async {
+        let pending: Vec<Pending<'_>> = applies.iter().map(|a| Pending::of(a)).collect();
+        let all: Vec<&Pending<'_>> = pending.iter().collect();
+        self.validate_pending(&all, live, field_manager).await
+    }
+
+    async fn validate_pending(
+        &self,
+        applies: &[&Pending<'_>],
+        live: &Live,
+        field_manager: &str,
+    ) -> Result<(), Error> {
+        // The objects the set creates, needed only to explain a refusal: built on the first.
+        let new: OnceLock<HashSet<ObjectRef>> = OnceLock::new();
+        let creates = || {
+            applies
+                .iter()
+                .filter(|p| matches!(p.apply.action, Action::Create))
+                .map(|p| p.apply.key.clone())
+                .collect()
+        };
+        let todo = applies.iter().filter(|p| !self.known_unchanged(p, live));
+        let checks = todo.map(|p| async {
+            let (a, key) = (p.apply, &p.apply.key);
             let resource = self
                 .resource(a.object.api_version(), a.object.kind())
                 .await?;
             let result = match resource {
                 Some(resource) => self
-                    .send(&resource, &a.object, &key, true, field_manager)
+                    .send(&resource, &a.object, key, true, field_manager)
                     .await
                     .map(drop),
                 None => Err(Error::UnknownKind {
@@ -232,13 +266,13 @@ impl ResourceManager {
             };
             let e = match result {
                 Ok(_) => {
-                    lock(&self.validated).insert(key, a.object.fingerprint());
+                    lock(&self.validated).insert(key.clone(), p.digest.clone());
                     return Ok(());
                 }
                 Err(e) => e,
             };
-            if let Some(dependency) = dependency::missing(&a.object, &e, &new) {
-                lock(&self.waiting).insert(key, dependency);
+            if let Some(dependency) = dependency::missing(&a.object, &e, new.get_or_init(creates)) {
+                lock(&self.waiting).insert(key.clone(), dependency);
                 return Ok(());
             }
             if e.is_immutable() && a.recreate_on_immutable {
@@ -253,14 +287,14 @@ impl ResourceManager {
 
     /// Whether an apply is known to change nothing: its desired form is what was applied
     /// last and the live object still has the resourceVersion that apply produced.
-    fn known_unchanged(&self, apply: &Apply, key: &ObjectRef, live: &Live) -> bool {
+    fn known_unchanged(&self, pending: &Pending<'_>, live: &Live) -> bool {
         let memory = lock(&self.memory);
-        let Some(m) = memory.get(key) else {
+        let Some(m) = memory.get(&pending.apply.key) else {
             return false;
         };
-        m.digest == apply.object.fingerprint()
+        m.digest == pending.digest
             && live
-                .get(key)
+                .get(&pending.apply.key)
                 .and_then(Object::resource_version)
                 .is_some_and(|rv| rv == m.resource_version)
     }
@@ -275,45 +309,40 @@ impl ResourceManager {
         live: &Live,
         field_manager: &str,
     ) -> StageResult {
+        let pending: Vec<Pending<'_>> = applies.iter().map(Pending::of).collect();
+        self.apply_pending(&pending, live, field_manager).await
+    }
+
+    async fn apply_pending(
+        &self,
+        applies: &[Pending<'_>],
+        live: &Live,
+        field_manager: &str,
+    ) -> StageResult {
         let mut changes = ChangeSet::default();
-        // Each apply's digest, computed once: what validation recorded is compared with it,
-        // and it is what is remembered after the apply.
-        let mut todo: Vec<Pending<'_>> = Vec::new();
-        for a in applies {
-            let key = a.object.object_ref();
-            if self.known_unchanged(a, &key, live) {
+        let mut todo: Vec<&Pending<'_>> = Vec::new();
+        for p in applies {
+            if self.known_unchanged(p, live) {
                 changes.entries.push(
-                    ChangeSetEntry::new(key, ChangeAction::Unchanged)
-                        .with_version(a.object.version()),
+                    ChangeSetEntry::new(p.apply.key.clone(), ChangeAction::Unchanged)
+                        .with_version(p.apply.object.version()),
                 );
             } else {
-                let digest = a.object.fingerprint();
-                todo.push((a, key, digest));
+                todo.push(p);
             }
         }
         // Objects waiting for another object of this stage are applied after it.
-        let (first, later): (Vec<Pending<'_>>, Vec<Pending<'_>>) = {
+        let (first, later): (Vec<&Pending<'_>>, Vec<&Pending<'_>>) = {
             let waiting = lock(&self.waiting);
             if waiting.is_empty() {
                 (todo, Vec::new())
             } else {
-                let keys: HashSet<&ObjectRef> = todo.iter().map(|(_, key, _)| key).collect();
-                let waits = |key: &ObjectRef| {
-                    waiting
-                        .get(key)
+                let keys: HashSet<&ObjectRef> = todo.iter().map(|p| &p.apply.key).collect();
+                todo.into_iter().partition(|p| {
+                    !waiting
+                        .get(&p.apply.key)
                         .is_some_and(|dependency| keys.contains(dependency))
-                };
-                let later: Vec<bool> = todo.iter().map(|(_, key, _)| waits(key)).collect();
-                let mut first = Vec::new();
-                let mut second = Vec::new();
-                for (pending, wait) in todo.into_iter().zip(later) {
-                    if wait {
-                        second.push(pending);
-                    } else {
-                        first.push(pending);
-                    }
-                }
-                (first, second)
+                })
             }
         };
         let mut error = None;
@@ -324,8 +353,8 @@ impl ResourceManager {
             let unvalidated: Vec<&Apply> = {
                 let validated = lock(&self.validated);
                 wave.iter()
-                    .filter(|(_, key, digest)| validated.get(key) != Some(digest))
-                    .map(|(a, _, _)| *a)
+                    .filter(|p| validated.get(&p.apply.key) != Some(&p.digest))
+                    .map(|p| p.apply)
                     .collect()
             };
             if !unvalidated.is_empty()
@@ -336,7 +365,7 @@ impl ResourceManager {
             }
             let writes = wave
                 .into_iter()
-                .map(|(a, key, digest)| self.apply_one(a, key, digest, live, field_manager));
+                .map(|p| self.apply_one(p, live, field_manager));
             let results = in_order(writes.collect(), self.concurrency).await;
             for r in results {
                 match r {
@@ -355,14 +384,14 @@ impl ResourceManager {
     /// Dry-runs applies whose dependencies now exist; no deferral any more.
     async fn validate_now(&self, applies: &[&Apply], field_manager: &str) -> Result<(), Error> {
         let checks = applies.iter().map(|a| async {
-            let key = a.object.object_ref();
+            let key = &a.key;
             let resource = self.require(&a.object).await?;
             match self
-                .send(&resource, &a.object, &key, true, field_manager)
+                .send(&resource, &a.object, key, true, field_manager)
                 .await
             {
                 Ok(_) => {
-                    lock(&self.validated).insert(key, a.object.fingerprint());
+                    lock(&self.validated).insert(key.clone(), a.object.fingerprint());
                     Ok(())
                 }
                 Err(e) if e.is_immutable() && a.recreate_on_immutable => Ok(()),
@@ -385,40 +414,37 @@ impl ResourceManager {
 
     async fn apply_one(
         &self,
-        apply: &Apply,
-        key: ObjectRef,
-        digest: Digest,
+        pending: &Pending<'_>,
         live: &Live,
         field_manager: &str,
     ) -> Result<ChangeSetEntry, Error> {
+        let (apply, key) = (pending.apply, &pending.apply.key);
         let resource = self.require(&apply.object).await?;
-        if let (Some(takeover), Some(current)) = (&apply.takeover, live.get(&key)) {
+        if let (Some(takeover), Some(current)) = (&apply.takeover, live.get(key)) {
             self.take_over(&resource, current, takeover, field_manager)
                 .await?;
         }
-        // Only the identity and resourceVersion of what the server stored are needed here:
-        // the answer is not converted to an object.
         let stored = match self
-            .send(&resource, &apply.object, &key, false, field_manager)
+            .send(&resource, &apply.object, key, false, field_manager)
             .await
         {
             Err(e) if apply.recreate_on_immutable && e.is_immutable() => {
-                self.delete_and_wait(&resource, &key).await?;
-                self.send(&resource, &apply.object, &key, false, field_manager)
+                self.delete_and_wait(&resource, key).await?;
+                self.send(&resource, &apply.object, key, false, field_manager)
                     .await?
             }
             other => other.map_err(Error::with_force_hint)?,
         };
-        lock(&self.validated).remove(&key);
-        lock(&self.waiting).remove(&key);
+        lock(&self.validated).remove(key);
+        lock(&self.waiting).remove(key);
         if let Some(group) = defined_kind(&apply.object).map(|(g, _)| g) {
             self.discovery.forget_group(&group);
             self.forget_crds(&group);
         }
-        let rv = stored.metadata.resource_version.unwrap_or_default();
-        let stored_uid = stored.metadata.uid;
+        let rv = stored.resource_version.unwrap_or_default();
+        let stored_uid = stored.uid;
         let before = live
-            .get(&key)
+            .get(key)
             .filter(|l| uid(l) == stored_uid.as_deref())
             .and_then(Object::resource_version);
         let action = match before {
@@ -429,11 +455,11 @@ impl ResourceManager {
         lock(&self.memory).insert(
             key.clone(),
             Remembered {
-                digest,
+                digest: pending.digest.clone(),
                 resource_version: rv,
             },
         );
-        Ok(ChangeSetEntry::new(key, action).with_version(apply.object.version()))
+        Ok(ChangeSetEntry::new(key.clone(), action).with_version(apply.object.version()))
     }
 
     /// Hands the fields of the managers Flux takes over to `field_manager` and removes
@@ -476,14 +502,27 @@ impl ResourceManager {
         field_manager: &str,
     ) -> Result<Object, Error> {
         let key = object.object_ref();
+        let subject = Subject::Object(&key);
+        self.throttle().await;
         let stored = self
-            .send(resource, object, &key, dry_run, field_manager)
-            .await?;
-        to_object(stored, resource, &Subject::Object(&key))
+            .api(resource, &key.namespace)
+            .patch(
+                object.name(),
+                &apply_params(field_manager, dry_run),
+                &Patch::Apply(object.as_map()),
+            )
+            .await
+            .map_err(|e| Error::request(operation(dry_run), &subject, e))?;
+        to_object(stored, resource, &subject)
     }
 
-    /// One server-side apply (forcing conflicts), or its dry-run, answered as the client
-    /// decoded it.
+    /// One server-side apply (forcing conflicts), or its dry-run, answered with the metadata
+    /// of what the server stored (or would store).
+    ///
+    /// The engine needs no more of the answer: a dry-run's success, an apply's uid and
+    /// resourceVersion. So it asks for the answer as `PartialObjectMetadata`, which the API
+    /// server honours on every verb that returns an object: it serialises, and the client
+    /// decodes, the metadata instead of the whole defaulted object.
     pub(crate) async fn send(
         &self,
         resource: &crate::discovery::Resource,
@@ -491,20 +530,33 @@ impl ResourceManager {
         key: &ObjectRef,
         dry_run: bool,
         field_manager: &str,
-    ) -> Result<DynamicObject, Error> {
-        let mut params = PatchParams::apply(field_manager).force();
-        params.dry_run = dry_run;
-        let operation = if dry_run {
-            Operation::DryRun
-        } else {
-            Operation::Apply
-        };
+    ) -> Result<ObjectMeta, Error> {
         let subject = Subject::Object(key);
         self.throttle().await;
         self.api(resource, &key.namespace)
-            .patch(object.name(), &params, &Patch::Apply(object.as_map()))
+            .patch_metadata(
+                object.name(),
+                &apply_params(field_manager, dry_run),
+                &Patch::Apply(object.as_map()),
+            )
             .await
-            .map_err(|e| Error::request(operation, &subject, e))
+            .map(|answer| answer.metadata)
+            .map_err(|e| Error::request(operation(dry_run), &subject, e))
+    }
+}
+
+/// Server-side apply as `field_manager`, forcing conflicts (Flux's apply), or its dry-run.
+fn apply_params(field_manager: &str, dry_run: bool) -> PatchParams {
+    let mut params = PatchParams::apply(field_manager).force();
+    params.dry_run = dry_run;
+    params
+}
+
+fn operation(dry_run: bool) -> Operation {
+    if dry_run {
+        Operation::DryRun
+    } else {
+        Operation::Apply
     }
 }
 

@@ -21,7 +21,8 @@
 //! - `routing`: one axum fallback handler parses `/api` and `/apis` paths into a verb on a
 //!   resource, answers discovery, runs the filters, then takes the server's lock once for the
 //!   rest of the request and shapes the answer;
-//! - `controllers`: what runs after every write, before the answer: the system namespaces and
+//! - `controllers`: what runs after every stored write (not a dry run), before the answer: the
+//!   system namespaces and
 //!   CRD establishment and the API Priority and Fairness configuration controller (`apf`:
 //!   FlowSchemas' `Dangling` condition) that kube-apiserver runs itself (always on), garbage collection and
 //!   namespace finalization of a controller manager (`gc`, only when enabled);

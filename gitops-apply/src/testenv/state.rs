@@ -7,8 +7,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::testenv::registry::crd::CustomResources;
 use crate::testenv::registry::{self, Group, Resource};
 use crate::testenv::status::ApiError;
@@ -46,7 +44,17 @@ impl State {
     /// The next Service cluster IP.
     pub(crate) fn allocate_ip(&mut self) -> String {
         self.next_ip += 1;
-        format!("10.96.{}.{}", self.next_ip / 250, self.next_ip % 250)
+        Self::ip(self.next_ip)
+    }
+
+    /// The IP [`State::allocate_ip`] would give, without taking it: a dry-run create shows
+    /// the address its Service would get, as the server's dry-run allocator does.
+    pub(crate) fn next_ip(&self) -> String {
+        Self::ip(self.next_ip + 1)
+    }
+
+    fn ip(n: u32) -> String {
+        format!("10.96.{}.{}", n / 250, n % 250)
     }
 
     /// The groups served, built-in then custom, for discovery.
@@ -67,20 +75,24 @@ impl State {
             return Ok(found);
         }
         let builtin = registry::builtin();
-        let Some(g) = builtin.groups.iter().find(|g| g.name == group) else {
+        if !builtin.groups.iter().any(|g| g.name == group) {
             return if self.custom.serves(group, version) {
                 Err(ApiError::no_resource())
             } else {
                 Err(ApiError::page_not_found())
             };
-        };
-        let Some((_, entries)) = g.versions.iter().find(|(v, _)| v == version) else {
+        }
+        let Some((_, _, resources)) = builtin
+            .resources
+            .iter()
+            .find(|(g, v, _)| g == group && v == version)
+        else {
             return Err(ApiError::page_not_found());
         };
-        entries
+        resources
             .iter()
-            .find(|e| e.get("resource").and_then(Value::as_str) == Some(plural))
-            .map(|e| registry::resource_from_entry(group, version, e))
+            .find(|r| r.plural == plural)
+            .cloned()
             .ok_or_else(ApiError::no_resource)
     }
 }

@@ -138,6 +138,9 @@ pub enum Action {
 pub struct Apply {
     /// The desired object, with owner labels set.
     pub object: Object,
+    /// The object's identity, computed once: the plan orders by it and a cluster keys what
+    /// it validated and remembered by it, once or more per object.
+    pub key: ObjectRef,
     /// Where it was defined.
     pub origin: Origin,
     /// Create or configure.
@@ -310,6 +313,7 @@ impl Plan {
                 Apply {
                     recreate_on_immutable: options.force || policy.force == Some(true),
                     object,
+                    key,
                     origin,
                     action,
                     policy,
@@ -317,10 +321,7 @@ impl Plan {
                 },
             ));
         }
-        applies.sort_by(|(sa, a), (sb, b)| {
-            sa.cmp(sb)
-                .then_with(|| order::compare(&a.object.object_ref(), &b.object.object_ref()))
-        });
+        applies.sort_by(|(sa, a), (sb, b)| sa.cmp(sb).then_with(|| order::compare(&a.key, &b.key)));
         for (kind, apply) in applies {
             match plan.stages.last_mut() {
                 Some(stage) if stage.kind == kind => stage.applies.push(apply),
@@ -408,7 +409,7 @@ impl Plan {
                 Action::Create => ChangeAction::Created,
                 Action::Configure(_) => ChangeAction::Configured,
             };
-            entries.push(ChangeSetEntry::new(a.object.object_ref(), action));
+            entries.push(ChangeSetEntry::new(a.key.clone(), action));
         }
         for p in &self.prunes {
             entries.push(ChangeSetEntry::new(p.object.clone(), ChangeAction::Deleted));

@@ -303,7 +303,7 @@ impl<'a> KustomizationReconciler<'a> {
                 let refs: Vec<SetMember> = stage
                     .applies
                     .iter()
-                    .map(|a| (a.object.object_ref(), a.object.api_version().to_string()))
+                    .map(|a| (a.key.clone(), a.object.api_version().to_string()))
                     .collect();
                 let pending = self.not_ready(&refs, now).await.map_err(|e| {
                     Failure::retry(reason::RECONCILIATION_FAILED, e.to_string(), timing.retry)

@@ -252,7 +252,7 @@ pub async fn apply_each<C: Cluster + ?Sized>(
 ) -> SetApplied {
     let mut out = SetApplied::default();
     for apply in applies {
-        let key = apply.object.object_ref();
+        let key = apply.key.clone();
         let mut result = cluster
             .apply(&apply.object, field_manager)
             .await

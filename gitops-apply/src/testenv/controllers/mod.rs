@@ -10,7 +10,8 @@
 //! bare kube-apiserver they do not.
 //!
 //! Where a real controller reacts to watch events shortly after a write, these run at once,
-//! after every write and before the answer, so tests never wait for them.
+//! after every write and before the answer, so tests never wait for them. A dry run stores
+//! nothing and so, as on kube-apiserver, produces no event for them to react to.
 
 pub(crate) mod apf;
 pub(crate) mod establish;

@@ -168,10 +168,11 @@ impl CustomResources {
                 .iter_mut()
                 .find(|(v, _)| *v == resource.version)
             {
-                Some((_, entries)) => entries.push(resource.entry.clone()),
-                None => group
-                    .versions
-                    .push((resource.version.clone(), vec![resource.entry.clone()])),
+                Some((_, entries)) => entries.push(Value::clone(&resource.entry)),
+                None => group.versions.push((
+                    resource.version.clone(),
+                    vec![Value::clone(&resource.entry)],
+                )),
             }
         }
         for group in &mut groups {
@@ -274,8 +275,8 @@ fn resources_of(crd: &Value) -> Vec<Resource> {
             plural: plural.to_string(),
             namespaced,
             verbs: verbs.iter().map(|v| v.to_string()).collect(),
-            subresources,
-            entry: Value::Object(entry),
+            subresources: subresources.into(),
+            entry: Arc::new(Value::Object(entry)),
             custom: Some(Arc::new(CustomVersion {
                 schema: schema_of(version),
                 columns: version
@@ -623,15 +624,14 @@ pub(crate) fn has_established_condition(crd: &Value) -> bool {
 /// The resource CustomResourceDefinitions are served as.
 pub(crate) fn definitions() -> Option<Resource> {
     super::builtin()
-        .groups
+        .resources
         .iter()
-        .find(|g| g.name == "apiextensions.k8s.io")
-        .and_then(|g| g.versions.first())
-        .and_then(|(v, entries)| {
-            entries
+        .find(|(group, _, _)| group == "apiextensions.k8s.io")
+        .and_then(|(_, _, resources)| {
+            resources
                 .iter()
-                .find(|e| s(e, "/resource") == "customresourcedefinitions")
-                .map(|e| super::resource_from_entry("apiextensions.k8s.io", v, e))
+                .find(|r| r.plural == "customresourcedefinitions")
+                .cloned()
         })
 }
 

@@ -29,6 +29,10 @@ use serde_json::{Value, json};
 const BUILTIN: &str = include_str!("builtin-discovery.json");
 
 /// One served resource of one group version.
+///
+/// Every request resolves one, so the parts that never change once built (verbs,
+/// subresources, the discovery entry) are shared: cloning a resource copies four short
+/// strings, not the entry's tree.
 #[derive(Clone, Debug)]
 pub(crate) struct Resource {
     pub group: String,
@@ -36,10 +40,10 @@ pub(crate) struct Resource {
     pub kind: String,
     pub plural: String,
     pub namespaced: bool,
-    pub verbs: Vec<String>,
-    pub subresources: Vec<String>,
+    pub verbs: Arc<[String]>,
+    pub subresources: Arc<[String]>,
     /// The aggregated discovery entry as served.
-    pub entry: Value,
+    pub entry: Arc<Value>,
     /// The custom resource's definition, for resources served from a CRD.
     pub custom: Option<Arc<crate::testenv::registry::crd::CustomVersion>>,
 }
@@ -93,6 +97,9 @@ pub(crate) struct Group {
 /// The built-in API surface, parsed once.
 pub(crate) struct Builtin {
     pub groups: Vec<Group>,
+    /// Each group version's resources, built once from `groups` (a request resolves its
+    /// resource here instead of rebuilding it from the discovery entry).
+    pub resources: Vec<(String, String, Vec<Resource>)>,
     pub version: Value,
     pub hashes: serde_json::Map<String, Value>,
 }
@@ -137,8 +144,21 @@ pub(crate) fn builtin() -> &'static Builtin {
                 .unwrap_or_default();
             groups.push(Group { name, versions });
         }
+        let resources = groups
+            .iter()
+            .flat_map(|g| {
+                g.versions.iter().map(|(version, entries)| {
+                    let built = entries
+                        .iter()
+                        .map(|e| resource_from_entry(&g.name, version, e))
+                        .collect();
+                    (g.name.clone(), version.clone(), built)
+                })
+            })
+            .collect();
         Builtin {
             groups,
+            resources,
             version: data.get("version").cloned().unwrap_or(Value::Null),
             hashes: data
                 .get("storageVersionHash")
@@ -196,7 +216,7 @@ pub(crate) fn resource_from_entry(group: &str, version: &str, entry: &Value) -> 
             .to_string(),
         plural: s("resource"),
         namespaced: s("scope") == "Namespaced",
-        verbs: strings(entry.get("verbs")),
+        verbs: strings(entry.get("verbs")).into(),
         subresources: entry
             .get("subresources")
             .and_then(Value::as_array)
@@ -204,10 +224,11 @@ pub(crate) fn resource_from_entry(group: &str, version: &str, entry: &Value) -> 
                 subs.iter()
                     .filter_map(|s| s.get("subresource").and_then(Value::as_str))
                     .map(str::to_string)
-                    .collect()
+                    .collect::<Vec<_>>()
+                    .into()
             })
-            .unwrap_or_default(),
-        entry: entry.clone(),
+            .unwrap_or_else(|| Arc::from([])),
+        entry: Arc::new(entry.clone()),
         custom: None,
     }
 }

@@ -240,9 +240,9 @@ mod tests {
             kind: kind.into(),
             plural: format!("{}s", kind.to_lowercase()),
             namespaced: true,
-            verbs: Vec::new(),
-            subresources: Vec::new(),
-            entry: json!({}),
+            verbs: std::sync::Arc::from([]),
+            subresources: std::sync::Arc::from([]),
+            entry: std::sync::Arc::new(json!({})),
             custom: None,
         }
     }

@@ -473,6 +473,9 @@ fn after_write(server: &Server, mut state: MutexGuard<'_, State>) -> u64 {
 }
 
 /// Answers a create (201), or an update or patch (201 when it created the object, else 200).
+///
+/// A dry run stored nothing: as on kube-apiserver, where it never reaches etcd, there is no
+/// watch event, so no controller runs and no watch wakes.
 fn finish(
     server: &Server,
     mut state: MutexGuard<'_, State>,
@@ -489,7 +492,11 @@ fn finish(
             return Err(e);
         }
     };
-    let rv = after_write(server, state);
+    let rv = if call.dry_run() {
+        state.store.rv()
+    } else {
+        after_write(server, state)
+    };
     let code = if create || written == Written::Created {
         201
     } else {

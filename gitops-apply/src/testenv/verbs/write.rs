@@ -605,7 +605,11 @@ pub(crate) fn write(
     let created = old.is_none();
     if created {
         let uid = state.store.uid();
-        let ip = state.allocate_ip();
+        let ip = if dry_run {
+            state.next_ip()
+        } else {
+            state.allocate_ip()
+        };
         set_meta(&mut new, "uid", json!(uid));
         set_meta(&mut new, "creationTimestamp", json!(now()));
         if strategy::has_generation(resource) {
