@@ -222,8 +222,22 @@ impl<'a> Builder<'a> {
                         .map_err(|r| err(format!("file {r}")))?;
                     let text = String::from_utf8(self.fs.read(&path)?)
                         .map_err(|_| err(format!("file '{entry}' is not valid UTF-8")))?;
-                    for m in decode::resources(&path, &text)? {
+                    let manifests = decode::resources(&path, &text)?;
+                    let mut per_document: HashMap<usize, usize> = HashMap::new();
+                    for m in &manifests {
+                        *per_document.entry(m.origin.document).or_default() += 1;
+                    }
+                    for m in manifests {
+                        // Only an object that is its document (not an item of a List) has
+                        // its fields' paths in the document.
+                        let own_document = per_document.get(&m.origin.document) == Some(&1);
+                        let empty_values = if own_document && has_null(m.object.as_map()) {
+                            crate::manifests::empty_value_paths(&text, m.origin.document)
+                        } else {
+                            Vec::new()
+                        };
                         let mut r = Resource::new(m.object, m.origin);
+                        r.empty_values = empty_values;
                         if let Some(top) = &self.origins {
                             set_origin(&mut r, format!("path: {}\n", relative(top, &path)));
                         }
@@ -659,7 +673,8 @@ impl<'a> Builder<'a> {
                     )));
                 }
             }
-            transform::value_add(k, dir, &add, acc)?;
+            let root_name = self.fs.root_name();
+            transform::value_add(k, dir, root_name.as_deref(), &add, acc)?;
         }
         Ok(())
     }
@@ -730,8 +745,9 @@ pub(crate) fn plugin_origin(top: &str, from: &str, config: &Value) -> String {
     by
 }
 
-/// An object's identity in a build: group, kind, effective namespace and name.
-type Id = (String, String, String, String);
+/// An object's identity as kustomize's resource map keys it: group, version, kind, effective
+/// namespace and name (two versions of one kind are two objects, as a CRD's samples are).
+type Id = (String, String, String, String, String);
 
 /// Positions of the core-group resources by kind and by every name they had (a generator
 /// merges into an object by the name it was generated with, before any prefix or suffix).
@@ -753,10 +769,24 @@ fn core_objects_by_name(acc: &[Resource]) -> HashMap<(String, String), Vec<usize
 fn identity(r: &Resource) -> Id {
     (
         r.group().into(),
+        r.version().into(),
         r.kind().into(),
         r.effective_namespace(r.namespace()),
         r.name().into(),
     )
+}
+
+/// Whether a null is anywhere in the map.
+fn has_null(map: &serde_json::Map<String, Value>) -> bool {
+    fn any(v: &Value) -> bool {
+        match v {
+            Value::Null => true,
+            Value::Object(m) => m.values().any(any),
+            Value::Array(items) => items.iter().any(any),
+            _ => false,
+        }
+    }
+    map.values().any(any)
 }
 
 /// Adds a resource, refusing a second object with the same identity; `ids` holds the

@@ -850,16 +850,11 @@ impl Reader<'_> {
         }
         let behavior = match m.get("behavior").map(|v| self.string(&sub("behavior"), v)) {
             None => Behavior::Create,
+            // kustomize reads any other word as an unspecified behavior, which creates.
             Some(Ok(b)) => match b.as_str() {
-                "" | "create" => Behavior::Create,
                 "merge" => Behavior::Merge,
                 "replace" => Behavior::Replace,
-                other => {
-                    return Err(self.err(
-                        &sub("behavior"),
-                        format!("has unknown value '{other}', expected create, merge or replace"),
-                    ));
-                }
+                _ => Behavior::Create,
             },
             Some(Err(e)) => return Err(e),
         };

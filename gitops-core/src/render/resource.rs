@@ -26,6 +26,9 @@ pub(crate) struct Resource {
     pub name_recorded: bool,
     /// The `vars` that take their value from this object.
     pub ref_vars: Vec<String>,
+    /// The paths of the fields its file gives no value (`key:`), which a strategic merge
+    /// removes (see [`super::smp::merge`]).
+    pub empty_values: Vec<Vec<String>>,
 }
 
 impl Resource {
@@ -40,6 +43,7 @@ impl Resource {
             suffixes: Vec::new(),
             name_recorded: false,
             ref_vars: Vec::new(),
+            empty_values: Vec::new(),
         }
     }
 

@@ -191,7 +191,7 @@ pub(crate) fn set_entries<S: Applies>(
         let applicable: Vec<&S> = specs.iter().filter(|s| s.applies_to(r)).collect();
         let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
         for spec in applicable {
-            let path: Vec<&str> = spec.path().split('/').collect();
+            let path = fieldspec::split_path(spec.path());
             fieldspec::visit_maps(&mut value, &path, spec.create(), &mut |m| {
                 for (k, v) in entries {
                     m.insert(k.clone(), v.clone());
@@ -233,17 +233,24 @@ pub(crate) fn labels(
 
 /// A ValueAddTransformer: its value at each target's field of the objects the target
 /// selects (all, without a selector). The field `metadata/namespace` is set as a namespace
-/// transformer sets it; others are created as strings where missing.
+/// transformer sets it; others are created as strings where missing. `root_name` is the
+/// name of the file system's root directory, for a kustomization there.
 pub(crate) fn value_add(
     k: &Kustomization,
     dir: &str,
+    root_name: Option<&str>,
     add: &ValueAdd,
     resources: &mut [Resource],
 ) -> Result<(), Error> {
-    // kustomize's default value: the name of the kustomization's directory, which the
-    // root of the file system does not have here.
-    let value = if add.value.is_empty() {
-        match dir.rsplit('/').next().filter(|d| !d.is_empty()) {
+    // kustomize trims the value; its default is the name of the kustomization's directory,
+    // which only an in-memory file system's root lacks.
+    let value = match add.value.trim() {
+        "" => match dir
+            .rsplit('/')
+            .next()
+            .filter(|d| !d.is_empty())
+            .or(root_name)
+        {
             Some(d) => d.to_string(),
             None => {
                 return Err(Error::Render {
@@ -253,9 +260,8 @@ pub(crate) fn value_add(
                     ),
                 });
             }
-        }
-    } else {
-        add.value.clone()
+        },
+        v => v.to_string(),
     };
     for (i, t) in add.targets.iter().enumerate() {
         let chosen: Vec<usize> = match &t.selector {
