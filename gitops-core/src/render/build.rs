@@ -383,8 +383,8 @@ impl<'a> Builder<'a> {
     }
 
     /// kustomize's `validators`: transformer configurations run over the objects, which
-    /// must come out unchanged. (kubectl also fails a built-in validator that rewrites a
-    /// field with the value it has, which passes here.)
+    /// must come out unchanged. kustomize compares YAML nodes, so a validator that sets a
+    /// field fails even when the value is the one the field had: writes are counted.
     fn validate(
         &mut self,
         dir: &str,
@@ -397,8 +397,12 @@ impl<'a> Builder<'a> {
         for (field, config, _) in self.plugin_configs(dir, k, "validators", &k.validators)? {
             let t = Kustomization::from_plugin(&k.file, &field, &config, PluginRole::Transformer)?;
             let before: Vec<Value> = acc.iter().map(|r| r.obj.to_value()).collect();
+            for r in acc.iter_mut() {
+                r.writes = 0;
+            }
             self.transform(dir, &t, acc, false)?;
             let changed = acc.len() != before.len()
+                || acc.iter().any(|r| r.writes > 0)
                 || acc.iter().zip(&before).any(|(r, b)| r.obj.to_value() != *b);
             if changed {
                 return Err(render_error(format!(

@@ -299,6 +299,7 @@ fn apply_strategic(schema: &Schema, doc: &Value, r: &mut Resource, p: &Patch) ->
         r.namespace().to_string(),
     );
     let schema = schema.root(r.obj.api_version(), r.kind());
+    r.writes += 1;
     let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
     smp::merge(&mut value, doc, schema, &r.empty_values);
     if let Value::Object(m) = value {
@@ -327,6 +328,7 @@ fn apply_json(
     // kustomize applies a JSON patch to the object as JSON and reads the result back, so
     // every null is an explicit one afterwards.
     r.empty_values.clear();
+    r.writes += 1;
     let mut value = r.obj.to_value();
     for op in ops.iter() {
         // kustomize's JSON patch library replaces a missing key of an existing map by adding

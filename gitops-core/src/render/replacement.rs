@@ -113,6 +113,7 @@ pub(crate) fn apply(
                     *res.obj.as_map_mut() = m;
                 }
                 result?;
+                res.writes += target.field_paths.len();
             }
         }
     }

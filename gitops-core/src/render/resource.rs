@@ -29,6 +29,10 @@ pub(crate) struct Resource {
     /// The paths of the fields its file gives no value (`key:`), which a strategic merge
     /// removes (see [`super::smp::merge`]).
     pub empty_values: Vec<Vec<String>>,
+    /// How many fields transformers have set, changed or not: kustomize compares the YAML
+    /// nodes before and after a validator, and a field set anew is a new node even with the
+    /// value it had, so a validator that sets any field fails.
+    pub writes: usize,
 }
 
 impl Resource {
@@ -44,6 +48,7 @@ impl Resource {
             name_recorded: false,
             ref_vars: Vec::new(),
             empty_values: Vec::new(),
+            writes: 0,
         }
     }
 
@@ -98,6 +103,7 @@ impl Resource {
     }
 
     pub(crate) fn set_name(&mut self, name: String) {
+        self.writes += 1;
         if name != self.name() {
             self.previous_names.push(self.name().to_string());
             self.name_recorded = false;
@@ -107,6 +113,7 @@ impl Resource {
     }
 
     pub(crate) fn set_namespace(&mut self, namespace: &str) {
+        self.writes += 1;
         if namespace != self.namespace() {
             self.previous_namespaces.push(self.namespace().to_string());
             self.obj.set_namespace(namespace);
