@@ -77,7 +77,7 @@ pub(crate) fn apply(
         };
         let value = source_value(&r.source, resources).map_err(&err)?;
         for (t, target) in r.targets.iter().enumerate() {
-            let selected = patch::select(
+            let selected = patch::select_by_any_id(
                 k,
                 &format!("{field}.targets[{t}].select"),
                 &exact(&target.select),
@@ -85,7 +85,7 @@ pub(crate) fn apply(
             )?;
             let mut rejected = std::collections::HashSet::new();
             for (j, reject) in target.reject.iter().enumerate() {
-                rejected.extend(patch::select(
+                rejected.extend(patch::select_by_any_id(
                     k,
                     &format!("{field}.targets[{t}].reject[{j}]"),
                     &exact(reject),

@@ -12,6 +12,11 @@ pub(crate) struct Resource {
     pub origin: Origin,
     /// Every name the object had, oldest first, not including the current one.
     pub previous_names: Vec<String>,
+    /// Every kind a patch with `allowKindChange` changed, oldest first, each with the span
+    /// of names (positions in `previous_names`, the current name being one past the last)
+    /// it had them with: kustomize finds a patch's target by any kind and name the object
+    /// had together.
+    pub previous_kinds: Vec<(String, usize, usize)>,
     /// Every namespace the object had, oldest first, not including the current one.
     pub previous_namespaces: Vec<String>,
     /// Whether a content hash is appended to the name at the end of the build.
@@ -41,6 +46,7 @@ impl Resource {
             obj,
             origin,
             previous_names: Vec::new(),
+            previous_kinds: Vec::new(),
             previous_namespaces: Vec::new(),
             hash: false,
             prefixes: Vec::new(),
@@ -100,6 +106,35 @@ impl Resource {
     /// Whether any name the object had or has is `name`.
     pub(crate) fn had_name(&self, name: &str) -> bool {
         self.name() == name || self.previous_names.iter().any(|n| n == name)
+    }
+
+    /// Every kind and name the object had together (its previous ids), the current ones
+    /// among them.
+    pub(crate) fn ids(&self) -> Vec<(&str, &str)> {
+        let name_at = |i: usize| {
+            self.previous_names
+                .get(i)
+                .map(String::as_str)
+                .unwrap_or_else(|| self.name())
+        };
+        let mut out = Vec::new();
+        for (kind, first, last) in &self.previous_kinds {
+            for i in *first..=*last {
+                out.push((kind.as_str(), name_at(i)));
+            }
+        }
+        let start = self.previous_kinds.last().map_or(0, |p| p.2);
+        for i in start..=self.previous_names.len() {
+            out.push((self.kind(), name_at(i)));
+        }
+        out
+    }
+
+    /// Records that a patch changed the kind, which was `old`.
+    pub(crate) fn kind_changed_from(&mut self, old: String) {
+        let first = self.previous_kinds.last().map_or(0, |p| p.2);
+        self.previous_kinds
+            .push((old, first, self.previous_names.len()));
     }
 
     pub(crate) fn set_name(&mut self, name: String) {
