@@ -227,17 +227,18 @@ impl<'a> Builder<'a> {
                     for m in &manifests {
                         *per_document.entry(m.origin.document).or_default() += 1;
                     }
+                    // Kept for the first strategic merge patch, which reads it again only if
+                    // the object has nulls (see `Resource::source`).
+                    let shared: std::sync::Arc<str> = text.as_str().into();
                     for m in manifests {
                         // Only an object that is its document (not an item of a List) has
                         // its fields' paths in the document.
                         let own_document = per_document.get(&m.origin.document) == Some(&1);
-                        let empty_values = if own_document && has_null(m.object.as_map()) {
-                            crate::manifests::empty_value_paths(&text, m.origin.document)
-                        } else {
-                            Vec::new()
-                        };
+                        let document = m.origin.document;
                         let mut r = Resource::new(m.object, m.origin);
-                        r.empty_values = empty_values;
+                        if own_document {
+                            r.source = Some((shared.clone(), document));
+                        }
                         if let Some(top) = &self.origins {
                             set_origin(&mut r, format!("path: {}\n", relative(top, &path)));
                         }
@@ -778,19 +779,6 @@ fn identity(r: &Resource) -> Id {
         r.effective_namespace(r.namespace()),
         r.name().into(),
     )
-}
-
-/// Whether a null is anywhere in the map.
-fn has_null(map: &serde_json::Map<String, Value>) -> bool {
-    fn any(v: &Value) -> bool {
-        match v {
-            Value::Null => true,
-            Value::Object(m) => m.values().any(any),
-            Value::Array(items) => items.iter().any(any),
-            _ => false,
-        }
-    }
-    map.values().any(any)
 }
 
 /// Adds a resource, refusing a second object with the same identity; `ids` holds the

@@ -305,6 +305,7 @@ fn apply_strategic(schema: &Schema, doc: &Value, r: &mut Resource, p: &Patch) ->
     );
     let schema = schema.root(r.obj.api_version(), r.kind());
     r.writes += 1;
+    r.load_empty_values();
     let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
     smp::merge(&mut value, doc, schema, &r.empty_values);
     if let Value::Object(m) = value {
@@ -335,6 +336,7 @@ fn apply_json(
     // kustomize applies a JSON patch to the object as JSON and reads the result back, so
     // every null is an explicit one afterwards.
     r.empty_values.clear();
+    r.source = None;
     r.writes += 1;
     let mut value = r.obj.to_value();
     for op in ops.iter() {

@@ -32,8 +32,12 @@ pub(crate) struct Resource {
     /// The `vars` that take their value from this object.
     pub ref_vars: Vec<String>,
     /// The paths of the fields its file gives no value (`key:`), which a strategic merge
-    /// removes (see [`super::smp::merge`]).
+    /// removes (see [`super::smp::merge`]); read from `source` when first needed.
     pub empty_values: Vec<Vec<String>>,
+    /// The text of the file the object is a document of, and which document, until a patch
+    /// needs its valueless fields: reading them is a second parse, paid only for patched
+    /// objects that have nulls.
+    pub source: Option<(std::sync::Arc<str>, usize)>,
     /// How many fields transformers have set, changed or not: kustomize compares the YAML
     /// nodes before and after a validator, and a field set anew is a new node even with the
     /// value it had, so a validator that sets any field fails.
@@ -54,6 +58,7 @@ impl Resource {
             name_recorded: false,
             ref_vars: Vec::new(),
             empty_values: Vec::new(),
+            source: None,
             writes: 0,
         }
     }
@@ -106,6 +111,23 @@ impl Resource {
     /// Whether any name the object had or has is `name`.
     pub(crate) fn had_name(&self, name: &str) -> bool {
         self.name() == name || self.previous_names.iter().any(|n| n == name)
+    }
+
+    /// Reads the valueless fields from `source`, once, before a strategic merge.
+    pub(crate) fn load_empty_values(&mut self) {
+        fn has_null(v: &Value) -> bool {
+            match v {
+                Value::Null => true,
+                Value::Object(m) => m.values().any(has_null),
+                Value::Array(items) => items.iter().any(has_null),
+                _ => false,
+            }
+        }
+        if let Some((text, document)) = self.source.take()
+            && self.obj.as_map().values().any(has_null)
+        {
+            self.empty_values = crate::manifests::empty_value_paths(&text, document);
+        }
     }
 
     /// Every kind and name the object had together (its previous ids), the current ones
