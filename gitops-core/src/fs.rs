@@ -36,6 +36,14 @@ pub trait FileSystem: Send + Sync {
         let p = normalize(path).ok()?;
         self.kind(&p).map(|_| p)
     }
+
+    /// The name the root directory has where the file system lives (a directory on disk:
+    /// its last path component), `None` when it has none. kustomize names things after a
+    /// kustomization's directory (a ValueAddTransformer's default value), and for the
+    /// kustomization at the root that name is only known here.
+    fn root_name(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Normalises a relative path: removes `.` components and empty components, resolves `..`

@@ -108,12 +108,48 @@ pub fn parse_document(body: &str, origin: &Origin) -> Result<Option<Value>, Erro
     {
         return Ok(None);
     }
-    let value: Value =
+    let mut value: Value =
         serde_saphyr::from_str_with_options(body, options()).map_err(|e| Error::Yaml {
             origin: origin.clone(),
             message: describe_error(&e, origin.line),
         })?;
+    unbreak_final_block_scalar(&mut value, body);
     Ok(if value.is_null() { None } else { Some(value) })
+}
+
+/// A block scalar (`|`, `>`) that runs to the end of a file without a final line break has
+/// no line break to keep: kustomize's YAML reader gives `line1\nline2` for `k: |` followed
+/// by `  line1\n  line2` at the end of the file, where this parser gives `line1\nline2\n`.
+/// The scalar that runs to the end is found by parsing again with a marker appended: it is
+/// the one string the marker lands in, and it is a block scalar when the marker lands
+/// before the final line break.
+fn unbreak_final_block_scalar(value: &mut Value, body: &str) {
+    const MARKER: &str = "\u{f8ff}end";
+    if body.ends_with('\n') || !body.contains(['|', '>']) || body.contains(MARKER) {
+        return;
+    }
+    let marked = format!("{body}{MARKER}");
+    let Ok(marked) = serde_saphyr::from_str_with_options::<Value>(&marked, options()) else {
+        return;
+    };
+    fn fix(value: &mut Value, marked: &Value) -> bool {
+        match (value, marked) {
+            (Value::Object(a), Value::Object(b)) => b
+                .iter()
+                .any(|(k, bv)| a.get_mut(k).is_some_and(|av| fix(av, bv))),
+            (Value::Array(a), Value::Array(b)) => a.iter_mut().zip(b).any(|(av, bv)| fix(av, bv)),
+            (Value::String(a), Value::String(b)) if b.contains(MARKER) => {
+                if let Some(kept) = a.strip_suffix('\n')
+                    && b.strip_suffix('\n').and_then(|b| b.strip_suffix(MARKER)) == Some(kept)
+                {
+                    a.pop();
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+    fix(value, &marked);
 }
 
 fn options() -> serde_saphyr::Options {
@@ -133,6 +169,93 @@ fn options() -> serde_saphyr::Options {
     options.legacy_octal_numbers = true;
     options.underscored_numbers_as_strings = false;
     options
+}
+
+/// The paths (map keys and list positions) of the fields of document `document` of `text`
+/// written with no value at all (`key:`), as opposed to an explicit `null` or `~`; both read
+/// as null, but kustomize's strategic merge keeps only the explicit ones (see
+/// `render::smp`). Empty when the document cannot be read.
+pub(crate) fn empty_value_paths(text: &str, document: usize) -> Vec<Vec<String>> {
+    use libyaml_safer::{EventData, Parser, ScalarStyle};
+    enum Level {
+        Map { key: Option<String> },
+        Seq { next: usize },
+    }
+    let Some((_, body)) = split_documents(text).into_iter().nth(document) else {
+        return Vec::new();
+    };
+    let mut bytes = body.as_bytes();
+    let mut parser = Parser::new();
+    parser.set_input_string(&mut bytes);
+    let mut levels: Vec<Level> = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    // Where a value event lands: `Some(true)` for a value under the path just pushed.
+    fn enter(levels: &mut [Level], path: &mut Vec<String>, key_text: Option<&str>) -> bool {
+        match levels.last_mut() {
+            Some(Level::Map { key }) => match key.take() {
+                None => {
+                    *key = Some(key_text.unwrap_or_default().to_string());
+                    false
+                }
+                Some(k) => {
+                    path.push(k);
+                    true
+                }
+            },
+            Some(Level::Seq { next }) => {
+                path.push(next.to_string());
+                *next += 1;
+                true
+            }
+            None => false,
+        }
+    }
+    loop {
+        let Ok(event) = parser.parse() else {
+            return Vec::new();
+        };
+        match event.data {
+            EventData::StreamEnd => break,
+            EventData::Scalar {
+                value, style, tag, ..
+            } => {
+                let is_value = enter(&mut levels, &mut path, Some(&value));
+                if is_value && value.is_empty() && style == ScalarStyle::Plain && tag.is_none() {
+                    out.push(path.clone());
+                }
+                if is_value {
+                    path.pop();
+                }
+            }
+            EventData::Alias { .. } => {
+                let is_value = enter(&mut levels, &mut path, None);
+                if is_value {
+                    path.pop();
+                }
+            }
+            EventData::MappingStart { .. } | EventData::SequenceStart { .. } => {
+                let level = match event.data {
+                    EventData::MappingStart { .. } => Level::Map { key: None },
+                    _ => Level::Seq { next: 0 },
+                };
+                let is_value = enter(&mut levels, &mut path, None);
+                if !is_value && !levels.is_empty() {
+                    // A collection as a map key: nothing below it is a field.
+                    return out;
+                }
+                levels.push(level);
+            }
+            EventData::MappingEnd | EventData::SequenceEnd => {
+                levels.pop();
+                if !levels.is_empty() {
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The parser's message on one line, with the position made absolute within the file.
@@ -250,6 +373,31 @@ fn split_documents(text: &str) -> Vec<(usize, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn valueless_fields_are_told_from_written_nulls() {
+        let text = "a: 1\n---\nkind: X\nmetadata:\n  creationTimestamp: null\n  labels:\nspec:\n  list:\n  - name: x\n    v:\n  - ~\n  - w: ''\n    u:\n";
+        assert_eq!(
+            empty_value_paths(text, 1),
+            vec![
+                vec!["metadata".to_string(), "labels".into()],
+                vec!["spec".into(), "list".into(), "0".into(), "v".into()],
+                vec!["spec".into(), "list".into(), "2".into(), "u".into()],
+            ]
+        );
+        assert!(empty_value_paths(text, 0).is_empty());
+    }
+
+    #[test]
+    fn block_scalar_at_end_of_file_has_no_final_break() {
+        let origin = Origin::default();
+        let v = parse_document("a: |\n  x\n  y", &origin).unwrap().unwrap();
+        assert_eq!(v["a"], "x\ny");
+        let v = parse_document("a: |\n  x\n", &origin).unwrap().unwrap();
+        assert_eq!(v["a"], "x\n");
+        let v = parse_document("a: \"x\\n\"", &origin).unwrap().unwrap();
+        assert_eq!(v["a"], "x\n");
+    }
 
     #[test]
     fn skips_empty_documents_and_keeps_lines() {

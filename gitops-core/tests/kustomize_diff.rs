@@ -61,6 +61,13 @@ impl FileSystem for DiskFs {
         Ok(names)
     }
 
+    fn root_name(&self) -> Option<String> {
+        self.root
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+    }
+
     fn kind(&self, path: &str) -> Option<FileKind> {
         let meta = std::fs::metadata(self.resolve(path).ok()?).ok()?;
         if meta.is_dir() {

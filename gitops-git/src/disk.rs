@@ -103,6 +103,14 @@ impl FileSystem for DiskFs {
         Ok(names)
     }
 
+    fn root_name(&self) -> Option<String> {
+        // Go's filepath.Base, which kustomize uses, names the file system's root `/`.
+        match self.root.file_name() {
+            Some(name) => name.to_str().map(str::to_string),
+            None => Some("/".to_string()),
+        }
+    }
+
     fn real_path(&self, path: &str) -> Option<String> {
         let real = self.resolve(path).ok()?;
         let relative = real.strip_prefix(&self.root).ok()?;

@@ -222,8 +222,23 @@ impl<'a> Builder<'a> {
                         .map_err(|r| err(format!("file {r}")))?;
                     let text = String::from_utf8(self.fs.read(&path)?)
                         .map_err(|_| err(format!("file '{entry}' is not valid UTF-8")))?;
-                    for m in decode::resources(&path, &text)? {
+                    let manifests = decode::resources(&path, &text)?;
+                    let mut per_document: HashMap<usize, usize> = HashMap::new();
+                    for m in &manifests {
+                        *per_document.entry(m.origin.document).or_default() += 1;
+                    }
+                    // Kept for the first strategic merge patch, which reads it again only if
+                    // the object has nulls (see `Resource::source`).
+                    let shared: std::sync::Arc<str> = text.as_str().into();
+                    for m in manifests {
+                        // Only an object that is its document (not an item of a List) has
+                        // its fields' paths in the document.
+                        let own_document = per_document.get(&m.origin.document) == Some(&1);
+                        let document = m.origin.document;
                         let mut r = Resource::new(m.object, m.origin);
+                        if own_document {
+                            r.source = Some((shared.clone(), document));
+                        }
                         if let Some(top) = &self.origins {
                             set_origin(&mut r, format!("path: {}\n", relative(top, &path)));
                         }
@@ -369,8 +384,8 @@ impl<'a> Builder<'a> {
     }
 
     /// kustomize's `validators`: transformer configurations run over the objects, which
-    /// must come out unchanged. (kubectl also fails a built-in validator that rewrites a
-    /// field with the value it has, which passes here.)
+    /// must come out unchanged. kustomize compares YAML nodes, so a validator that sets a
+    /// field fails even when the value is the one the field had: writes are counted.
     fn validate(
         &mut self,
         dir: &str,
@@ -383,8 +398,12 @@ impl<'a> Builder<'a> {
         for (field, config, _) in self.plugin_configs(dir, k, "validators", &k.validators)? {
             let t = Kustomization::from_plugin(&k.file, &field, &config, PluginRole::Transformer)?;
             let before: Vec<Value> = acc.iter().map(|r| r.obj.to_value()).collect();
+            for r in acc.iter_mut() {
+                r.writes = 0;
+            }
             self.transform(dir, &t, acc, false)?;
             let changed = acc.len() != before.len()
+                || acc.iter().any(|r| r.writes > 0)
                 || acc.iter().zip(&before).any(|(r, b)| r.obj.to_value() != *b);
             if changed {
                 return Err(render_error(format!(
@@ -659,7 +678,8 @@ impl<'a> Builder<'a> {
                     )));
                 }
             }
-            transform::value_add(k, dir, &add, acc)?;
+            let root_name = self.fs.root_name();
+            transform::value_add(k, dir, root_name.as_deref(), &add, acc)?;
         }
         Ok(())
     }
@@ -730,8 +750,9 @@ pub(crate) fn plugin_origin(top: &str, from: &str, config: &Value) -> String {
     by
 }
 
-/// An object's identity in a build: group, kind, effective namespace and name.
-type Id = (String, String, String, String);
+/// An object's identity as kustomize's resource map keys it: group, version, kind, effective
+/// namespace and name (two versions of one kind are two objects, as a CRD's samples are).
+type Id = (String, String, String, String, String);
 
 /// Positions of the core-group resources by kind and by every name they had (a generator
 /// merges into an object by the name it was generated with, before any prefix or suffix).
@@ -753,6 +774,7 @@ fn core_objects_by_name(acc: &[Resource]) -> HashMap<(String, String), Vec<usize
 fn identity(r: &Resource) -> Id {
     (
         r.group().into(),
+        r.version().into(),
         r.kind().into(),
         r.effective_namespace(r.namespace()),
         r.name().into(),

@@ -191,8 +191,13 @@ pub(crate) fn visit_fields(
 }
 
 /// Splits a field-spec path at its slashes; a slash inside `[...]` (a list selector) does not
-/// split.
+/// split, and a leading slash is dropped, as kustomize's path splitter drops it
+/// (`/spec/replicas` is `spec/replicas`).
 pub(crate) fn split_path(path: &str) -> Vec<&str> {
+    let path = match path.strip_prefix('/') {
+        Some(rest) if !rest.is_empty() => rest,
+        _ => path,
+    };
     let mut out = Vec::new();
     let (mut depth, mut start) = (0usize, 0usize);
     for (i, c) in path.char_indices() {

@@ -850,16 +850,11 @@ impl Reader<'_> {
         }
         let behavior = match m.get("behavior").map(|v| self.string(&sub("behavior"), v)) {
             None => Behavior::Create,
+            // kustomize reads any other word as an unspecified behavior, which creates.
             Some(Ok(b)) => match b.as_str() {
-                "" | "create" => Behavior::Create,
                 "merge" => Behavior::Merge,
                 "replace" => Behavior::Replace,
-                other => {
-                    return Err(self.err(
-                        &sub("behavior"),
-                        format!("has unknown value '{other}', expected create, merge or replace"),
-                    ));
-                }
+                _ => Behavior::Create,
             },
             Some(Err(e)) => return Err(e),
         };
@@ -1271,6 +1266,54 @@ fn properties<'v>(types: &'v Map<String, Value>, name: &str) -> Option<&'v Map<S
 /// The entries of `m` whose keys match `keys` (as [`Reader::known`] matches them), spelled
 /// as in `keys`; others are dropped, as kustomize's non-strict decoding of a plugin's
 /// configuration ignores them.
+/// The text a scalar gets in a string field of a plugin configuration: kustomize reads
+/// those with sigs.k8s.io/yaml, which turns a number, a boolean or a null into a string
+/// where the field is one (`area: 51` is `"51"`, `0x1F` is `"31"`, `1.50` is `"1.5"`, a null
+/// is empty), where a kustomization's own string fields refuse them. `None` for a string
+/// or a collection.
+fn go_string_field(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => Some(String::new()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) if n.is_f64() => n.as_f64().map(go_float32_g),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 32)`: the shortest text of the float32 value,
+/// in exponent form (`1.5e+07`) below 1e-4 and from 1e6 on.
+fn go_float32_g(f: f64) -> String {
+    // The precision of a float32 is what sigs.k8s.io/yaml prints.
+    #[allow(clippy::cast_possible_truncation)]
+    let f = f as f32;
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    let a = f.abs();
+    if a == 0.0 || (1e-4..1e6).contains(&a) {
+        return format!("{f}");
+    }
+    let e = format!("{f:e}");
+    match e.split_once('e') {
+        Some((m, x)) => {
+            let (sign, digits) = match x.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', x),
+            };
+            format!("{m}e{sign}{digits:0>2}")
+        }
+        None => e,
+    }
+}
+
 fn lenient(m: &Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
     let mut sorted: Vec<(&String, &Value)> = m.iter().collect();
     sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
@@ -1471,7 +1514,14 @@ impl Kustomization {
                 } else {
                     "annotations"
                 };
-                let p = lenient(m, &[key, "fieldSpecs"]);
+                let mut p = lenient(m, &[key, "fieldSpecs"]);
+                if let Some(Value::Object(pairs)) = p.get_mut(key) {
+                    for v in pairs.values_mut() {
+                        if let Some(text) = go_string_field(v) {
+                            *v = Value::String(text);
+                        }
+                    }
+                }
                 let entries = r.string_map(key, p.get(key).unwrap_or(&Value::Null))?;
                 let specs = r.specs("fieldSpecs", p.get("fieldSpecs"))?;
                 return Ok(Kustomization {

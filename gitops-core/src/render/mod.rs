@@ -211,6 +211,22 @@ pub fn build_restricted(
             }
         }
     }
+    // kustomize rewrites every object's annotations when it removes its internal ones, and
+    // an empty set of annotations is no field: `annotations:` (null), `{}` and `[]` go.
+    for r in &mut resources {
+        let Some(Value::Object(meta)) = r.obj.as_map_mut().get_mut("metadata") else {
+            continue;
+        };
+        let empty = match meta.get("annotations") {
+            Some(Value::Null) => true,
+            Some(Value::Object(a)) => a.is_empty(),
+            Some(Value::Array(a)) => a.is_empty(),
+            _ => false,
+        };
+        if empty {
+            meta.remove("annotations");
+        }
+    }
     if k.managed_by_label {
         // The value kubectl prints: its embedded kustomize carries no release version.
         let label: serde_json::Map<String, serde_json::Value> = [(

@@ -84,9 +84,9 @@ pub(crate) struct Targets {
 
 impl Targets {
     fn keys(r: &Resource) -> impl Iterator<Item = (String, String)> + '_ {
-        std::iter::once(r.name())
-            .chain(r.previous_names.iter().map(String::as_str))
-            .map(|name| (r.kind().to_string(), name.to_string()))
+        r.ids()
+            .into_iter()
+            .map(|(kind, name)| (kind.to_string(), name.to_string()))
     }
 
     /// The positions listed under `kind` and `name`, building the index if needed.
@@ -189,12 +189,17 @@ pub(crate) fn apply(
             let selected = select(k, field, target, resources)?;
             // Several documents with a target are refused above: there is one at most.
             if let Some(doc) = docs.first() {
-                // kustomize gives a targeted patch each target's apiVersion and kind, so a
-                // patch never changes them.
+                // kustomize gives a targeted patch each target's apiVersion, and its own kind
+                // back, which only `allowKindChange` lets land.
                 let mut doc = doc.clone();
                 if let Some(m) = doc.as_object_mut() {
                     m.remove("apiVersion");
-                    m.remove("kind");
+                    if m.get("kind")
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                    {
+                        m.remove("kind");
+                    }
                 }
                 let mut deleted = HashSet::new();
                 for &i in &selected {
@@ -263,7 +268,7 @@ fn find_by_id(
         .into_iter()
         .map(|i| (i, &resources[i]))
         .filter(|(_, r)| {
-            r.kind() == kind
+            r.ids().contains(&(kind.as_str(), name.as_str()))
                 && r.group() == group
                 && r.version() == version
                 && r.had_name(&name)
@@ -299,8 +304,10 @@ fn apply_strategic(schema: &Schema, doc: &Value, r: &mut Resource, p: &Patch) ->
         r.namespace().to_string(),
     );
     let schema = schema.root(r.obj.api_version(), r.kind());
+    r.writes += 1;
+    r.load_empty_values();
     let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
-    smp::merge(&mut value, doc, schema);
+    smp::merge(&mut value, doc, schema, &r.empty_values);
     if let Value::Object(m) = value {
         *r.obj.as_map_mut() = m;
     }
@@ -308,6 +315,8 @@ fn apply_strategic(schema: &Schema, doc: &Value, r: &mut Resource, p: &Patch) ->
         r.obj
             .as_map_mut()
             .insert("kind".into(), Value::String(kind));
+    } else if r.kind() != kind {
+        r.kind_changed_from(kind);
     }
     let patched_name = r.name().to_string();
     r.metadata_mut().insert("name".into(), Value::String(name));
@@ -324,6 +333,11 @@ fn apply_json(
     ops: &json_patch::Patch,
     r: &mut Resource,
 ) -> Result<(), Error> {
+    // kustomize applies a JSON patch to the object as JSON and reads the result back, so
+    // every null is an explicit one afterwards.
+    r.empty_values.clear();
+    r.source = None;
+    r.writes += 1;
     let mut value = r.obj.to_value();
     for op in ops.iter() {
         // kustomize's JSON patch library replaces a missing key of an existing map by adding
@@ -377,6 +391,28 @@ pub(crate) fn select(
     s: &Selector,
     resources: &[Resource],
 ) -> Result<Vec<usize>, Error> {
+    select_by(k, field, s, resources, false)
+}
+
+/// [`select`] matching every name and namespace each object had (its previous ids), as
+/// kustomize selects replacement targets, where patches match only the original and the
+/// current ones.
+pub(crate) fn select_by_any_id(
+    k: &Kustomization,
+    field: &str,
+    s: &Selector,
+    resources: &[Resource],
+) -> Result<Vec<usize>, Error> {
+    select_by(k, field, s, resources, true)
+}
+
+fn select_by(
+    k: &Kustomization,
+    field: &str,
+    s: &Selector,
+    resources: &[Resource],
+    any_id: bool,
+) -> Result<Vec<usize>, Error> {
     let anchored = |re: &str, what: &str| -> Result<Option<Regex>, Error> {
         if re.is_empty() {
             return Ok(None);
@@ -406,13 +442,18 @@ pub(crate) fn select(
         if let Some(re) = &namespace {
             let org = r.effective_namespace(r.original_namespace());
             let cur = r.effective_namespace(r.namespace());
-            if !re.is_match(&org) && !re.is_match(&cur) {
+            let earlier = any_id
+                && r.previous_namespaces
+                    .iter()
+                    .any(|n| re.is_match(&r.effective_namespace(n)));
+            if !re.is_match(&org) && !re.is_match(&cur) && !earlier {
                 continue;
             }
         }
         if let Some(re) = &name
             && !re.is_match(r.original_name())
             && !re.is_match(r.name())
+            && !(any_id && r.previous_names.iter().any(|n| re.is_match(n)))
         {
             continue;
         }

@@ -77,7 +77,7 @@ pub(crate) fn apply(
         };
         let value = source_value(&r.source, resources).map_err(&err)?;
         for (t, target) in r.targets.iter().enumerate() {
-            let selected = patch::select(
+            let selected = patch::select_by_any_id(
                 k,
                 &format!("{field}.targets[{t}].select"),
                 &exact(&target.select),
@@ -85,7 +85,7 @@ pub(crate) fn apply(
             )?;
             let mut rejected = std::collections::HashSet::new();
             for (j, reject) in target.reject.iter().enumerate() {
-                rejected.extend(patch::select(
+                rejected.extend(patch::select_by_any_id(
                     k,
                     &format!("{field}.targets[{t}].reject[{j}]"),
                     &exact(reject),
@@ -113,6 +113,7 @@ pub(crate) fn apply(
                     *res.obj.as_map_mut() = m;
                 }
                 result?;
+                res.writes += target.field_paths.len();
             }
         }
     }
@@ -171,7 +172,7 @@ fn source_value(s: &Source, resources: &[Resource]) -> Result<Value, String> {
     };
     let obj = source.obj.to_value();
     let mut found = Vec::new();
-    collect(&obj, &segments(path), &mut found);
+    collect(&obj, &source_segments(path), &mut found);
     let Some(value) = found.into_iter().next() else {
         return Err(format!(
             "source field \"{path}\" not found in {}",
@@ -195,15 +196,24 @@ fn source_value(s: &Source, resources: &[Resource]) -> Result<Value, String> {
         })
 }
 
-/// A field path split at dots outside brackets: `a.[k=v].b`, `[example.com/key]`, `*`, `0`.
+/// A field path split at dots outside brackets: `a.[k=v].b`, `[example.com/key]`, `*`, `0`,
+/// as kustomize's path splitter splits it: a leading dot is dropped (`.metadata.name`) and
+/// `\.` is a dot inside a field name.
 fn segments(path: &str) -> Vec<String> {
+    let path = path.strip_prefix('.').unwrap_or(path);
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut depth = 0;
-    for c in path.chars() {
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '[' => depth += 1,
             ']' => depth -= 1,
+            '\\' if depth == 0 && chars.peek() == Some(&'.') => {
+                cur.push('.');
+                chars.next();
+                continue;
+            }
             '.' if depth == 0 => {
                 out.push(std::mem::take(&mut cur));
                 continue;
@@ -214,6 +224,17 @@ fn segments(path: &str) -> Vec<String> {
     }
     out.push(cur);
     out
+}
+
+/// A source's field path: kustomize looks it up with surrounding blanks trimmed from each
+/// segment and empty segments skipped (`metadata..name` is `metadata.name`), which target
+/// paths are not.
+fn source_segments(path: &str) -> Vec<String> {
+    segments(path)
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 enum Step<'a> {
@@ -358,16 +379,21 @@ fn set_path(
 }
 
 /// The value a target field gets: a scalar keeps the target's type when the field exists
-/// and is typed from its text when created; maps and lists are copied.
+/// and is typed from its text when created; maps and lists are copied. With a delimiter, a
+/// created field starts as an empty scalar, as kustomize creates it, which the value's part
+/// then fills.
 fn assign(existing: Option<&Value>, new: &Value, options: &Options) -> Result<Value, String> {
     let mut new = new.clone();
     if !options.delimiter.is_empty() {
-        let Some(current) = existing.filter(|v| !v.is_object() && !v.is_array()) else {
-            return Err(
-                "delimiter option can only be used with scalar nodes, cannot set field".into(),
-            );
+        let text = match existing {
+            None => String::new(),
+            Some(current) if !current.is_object() && !current.is_array() => scalar_text(current),
+            Some(_) => {
+                return Err(
+                    "delimiter option can only be used with scalar nodes, cannot set field".into(),
+                );
+            }
         };
-        let text = scalar_text(current);
         let mut parts: Vec<String> = text
             .split(options.delimiter.as_str())
             .map(str::to_string)
@@ -440,6 +466,9 @@ mod tests {
             segments("metadata.annotations.[example.com/x]"),
             ["metadata", "annotations", "[example.com/x]"]
         );
+        assert_eq!(segments(".metadata.name"), ["metadata", "name"]);
+        assert_eq!(segments(r"data.a\.b. c"), ["data", "a.b", " c"]);
+        assert_eq!(source_segments(".data. c..d"), ["data", "c", "d"]);
     }
 
     #[test]

@@ -12,6 +12,11 @@ pub(crate) struct Resource {
     pub origin: Origin,
     /// Every name the object had, oldest first, not including the current one.
     pub previous_names: Vec<String>,
+    /// Every kind a patch with `allowKindChange` changed, oldest first, each with the span
+    /// of names (positions in `previous_names`, the current name being one past the last)
+    /// it had them with: kustomize finds a patch's target by any kind and name the object
+    /// had together.
+    pub previous_kinds: Vec<(String, usize, usize)>,
     /// Every namespace the object had, oldest first, not including the current one.
     pub previous_namespaces: Vec<String>,
     /// Whether a content hash is appended to the name at the end of the build.
@@ -26,6 +31,17 @@ pub(crate) struct Resource {
     pub name_recorded: bool,
     /// The `vars` that take their value from this object.
     pub ref_vars: Vec<String>,
+    /// The paths of the fields its file gives no value (`key:`), which a strategic merge
+    /// removes (see [`super::smp::merge`]); read from `source` when first needed.
+    pub empty_values: Vec<Vec<String>>,
+    /// The text of the file the object is a document of, and which document, until a patch
+    /// needs its valueless fields: reading them is a second parse, paid only for patched
+    /// objects that have nulls.
+    pub source: Option<(std::sync::Arc<str>, usize)>,
+    /// How many fields transformers have set, changed or not: kustomize compares the YAML
+    /// nodes before and after a validator, and a field set anew is a new node even with the
+    /// value it had, so a validator that sets any field fails.
+    pub writes: usize,
 }
 
 impl Resource {
@@ -34,12 +50,16 @@ impl Resource {
             obj,
             origin,
             previous_names: Vec::new(),
+            previous_kinds: Vec::new(),
             previous_namespaces: Vec::new(),
             hash: false,
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             name_recorded: false,
             ref_vars: Vec::new(),
+            empty_values: Vec::new(),
+            source: None,
+            writes: 0,
         }
     }
 
@@ -93,7 +113,54 @@ impl Resource {
         self.name() == name || self.previous_names.iter().any(|n| n == name)
     }
 
+    /// Reads the valueless fields from `source`, once, before a strategic merge.
+    pub(crate) fn load_empty_values(&mut self) {
+        fn has_null(v: &Value) -> bool {
+            match v {
+                Value::Null => true,
+                Value::Object(m) => m.values().any(has_null),
+                Value::Array(items) => items.iter().any(has_null),
+                _ => false,
+            }
+        }
+        if let Some((text, document)) = self.source.take()
+            && self.obj.as_map().values().any(has_null)
+        {
+            self.empty_values = crate::manifests::empty_value_paths(&text, document);
+        }
+    }
+
+    /// Every kind and name the object had together (its previous ids), the current ones
+    /// among them.
+    pub(crate) fn ids(&self) -> Vec<(&str, &str)> {
+        let name_at = |i: usize| {
+            self.previous_names
+                .get(i)
+                .map(String::as_str)
+                .unwrap_or_else(|| self.name())
+        };
+        let mut out = Vec::new();
+        for (kind, first, last) in &self.previous_kinds {
+            for i in *first..=*last {
+                out.push((kind.as_str(), name_at(i)));
+            }
+        }
+        let start = self.previous_kinds.last().map_or(0, |p| p.2);
+        for i in start..=self.previous_names.len() {
+            out.push((self.kind(), name_at(i)));
+        }
+        out
+    }
+
+    /// Records that a patch changed the kind, which was `old`.
+    pub(crate) fn kind_changed_from(&mut self, old: String) {
+        let first = self.previous_kinds.last().map_or(0, |p| p.2);
+        self.previous_kinds
+            .push((old, first, self.previous_names.len()));
+    }
+
     pub(crate) fn set_name(&mut self, name: String) {
+        self.writes += 1;
         if name != self.name() {
             self.previous_names.push(self.name().to_string());
             self.name_recorded = false;
@@ -103,6 +170,7 @@ impl Resource {
     }
 
     pub(crate) fn set_namespace(&mut self, namespace: &str) {
+        self.writes += 1;
         if namespace != self.namespace() {
             self.previous_namespaces.push(self.namespace().to_string());
             self.obj.set_namespace(namespace);

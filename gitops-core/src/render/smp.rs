@@ -12,12 +12,71 @@ use crate::schema::{ListKind, Node};
 
 const DIRECTIVE: &str = "$patch";
 
-/// Applies `patch` to `target`; `schema` is the target's type when known.
-pub(crate) fn merge(target: &mut Value, patch: &Value, schema: Option<Node<'_>>) {
-    match (target, patch) {
+/// Applies `patch` to `target`; `schema` is the target's type when known. `empty` lists the
+/// paths of the target's fields that its file gives no value (`key:`).
+///
+/// kustomize merges by walking the whole target and setting every map field it visits anew;
+/// a field whose value is null is removed then, unless the null was written out (`null`,
+/// `~`), which it keeps. So a patched object loses its valueless fields everywhere
+/// (`nodeAffinity:` with two valueless fields becomes `nodeAffinity: {}`), inside the
+/// elements of lists that merge by key, but not inside other lists, which the walk keeps
+/// whole; `creationTimestamp: null` stays.
+pub(crate) fn merge(
+    target: &mut Value,
+    patch: &Value,
+    schema: Option<Node<'_>>,
+    empty: &[Vec<String>],
+) {
+    match (&mut *target, patch) {
         (Value::Object(t), Value::Object(p)) => merge_map(t, p, schema),
         (t, p) => *t = strip(p),
     }
+    if !empty.is_empty() {
+        drop_empty(target, schema, &mut Vec::new(), empty);
+    }
+}
+
+/// Removes the valueless fields (those at `empty`) of the maps the merge walk visits (see
+/// [`merge`]); `path` is where `value` is.
+fn drop_empty(
+    value: &mut Value,
+    schema: Option<Node<'_>>,
+    path: &mut Vec<String>,
+    empty: &[Vec<String>],
+) {
+    match value {
+        Value::Object(m) => {
+            m.retain(|key, v| {
+                !v.is_null()
+                    || !empty.iter().any(|e| {
+                        e.len() == path.len() + 1
+                            && e.last() == Some(key)
+                            && e.iter().zip(path.iter()).all(|(a, b)| a == b)
+                    })
+            });
+            for (key, v) in m.iter_mut() {
+                path.push(key.clone());
+                drop_empty(v, schema.and_then(|s| s.child(key)), path, empty);
+                path.pop();
+            }
+        }
+        Value::Array(items) if merges_by_key(schema) => {
+            let element = schema.and_then(|s| s.items());
+            for (i, item) in items.iter_mut().enumerate() {
+                path.push(i.to_string());
+                drop_empty(item, element, path, empty);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether the schema declares the `merge` patch strategy (kustomize's associative lists).
+fn merges_by_key(schema: Option<Node<'_>>) -> bool {
+    schema
+        .and_then(|s| s.patch_strategy())
+        .is_some_and(|s| s.split(',').any(|p| p == "merge"))
 }
 
 fn merge_map(
@@ -76,10 +135,7 @@ fn merge_list(target: &mut Vec<Value>, patch: &[Value], schema: Option<Node<'_>>
             .collect();
         return;
     }
-    let strategy_merge = schema
-        .and_then(|s| s.patch_strategy())
-        .is_some_and(|s| s.split(',').any(|p| p == "merge"));
-    if !strategy_merge {
+    if !merges_by_key(schema) {
         *target = patch.iter().map(strip).collect();
         return;
     }
@@ -215,7 +271,7 @@ mod tests {
     fn apply(target: Value, patch: Value) -> Value {
         let mut t = target;
         let schema = Schema::builtin().root("apps/v1", "Deployment");
-        merge(&mut t, &patch, schema);
+        merge(&mut t, &patch, schema, &[]);
         t
     }
 

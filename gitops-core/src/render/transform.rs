@@ -1,6 +1,7 @@
 //! The field transformers of a kustomization: namespace, name prefix and suffix, labels,
 //! annotations, images and replica counts.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use regex::Regex;
@@ -34,6 +35,7 @@ pub(crate) fn namespace(
     unset_only: bool,
     subjects: Subjects,
 ) {
+    let writes = Cell::new(0);
     let set = |v: &mut Value| {
         let empty = match v {
             Value::Null => true,
@@ -42,14 +44,17 @@ pub(crate) fn namespace(
         };
         if !unset_only || empty {
             *v = Value::String(ns.into());
+            writes.set(writes.get() + 1);
         }
     };
     for r in resources.iter_mut() {
         if r.obj.as_map().is_empty() {
             continue;
         }
-        // kustomize records every object's id before setting its namespace.
+        // kustomize records every object's id before setting its namespace (in annotations
+        // it removes at the end: a write to every object).
         r.name_recorded = true;
+        r.writes += 1;
         if !r.is_cluster_scoped() && (!unset_only || r.namespace().is_empty()) {
             r.set_namespace(ns);
         }
@@ -100,6 +105,7 @@ pub(crate) fn namespace(
                 }
             }
         }
+        r.writes += writes.take();
     }
 }
 
@@ -148,12 +154,15 @@ pub(crate) fn prefix_suffix(
                 }
                 let path = fieldspec::split_path(&spec.path);
                 let leaf = spec.create.then(|| Value::String(String::new()));
+                let mut writes = 0;
                 on_value(r, |value| {
                     fieldspec::visit_fields(value, &path, leaf.as_ref(), &mut |v| {
                         let text = scalar_text(v);
                         *v = Value::String(join(&text));
+                        writes += 1;
                     })
                 });
+                r.writes += writes;
             }
         }
     }
@@ -190,17 +199,20 @@ pub(crate) fn set_entries<S: Applies>(
     for r in resources.iter_mut() {
         let applicable: Vec<&S> = specs.iter().filter(|s| s.applies_to(r)).collect();
         let mut value = Value::Object(std::mem::take(r.obj.as_map_mut()));
+        let mut writes = 0;
         for spec in applicable {
-            let path: Vec<&str> = spec.path().split('/').collect();
+            let path = fieldspec::split_path(spec.path());
             fieldspec::visit_maps(&mut value, &path, spec.create(), &mut |m| {
                 for (k, v) in entries {
                     m.insert(k.clone(), v.clone());
+                    writes += 1;
                 }
             });
         }
         if let Value::Object(m) = value {
             *r.obj.as_map_mut() = m;
         }
+        r.writes += writes;
     }
 }
 
@@ -233,17 +245,24 @@ pub(crate) fn labels(
 
 /// A ValueAddTransformer: its value at each target's field of the objects the target
 /// selects (all, without a selector). The field `metadata/namespace` is set as a namespace
-/// transformer sets it; others are created as strings where missing.
+/// transformer sets it; others are created as strings where missing. `root_name` is the
+/// name of the file system's root directory, for a kustomization there.
 pub(crate) fn value_add(
     k: &Kustomization,
     dir: &str,
+    root_name: Option<&str>,
     add: &ValueAdd,
     resources: &mut [Resource],
 ) -> Result<(), Error> {
-    // kustomize's default value: the name of the kustomization's directory, which the
-    // root of the file system does not have here.
-    let value = if add.value.is_empty() {
-        match dir.rsplit('/').next().filter(|d| !d.is_empty()) {
+    // kustomize trims the value; its default is the name of the kustomization's directory,
+    // which only an in-memory file system's root lacks.
+    let value = match add.value.trim() {
+        "" => match dir
+            .rsplit('/')
+            .next()
+            .filter(|d| !d.is_empty())
+            .or(root_name)
+        {
             Some(d) => d.to_string(),
             None => {
                 return Err(Error::Render {
@@ -253,9 +272,8 @@ pub(crate) fn value_add(
                     ),
                 });
             }
-        }
-    } else {
-        add.value.clone()
+        },
+        v => v.to_string(),
     };
     for (i, t) in add.targets.iter().enumerate() {
         let chosen: Vec<usize> = match &t.selector {
@@ -286,7 +304,7 @@ pub(crate) fn value_add(
                 );
                 continue;
             }
-            let mut failed = false;
+            let (mut failed, mut written) = (false, false);
             on_value(r, |v| {
                 let mut node = v;
                 for f in &fields {
@@ -322,12 +340,14 @@ pub(crate) fn value_add(
                     }
                     other => scalar_text(other),
                 };
+                written = true;
                 *node = Value::String(if t.file_path_position > 0 {
                     insert_path_part(&current, t.file_path_position - 1, &value)
                 } else {
                     value.clone()
                 });
             });
+            r.writes += usize::from(written);
             if failed {
                 return Err(Error::Render {
                     message: format!(
@@ -396,11 +416,14 @@ pub(crate) fn replicas(
                     continue;
                 }
                 found = true;
+                let mut writes = 0;
                 on_value(r, |value| {
                     fieldspec::visit_fields(value, &path, leaf.as_ref(), &mut |v| {
-                        *v = count.clone()
+                        *v = count.clone();
+                        writes += 1;
                     })
                 });
+                r.writes += writes;
             }
         }
         if !found {
@@ -428,8 +451,9 @@ pub(crate) fn images(resources: &mut [Resource], images: &[Image], extra: &[Spec
                 .filter(|s| !crd && s.applies_to(r))
                 .map(|s| s.path.as_str())
                 .collect();
+            let mut writes = 0;
             let map = r.obj.as_map_mut();
-            walk_containers(map, &re, image);
+            walk_containers(map, &re, image, &mut writes);
             // Image fields a transformer configuration adds (`a/b[]/image`).
             for path in paths {
                 let parts: Vec<&str> = path.split('/').map(|p| p.trim_end_matches("[]")).collect();
@@ -442,17 +466,19 @@ pub(crate) fn images(resources: &mut [Resource], images: &[Image], extra: &[Spec
                         && re.is_match(current)
                     {
                         *current = update_image(current, image);
+                        writes += 1;
                     }
                 });
                 if let Value::Object(m) = value {
                     *map = m;
                 }
             }
+            r.writes += writes;
         }
     }
 }
 
-fn walk_containers(map: &mut Map<String, Value>, re: &Regex, image: &Image) {
+fn walk_containers(map: &mut Map<String, Value>, re: &Regex, image: &Image, writes: &mut usize) {
     for (key, value) in map.iter_mut() {
         if matches!(key.as_str(), "containers" | "initContainers")
             && let Value::Array(items) = value
@@ -462,14 +488,15 @@ fn walk_containers(map: &mut Map<String, Value>, re: &Regex, image: &Image) {
                     && re.is_match(current)
                 {
                     *current = update_image(current, image);
+                    *writes += 1;
                 }
             }
         }
         match value {
-            Value::Object(m) => walk_containers(m, re, image),
+            Value::Object(m) => walk_containers(m, re, image, writes),
             Value::Array(items) => {
                 for m in items.iter_mut().filter_map(Value::as_object_mut) {
-                    walk_containers(m, re, image);
+                    walk_containers(m, re, image, writes);
                 }
             }
             _ => {}
