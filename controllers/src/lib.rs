@@ -23,6 +23,7 @@ pub mod api;
 pub mod build;
 pub mod cli;
 pub mod controller;
+pub mod kustomize;
 pub mod quickstart;
 pub mod source;
 pub mod testenv;
