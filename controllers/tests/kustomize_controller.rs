@@ -9,7 +9,8 @@
 //!   (interval 1h) is applied within seconds and the object it dropped is pruned.
 //! - `a_bad_digest_fails_without_pruning`, `a_render_error_names_the_file_and_prunes_nothing`.
 //! - `depends_on_a_not_ready_kustomization_waits`, `suspended_is_not_reconciled`,
-//!   `deletion_with_prune_removes_objects_and_releases_the_finalizer`.
+//!   `deletion_with_prune_removes_objects_and_releases_the_finalizer`,
+//!   `a_field_not_acted_on_stalls_with_unsupported_field`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -514,4 +515,34 @@ async fn deletion_with_prune_removes_objects_and_releases_the_finalizer() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn a_field_not_acted_on_stalls_with_unsupported_field() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    env.publish("app", 'a', &two_cms(&ns), None).await;
+    env.kustomization(
+        "app",
+        "app",
+        json!({"decryption": {"provider": "sops", "secretRef": {"name": "sops-age"}}}),
+    )
+    .await;
+    let status = env
+        .wait_for("app", "Ready=False", |s| {
+            ready(s).is_some_and(|(st, _, _)| st == "False")
+        })
+        .await;
+    let (_, reason, message) = ready(&status).unwrap();
+    assert_eq!(reason, "UnsupportedField", "{message}");
+    assert!(message.starts_with("spec.decryption"), "{message}");
+    let stalled = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Stalled")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(stalled["status"], "True", "{status:#}");
+    assert!(env.cm_names().await.is_empty(), "nothing applied");
 }

@@ -29,7 +29,8 @@ use gitops_apply::ResourceManager;
 use gitops_core::api::{FINALIZER, REQUESTED_AT_ANNOTATION};
 use gitops_core::plan::Owner;
 use gitops_core::reconcile::{
-    Clock, Finalizer, KustomizationOptions, KustomizationReconciler, Outcome, Requeue,
+    Clock, Event, EventType, Finalizer, KustomizationOptions, KustomizationReconciler, Outcome,
+    Requeue,
 };
 use gitops_core::schedule;
 use gitops_core::status::{ConditionStatus, KustomizationStatus, condition, reason};
@@ -43,6 +44,7 @@ use tracing::Instrument as _;
 
 use super::artifact::ArtifactFetcher;
 use super::status::status_patch;
+use crate::api::unsupported::{Support, UnsupportedField, summary, unsupported_fields_of};
 use crate::api::{ConversionError, GitRepository, Kustomization, to_core};
 use crate::source::events::EventRecorder;
 
@@ -320,7 +322,15 @@ async fn reconcile_object(
         tracing::info!(kustomization = %key, "Reconciliation is suspended for this object");
     }
 
-    let outcome = run_core(&ks, &context).await;
+    let fields = unsupported_fields_of(&*object);
+    let outcome = match refuse_unsupported(&ks, &fields) {
+        Some(refused) => refused,
+        None => {
+            let mut outcome = run_core(&ks, &context).await;
+            note_ignored(&ks, &fields, &mut outcome.status);
+            outcome
+        }
+    };
     let reference = object.object_ref(&());
     let publish = |outcome: &Outcome<KustomizationStatus>| {
         let (context, reference, key) = (&context, &reference, &key);
@@ -380,6 +390,91 @@ async fn reconcile_object(
         Requeue::Backoff => Action::requeue(ks.retry_interval().unwrap_or(Duration::from_secs(60))),
         Requeue::Never => Action::await_change(),
     })
+}
+
+/// The condition type that lists fields accepted and ignored (deprecated `v1beta2` fields
+/// Flux stopped acting on too); status True while any is set.
+pub const FIELDS_IGNORED: &str = "FieldsIgnored";
+
+/// A Kustomization setting a field Flux acts on and this controller does not is not
+/// reconciled: reconciling anyway would not do what was asked. It stalls with
+/// `UnsupportedField` (deletion still goes through the core, so the finalizer is released).
+fn refuse_unsupported(
+    ks: &gitops_core::api::Kustomization,
+    fields: &[UnsupportedField],
+) -> Option<Outcome<KustomizationStatus>> {
+    let missing: Vec<UnsupportedField> = fields
+        .iter()
+        .filter(|f| f.support == Support::NotImplemented)
+        .cloned()
+        .collect();
+    if missing.is_empty() || ks.metadata.deletion_timestamp.is_some() || ks.spec.suspend {
+        return None;
+    }
+    let message = format!(
+        "{} not supported by this controller yet; remove {} or reconcile this Kustomization with Flux",
+        summary(&missing),
+        if missing.len() == 1 { "it" } else { "them" }
+    );
+    let now = SecondsClock.now();
+    let generation = ks.metadata.generation;
+    let mut status = ks.status.clone();
+    for c in [condition::READY, condition::STALLED] {
+        let value = if c == condition::READY {
+            ConditionStatus::False
+        } else {
+            ConditionStatus::True
+        };
+        status.conditions.set(
+            c,
+            value,
+            reason::UNSUPPORTED_FIELD,
+            &message,
+            generation,
+            now,
+        );
+    }
+    status.conditions.remove(condition::RECONCILING);
+    Some(Outcome {
+        status,
+        requeue: Requeue::Never,
+        events: vec![Event {
+            type_: EventType::Warning,
+            reason: reason::UNSUPPORTED_FIELD.into(),
+            message,
+            metadata: Default::default(),
+        }],
+        finalizer: if ks.metadata.has_finalizer() {
+            Finalizer::Keep
+        } else {
+            Finalizer::Add
+        },
+    })
+}
+
+/// Fields accepted and ignored are named in the [`FIELDS_IGNORED`] condition.
+fn note_ignored(
+    ks: &gitops_core::api::Kustomization,
+    fields: &[UnsupportedField],
+    status: &mut KustomizationStatus,
+) {
+    let ignored: Vec<UnsupportedField> = fields
+        .iter()
+        .filter(|f| f.support == Support::Ignored)
+        .cloned()
+        .collect();
+    if ignored.is_empty() {
+        status.conditions.remove(FIELDS_IGNORED);
+        return;
+    }
+    status.conditions.set(
+        FIELDS_IGNORED,
+        ConditionStatus::True,
+        reason::UNSUPPORTED_FIELD,
+        summary(&ignored),
+        ks.metadata.generation,
+        SecondsClock.now(),
+    );
 }
 
 /// Sets `metadata.finalizers`, guarded by the resourceVersion read, so a concurrent change
