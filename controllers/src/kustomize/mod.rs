@@ -7,7 +7,9 @@
 //!   finalizer with prune on deletion, status as a merge patch, events, requeues; it watches
 //!   GitRepositories so a new artifact revision reconciles its Kustomizations at once;
 //! - [`artifact`]: download `status.artifact.url`, verify its digest, extract (gitops-git);
-//! - [`status`]: the status merge patch of what changed.
+//! - [`status`]: the status merge patch of what changed;
+//! - [`flags`]: Flux's flags (`--concurrent`, `--requeue-dependency`,
+//!   `--no-cross-namespace-refs`, `--watch-all-namespaces`, `--watch-label-selector`).
 //!
 //! The decisions (suspend, `dependsOn`, cross-namespace refs, `targetNamespace`, `force`,
 //! `wait` and `healthChecks`, conditions, reasons, messages, when to requeue, what to prune)
@@ -27,6 +29,7 @@
 
 pub mod artifact;
 pub mod controller;
+pub mod flags;
 pub mod status;
 
 pub use artifact::ArtifactFetcher;
