@@ -10,7 +10,8 @@
 //! - `a_bad_digest_fails_without_pruning`, `a_render_error_names_the_file_and_prunes_nothing`.
 //! - `depends_on_a_not_ready_kustomization_waits`, `suspended_is_not_reconciled`,
 //!   `deletion_with_prune_removes_objects_and_releases_the_finalizer`,
-//!   `a_field_not_acted_on_stalls_with_unsupported_field`.
+//!   `a_field_not_acted_on_stalls_with_unsupported_field`,
+//!   `a_health_wait_does_not_delay_another_kustomization`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -340,6 +341,45 @@ async fn applies_then_follows_a_new_revision_through_the_watch() {
         Some(&"app".to_string())
     );
 
+    // Flux's events on the Kustomization, from kustomize-controller.
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(env.client.clone(), &ns);
+    let events = events.list(&Default::default()).await.unwrap().items;
+    let ours: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some("app"))
+        .filter(|e| e.reporting_component.as_deref() == Some("kustomize-controller"))
+        .map(|e| {
+            (
+                e.reason.clone().unwrap_or_default(),
+                e.message.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        ours.iter()
+            .any(|(r, m)| r == "Progressing" && m.contains(&format!("ConfigMap/{ns}/a created"))),
+        "{ours:?}"
+    );
+    assert!(
+        ours.iter().any(|(r, _)| r == "ReconciliationSucceeded"),
+        "{ours:?}"
+    );
+
+    // A requested reconcile is echoed in lastHandledReconcileAt.
+    env.kustomizations()
+        .patch(
+            "app",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                "reconcile.fluxcd.io/requestedAt": "2026-01-01T00:00:00Z"}}})),
+        )
+        .await
+        .unwrap();
+    env.wait_for("app", "the request handled", |s| {
+        s["lastHandledReconcileAt"] == "2026-01-01T00:00:00Z"
+    })
+    .await;
+
     // The interval is an hour: only the GitRepository watch can bring the new revision in.
     let started = std::time::Instant::now();
     let second = env
@@ -545,4 +585,52 @@ async fn a_field_not_acted_on_stalls_with_unsupported_field() {
         .unwrap_or_default();
     assert_eq!(stalled["status"], "True", "{status:#}");
     assert!(env.cm_names().await.is_empty(), "nothing applied");
+}
+
+#[tokio::test]
+async fn a_health_wait_does_not_delay_another_kustomization() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    // testenv runs no Deployment controller: this Deployment never becomes available.
+    let deployment = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n"
+    );
+    let waiting = env
+        .publish(
+            "slow",
+            'f',
+            &[
+                ("kustomization.yaml", "resources:\n- web.yaml\n".into()),
+                ("web.yaml", deployment),
+            ],
+            None,
+        )
+        .await;
+    env.kustomization("slow", "slow", json!({"wait": true, "timeout": "10m"}))
+        .await;
+    env.wait_for("slow", "waiting on health", |s| {
+        s["conditions"].as_array().is_some_and(|c| {
+            c.iter().any(|c| {
+                c["type"] == "Healthy"
+                    && c["status"] == "Unknown"
+                    && c["message"].as_str().is_some_and(|m| {
+                        m.starts_with(&format!("Running health checks for revision {waiting}"))
+                    })
+            })
+        })
+    })
+    .await;
+    // While it waits, another Kustomization is applied and Ready.
+    let fast = env.publish("app", 'a', &two_cms(&ns), None).await;
+    let started = std::time::Instant::now();
+    env.kustomization("fast", "app", json!({})).await;
+    env.wait_for("fast", "applied", applied(&fast)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let slow = env.status("slow").await;
+    assert_ne!(ready(&slow).map(|r| r.0), Some("True".into()), "{slow:#}");
+    assert!(slow["lastAppliedRevision"].is_null(), "{slow:#}");
 }
