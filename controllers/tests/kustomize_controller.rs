@@ -11,7 +11,9 @@
 //! - `depends_on_a_not_ready_kustomization_waits`, `suspended_is_not_reconciled`,
 //!   `deletion_with_prune_removes_objects_and_releases_the_finalizer`,
 //!   `a_field_not_acted_on_stalls_with_unsupported_field`,
-//!   `a_health_wait_does_not_delay_another_kustomization`.
+//!   `a_health_wait_does_not_delay_another_kustomization`,
+//!   `a_cross_namespace_source_is_refused_under_no_cross_namespace_refs`,
+//!   `target_namespace_places_the_objects`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -88,6 +90,11 @@ async fn wait_established(api: &Api<CustomResourceDefinition>, name: &str) {
 }
 
 async fn start() -> Env {
+    start_with(false).await
+}
+
+/// `no_cross_namespace_refs`: the `--no-cross-namespace-refs` flag.
+async fn start_with(no_cross_namespace_refs: bool) -> Env {
     install_crypto_provider();
     let env = TestEnv::start().await.expect("start testenv");
     env.enable_controllers();
@@ -120,6 +127,7 @@ async fn start() -> Env {
         namespace: Some(ns.clone()),
         reconciler: gitops_core::reconcile::KustomizationOptions {
             requeue_dependency: Duration::from_secs(1),
+            no_cross_namespace_refs,
             ..Default::default()
         },
         ..Default::default()
@@ -633,4 +641,56 @@ async fn a_health_wait_does_not_delay_another_kustomization() {
     let slow = env.status("slow").await;
     assert_ne!(ready(&slow).map(|r| r.0), Some("True".into()), "{slow:#}");
     assert!(slow["lastAppliedRevision"].is_null(), "{slow:#}");
+}
+
+#[tokio::test]
+async fn a_cross_namespace_source_is_refused_under_no_cross_namespace_refs() {
+    let env = start_with(true).await;
+    let ns = env.ns.clone();
+    env.publish("app", 'a', &two_cms(&ns), None).await;
+    env.kustomization(
+        "app",
+        "app",
+        json!({"sourceRef": {"kind": "GitRepository", "name": "app", "namespace": "flux-system"}}),
+    )
+    .await;
+    let status = env
+        .wait_for("app", "Ready=False", |s| {
+            ready(s).is_some_and(|(st, _, _)| st == "False")
+        })
+        .await;
+    let (_, reason, message) = ready(&status).unwrap();
+    assert_eq!(reason, "AccessDenied", "{message}");
+    assert!(message.contains("flux-system"), "{message}");
+    assert!(env.cm_names().await.is_empty());
+}
+
+#[tokio::test]
+async fn target_namespace_places_the_objects() {
+    let env = start().await;
+    let namespaces: Api<Namespace> = Api::all(env.client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "team"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let revision = env
+        .publish(
+            "app",
+            'a',
+            &[(
+                "cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n".into(),
+            )],
+            None,
+        )
+        .await;
+    env.kustomization("app", "app", json!({"targetNamespace": "team"}))
+        .await;
+    let status = env.wait_for("app", "applied", applied(&revision)).await;
+    let team: Api<ConfigMap> = Api::namespaced(env.client.clone(), "team");
+    assert!(team.get_opt("settings").await.unwrap().is_some());
+    assert_eq!(inventory_ids(&status), ["team_settings__ConfigMap"]);
 }
