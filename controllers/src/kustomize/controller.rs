@@ -403,11 +403,26 @@ fn refuse_unsupported(
     ks: &gitops_core::api::Kustomization,
     fields: &[UnsupportedField],
 ) -> Option<Outcome<KustomizationStatus>> {
-    let missing: Vec<UnsupportedField> = fields
+    let mut missing: Vec<UnsupportedField> = fields
         .iter()
         .filter(|f| f.support == Support::NotImplemented)
         .cloned()
         .collect();
+    // The apply engine can impersonate (`gitops_apply::client::impersonating`), but this
+    // controller does not build impersonating clients yet: applying with its own identity
+    // would be a silent privilege escalation, so it refuses instead.
+    if ks
+        .spec
+        .service_account_name
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+    {
+        missing.push(UnsupportedField {
+            path: "spec.serviceAccountName".into(),
+            support: Support::NotImplemented,
+            reason: "impersonation is not wired into this kustomize controller yet",
+        });
+    }
     if missing.is_empty() || ks.metadata.deletion_timestamp.is_some() || ks.spec.suspend {
         return None;
     }
@@ -502,4 +517,41 @@ async fn patch_finalizers(
         key: key.to_string(),
         error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kustomization(spec: serde_json::Value) -> gitops_core::api::Kustomization {
+        serde_json::from_value(json!({
+            "metadata": {"name": "apps", "namespace": "flux-system", "generation": 1},
+            "spec": spec,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_service_account_is_refused_rather_than_ignored() {
+        let ks = kustomization(json!({
+            "interval": "10m", "prune": true, "serviceAccountName": "deployer",
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+        }));
+        let outcome = refuse_unsupported(&ks, &[]).expect("refused");
+        let ready = outcome.status.conditions.get(condition::READY).unwrap();
+        assert_eq!(ready.reason, reason::UNSUPPORTED_FIELD);
+        assert!(
+            ready.message.starts_with("spec.serviceAccountName"),
+            "{}",
+            ready.message
+        );
+        assert!(outcome.status.conditions.is_true(condition::STALLED));
+        assert_eq!(outcome.finalizer, Finalizer::Add);
+
+        let plain = kustomization(json!({
+            "interval": "10m", "prune": false,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+        }));
+        assert!(refuse_unsupported(&plain, &[]).is_none());
+    }
 }
