@@ -133,3 +133,161 @@ async fn gitops_controller_source_stores_and_serves_artifacts() {
     };
     assert!(status.success(), "{status}");
 }
+
+/// Reads the Ready condition of a Flux object as (status, message).
+fn ready_of(object: &serde_json::Value) -> Option<(String, String)> {
+    object["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+        .map(|c| {
+            (
+                c["status"].as_str().unwrap_or_default().to_string(),
+                c["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+}
+
+/// Both controllers as processes, against testenv and a Git server on 127.0.0.1: a commit is
+/// applied with `Applied revision: main@sha1:<commit>`; a second commit, fetched on a
+/// requested reconcile of the GitRepository only, reaches the Kustomization through its
+/// GitRepository watch (its interval is an hour) and prunes the object it removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitops_controller_kustomize_deploys_what_the_source_controller_stores() {
+    install_crypto_provider();
+    let env = TestEnv::start().await.unwrap();
+    env.enable_controllers();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, env.kubeconfig()).unwrap();
+    let client = env.client().unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in gitops::controllers::api::crd::crds().unwrap() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let cm = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: default\n"
+        )
+    };
+    let fx = Fixture::new();
+    let first = fx.commit(
+        &[
+            ("deploy/a.yaml", Some(&cm("a"))),
+            ("deploy/b.yaml", Some(&cm("b"))),
+            (
+                "deploy/kustomization.yaml",
+                Some("resources:\n- a.yaml\n- b.yaml\n"),
+            ),
+        ],
+        "two config maps",
+    );
+    fx.push(&["main"]);
+    let git = HttpServer::start(&fx.repos(), HttpAuth::None, None);
+
+    let port = free_port();
+    let source = Command::new(env!("CARGO_BIN_EXE_gitops"))
+        .args(["controller", "source", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .arg("--storage-path")
+        .arg(dir.path().join("data"))
+        .arg(format!("--storage-addr=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run gitops controller source");
+    let _source = Process(source);
+    let mut kustomize = Command::new(env!("CARGO_BIN_EXE_gitops"))
+        .args(["controller", "kustomize", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .arg("--requeue-dependency=1s")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run gitops controller kustomize");
+    let mut lines = BufReader::new(kustomize.stdout.take().unwrap()).lines();
+    let _kustomize = Process(kustomize);
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        "reconciling Kustomizations in all namespaces"
+    );
+
+    let repos: Api<GitRepository> = Api::namespaced(client.clone(), "default");
+    let repo: GitRepository = serde_json::from_value(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": {"name": "app", "namespace": "default"},
+        "spec": {"url": git.url("repo.git"), "interval": "1h", "ref": {"branch": "main"}},
+    }))
+    .unwrap();
+    repos.create(&PostParams::default(), &repo).await.unwrap();
+    let kustomizations: Api<gitops::controllers::api::Kustomization> =
+        Api::namespaced(client.clone(), "default");
+    let ks = serde_json::from_value(json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "app", "namespace": "default"},
+        "spec": {"interval": "1h", "path": "./deploy", "prune": true,
+                 "sourceRef": {"kind": "GitRepository", "name": "app"}},
+    }))
+    .unwrap();
+    kustomizations
+        .create(&PostParams::default(), &ks)
+        .await
+        .unwrap();
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), "default");
+    let names = || async {
+        let mut names: Vec<String> = cms
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter_map(|c| c.metadata.name)
+            .filter(|n| n == "a" || n == "b")
+            .collect();
+        names.sort();
+        names
+    };
+    let applied = |commit: String| {
+        let kustomizations = kustomizations.clone();
+        async move {
+            let expected = format!("Applied revision: main@sha1:{commit}");
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let ks = serde_json::to_value(kustomizations.get("app").await.unwrap()).unwrap();
+                if ready_of(&ks).is_some_and(|(s, m)| s == "True" && m == expected) {
+                    return ks;
+                }
+                assert!(Instant::now() < deadline, "not applied: {:#}", ks["status"]);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let ks = applied(first.clone()).await;
+    assert_eq!(names().await, ["a", "b"]);
+    assert_eq!(
+        ks["status"]["lastAppliedRevision"],
+        format!("main@sha1:{first}")
+    );
+
+    let second = fx.commit(
+        &[
+            ("deploy/b.yaml", None),
+            ("deploy/kustomization.yaml", Some("resources:\n- a.yaml\n")),
+        ],
+        "drop b",
+    );
+    fx.push(&["main"]);
+    repos
+        .patch(
+            "app",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"metadata": {"annotations": {
+                "reconcile.fluxcd.io/requestedAt": "2026-01-01T00:00:00Z"}}})),
+        )
+        .await
+        .unwrap();
+    applied(second).await;
+    assert_eq!(names().await, ["a"], "b is pruned");
+}

@@ -1,6 +1,8 @@
 //! `gitops controller`: runs the controllers as they run in a cluster, or outside one against
-//! any kubeconfig. Today: `gitops controller source`, Flux's source-controller (the
-//! GitRepository controller and the artifact server) with Flux's flags.
+//! any kubeconfig: `gitops controller source`, Flux's source-controller (the GitRepository
+//! controller and the artifact server), and `gitops controller kustomize`, Flux's
+//! kustomize-controller, each with Flux's flags and its own user agent
+//! (`gitops-source-controller/<version>`, `gitops-kustomize-controller/<version>`).
 //!
 //! ```no_run
 //! use clap::Parser;
@@ -38,6 +40,24 @@ pub enum Which {
     /// Flux's source-controller: reconcile GitRepositories into artifacts and serve them over
     /// HTTP on --storage-addr; runs until Ctrl-C or SIGTERM.
     Source(SourceArgs),
+    /// Flux's kustomize-controller: apply Kustomizations from their GitRepository's
+    /// artifact, prune and wait; runs until Ctrl-C or SIGTERM.
+    Kustomize(KustomizeArgs),
+}
+
+/// The flags of `gitops controller kustomize`.
+#[derive(Debug, clap::Args)]
+pub struct KustomizeArgs {
+    /// The kubeconfig to use; when unset, `$KUBECONFIG` or `~/.kube/config`, else the
+    /// in-cluster configuration of a pod.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use instead of its current one.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Flux's kustomize-controller flags.
+    #[command(flatten)]
+    pub flags: crate::kustomize::flags::Flags,
 }
 
 /// The flags of `gitops controller source`.
@@ -65,6 +85,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     runtime.block_on(async {
         match &args.controller {
             Which::Source(source) => run_source(source, out).await,
+            Which::Kustomize(kustomize) => run_kustomize(kustomize, out).await,
         }
     })
 }
@@ -72,6 +93,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
 async fn client(
     kubeconfig: Option<&PathBuf>,
     context: Option<&str>,
+    component: &str,
 ) -> anyhow::Result<kube::Client> {
     gitops_git::fetch::install_crypto_provider();
     let options = kube::config::KubeConfigOptions {
@@ -95,7 +117,7 @@ async fn client(
     };
     // The API server's audit log tells the components apart by their user agent.
     let mut config = config;
-    let agent = format!("gitops-source-controller/{}", env!("CARGO_PKG_VERSION"));
+    let agent = format!("gitops-{component}/{}", env!("CARGO_PKG_VERSION"));
     config.headers.push((
         axum::http::header::USER_AGENT,
         axum::http::HeaderValue::from_str(&agent).context("the user agent")?,
@@ -105,7 +127,12 @@ async fn client(
 
 async fn run_source(args: &SourceArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let (storage, options) = args.flags.options()?;
-    let client = client(args.kubeconfig.as_ref(), args.context.as_deref()).await?;
+    let client = client(
+        args.kubeconfig.as_ref(),
+        args.context.as_deref(),
+        crate::source::controller::COMPONENT,
+    )
+    .await?;
     let controller = SourceController::start(client, storage, options)
         .await
         .context("cannot start the source controller")?;
@@ -122,5 +149,28 @@ async fn run_source(args: &SourceArgs, out: &mut dyn Write) -> anyhow::Result<()
         .await
         .context("cannot wait for a signal")?;
     controller.shutdown().await;
+    Ok(())
+}
+
+async fn run_kustomize(args: &KustomizeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let options = args.flags.options()?;
+    let client = client(
+        args.kubeconfig.as_ref(),
+        args.context.as_deref(),
+        crate::kustomize::COMPONENT,
+    )
+    .await?;
+    writeln!(
+        out,
+        "reconciling Kustomizations in {}",
+        options.namespace.as_deref().unwrap_or("all namespaces")
+    )?;
+    out.flush()?;
+    crate::kustomize::controller::run(client, options, async {
+        if let Err(e) = crate::testenv::shutdown_signal().await {
+            tracing::warn!(error = %e, "cannot wait for a signal; stopping");
+        }
+    })
+    .await;
     Ok(())
 }

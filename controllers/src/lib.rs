@@ -8,7 +8,14 @@
 //! `kube::runtime::Controller` (through the core's state machine and gitops-git), the artifact
 //! storage with Flux's retention, and the HTTP server that serves artifacts at
 //! `http://<storage-adv-addr>/gitrepository/<namespace>/<name>/<hex>.tar.gz`, started
-//! together by [`source::SourceController`]. The kustomize controller is still to come.
+//! together by [`source::SourceController`].
+//!
+//! [`kustomize`] is Flux's kustomize-controller: the Kustomization controller on
+//! `kube::runtime::Controller`, driving the core's Kustomization reconciler with a verified
+//! artifact download ([`kustomize::ArtifactFetcher`]) and the apply engine
+//! ([`gitops_apply::ResourceManager`]), watching GitRepositories so a new artifact revision is
+//! applied at once. `gitops controller source|kustomize` ([`controller`]) runs either as a
+//! process.
 //!
 //! Today the command line has `quickstart`, which runs the whole GitRepository →
 //! Kustomization pipeline of the pure core on an embedded example repository, against the
@@ -23,6 +30,7 @@ pub mod api;
 pub mod build;
 pub mod cli;
 pub mod controller;
+pub mod kustomize;
 pub mod quickstart;
 pub mod source;
 pub mod testenv;

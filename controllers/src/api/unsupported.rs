@@ -269,6 +269,9 @@ fn walk(
                 );
             }
         }
+        // A managed-fields entry naming a field without its members (`f:dependsOn: {}`, an
+        // atomic list or map): which members are set is read from the spec itself.
+        Value::Bool(true) => {}
         // A scalar where only some of its children are acted on: the shape is wrong and the
         // API server would have refused it; nothing of it is acted on.
         _ => out.push(UnsupportedField {
@@ -440,6 +443,10 @@ mod tests {
                  "fieldsV1": {"f:spec": {"f:interval": {}, "f:prune": {}, "f:validation": {},
                                          "f:sourceRef": {"f:kind": {}, "f:name": {}},
                                          "f:dependsOn": {"k:{\"name\":\"infra\"}": {".": {}, "f:name": {}}}}}},
+                // An atomic list is recorded without its members: not a field of its own.
+                {"manager": "gitops", "operation": "Update",
+                 "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:spec": {"f:dependsOn": {}, "f:healthChecks": {}}}},
                 {"manager": "kustomize-controller", "operation": "Update", "subresource": "status",
                  "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "fieldsType": "FieldsV1",
                  "fieldsV1": {"f:status": {"f:conditions": {}}}},

@@ -1,0 +1,557 @@
+//! The Kustomization controller on `kube::runtime::Controller`.
+//!
+//! Each reconcile reads the object as the core's value and runs the core's
+//! [`KustomizationReconciler`] with an [`ArtifactFetcher`] as its source (download, verify
+//! the digest, extract) and the object's own [`ResourceManager`] as its cluster (staged
+//! server-side apply, prune, health). Every decision (suspend, `dependsOn`, cross-namespace
+//! refs, render and apply failures that never prune, health waits as requeues, deletion with
+//! prune) is the core's; this module writes back what it decided: the finalizer, the status
+//! as a merge patch of what changed, the events, and when to run again.
+//!
+//! What wakes a Kustomization: a new generation, a new `reconcile.fluxcd.io/requestedAt`,
+//! deletion (Flux's predicate; the controller's own status writes do not), a new artifact
+//! of the GitRepository it references (revision or digest; [`Controller::watches_stream`]
+//! maps the GitRepository to the Kustomizations of the reflector's cache that name it), and
+//! the requeue the core asked for (interval, retry interval, dependency requeue, health poll).
+//!
+//! Reconciles of different Kustomizations run concurrently (`--concurrent`); each has its
+//! own [`ResourceManager`], kept between runs so that an unchanged object costs no request,
+//! and no lock is shared between them. A health wait is a requeue, so it holds no worker.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use gitops_apply::ResourceManager;
+use gitops_core::api::{FINALIZER, REQUESTED_AT_ANNOTATION};
+use gitops_core::plan::Owner;
+use gitops_core::reconcile::{
+    Clock, Event, EventType, Finalizer, KustomizationOptions, KustomizationReconciler, Outcome,
+    Requeue,
+};
+use gitops_core::schedule;
+use gitops_core::status::{ConditionStatus, KustomizationStatus, condition, reason};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{Controller, WatchStreamExt as _, reflector, watcher};
+use kube::{Resource, ResourceExt as _};
+use serde_json::json;
+use tracing::Instrument as _;
+
+use super::artifact::ArtifactFetcher;
+use super::status::status_patch;
+use crate::api::unsupported::{Support, UnsupportedField, summary, unsupported_fields_of};
+use crate::api::{ConversionError, GitRepository, Kustomization, to_core};
+use crate::source::events::EventRecorder;
+
+/// The component name events and logs carry, Flux's.
+pub const COMPONENT: &str = "kustomize-controller";
+
+/// The controller's flags.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ControllerOptions {
+    /// `--concurrent`: Kustomizations reconciled at the same time (Flux's default 4).
+    pub concurrent: u16,
+    /// The namespace to watch; `None` watches all (`--watch-all-namespaces`).
+    pub namespace: Option<String>,
+    /// `--watch-label-selector`: only Kustomizations matching it (sharding).
+    pub label_selector: Option<String>,
+    /// `--requeue-dependency`, `--no-cross-namespace-refs`, `--interval-jitter-percentage`
+    /// and the other settings of the core's reconciler.
+    pub reconciler: KustomizationOptions,
+    /// The instance name written into events (the pod name in a cluster).
+    pub instance: String,
+}
+
+impl Default for ControllerOptions {
+    fn default() -> Self {
+        Self {
+            concurrent: 4,
+            namespace: None,
+            label_selector: None,
+            reconciler: KustomizationOptions::default(),
+            instance: std::env::var("HOSTNAME").unwrap_or_else(|_| COMPONENT.into()),
+        }
+    }
+}
+
+/// What can fail in one reconcile outside the core's own failures (which are conditions).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The object could not be read as the core's type.
+    #[error(transparent)]
+    Decode(#[from] ConversionError),
+    /// Writing the finalizer or the status failed; the reconcile is retried.
+    #[error("cannot update Kustomization {key}: {error}")]
+    Write {
+        /// `<namespace>/<name>`.
+        key: String,
+        /// The API server's answer.
+        error: kube::Error,
+    },
+}
+
+/// Condition times at the API's precision (seconds), so a rewritten status compares equal.
+struct SecondsClock;
+
+impl Clock for SecondsClock {
+    fn now(&self) -> jiff::Timestamp {
+        let now = jiff::Timestamp::now();
+        jiff::Timestamp::from_second(now.as_second()).unwrap_or(now)
+    }
+}
+
+struct Context {
+    client: kube::Client,
+    fetcher: ArtifactFetcher,
+    events: EventRecorder,
+    options: ControllerOptions,
+    /// One apply engine per Kustomization (`namespace/name`): its owner labels and what it
+    /// applied last. Locked only to look one up, never across a reconcile.
+    managers: Mutex<HashMap<String, Arc<ResourceManager>>>,
+}
+
+impl Context {
+    fn managers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ResourceManager>>> {
+        self.managers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn manager(&self, namespace: &str, name: &str) -> Arc<ResourceManager> {
+        let key = format!("{namespace}/{name}");
+        self.managers()
+            .entry(key)
+            .or_insert_with(|| {
+                let manager =
+                    ResourceManager::new(self.client.clone(), Owner::new(name, namespace))
+                        .with_field_manager(&self.options.reconciler.field_manager);
+                Arc::new(
+                    self.options
+                        .reconciler
+                        .override_managers
+                        .iter()
+                        .fold(manager, |m, o| m.with_override_manager(o)),
+                )
+            })
+            .clone()
+    }
+}
+
+/// Flux's predicate for Kustomizations: generation, the reconcile request annotation and
+/// deletion; status and metadata writes do not trigger.
+fn trigger_hash(object: &Kustomization) -> Option<u64> {
+    let meta = object.meta();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut h);
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(REQUESTED_AT_ANNOTATION))
+        .hash(&mut h);
+    meta.deletion_timestamp.is_some().hash(&mut h);
+    Some(h.finish())
+}
+
+/// What of a GitRepository wakes its Kustomizations: its artifact's revision and digest
+/// (Flux's `SourceRevisionChangePredicate`).
+fn artifact_hash(repo: &GitRepository) -> Option<u64> {
+    let artifact = repo.status.as_ref().and_then(|s| s.artifact.as_ref())?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    artifact.revision.hash(&mut h);
+    artifact.digest.hash(&mut h);
+    Some(h.finish())
+}
+
+/// The Kustomizations in `store` whose `sourceRef` names `repo`.
+fn referencing(
+    store: &Store<Kustomization>,
+    repo: &GitRepository,
+) -> Vec<ObjectRef<Kustomization>> {
+    let repo_ns = repo.namespace().unwrap_or_default();
+    let repo_name = repo.name_any();
+    store
+        .state()
+        .into_iter()
+        .filter(|ks| {
+            let source = &ks.spec.source_ref;
+            let ns = source
+                .namespace
+                .clone()
+                .or_else(|| ks.namespace())
+                .unwrap_or_default();
+            source.kind == "GitRepository" && source.name == repo_name && ns == repo_ns
+        })
+        .map(|ks| ObjectRef::from_obj(&*ks))
+        .collect()
+}
+
+/// Runs the Kustomization controller (`kustomize.toolkit.fluxcd.io/v1`) until `shutdown`
+/// completes.
+pub async fn run(
+    client: kube::Client,
+    options: ControllerOptions,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let (kustomizations, repositories): (Api<Kustomization>, Api<GitRepository>) =
+        match &options.namespace {
+            Some(ns) => (
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+            ),
+            None => (Api::all(client.clone()), Api::all(client.clone())),
+        };
+    let mut watch = watcher::Config::default();
+    if let Some(selector) = &options.label_selector {
+        watch = watch.labels(selector);
+    }
+    let config = kube::runtime::controller::Config::default().concurrency(options.concurrent);
+    let context = Arc::new(Context {
+        events: EventRecorder::new(client.clone(), COMPONENT, &options.instance),
+        fetcher: ArtifactFetcher::default(),
+        client,
+        options,
+        managers: Mutex::new(HashMap::new()),
+    });
+    let (reader, writer) = reflector::store();
+    let triggers = watcher(kustomizations, watch)
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(trigger_hash, Default::default());
+    let new_artifacts = watcher(repositories, watcher::Config::default())
+        .default_backoff()
+        .applied_objects()
+        .predicate_filter(artifact_hash, Default::default());
+    let cache = reader.clone();
+    Controller::for_stream(triggers, reader)
+        .with_config(config)
+        .watches_stream(new_artifacts, move |repo| referencing(&cache, &repo))
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, context)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "reconcile loop");
+            }
+        })
+        .await;
+}
+
+fn error_policy(object: Arc<Kustomization>, error: &Error, _context: Arc<Context>) -> Action {
+    let key = format!(
+        "{}/{}",
+        object.namespace().unwrap_or_default(),
+        object.name_any()
+    );
+    tracing::warn!(kustomization = %key, error = %error, "reconcile failed");
+    // A failed write is retried after the object's retry interval (its interval when unset).
+    let retry = to_core::<_, gitops_core::api::Kustomization>(&*object)
+        .ok()
+        .and_then(|ks| ks.retry_interval().ok())
+        .unwrap_or(Duration::from_secs(60));
+    Action::requeue(retry)
+}
+
+async fn reconcile(object: Arc<Kustomization>, context: Arc<Context>) -> Result<Action, Error> {
+    let ks: gitops_core::api::Kustomization = to_core(&*object)?;
+    let span = tracing::info_span!(
+        "reconcile",
+        kustomization = %format!("{}/{}", ks.metadata.namespace, ks.metadata.name),
+        generation = ks.metadata.generation,
+    );
+    reconcile_object(object, ks, context).instrument(span).await
+}
+
+/// Runs the core's reconciler within the object's `spec.timeout`: a run that overruns it
+/// fails with Flux's reason and is retried, instead of holding a worker.
+async fn run_core(
+    ks: &gitops_core::api::Kustomization,
+    context: &Context,
+) -> Outcome<KustomizationStatus> {
+    let manager = context.manager(&ks.metadata.namespace, &ks.metadata.name);
+    let reconciler = KustomizationReconciler {
+        source: &context.fetcher,
+        cluster: &*manager,
+        clock: &SecondsClock,
+        options: context.options.reconciler.clone(),
+    };
+    let Ok(timeout) = ks.timeout() else {
+        // The core reports an invalid duration as a stalled condition.
+        return reconciler.reconcile(ks).await;
+    };
+    match tokio::time::timeout(timeout, reconciler.reconcile(ks)).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            let now = SecondsClock.now();
+            let mut status = ks.status.clone();
+            status.conditions.set(
+                condition::READY,
+                ConditionStatus::False,
+                reason::RECONCILIATION_FAILED,
+                format!(
+                    "reconciliation did not finish within its timeout of {}; raise spec.timeout or reduce what it applies",
+                    schedule::format_duration(timeout)
+                ),
+                ks.metadata.generation,
+                now,
+            );
+            Outcome {
+                status,
+                requeue: Requeue::After(ks.retry_interval().unwrap_or(timeout)),
+                events: Vec::new(),
+                finalizer: Finalizer::Keep,
+            }
+        }
+    }
+}
+
+async fn reconcile_object(
+    object: Arc<Kustomization>,
+    ks: gitops_core::api::Kustomization,
+    context: Arc<Context>,
+) -> Result<Action, Error> {
+    let namespace = ks.metadata.namespace.clone();
+    let name = ks.metadata.name.clone();
+    let key = format!("{namespace}/{name}");
+    let api: Api<Kustomization> = Api::namespaced(context.client.clone(), &namespace);
+    if ks.spec.suspend && ks.metadata.deletion_timestamp.is_none() {
+        tracing::info!(kustomization = %key, "Reconciliation is suspended for this object");
+    }
+
+    let fields = unsupported_fields_of(&*object);
+    let outcome = match refuse_unsupported(&ks, &fields) {
+        Some(refused) => refused,
+        None => {
+            let mut outcome = run_core(&ks, &context).await;
+            note_ignored(&ks, &fields, &mut outcome.status);
+            outcome
+        }
+    };
+    let reference = object.object_ref(&());
+    let publish = |outcome: &Outcome<KustomizationStatus>| {
+        let (context, reference, key) = (&context, &reference, &key);
+        let events = outcome.events.clone();
+        async move {
+            for event in &events {
+                tracing::info!(kustomization = %key, reason = %event.reason, message = %event.message, "event");
+                context.events.publish(reference, event).await;
+            }
+        }
+    };
+
+    match outcome.finalizer {
+        Finalizer::Remove => {
+            publish(&outcome).await;
+            if ks.metadata.has_finalizer() {
+                let remaining: Vec<&String> = ks
+                    .metadata
+                    .finalizers
+                    .iter()
+                    .filter(|f| *f != FINALIZER)
+                    .collect();
+                patch_finalizers(&api, &key, &object, &remaining).await?;
+            }
+            context.managers().remove(&key);
+            return Ok(Action::await_change());
+        }
+        Finalizer::Add => {
+            let mut all: Vec<&String> = ks.metadata.finalizers.iter().collect();
+            let ours = FINALIZER.to_string();
+            all.push(&ours);
+            patch_finalizers(&api, &key, &object, &all).await?;
+        }
+        Finalizer::Keep => {}
+    }
+
+    let patch = status_patch(&ks.status, &outcome.status).map_err(|e| Error::Write {
+        key: key.clone(),
+        error: kube::Error::SerdeError(e),
+    })?;
+    if let Some(patch) = patch {
+        api.patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": patch })),
+        )
+        .await
+        .map_err(|error| Error::Write {
+            key: key.clone(),
+            error,
+        })?;
+    }
+    publish(&outcome).await;
+
+    Ok(match outcome.requeue {
+        Requeue::After(after) => Action::requeue(after),
+        Requeue::Backoff => Action::requeue(ks.retry_interval().unwrap_or(Duration::from_secs(60))),
+        Requeue::Never => Action::await_change(),
+    })
+}
+
+/// The condition type that lists fields accepted and ignored (deprecated `v1beta2` fields
+/// Flux stopped acting on too); status True while any is set.
+pub const FIELDS_IGNORED: &str = "FieldsIgnored";
+
+/// A Kustomization setting a field Flux acts on and this controller does not is not
+/// reconciled: reconciling anyway would not do what was asked. It stalls with
+/// `UnsupportedField` (deletion still goes through the core, so the finalizer is released).
+fn refuse_unsupported(
+    ks: &gitops_core::api::Kustomization,
+    fields: &[UnsupportedField],
+) -> Option<Outcome<KustomizationStatus>> {
+    let mut missing: Vec<UnsupportedField> = fields
+        .iter()
+        .filter(|f| f.support == Support::NotImplemented)
+        .cloned()
+        .collect();
+    // The apply engine can impersonate (`gitops_apply::client::impersonating`), but this
+    // controller does not build impersonating clients yet: applying with its own identity
+    // would be a silent privilege escalation, so it refuses instead.
+    if ks
+        .spec
+        .service_account_name
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+    {
+        missing.push(UnsupportedField {
+            path: "spec.serviceAccountName".into(),
+            support: Support::NotImplemented,
+            reason: "impersonation is not wired into this kustomize controller yet",
+        });
+    }
+    if missing.is_empty() || ks.metadata.deletion_timestamp.is_some() || ks.spec.suspend {
+        return None;
+    }
+    let message = format!(
+        "{} not supported by this controller yet; remove {} or reconcile this Kustomization with Flux",
+        summary(&missing),
+        if missing.len() == 1 { "it" } else { "them" }
+    );
+    let now = SecondsClock.now();
+    let generation = ks.metadata.generation;
+    let mut status = ks.status.clone();
+    for c in [condition::READY, condition::STALLED] {
+        let value = if c == condition::READY {
+            ConditionStatus::False
+        } else {
+            ConditionStatus::True
+        };
+        status.conditions.set(
+            c,
+            value,
+            reason::UNSUPPORTED_FIELD,
+            &message,
+            generation,
+            now,
+        );
+    }
+    status.conditions.remove(condition::RECONCILING);
+    Some(Outcome {
+        status,
+        requeue: Requeue::Never,
+        events: vec![Event {
+            type_: EventType::Warning,
+            reason: reason::UNSUPPORTED_FIELD.into(),
+            message,
+            metadata: Default::default(),
+        }],
+        finalizer: if ks.metadata.has_finalizer() {
+            Finalizer::Keep
+        } else {
+            Finalizer::Add
+        },
+    })
+}
+
+/// Fields accepted and ignored are named in the [`FIELDS_IGNORED`] condition.
+fn note_ignored(
+    ks: &gitops_core::api::Kustomization,
+    fields: &[UnsupportedField],
+    status: &mut KustomizationStatus,
+) {
+    let ignored: Vec<UnsupportedField> = fields
+        .iter()
+        .filter(|f| f.support == Support::Ignored)
+        .cloned()
+        .collect();
+    if ignored.is_empty() {
+        status.conditions.remove(FIELDS_IGNORED);
+        return;
+    }
+    status.conditions.set(
+        FIELDS_IGNORED,
+        ConditionStatus::True,
+        reason::UNSUPPORTED_FIELD,
+        summary(&ignored),
+        ks.metadata.generation,
+        SecondsClock.now(),
+    );
+}
+
+/// Sets `metadata.finalizers`, guarded by the resourceVersion read, so a concurrent change
+/// is not overwritten (a conflict retries the reconcile).
+async fn patch_finalizers(
+    api: &Api<Kustomization>,
+    key: &str,
+    object: &Kustomization,
+    finalizers: &[&String],
+) -> Result<(), Error> {
+    let patch = json!({
+        "metadata": {
+            "resourceVersion": object.resource_version(),
+            "finalizers": finalizers,
+        }
+    });
+    api.patch(
+        &object.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|error| Error::Write {
+        key: key.to_string(),
+        error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kustomization(spec: serde_json::Value) -> gitops_core::api::Kustomization {
+        serde_json::from_value(json!({
+            "metadata": {"name": "apps", "namespace": "flux-system", "generation": 1},
+            "spec": spec,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_service_account_is_refused_rather_than_ignored() {
+        let ks = kustomization(json!({
+            "interval": "10m", "prune": true, "serviceAccountName": "deployer",
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+        }));
+        let outcome = refuse_unsupported(&ks, &[]).expect("refused");
+        let ready = outcome.status.conditions.get(condition::READY).unwrap();
+        assert_eq!(ready.reason, reason::UNSUPPORTED_FIELD);
+        assert!(
+            ready.message.starts_with("spec.serviceAccountName"),
+            "{}",
+            ready.message
+        );
+        assert!(outcome.status.conditions.is_true(condition::STALLED));
+        assert_eq!(outcome.finalizer, Finalizer::Add);
+
+        let plain = kustomization(json!({
+            "interval": "10m", "prune": false,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+        }));
+        assert!(refuse_unsupported(&plain, &[]).is_none());
+    }
+}

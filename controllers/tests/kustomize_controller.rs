@@ -1,0 +1,696 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+//! The kustomize controller end to end against testenv: a GitRepository whose
+//! `status.artifact` the test writes itself, pointing at artifacts packed with gitops-git
+//! (so their digests are real) and served by a small HTTP server on 127.0.0.1, and the
+//! controller running as it runs in production (`kustomize::controller::run`).
+//!
+//! - `applies_then_follows_a_new_revision_through_the_watch`: objects exist, Ready=True
+//!   `Applied revision: main@sha1:…`, the inventory lists them; a new artifact revision
+//!   (interval 1h) is applied within seconds and the object it dropped is pruned.
+//! - `a_bad_digest_fails_without_pruning`, `a_render_error_names_the_file_and_prunes_nothing`.
+//! - `depends_on_a_not_ready_kustomization_waits`, `suspended_is_not_reconciled`,
+//!   `deletion_with_prune_removes_objects_and_releases_the_finalizer`,
+//!   `a_field_not_acted_on_stalls_with_unsupported_field`,
+//!   `a_health_wait_does_not_delay_another_kustomization`,
+//!   `a_cross_namespace_source_is_refused_under_no_cross_namespace_refs`,
+//!   `target_namespace_places_the_objects`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gitops_apply::testenv::{TestEnv, install_crypto_provider};
+use gitops_controllers::api::crd;
+use gitops_controllers::api::{GitRepository, Kustomization};
+use gitops_controllers::kustomize::{ControllerOptions, controller};
+use gitops_git::artifact::Packer;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+type Served = Arc<Mutex<HashMap<String, Vec<u8>>>>;
+
+struct Env {
+    _env: TestEnv,
+    client: kube::Client,
+    ns: String,
+    served: Served,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+async fn serve(served: Served) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let served = served.clone();
+        async move {
+            let body = served.lock().unwrap().get(uri.path()).cloned();
+            match body {
+                Some(b) => (axum::http::StatusCode::OK, b),
+                None => (axum::http::StatusCode::NOT_FOUND, Vec::new()),
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+async fn wait_established(api: &Api<CustomResourceDefinition>, name: &str) {
+    for _ in 0..200 {
+        let crd = api.get(name).await.unwrap();
+        let established = crd
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True");
+        if established {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{name} not Established after 10s");
+}
+
+async fn start() -> Env {
+    start_with(false).await
+}
+
+/// `no_cross_namespace_refs`: the `--no-cross-namespace-refs` flag.
+async fn start_with(no_cross_namespace_refs: bool) -> Env {
+    install_crypto_provider();
+    let env = TestEnv::start().await.expect("start testenv");
+    env.enable_controllers();
+    let client = env.client().unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for c in crd::crds().unwrap() {
+        let name = c.metadata.name.clone().unwrap();
+        crds.patch(
+            &name,
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&c),
+        )
+        .await
+        .unwrap();
+        wait_established(&crds, &name).await;
+    }
+    let ns = "apps".to_string();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let served: Served = Arc::default();
+    let addr = serve(served.clone()).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let options = ControllerOptions {
+        namespace: Some(ns.clone()),
+        reconciler: gitops_core::reconcile::KustomizationOptions {
+            requeue_dependency: Duration::from_secs(1),
+            no_cross_namespace_refs,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let task = tokio::spawn(controller::run(client.clone(), options, async move {
+        let _ = stopped.await;
+    }));
+    Env {
+        _env: env,
+        client,
+        ns,
+        served,
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+fn cm(ns: &str, name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n  key: {name}\n"
+    )
+}
+
+impl Env {
+    /// Packs `files` (sorted by name) as the artifact of `commit` and publishes it as the
+    /// GitRepository `repo`'s `status.artifact`; `digest` overrides the real digest.
+    async fn publish(
+        &self,
+        repo: &str,
+        commit: char,
+        files: &[(&str, String)],
+        digest: Option<&str>,
+    ) -> String {
+        let mut files = files.to_vec();
+        files.sort_by(|a, b| a.0.cmp(b.0));
+        let mut packer = Packer::new(Vec::new()).unwrap();
+        for (path, contents) in &files {
+            packer.file(path, false, contents.as_bytes()).unwrap();
+        }
+        let packed = packer.finish().unwrap();
+        let hex: String = std::iter::repeat_n(commit, 40).collect();
+        let path = format!("gitrepository/{}/{repo}/{hex}.tar.gz", self.ns);
+        self.served
+            .lock()
+            .unwrap()
+            .insert(format!("/{path}"), packed.writer.clone());
+        let revision = format!("main@sha1:{hex}");
+        let repos: Api<GitRepository> = Api::namespaced(self.client.clone(), &self.ns);
+        if repos.get_opt(repo).await.unwrap().is_none() {
+            let object: GitRepository = serde_json::from_value(json!({
+                "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+                "metadata": {"name": repo, "namespace": self.ns},
+                "spec": {"url": "http://127.0.0.1/app.git", "interval": "1h", "ref": {"branch": "main"}},
+            }))
+            .unwrap();
+            repos.create(&PostParams::default(), &object).await.unwrap();
+        }
+        let digest = digest
+            .map(str::to_string)
+            .unwrap_or_else(|| packed.digest.to_string());
+        let status = json!({"status": {
+            "artifact": {
+                "path": path, "url": format!("http://{}/{path}", self.addr),
+                "revision": revision, "digest": digest,
+                "lastUpdateTime": "2026-01-01T00:00:00Z", "size": packed.size,
+            },
+            "conditions": [{"type": "Ready", "status": "True", "reason": "Succeeded",
+                "message": format!("stored artifact for revision '{revision}'"),
+                "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1}],
+            "observedGeneration": 1,
+        }});
+        repos
+            .patch_status(repo, &PatchParams::default(), &Patch::Merge(&status))
+            .await
+            .unwrap();
+        revision
+    }
+
+    async fn kustomization(&self, name: &str, repo: &str, extra: Value) {
+        let mut spec = json!({
+            "interval": "1h", "path": "./", "prune": true,
+            "sourceRef": {"kind": "GitRepository", "name": repo},
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            spec[k] = v.clone();
+        }
+        let ks: Kustomization = serde_json::from_value(json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": self.ns},
+            "spec": spec,
+        }))
+        .unwrap();
+        self.kustomizations()
+            .create(&PostParams::default(), &ks)
+            .await
+            .unwrap();
+    }
+
+    fn kustomizations(&self) -> Api<Kustomization> {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    fn cms(&self) -> Api<ConfigMap> {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    async fn status(&self, name: &str) -> Value {
+        let ks = self.kustomizations().get(name).await.unwrap();
+        serde_json::to_value(ks).unwrap()["status"].clone()
+    }
+
+    /// Waits until the Ready condition of `name` satisfies `f`, returning the status.
+    async fn wait_for(&self, name: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let status = self.status(name).await;
+            if f(&status) {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name}: {what} not reached in 20s; status: {status:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn cm_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .cms()
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter_map(|c| c.metadata.name)
+            .filter(|n| n != "kube-root-ca.crt")
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+fn ready(status: &Value) -> Option<(String, String, String)> {
+    status["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .map(|c| {
+            (
+                c["status"].as_str().unwrap_or_default().to_string(),
+                c["reason"].as_str().unwrap_or_default().to_string(),
+                c["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+}
+
+fn inventory_ids(status: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = status["inventory"]["entries"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+fn applied(revision: &str) -> impl Fn(&Value) -> bool + '_ {
+    move |s| {
+        ready(s).is_some_and(|(st, _, msg)| {
+            st == "True" && msg == format!("Applied revision: {revision}")
+        })
+    }
+}
+
+fn two_cms(ns: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("a.yaml", cm(ns, "a")),
+        ("b.yaml", cm(ns, "b")),
+        (
+            "kustomization.yaml",
+            "resources:\n- a.yaml\n- b.yaml\n".into(),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn applies_then_follows_a_new_revision_through_the_watch() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    let first = env.publish("app", 'a', &two_cms(&ns), None).await;
+    env.kustomization("app", "app", json!({})).await;
+    let status = env
+        .wait_for("app", "the first revision applied", applied(&first))
+        .await;
+    assert_eq!(env.cm_names().await, ["a", "b"]);
+    assert_eq!(status["lastAppliedRevision"], first.as_str());
+    assert_eq!(status["lastAttemptedRevision"], first.as_str());
+    assert_eq!(status["observedGeneration"], 1);
+    assert_eq!(
+        inventory_ids(&status),
+        [format!("{ns}_a__ConfigMap"), format!("{ns}_b__ConfigMap")]
+    );
+    let ks = env.kustomizations().get("app").await.unwrap();
+    assert_eq!(
+        ks.metadata.finalizers.unwrap_or_default(),
+        ["finalizers.fluxcd.io"]
+    );
+    let a = env.cms().get("a").await.unwrap();
+    assert_eq!(
+        a.metadata
+            .labels
+            .unwrap_or_default()
+            .get("kustomize.toolkit.fluxcd.io/name"),
+        Some(&"app".to_string())
+    );
+
+    // Flux's events on the Kustomization, from kustomize-controller.
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(env.client.clone(), &ns);
+    let events = events.list(&Default::default()).await.unwrap().items;
+    let ours: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some("app"))
+        .filter(|e| e.reporting_component.as_deref() == Some("kustomize-controller"))
+        .map(|e| {
+            (
+                e.reason.clone().unwrap_or_default(),
+                e.message.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        ours.iter()
+            .any(|(r, m)| r == "Progressing" && m.contains(&format!("ConfigMap/{ns}/a created"))),
+        "{ours:?}"
+    );
+    assert!(
+        ours.iter().any(|(r, _)| r == "ReconciliationSucceeded"),
+        "{ours:?}"
+    );
+
+    // A requested reconcile is echoed in lastHandledReconcileAt.
+    env.kustomizations()
+        .patch(
+            "app",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                "reconcile.fluxcd.io/requestedAt": "2026-01-01T00:00:00Z"}}})),
+        )
+        .await
+        .unwrap();
+    env.wait_for("app", "the request handled", |s| {
+        s["lastHandledReconcileAt"] == "2026-01-01T00:00:00Z"
+    })
+    .await;
+
+    // The interval is an hour: only the GitRepository watch can bring the new revision in.
+    let started = std::time::Instant::now();
+    let second = env
+        .publish(
+            "app",
+            'b',
+            &[
+                ("a.yaml", cm(&ns, "a")),
+                ("kustomization.yaml", "resources:\n- a.yaml\n".into()),
+            ],
+            None,
+        )
+        .await;
+    let status = env
+        .wait_for("app", "the second revision applied", applied(&second))
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(env.cm_names().await, ["a"], "b is pruned");
+    assert_eq!(inventory_ids(&status), [format!("{ns}_a__ConfigMap")]);
+}
+
+#[tokio::test]
+async fn a_bad_digest_fails_without_pruning() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    let first = env.publish("app", 'a', &two_cms(&ns), None).await;
+    env.kustomization("app", "app", json!({})).await;
+    env.wait_for("app", "applied", applied(&first)).await;
+    let bad = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    env.publish(
+        "app",
+        'c',
+        &[("kustomization.yaml", "resources: []\n".into())],
+        Some(bad),
+    )
+    .await;
+    let status = env
+        .wait_for("app", "Ready=False", |s| {
+            ready(s).is_some_and(|(st, _, _)| st == "False")
+        })
+        .await;
+    let (_, reason, message) = ready(&status).unwrap();
+    assert_eq!(reason, "ArtifactFailed", "{message}");
+    assert!(message.contains("digest"), "{message}");
+    assert_eq!(env.cm_names().await, ["a", "b"], "nothing pruned");
+    assert_eq!(status["lastAppliedRevision"], first.as_str());
+    assert_eq!(inventory_ids(&status).len(), 2);
+}
+
+#[tokio::test]
+async fn a_render_error_names_the_file_and_prunes_nothing() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    let first = env.publish("app", 'a', &two_cms(&ns), None).await;
+    env.kustomization("app", "app", json!({})).await;
+    env.wait_for("app", "applied", applied(&first)).await;
+    let broken = env
+        .publish(
+            "app",
+            'd',
+            &[
+                (
+                    "a.yaml",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata: [not, a, map\n".into(),
+                ),
+                ("kustomization.yaml", "resources:\n- a.yaml\n".into()),
+            ],
+            None,
+        )
+        .await;
+    let status = env
+        .wait_for("app", "Ready=False", |s| {
+            ready(s).is_some_and(|(st, _, _)| st == "False")
+        })
+        .await;
+    let (_, reason, message) = ready(&status).unwrap();
+    assert_eq!(reason, "BuildFailed", "{message}");
+    assert!(message.contains("a.yaml"), "{message}");
+    assert_eq!(status["lastAttemptedRevision"], broken.as_str());
+    assert_eq!(status["lastAppliedRevision"], first.as_str());
+    assert_eq!(env.cm_names().await, ["a", "b"], "nothing pruned");
+}
+
+#[tokio::test]
+async fn depends_on_a_not_ready_kustomization_waits() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    let first = env.publish("app", 'a', &two_cms(&ns), None).await;
+    // `base` is never Ready: its path does not exist.
+    env.kustomization("base", "app", json!({"path": "./missing"}))
+        .await;
+    env.kustomization("app", "app", json!({"dependsOn": [{"name": "base"}]}))
+        .await;
+    let status = env
+        .wait_for("app", "Ready=False", |s| {
+            ready(s).is_some_and(|(st, _, _)| st == "False")
+        })
+        .await;
+    let (_, reason, message) = ready(&status).unwrap();
+    assert_eq!(reason, "DependencyNotReady", "{message}");
+    assert!(message.contains("base"), "{message}");
+    assert!(env.cm_names().await.is_empty(), "nothing applied");
+    assert!(status["lastAppliedRevision"].is_null());
+
+    // Once the dependency is fixed, the dependent follows on its dependency requeue.
+    env.kustomizations()
+        .patch(
+            "base",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"path": "./", "prune": false}})),
+        )
+        .await
+        .unwrap();
+    env.wait_for("base", "applied", applied(&first)).await;
+    env.wait_for("app", "applied", applied(&first)).await;
+}
+
+#[tokio::test]
+async fn suspended_is_not_reconciled() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    env.publish("app", 'a', &two_cms(&ns), None).await;
+    env.kustomization("app", "app", json!({"suspend": true}))
+        .await;
+    // Give the controller time to see it; a control object shows that it is running.
+    let control = env
+        .publish(
+            "other",
+            'e',
+            &[("kustomization.yaml", "resources: []\n".into())],
+            None,
+        )
+        .await;
+    env.kustomization("control", "other", json!({})).await;
+    env.wait_for("control", "applied", applied(&control)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let status = env.status("app").await;
+    assert!(ready(&status).is_none(), "{status:#}");
+    assert!(status["lastAttemptedRevision"].is_null(), "{status:#}");
+    assert!(env.cm_names().await.is_empty());
+}
+
+#[tokio::test]
+async fn deletion_with_prune_removes_objects_and_releases_the_finalizer() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    let first = env.publish("app", 'a', &two_cms(&ns), None).await;
+    env.kustomization("app", "app", json!({})).await;
+    env.wait_for("app", "applied", applied(&first)).await;
+    assert_eq!(env.cm_names().await, ["a", "b"]);
+    env.kustomizations()
+        .delete("app", &DeleteParams::default())
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while env.kustomizations().get_opt("app").await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "finalizer not released"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !env.cm_names().await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "objects not pruned: {:?}",
+            env.cm_names().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_field_not_acted_on_stalls_with_unsupported_field() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    env.publish("app", 'a', &two_cms(&ns), None).await;
+    env.kustomization(
+        "app",
+        "app",
+        json!({"decryption": {"provider": "sops", "secretRef": {"name": "sops-age"}}}),
+    )
+    .await;
+    let status = env
+        .wait_for("app", "Ready=False", |s| {
+            ready(s).is_some_and(|(st, _, _)| st == "False")
+        })
+        .await;
+    let (_, reason, message) = ready(&status).unwrap();
+    assert_eq!(reason, "UnsupportedField", "{message}");
+    assert!(message.starts_with("spec.decryption"), "{message}");
+    let stalled = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Stalled")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(stalled["status"], "True", "{status:#}");
+    assert!(env.cm_names().await.is_empty(), "nothing applied");
+}
+
+#[tokio::test]
+async fn a_health_wait_does_not_delay_another_kustomization() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    // testenv runs no Deployment controller: this Deployment never becomes available.
+    let deployment = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n"
+    );
+    let waiting = env
+        .publish(
+            "slow",
+            'f',
+            &[
+                ("kustomization.yaml", "resources:\n- web.yaml\n".into()),
+                ("web.yaml", deployment),
+            ],
+            None,
+        )
+        .await;
+    env.kustomization("slow", "slow", json!({"wait": true, "timeout": "10m"}))
+        .await;
+    env.wait_for("slow", "waiting on health", |s| {
+        s["conditions"].as_array().is_some_and(|c| {
+            c.iter().any(|c| {
+                c["type"] == "Healthy"
+                    && c["status"] == "Unknown"
+                    && c["message"].as_str().is_some_and(|m| {
+                        m.starts_with(&format!("Running health checks for revision {waiting}"))
+                    })
+            })
+        })
+    })
+    .await;
+    // While it waits, another Kustomization is applied and Ready.
+    let fast = env.publish("app", 'a', &two_cms(&ns), None).await;
+    let started = std::time::Instant::now();
+    env.kustomization("fast", "app", json!({})).await;
+    env.wait_for("fast", "applied", applied(&fast)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let slow = env.status("slow").await;
+    assert_ne!(ready(&slow).map(|r| r.0), Some("True".into()), "{slow:#}");
+    assert!(slow["lastAppliedRevision"].is_null(), "{slow:#}");
+}
+
+#[tokio::test]
+async fn a_cross_namespace_source_is_refused_under_no_cross_namespace_refs() {
+    let env = start_with(true).await;
+    let ns = env.ns.clone();
+    env.publish("app", 'a', &two_cms(&ns), None).await;
+    env.kustomization(
+        "app",
+        "app",
+        json!({"sourceRef": {"kind": "GitRepository", "name": "app", "namespace": "flux-system"}}),
+    )
+    .await;
+    let status = env
+        .wait_for("app", "Ready=False", |s| {
+            ready(s).is_some_and(|(st, _, _)| st == "False")
+        })
+        .await;
+    let (_, reason, message) = ready(&status).unwrap();
+    assert_eq!(reason, "AccessDenied", "{message}");
+    assert!(message.contains("flux-system"), "{message}");
+    assert!(env.cm_names().await.is_empty());
+}
+
+#[tokio::test]
+async fn target_namespace_places_the_objects() {
+    let env = start().await;
+    let namespaces: Api<Namespace> = Api::all(env.client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "team"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let revision = env
+        .publish(
+            "app",
+            'a',
+            &[(
+                "cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n".into(),
+            )],
+            None,
+        )
+        .await;
+    env.kustomization("app", "app", json!({"targetNamespace": "team"}))
+        .await;
+    let status = env.wait_for("app", "applied", applied(&revision)).await;
+    let team: Api<ConfigMap> = Api::namespaced(env.client.clone(), "team");
+    assert!(team.get_opt("settings").await.unwrap().is_some());
+    assert_eq!(inventory_ids(&status), ["team_settings__ConfigMap"]);
+}
