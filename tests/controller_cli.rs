@@ -57,10 +57,16 @@ async fn gitops_controller_source_stores_and_serves_artifacts() {
         .arg(&storage)
         .arg(format!("--storage-addr=127.0.0.1:{port}"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("run gitops controller source");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Logs go to stderr, one JSON object per line (Flux's default encoding).
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).map(|_| text)
+    });
     let process = Process(child);
     assert_eq!(
         lines.next().unwrap().unwrap(),
@@ -132,6 +138,17 @@ async fn gitops_controller_source_stores_and_serves_artifacts() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status}");
+    let logs = logs.join().unwrap().unwrap();
+    let records: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["level"] == "INFO" && r["message"] == "serving artifacts"),
+        "{logs}"
+    );
 }
 
 /// Reads the Ready condition of a Flux object as (status, message).

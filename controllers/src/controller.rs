@@ -32,6 +32,9 @@ pub struct Args {
     /// Which controller to run.
     #[command(subcommand)]
     pub controller: Which,
+    /// Flux's logging flags (`--log-level`, `--log-encoding`).
+    #[command(flatten)]
+    pub log: crate::logging::LogFlags,
 }
 
 /// The controllers.
@@ -78,6 +81,7 @@ pub struct SourceArgs {
 /// Runs the chosen controller until the process gets Ctrl-C (SIGINT) or SIGTERM, reporting
 /// where it serves on `out`. Errors are returned before anything runs.
 pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
+    crate::logging::init(&args.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

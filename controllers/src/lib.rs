@@ -31,6 +31,7 @@ pub mod build;
 pub mod cli;
 pub mod controller;
 pub mod kustomize;
+pub mod logging;
 pub mod quickstart;
 pub mod source;
 pub mod testenv;
