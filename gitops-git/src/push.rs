@@ -49,7 +49,7 @@
 //! # Ok::<(), gitops_git::Error>(())
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -102,6 +102,8 @@ pub struct Commit {
     /// Files by `/`-separated path relative to the repository root, written as regular
     /// (non-executable) files. Files of the branch not listed here are kept.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Files of the branch to remove, by path; a path the branch lacks is ignored.
+    pub removed: BTreeSet<String>,
 }
 
 impl Commit {
@@ -113,12 +115,19 @@ impl Commit {
             message: message.into(),
             author: Signature::default(),
             files: BTreeMap::new(),
+            removed: BTreeSet::new(),
         }
     }
 
     /// Adds (or replaces) a file.
     pub fn with_file(mut self, path: impl Into<String>, contents: impl Into<Vec<u8>>) -> Self {
         self.files.insert(path.into(), contents.into());
+        self
+    }
+
+    /// Removes a file of the branch (a path the branch lacks is ignored).
+    pub fn without_file(mut self, path: impl Into<String>) -> Self {
+        self.removed.insert(path.into());
         self
     }
 
@@ -144,11 +153,14 @@ impl Commit {
         {
             return Err(self.invalid("the branch name is not a valid Git branch name"));
         }
-        if self.files.is_empty() {
+        if self.files.is_empty() && self.removed.is_empty() {
             return Err(self.invalid("no files to commit"));
         }
-        for path in self.files.keys() {
+        for path in self.files.keys().chain(&self.removed) {
             check_path(path).map_err(|reason| self.invalid(format!("file '{path}' {reason}")))?;
+        }
+        if let Some(path) = self.removed.iter().find(|p| self.files.contains_key(*p)) {
+            return Err(self.invalid(format!("file '{path}' is both written and removed")));
         }
         for (what, value) in [("name", &self.author.name), ("email", &self.author.email)] {
             if value.contains(['<', '>', '\n', '\r', '\0']) {
@@ -763,6 +775,10 @@ fn hash_files(git: &Git<'_>, commit: &Commit) -> Result<Vec<u8>, Error> {
     let mut info = Vec::new();
     for (path, id) in commit.files.keys().zip(ids) {
         info.extend_from_slice(format!("100644 {id}\t{path}\0").as_bytes());
+    }
+    // Mode 0 removes the entry from the index (git-update-index(1), "--index-info").
+    for path in &commit.removed {
+        info.extend_from_slice(format!("0 {}\t{path}\0", "0".repeat(40)).as_bytes());
     }
     Ok(info)
 }

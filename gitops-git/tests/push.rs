@@ -388,6 +388,36 @@ fn ssh_pushes_with_the_key_and_enforces_known_hosts() {
 }
 
 #[test]
+fn a_removed_file_leaves_the_branch_and_removing_it_again_commits_nothing() {
+    let fx = Fixture::new();
+    standard_history(&fx);
+    let daemon = GitDaemon::start_with_push(&fx.repos());
+    let url = daemon.url("repo.git");
+    push(&url, &Auth::none(), &components());
+
+    let drop = Commit::new("main", "Drop the kustomization")
+        .without_file("clusters/prod/flux-system/kustomization.yaml")
+        .without_file("not/there.yaml");
+    let dropped = push(&url, &Auth::none(), &drop);
+    assert!(dropped.created);
+    let (revision, files) = fetch_files(&url, &Auth::none(), "main");
+    assert_eq!(revision, dropped.revision.to_string());
+    let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    assert!(
+        !paths.contains(&"clusters/prod/flux-system/kustomization.yaml"),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&"clusters/prod/flux-system/gotk-components.yaml"),
+        "{paths:?}"
+    );
+
+    let again = push(&url, &Auth::none(), &drop);
+    assert!(!again.created, "removing what is gone changes nothing");
+    assert_eq!(again.revision, dropped.revision);
+}
+
+#[test]
 fn invalid_commits_are_refused_before_anything_runs() {
     let err = push_blocking(
         "file:///nonexistent/repo.git",
@@ -398,6 +428,20 @@ fn invalid_commits_are_refused_before_anything_runs() {
     .unwrap_err();
     assert!(matches!(err, Error::InvalidCommit { .. }), "{err}");
     assert!(err.to_string().contains("../escape.yaml"), "{err}");
+    let both = Commit::new("main", "m")
+        .with_file("a.yaml", b"x".to_vec())
+        .without_file("a.yaml");
+    let err = push_blocking(
+        "file:///nonexistent/repo.git",
+        &Auth::none(),
+        &both,
+        &PushOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("both written and removed"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
