@@ -9,7 +9,8 @@
 //!
 //! It is not a cluster: nothing schedules pods and, unless [`TestEnv::enable_controllers`] is
 //! called, no controller runs (namespaces stay Terminating and dependents stay, as on a bare
-//! kube-apiserver). Requests without credentials act as `system:masters`; bearer tokens added
+//! kube-apiserver), and unless [`TestEnv::enable_rollouts`] is, workloads are never rolled
+//! out. Requests without credentials act as `system:masters`; bearer tokens added
 //! with [`TestEnv::add_token`] and `Impersonate-User` headers are authorized by the stored
 //! Roles, ClusterRoles and bindings.
 //!
@@ -25,7 +26,8 @@
 //!   system namespaces and
 //!   CRD establishment and the API Priority and Fairness configuration controller (`apf`:
 //!   FlowSchemas' `Dangling` condition) that kube-apiserver runs itself (always on), garbage collection and
-//!   namespace finalization of a controller manager (`gc`, only when enabled);
+//!   namespace finalization of a controller manager (`gc`) and its workload controllers
+//!   reduced to a completed rollout (`workloads`), each only when enabled;
 //! - `filters`: request counters and injected faults (their own lock), authentication,
 //!   impersonation and RBAC (`filters::rbac`);
 //! - `verbs`: `list`, `watch`, `write` (create, update, patch: the shared write pipeline),
@@ -303,6 +305,20 @@ impl TestEnv {
         let mut state = self.server.lock();
         state.controllers = true;
         controllers::gc::collect(&mut state.store);
+    }
+
+    /// Rolls out every Deployment, StatefulSet and DaemonSet after each write that changes
+    /// one, as a cluster's workload controllers would if every pod became ready at once: the
+    /// status of a completed rollout, written through the status subresource by
+    /// `kube-controller-manager` (a paused Deployment is left alone), so that health checks
+    /// see a rollout finish. Off by default, matching a bare kube-apiserver; separate from
+    /// [`TestEnv::enable_controllers`] because the status write moves a workload's
+    /// resourceVersion after each of its writes, which scenarios about a bare server's
+    /// answers must not see.
+    pub fn enable_rollouts(&self) {
+        let mut state = self.server.lock();
+        state.rollouts = true;
+        controllers::workloads::run(&mut state);
     }
 
     /// Forgets the event history: watches from any earlier resourceVersion, and lists at one

@@ -19,6 +19,10 @@ pub(crate) struct State {
     pub watch_timeout: Duration,
     /// Whether the garbage collector and namespace controller run.
     pub controllers: bool,
+    /// Whether the workload controllers roll Deployments, StatefulSets and DaemonSets out.
+    pub rollouts: bool,
+    /// The resourceVersion up to which the workload controllers have seen the event log.
+    pub workloads_seen: u64,
     /// Bearer tokens: user name and groups.
     pub tokens: HashMap<String, (String, Vec<String>)>,
     /// Warnings of the request being served, drained into its `Warning` headers.
@@ -35,6 +39,8 @@ impl Default for State {
             tokens: HashMap::new(),
             warnings: Vec::new(),
             controllers: false,
+            rollouts: false,
+            workloads_seen: 0,
             next_ip: 10,
         }
     }
