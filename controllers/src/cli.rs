@@ -19,9 +19,9 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the GitRepository → Kustomization pipeline on an embedded example repository,
-    /// against an in-memory cluster and Git source, and print what happens.
-    Quickstart,
+    /// Run the GitRepository → Kustomization pipeline end to end on real parts (the test API
+    /// server, a Git server on 127.0.0.1, both controllers) and print what a user sees.
+    Quickstart(crate::quickstart::Args),
     /// Render a directory (or a Flux Kustomization over it) and print the objects as YAML,
     /// as `kubectl kustomize` and `flux build kustomization` do, without a cluster.
     Build(crate::build::BuildArgs),
@@ -74,7 +74,7 @@ fn crds(args: &CrdsArgs, out: &mut impl std::io::Write) -> anyhow::Result<()> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Quickstart => match crate::quickstart::run(&mut std::io::stdout()) {
+        Command::Quickstart(args) => match crate::quickstart::run(&args, &mut std::io::stdout()) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {

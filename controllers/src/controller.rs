@@ -94,7 +94,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
     })
 }
 
-async fn client(
+/// A client from the kubeconfig (or the in-cluster configuration) with the user agent
+/// `gitops-<component>/<version>`.
+pub(crate) async fn client(
     kubeconfig: Option<&PathBuf>,
     context: Option<&str>,
     component: &str,

@@ -17,9 +17,9 @@
 //! applied at once. `gitops controller source|kustomize` ([`controller`]) runs either as a
 //! process.
 //!
-//! Today the command line has `quickstart`, which runs the whole GitRepository →
-//! Kustomization pipeline of the pure core on an embedded example repository, against the
-//! core's in-memory cluster and Git source; [`build`] (`gitops build`), which renders a
+//! Today the command line has [`quickstart`], which runs the whole GitRepository →
+//! Kustomization pipeline on real parts (testenv, a Git server over smart HTTP and both
+//! controllers, all on 127.0.0.1); [`build`] (`gitops build`), which renders a
 //! directory from disk as `kubectl kustomize` and `flux build kustomization` do;
 //! `gitops testenv`; and `gitops crds`, which prints the CRDs.
 //!

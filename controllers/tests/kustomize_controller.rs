@@ -98,6 +98,7 @@ async fn start_with(no_cross_namespace_refs: bool) -> Env {
     install_crypto_provider();
     let env = TestEnv::start().await.expect("start testenv");
     env.enable_controllers();
+    env.enable_rollouts();
     let client = env.client().unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for c in crd::crds().unwrap() {
@@ -599,9 +600,9 @@ async fn a_field_not_acted_on_stalls_with_unsupported_field() {
 async fn a_health_wait_does_not_delay_another_kustomization() {
     let env = start().await;
     let ns = env.ns.clone();
-    // testenv runs no Deployment controller: this Deployment never becomes available.
+    // A paused Deployment is never rolled out: it never becomes available.
     let deployment = format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  paused: true\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n"
     );
     let waiting = env
         .publish(
