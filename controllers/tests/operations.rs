@@ -6,12 +6,14 @@
 //!   `/metrics` scraped over HTTP has `gotk_reconcile_duration_seconds_bucket` for the
 //!   Kustomization and controller-runtime's counters.
 //! - `two_candidates_elect_exactly_one_leader`, `the_leader_releases_on_shutdown_and_the_other_acquires`,
-//!   `a_stale_lease_is_taken_over_and_a_live_one_is_not`, `a_leader_whose_lease_is_taken_loses`,
+//!   `a_stale_lease_is_taken_over_and_a_live_one_is_not`,
+//!   `two_candidates_taking_over_a_stale_lease_transition_it_once`,
+//!   `a_leader_whose_lease_is_taken_loses`, `a_leader_that_cannot_renew_within_the_deadline_loses`,
 //!   `a_sharded_controller_holds_the_lease_suffixed_with_its_selector_hash`.
 
 use std::time::{Duration, Instant};
 
-use gitops_apply::testenv::{TestEnv, install_crypto_provider};
+use gitops_apply::testenv::{Fault, TestEnv, install_crypto_provider};
 use gitops_controllers::api::{Kustomization, crd};
 use gitops_controllers::endpoint::Endpoint;
 use gitops_controllers::health::Health;
@@ -324,5 +326,82 @@ async fn a_sharded_controller_holds_the_lease_suffixed_with_its_selector_hash() 
     assert_eq!(
         lease(&client, name).await.holder_identity.as_deref(),
         Some("")
+    );
+}
+
+/// A Lease last renewed an hour ago by a replica that is gone.
+async fn stale_lease(client: &kube::Client, name: &str) -> jiff::Timestamp {
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "default");
+    let hour_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    let lease = Lease {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some("default".into()),
+            ..Default::default()
+        },
+        spec: Some(LeaseSpec {
+            holder_identity: Some("gone-replica_1".into()),
+            lease_duration_seconds: Some(35),
+            lease_transitions: Some(7),
+            acquire_time: Some(MicroTime(hour_ago)),
+            renew_time: Some(MicroTime(hour_ago)),
+            ..Default::default()
+        }),
+    };
+    leases.create(&PostParams::default(), &lease).await.unwrap();
+    hour_ago
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_candidates_taking_over_a_stale_lease_transition_it_once() {
+    let (_env, client) = testenv().await;
+    for round in 0..5 {
+        let name = format!("stale-{round}");
+        stale_lease(&client, &name).await;
+        let a = Elector::new(client.clone(), election(&name));
+        let b = Elector::new(client.clone(), election(&name));
+        // Both read the stale Lease; the resourceVersion lets only one write win.
+        let (won_a, won_b) = tokio::join!(a.try_acquire_or_renew(), b.try_acquire_or_renew());
+        let (won_a, won_b) = (won_a.unwrap(), won_b.unwrap());
+        assert!(won_a ^ won_b, "round {round}: a {won_a}, b {won_b}");
+        let spec = lease(&client, &name).await;
+        let winner = if won_a { a.config() } else { b.config() };
+        assert_eq!(
+            spec.holder_identity.as_deref(),
+            Some(winner.identity.as_str())
+        );
+        assert_eq!(spec.lease_transitions, Some(8), "round {round}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_cannot_renew_within_the_deadline_loses() {
+    let (env, client) = testenv().await;
+    let config = LeaseConfig {
+        renew_deadline: Duration::from_millis(500),
+        ..election("unreachable")
+    };
+    let a = Elector::new(client.clone(), config);
+    let never = CancellationToken::new();
+    let leading = a.acquire(&never).await.expect("a leads");
+    // Every renewal fails from now on, as when the API server is unreachable.
+    env.inject(Fault::error(
+        Some("update"),
+        Some("leases.coordination.k8s.io"),
+        500,
+    ));
+    tokio::time::timeout(Duration::from_secs(30), leading.lost())
+        .await
+        .expect("a stops leading after the renew deadline");
+    assert!(leading.is_lost());
+    assert!(env.request_count("update", "leases.coordination.k8s.io") >= 1);
+    env.clear_faults();
+    // It stopped renewing: the Lease still names it until it expires for the others.
+    assert_eq!(
+        lease(&client, "unreachable")
+            .await
+            .holder_identity
+            .as_deref(),
+        Some(a.config().identity.as_str())
     );
 }
