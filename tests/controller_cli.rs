@@ -521,3 +521,153 @@ async fn gitops_controller_all_runs_both_controllers_under_their_leases() {
         "released"
     );
 }
+
+/// Starts `gitops controller all` with leader election against `kubeconfig`; returns the
+/// process, its metrics and probe addresses, and its further stdout lines.
+fn replica(
+    kubeconfig: &std::path::Path,
+    data: &std::path::Path,
+) -> (Process, String, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gitops"))
+        .args(["controller", "all", "--kubeconfig"])
+        .arg(kubeconfig)
+        .arg("--storage-path")
+        .arg(data)
+        .args([
+            "--storage-addr=127.0.0.1:0",
+            "--metrics-addr=0",
+            "--health-addr=127.0.0.1:0",
+            "--enable-leader-election",
+            "--leader-election-namespace=default",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run gitops controller all");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let probes = lines.next().unwrap().unwrap();
+    let probes = probes
+        .strip_prefix("serving health probes on ")
+        .expect(&probes)
+        .to_string();
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (Process(child), probes, receive)
+}
+
+fn stop(mut process: Process) {
+    let pid = process.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = process.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+}
+
+/// Two replicas of `gitops controller all` with leader election: the second stands by (ready,
+/// no controllers, no artifact server) while the first leads both Leases; when the first
+/// stops it releases them and the second takes both over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_replica_takes_over_when_the_leader_stops() {
+    install_crypto_provider();
+    let env = TestEnv::start().await.unwrap();
+    env.enable_controllers();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, env.kubeconfig()).unwrap();
+    let client = env.client().unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in gitops::controllers::api::crd::crds().unwrap() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(client.clone(), "default");
+    let spec = |name: &'static str| {
+        let leases = leases.clone();
+        async move { leases.get(name).await.unwrap().spec.unwrap() }
+    };
+    let names = [
+        "source-controller-leader-election",
+        "kustomize-controller-leader-election",
+    ];
+    let started = |lines: &std::sync::mpsc::Receiver<String>| {
+        let mut got: Vec<String> = (0..5)
+            .map(|_| lines.recv_timeout(Duration::from_secs(60)).unwrap())
+            .collect();
+        got.sort();
+        got
+    };
+
+    let (first, _, first_lines) = replica(&kubeconfig, &dir.path().join("first"));
+    let led = started(&first_lines);
+    assert!(led[1].starts_with("kustomize-controller leads"), "{led:?}");
+    assert!(led[4].starts_with("source-controller leads"), "{led:?}");
+    let first_holders = [
+        spec(names[0]).await.holder_identity.unwrap(),
+        spec(names[1]).await.holder_identity.unwrap(),
+    ];
+
+    let gets = env.request_count("get", "leases.coordination.k8s.io");
+    let (second, probes, second_lines) = replica(&kubeconfig, &dir.path().join("second"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while get(&probes, "/readyz") != (200, "ok".into()) {
+        assert!(
+            Instant::now() < deadline,
+            "a standby is ready: {:?}",
+            get(&probes, "/readyz")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The second replica tried both Leases (and the first renewed them) ...
+    while env.request_count("get", "leases.coordination.k8s.io") < gets + 4 {
+        assert!(Instant::now() < deadline, "no attempt on the Leases");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // ... and started nothing: the Leases are the first's.
+    assert!(
+        second_lines.try_recv().is_err(),
+        "a standby starts no controller"
+    );
+    for (name, holder) in names.iter().zip(&first_holders) {
+        assert_eq!(spec(name).await.holder_identity.as_ref(), Some(holder));
+    }
+
+    stop(first);
+    let took_over = started(&second_lines);
+    assert!(
+        took_over[1].starts_with("kustomize-controller leads"),
+        "{took_over:?}"
+    );
+    assert!(
+        took_over[3].starts_with("serving artifacts on 127.0.0.1:"),
+        "{took_over:?}"
+    );
+    assert!(
+        took_over[4].starts_with("source-controller leads"),
+        "{took_over:?}"
+    );
+    for (name, holder) in names.iter().zip(&first_holders) {
+        let spec = spec(name).await;
+        let now = spec.holder_identity.unwrap_or_default();
+        assert!(!now.is_empty() && now != *holder, "{name}: {now}");
+        assert_eq!(spec.lease_transitions, Some(1), "{name}");
+    }
+    stop(second);
+}
