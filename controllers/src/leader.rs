@@ -169,7 +169,8 @@ fn seconds(d: Duration) -> i32 {
     i32::try_from(d.as_secs()).unwrap_or(i32::MAX)
 }
 
-/// A 409 (another writer got there first) or a 422/404 race: lost, not failed.
+/// A 409: another candidate wrote first (a create of an existing Lease, or a write with a
+/// stale resourceVersion). The race is lost, nothing failed.
 fn conflict(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == 409)
 }
@@ -233,7 +234,7 @@ impl Elector {
             return match self.api.create(&PostParams::default(), &lease).await {
                 Ok(_) => Ok(true),
                 // Another candidate created it first.
-                Err(e) if matches!(&e, kube::Error::Api(s) if s.code == 409) => Ok(false),
+                Err(e) if conflict(&e) => Ok(false),
                 Err(e) => Err(self.write_error(e)),
             };
         };
