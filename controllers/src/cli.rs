@@ -17,6 +17,8 @@ pub struct Cli {
 }
 
 /// The commands.
+// Parsed once per process: the size of the largest variant's flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the GitRepository → Kustomization pipeline end to end on real parts (the test API
@@ -32,9 +34,10 @@ pub enum Command {
     /// into a directory (`gitops crds --out-dir controllers/config/crd` refreshes the
     /// checked-in copies).
     Crds(CrdsArgs),
-    /// Run a controller (today: `source`, Flux's source-controller with its artifact
-    /// server) against a cluster, in it or outside it through a kubeconfig; runs until
-    /// Ctrl-C or SIGTERM.
+    /// Run a controller (`source`, Flux's source-controller with its artifact server;
+    /// `kustomize`, Flux's kustomize-controller; or `all`, both in one process) against a
+    /// cluster, in it or outside it through a kubeconfig, with Flux's metrics, health probes
+    /// and leader election; runs until Ctrl-C or SIGTERM.
     Controller(crate::controller::Args),
 }
 

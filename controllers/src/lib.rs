@@ -14,8 +14,14 @@
 //! `kube::runtime::Controller`, driving the core's Kustomization reconciler with a verified
 //! artifact download ([`kustomize::ArtifactFetcher`]) and the apply engine
 //! ([`gitops_apply::ResourceManager`]), watching GitRepositories so a new artifact revision is
-//! applied at once. `gitops controller source|kustomize` ([`controller`]) runs either as a
-//! process.
+//! applied at once. `gitops controller source|kustomize|all` ([`controller`]) runs either, or
+//! both, as a process.
+//!
+//! Around them, what controller-runtime's manager runs in Flux: [`metrics`] (Flux's
+//! `gotk_reconcile_duration_seconds` and controller-runtime's reconcile and workqueue
+//! metrics on `/metrics`), [`health`] (`/healthz`, `/readyz`), [`leader`] (leader election
+//! on a Lease, so one replica of each controller is active), served by [`endpoint`] and
+//! configured by the flags both controllers share ([`flags`]).
 //!
 //! Today the command line has [`quickstart`], which runs the whole GitRepository →
 //! Kustomization pipeline on real parts (testenv, a Git server over smart HTTP and both
@@ -30,8 +36,13 @@ pub mod api;
 pub mod build;
 pub mod cli;
 pub mod controller;
+pub mod endpoint;
+pub mod flags;
+pub mod health;
 pub mod kustomize;
+pub mod leader;
 pub mod logging;
+pub mod metrics;
 pub mod quickstart;
 pub mod source;
 pub mod testenv;

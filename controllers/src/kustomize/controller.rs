@@ -17,6 +17,11 @@
 //! Reconciles of different Kustomizations run concurrently (`--concurrent`); each has its
 //! own [`ResourceManager`], kept between runs so that an unchanged object costs no request,
 //! and no lock is shared between them. A health wait is a requeue, so it holds no worker.
+//!
+//! Each reconcile is timed and counted into [`ControllerOptions::metrics`]
+//! (`gotk_reconcile_duration_seconds{kind="Kustomization"}` and controller-runtime's metrics
+//! under `controller="kustomization"`), and the first complete list of both watches
+//! (Kustomizations, GitRepositories) marks [`ControllerOptions::health`] ready.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -46,6 +51,8 @@ use super::artifact::ArtifactFetcher;
 use super::status::status_patch;
 use crate::api::unsupported::{Support, UnsupportedField, summary, unsupported_fields_of};
 use crate::api::{ConversionError, GitRepository, Kustomization, to_core};
+use crate::health::{Health, ReadyCheck};
+use crate::metrics::{ControllerMetrics, Metrics};
 use crate::source::events::EventRecorder;
 
 /// The component name events and logs carry, Flux's.
@@ -65,6 +72,11 @@ pub struct ControllerOptions {
     pub reconciler: KustomizationOptions,
     /// The instance name written into events (the pod name in a cluster).
     pub instance: String,
+    /// Where reconciles are recorded (`gotk_reconcile_duration_seconds`, controller-runtime's
+    /// metrics); by default a registry of its own that nothing serves.
+    pub metrics: Metrics,
+    /// Where the watches report that they have synced (`/readyz`).
+    pub health: Health,
 }
 
 impl Default for ControllerOptions {
@@ -75,6 +87,8 @@ impl Default for ControllerOptions {
             label_selector: None,
             reconciler: KustomizationOptions::default(),
             instance: std::env::var("HOSTNAME").unwrap_or_else(|_| COMPONENT.into()),
+            metrics: Metrics::default(),
+            health: Health::default(),
         }
     }
 }
@@ -111,6 +125,7 @@ struct Context {
     fetcher: ArtifactFetcher,
     events: EventRecorder,
     options: ControllerOptions,
+    metrics: ControllerMetrics,
     /// One apply engine per Kustomization (`namespace/name`): its owner labels and what it
     /// applied last. Locked only to look one up, never across a reconcile.
     managers: Mutex<HashMap<String, Arc<ResourceManager>>>,
@@ -192,9 +207,40 @@ fn referencing(
 
 /// Runs the Kustomization controller (`kustomize.toolkit.fluxcd.io/v1`) until `shutdown`
 /// completes.
-pub async fn run(
+///
+/// Its readiness checks and metrics are registered when it is called, before the future
+/// first runs, so that `/readyz` cannot report ready in between.
+pub fn run(
     client: kube::Client,
     options: ControllerOptions,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> impl Future<Output = ()> + Send + 'static {
+    let metrics = options
+        .metrics
+        .controller("Kustomization", options.concurrent);
+    let synced = [
+        options.health.check(&format!("{COMPONENT}/kustomizations")),
+        options
+            .health
+            .check(&format!("{COMPONENT}/gitrepositories")),
+    ];
+    watch_and_reconcile(client, options, metrics, synced, shutdown)
+}
+
+/// Marks `check` ready at the watch's first complete list.
+fn on_synced<K>(check: ReadyCheck) -> impl FnMut(&Result<watcher::Event<K>, watcher::Error>) {
+    move |event| {
+        if matches!(event, Ok(watcher::Event::InitDone)) {
+            check.ready();
+        }
+    }
+}
+
+async fn watch_and_reconcile(
+    client: kube::Client,
+    options: ControllerOptions,
+    metrics: ControllerMetrics,
+    [kustomizations_synced, repositories_synced]: [ReadyCheck; 2],
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let (kustomizations, repositories): (Api<Kustomization>, Api<GitRepository>) =
@@ -215,22 +261,35 @@ pub async fn run(
         fetcher: ArtifactFetcher::default(),
         client,
         options,
+        metrics: metrics.clone(),
         managers: Mutex::new(HashMap::new()),
     });
     let (reader, writer) = reflector::store();
+    let added = metrics.clone();
     let triggers = watcher(kustomizations, watch)
         .default_backoff()
         .reflect(writer)
+        .inspect(on_synced(kustomizations_synced))
         .applied_objects()
-        .predicate_filter(trigger_hash, Default::default());
+        .predicate_filter(trigger_hash, Default::default())
+        .inspect(move |object| {
+            if object.is_ok() {
+                added.added(1);
+            }
+        });
     let new_artifacts = watcher(repositories, watcher::Config::default())
         .default_backoff()
+        .inspect(on_synced(repositories_synced))
         .applied_objects()
         .predicate_filter(artifact_hash, Default::default());
     let cache = reader.clone();
     Controller::for_stream(triggers, reader)
         .with_config(config)
-        .watches_stream(new_artifacts, move |repo| referencing(&cache, &repo))
+        .watches_stream(new_artifacts, move |repo| {
+            let referencing = referencing(&cache, &repo);
+            metrics.added(referencing.len() as u64);
+            referencing
+        })
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {
@@ -241,13 +300,14 @@ pub async fn run(
         .await;
 }
 
-fn error_policy(object: Arc<Kustomization>, error: &Error, _context: Arc<Context>) -> Action {
+fn error_policy(object: Arc<Kustomization>, error: &Error, context: Arc<Context>) -> Action {
     let key = format!(
         "{}/{}",
         object.namespace().unwrap_or_default(),
         object.name_any()
     );
     tracing::warn!(kustomization = %key, error = %error, "reconcile failed");
+    context.metrics.retried();
     // A failed write is retried after the object's retry interval (its interval when unset).
     let retry = to_core::<_, gitops_core::api::Kustomization>(&*object)
         .ok()
@@ -257,6 +317,18 @@ fn error_policy(object: Arc<Kustomization>, error: &Error, _context: Arc<Context
 }
 
 async fn reconcile(object: Arc<Kustomization>, context: Arc<Context>) -> Result<Action, Error> {
+    let namespace = object.namespace().unwrap_or_default();
+    let name = object.name_any();
+    let metrics = context.metrics.clone();
+    metrics
+        .reconcile(&namespace, &name, reconcile_traced(object, context))
+        .await
+}
+
+async fn reconcile_traced(
+    object: Arc<Kustomization>,
+    context: Arc<Context>,
+) -> Result<Action, Error> {
     let ks: gitops_core::api::Kustomization = to_core(&*object)?;
     let span = tracing::info_span!(
         "reconcile",

@@ -21,30 +21,35 @@ use std::time::Duration;
 use gitops_core::schedule::parse_duration;
 
 use super::controller::ControllerOptions;
+use crate::flags::{WatchFlagError, WatchFlags};
 
-/// The flags, with Flux's names and defaults.
+/// The flags of `gitops controller kustomize`, with Flux's names and defaults: the
+/// kustomize-controller's own and the ones it shares with the source-controller.
 #[derive(Clone, Debug, clap::Args)]
 pub struct Flags {
-    /// The number of concurrent reconciles.
-    #[arg(long, default_value_t = 4)]
-    pub concurrent: u16,
+    /// The flags only the kustomize-controller has.
+    #[command(flatten)]
+    pub kustomize: KustomizeFlags,
+    /// `--concurrent`, `--interval-jitter-percentage`, `--watch-all-namespaces`,
+    /// `--watch-label-selector`.
+    #[command(flatten)]
+    pub watch: WatchFlags,
+}
+
+/// The flags only the kustomize-controller has (`gitops controller all` takes them beside
+/// the source-controller's).
+#[derive(Clone, Debug, clap::Args)]
+pub struct KustomizeFlags {
     /// The interval at which a Kustomization whose dependencies are not ready is retried.
     #[arg(long, default_value = "30s")]
     pub requeue_dependency: String,
     /// Refuse sourceRef and dependsOn references to other namespaces.
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub no_cross_namespace_refs: bool,
-    /// The percentage of the interval by which requeues are jittered.
-    #[arg(long, default_value_t = 5)]
-    pub interval_jitter_percentage: u8,
-    /// Watch custom resources in all namespaces; when false, only the namespace the
-    /// controller runs in (`RUNTIME_NAMESPACE`).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    pub watch_all_namespaces: bool,
-    /// Only reconcile objects matching this label selector (sharding).
-    #[arg(long)]
-    pub watch_label_selector: Option<String>,
 }
+
+/// Flux's kustomize-controller `--concurrent` default.
+pub const DEFAULT_CONCURRENT: u16 = 4;
 
 /// A flag with a value the controller cannot use.
 #[derive(Debug, thiserror::Error)]
@@ -58,20 +63,22 @@ pub enum FlagError {
         /// Its value.
         value: String,
     },
-    /// `--watch-all-namespaces=false` outside a pod.
-    #[error("--watch-all-namespaces=false needs RUNTIME_NAMESPACE to name the namespace to watch")]
-    Namespace,
-    /// `--interval-jitter-percentage` of 100 or more.
-    #[error("invalid --interval-jitter-percentage {0}: expected 0 to 99")]
-    Jitter(u8),
+    /// `--watch-all-namespaces` or `--interval-jitter-percentage`.
+    #[error(transparent)]
+    Watch(#[from] WatchFlagError),
 }
 
 impl Flags {
     /// The options these flags select.
     pub fn options(&self) -> Result<ControllerOptions, FlagError> {
-        if self.interval_jitter_percentage >= 100 {
-            return Err(FlagError::Jitter(self.interval_jitter_percentage));
-        }
+        self.kustomize.options(&self.watch)
+    }
+}
+
+impl KustomizeFlags {
+    /// The options these flags select with the shared ones, `watch`.
+    pub fn options(&self, watch: &WatchFlags) -> Result<ControllerOptions, FlagError> {
+        let watch = watch.watch(DEFAULT_CONCURRENT)?;
         let requeue_dependency: Duration =
             parse_duration("requeue-dependency", &self.requeue_dependency).map_err(|_| {
                 FlagError::Duration {
@@ -79,28 +86,17 @@ impl Flags {
                     value: self.requeue_dependency.clone(),
                 }
             })?;
-        let namespace = if self.watch_all_namespaces {
-            None
-        } else {
-            Some(
-                std::env::var("RUNTIME_NAMESPACE")
-                    .ok()
-                    .filter(|n| !n.is_empty())
-                    .ok_or(FlagError::Namespace)?,
-            )
-        };
         let mut options = ControllerOptions {
-            concurrent: self.concurrent.max(1),
-            namespace,
-            label_selector: self.watch_label_selector.clone(),
+            concurrent: watch.concurrent,
+            namespace: watch.namespace,
+            label_selector: watch.label_selector,
             ..Default::default()
         };
         options.reconciler.requeue_dependency = requeue_dependency;
         options.reconciler.no_cross_namespace_refs = self.no_cross_namespace_refs;
-        options.reconciler.jitter = f64::from(self.interval_jitter_percentage) / 100.0;
+        options.reconciler.jitter = watch.jitter;
         // Flux never prunes the namespace it runs in.
-        if let Ok(ns) = std::env::var("RUNTIME_NAMESPACE")
-            && !ns.is_empty()
+        if let Some(ns) = crate::flags::runtime_namespace()
             && !options.reconciler.protected_namespaces.contains(&ns)
         {
             options.reconciler.protected_namespaces.push(ns);

@@ -8,8 +8,9 @@
 //!   GitRepositories so a new artifact revision reconciles its Kustomizations at once;
 //! - [`artifact`]: download `status.artifact.url`, verify its digest, extract (gitops-git);
 //! - [`status`]: the status merge patch of what changed;
-//! - [`flags`]: Flux's flags (`--concurrent`, `--requeue-dependency`,
-//!   `--no-cross-namespace-refs`, `--watch-all-namespaces`, `--watch-label-selector`).
+//! - [`flags`]: Flux's flags (`--requeue-dependency`, `--no-cross-namespace-refs`, and the
+//!   shared [`crate::flags::WatchFlags`]: `--concurrent`, `--watch-all-namespaces`,
+//!   `--watch-label-selector`, `--interval-jitter-percentage`).
 //!
 //! The decisions (suspend, `dependsOn`, cross-namespace refs, `targetNamespace`, `force`,
 //! `wait` and `healthChecks`, conditions, reasons, messages, when to requeue, what to prune)

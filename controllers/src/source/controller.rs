@@ -12,6 +12,12 @@
 //! `reconcile.fluxcd.io/requestedAt`, or deletion; the controller's own status and finalizer
 //! writes do not. Otherwise it runs at its jittered `spec.interval`, and after a failure with
 //! exponential backoff (`--min-retry-delay` 750ms to `--max-retry-delay` 15m).
+//!
+//! Each reconcile is timed and counted into [`ControllerOptions::metrics`]
+//! (`gotk_reconcile_duration_seconds{kind="GitRepository"}` and controller-runtime's metrics
+//! under `controller="gitrepository"`), and the watch's first complete list marks
+//! [`ControllerOptions::health`] ready, so that the process's `/metrics` and `/readyz` tell
+//! what this controller does.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -39,6 +45,8 @@ use super::events::EventRecorder;
 use super::secrets::KubeSecrets;
 use super::status::{self, DecodeError};
 use super::storage::{self, Storage};
+use crate::health::Health;
+use crate::metrics::{ControllerMetrics, Metrics};
 
 /// The component name events and logs carry, Flux's.
 pub const COMPONENT: &str = "source-controller";
@@ -60,6 +68,11 @@ pub struct ControllerOptions {
     pub max_retry_delay: Duration,
     /// The instance name written into events (the pod name in a cluster).
     pub instance: String,
+    /// Where reconciles are recorded (`gotk_reconcile_duration_seconds`, controller-runtime's
+    /// metrics); by default a registry of its own that nothing serves.
+    pub metrics: Metrics,
+    /// Where the watch reports that it has synced (`/readyz`).
+    pub health: Health,
 }
 
 impl Default for ControllerOptions {
@@ -72,6 +85,8 @@ impl Default for ControllerOptions {
             min_retry_delay: Duration::from_millis(750),
             max_retry_delay: Duration::from_secs(15 * 60),
             instance: std::env::var("HOSTNAME").unwrap_or_else(|_| COMPONENT.into()),
+            metrics: Metrics::default(),
+            health: Health::default(),
         }
     }
 }
@@ -127,6 +142,7 @@ struct Context {
     source: GitSource<KubeSecrets>,
     events: EventRecorder,
     options: ControllerOptions,
+    metrics: ControllerMetrics,
     /// Consecutive failures per object, for the backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -174,21 +190,51 @@ fn trigger_hash<K: Resource>(object: &K) -> Option<u64> {
 ///
 /// The artifact server is separate ([`super::server::ArtifactServer`], or both together with
 /// [`super::SourceController`]): Flux serves artifacts only on the elected leader.
-pub async fn run(
+///
+/// Its readiness check and metrics are registered when it is called, before the future
+/// first runs, so that `/readyz` cannot report ready in between.
+pub fn run(
     client: kube::Client,
     storage: Storage,
     options: ControllerOptions,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
-) {
-    run_for::<crate::api::GitRepository>(client, storage, options, shutdown).await
+) -> impl Future<Output = ()> + Send + 'static {
+    run_for::<crate::api::GitRepository>(client, storage, options, shutdown)
 }
 
 /// [`run`] for any Rust type of the GitRepository resource with the same JSON shape (an
 /// embedder's own generated type, for instance).
-pub async fn run_for<K>(
+pub fn run_for<K>(
     client: kube::Client,
     storage: Storage,
     options: ControllerOptions,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> impl Future<Output = ()> + Send + 'static
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + Serialize
+        + DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let metrics = options
+        .metrics
+        .controller("GitRepository", options.concurrent);
+    let synced = options
+        .health
+        .check(&format!("{COMPONENT}/gitrepositories"));
+    watch_and_reconcile::<K>(client, storage, options, metrics, synced, shutdown)
+}
+
+async fn watch_and_reconcile<K>(
+    client: kube::Client,
+    storage: Storage,
+    options: ControllerOptions,
+    metrics: ControllerMetrics,
+    synced: crate::health::ReadyCheck,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) where
     K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
@@ -217,13 +263,25 @@ pub async fn run_for<K>(
         source,
         failures: Mutex::new(HashMap::new()),
         options,
+        metrics: metrics.clone(),
     });
     let (reader, writer) = reflector::store();
     let triggers = watcher(api, watch)
         .default_backoff()
         .reflect(writer)
+        .inspect(move |event| {
+            // The first complete list is in the cache: ready.
+            if matches!(event, Ok(watcher::Event::InitDone)) {
+                synced.ready();
+            }
+        })
         .applied_objects()
-        .predicate_filter(trigger_hash, Default::default());
+        .predicate_filter(trigger_hash, Default::default())
+        .inspect(move |object| {
+            if object.is_ok() {
+                metrics.added(1);
+            }
+        });
     let config =
         kube::runtime::controller::Config::default().concurrency(context.options.concurrent);
     Controller::for_stream(triggers, reader)
@@ -248,6 +306,7 @@ where
         object.name_any()
     );
     tracing::warn!(gitrepository = %key, error = %error, "reconcile failed");
+    context.metrics.retried();
     Action::requeue(context.backoff(&key))
 }
 
@@ -264,6 +323,25 @@ async fn blocking<T: Send + 'static>(
 }
 
 async fn reconcile<K>(object: Arc<K>, context: Arc<Context>) -> Result<Action, Error>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + Serialize
+        + DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let namespace = object.namespace().unwrap_or_default();
+    let name = object.name_any();
+    let metrics = context.metrics.clone();
+    metrics
+        .reconcile(&namespace, &name, reconcile_traced(object, context))
+        .await
+}
+
+async fn reconcile_traced<K>(object: Arc<K>, context: Arc<Context>) -> Result<Action, Error>
 where
     K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
         + Clone

@@ -25,10 +25,25 @@ use gitops_core::schedule::parse_duration;
 
 use super::controller::ControllerOptions;
 use super::storage::{StorageOptions, advertised_addr};
+use crate::flags::{WatchFlagError, WatchFlags};
 
-/// The flags, with Flux's names and defaults.
+/// The flags of `gitops controller source`, with Flux's names and defaults: the
+/// source-controller's own and the ones it shares with the kustomize-controller.
 #[derive(Clone, Debug, clap::Args)]
 pub struct Flags {
+    /// The flags only the source-controller has.
+    #[command(flatten)]
+    pub source: SourceFlags,
+    /// `--concurrent`, `--interval-jitter-percentage`, `--watch-all-namespaces`,
+    /// `--watch-label-selector`.
+    #[command(flatten)]
+    pub watch: WatchFlags,
+}
+
+/// The flags only the source-controller has (`gitops controller all` takes them beside the
+/// kustomize-controller's).
+#[derive(Clone, Debug, clap::Args)]
+pub struct SourceFlags {
     /// The local storage path.
     #[arg(long, default_value = "/data")]
     pub storage_path: PathBuf,
@@ -45,26 +60,16 @@ pub struct Flags {
     /// The maximum number of artifacts kept per object.
     #[arg(long, default_value_t = 2)]
     pub artifact_retention_records: usize,
-    /// The number of concurrent reconciles.
-    #[arg(long, default_value_t = 2)]
-    pub concurrent: u16,
-    /// The percentage of the interval by which requeues are jittered.
-    #[arg(long, default_value_t = 5)]
-    pub interval_jitter_percentage: u8,
     /// The minimum delay before retrying a failed reconcile.
     #[arg(long, default_value = "750ms")]
     pub min_retry_delay: String,
     /// The maximum delay before retrying a failed reconcile.
     #[arg(long, default_value = "15m")]
     pub max_retry_delay: String,
-    /// Watch custom resources in all namespaces; when false, only the namespace the
-    /// controller runs in (`RUNTIME_NAMESPACE`).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    pub watch_all_namespaces: bool,
-    /// Only reconcile objects matching this label selector (sharding).
-    #[arg(long)]
-    pub watch_label_selector: Option<String>,
 }
+
+/// Flux's source-controller `--concurrent` default.
+pub const DEFAULT_CONCURRENT: u16 = 2;
 
 /// A flag with a value the controller cannot use.
 #[derive(Debug, thiserror::Error)]
@@ -81,12 +86,9 @@ pub enum FlagError {
     /// `--storage-addr` is not `[host]:port` with an IP host.
     #[error("invalid --storage-addr '{0}': expected [ip]:port, such as :9090 or 127.0.0.1:9090")]
     Address(String),
-    /// `--watch-all-namespaces=false` outside a pod.
-    #[error("--watch-all-namespaces=false needs RUNTIME_NAMESPACE to name the namespace to watch")]
-    Namespace,
-    /// `--interval-jitter-percentage` of 100 or more.
-    #[error("invalid --interval-jitter-percentage {0}: expected 0 to 99")]
-    Jitter(u8),
+    /// `--watch-all-namespaces` or `--interval-jitter-percentage`.
+    #[error(transparent)]
+    Watch(#[from] WatchFlagError),
 }
 
 fn duration(flag: &'static str, value: &str) -> Result<Duration, FlagError> {
@@ -99,25 +101,23 @@ fn duration(flag: &'static str, value: &str) -> Result<Duration, FlagError> {
 impl Flags {
     /// The options these flags select.
     pub fn options(&self) -> Result<(StorageOptions, ControllerOptions), FlagError> {
+        self.source.options(&self.watch)
+    }
+}
+
+impl SourceFlags {
+    /// The options these flags select with the shared ones, `watch`.
+    pub fn options(
+        &self,
+        watch: &WatchFlags,
+    ) -> Result<(StorageOptions, ControllerOptions), FlagError> {
         let (addr, adv_default) = storage_addr(&self.storage_addr)?;
         let adv_addr = if self.storage_adv_addr.is_empty() {
             adv_default
         } else {
             self.storage_adv_addr.clone()
         };
-        if self.interval_jitter_percentage >= 100 {
-            return Err(FlagError::Jitter(self.interval_jitter_percentage));
-        }
-        let namespace = if self.watch_all_namespaces {
-            None
-        } else {
-            Some(
-                std::env::var("RUNTIME_NAMESPACE")
-                    .ok()
-                    .filter(|n| !n.is_empty())
-                    .ok_or(FlagError::Namespace)?,
-            )
-        };
+        let watch = watch.watch(DEFAULT_CONCURRENT)?;
         let storage = StorageOptions {
             path: self.storage_path.clone(),
             addr,
@@ -126,10 +126,10 @@ impl Flags {
             retention_records: self.artifact_retention_records,
         };
         let controller = ControllerOptions {
-            concurrent: self.concurrent.max(1),
-            namespace,
-            label_selector: self.watch_label_selector.clone(),
-            jitter: f64::from(self.interval_jitter_percentage) / 100.0,
+            concurrent: watch.concurrent,
+            namespace: watch.namespace,
+            label_selector: watch.label_selector,
+            jitter: watch.jitter,
             min_retry_delay: duration("min-retry-delay", &self.min_retry_delay)?,
             max_retry_delay: duration("max-retry-delay", &self.max_retry_delay)?,
             ..ControllerOptions::default()

@@ -10,7 +10,8 @@
 //! - [`server`]: the artifact server on `--storage-addr`, serving
 //!   `http://<adv-addr>/gitrepository/<namespace>/<name>/<commit-hex>.tar.gz`;
 //! - [`flags`]: Flux's flags (`--storage-path`, `--storage-addr`, `--storage-adv-addr`,
-//!   `--artifact-retention-*`, `--concurrent`, ...) as the options above;
+//!   `--artifact-retention-*`, and the shared [`crate::flags::WatchFlags`] such as
+//!   `--concurrent`) as the options above;
 //! - `status`, `events`, `secrets`: the object as the core's value and the status merge
 //!   patch, Kubernetes Events in Flux's shape, and Secrets through the kube client.
 //!
