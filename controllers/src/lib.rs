@@ -35,6 +35,7 @@
 pub mod api;
 pub mod build;
 pub mod cli;
+pub mod config_flags;
 pub mod controller;
 pub mod endpoint;
 pub mod flags;
