@@ -695,3 +695,89 @@ async fn target_namespace_places_the_objects() {
     assert!(team.get_opt("settings").await.unwrap().is_some());
     assert_eq!(inventory_ids(&status), ["team_settings__ConfigMap"]);
 }
+
+/// The apply engine's request counts hold through the controller: once 1,000 objects are
+/// applied, a requested reconcile of the unchanged revision costs the controller at most 10
+/// API requests, its status write and events included.
+#[tokio::test]
+async fn a_noop_reconcile_of_1000_objects_costs_at_most_ten_requests() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    let all: String = (0..1000)
+        .map(|i| format!("---\n{}", cm(&ns, &format!("cm-{i:04}"))))
+        .collect();
+    let revision = env.publish("app", 'a', &[("all.yaml", all)], None).await;
+    env.kustomization("app", "app", json!({})).await;
+    env.wait_for("app", "1000 objects applied", applied(&revision))
+        .await;
+    assert_eq!(env.cm_names().await.len(), 1000);
+
+    // Whatever the first reconcile still writes after its status (its events) lands before
+    // the count starts.
+    let served = |env: &Env| -> u64 { env._env.request_counts().values().sum() };
+    let mut quiet = served(&env);
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = served(&env);
+        if now == quiet {
+            break;
+        }
+        quiet = now;
+    }
+
+    let before = served(&env);
+    let counts_before = env._env.request_counts();
+    let requested = "2026-01-01T00:00:00Z";
+    env.kustomizations()
+        .patch(
+            "app",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                "reconcile.fluxcd.io/requestedAt": requested}}})),
+        )
+        .await
+        .unwrap();
+    // The test's own requests: the patch above and each poll below.
+    let mut own = 1;
+    loop {
+        let status = env.status("app").await;
+        own += 1;
+        if status["lastHandledReconcileAt"] == requested {
+            assert!(applied(&revision)(&status), "{status:#}");
+            break;
+        }
+        assert!(
+            own < 400,
+            "the requested reconcile was not handled: {status:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let the reconcile finish what it sends after its status write, then count.
+    let mut settled = served(&env);
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = served(&env);
+        if now == settled {
+            break;
+        }
+        settled = now;
+    }
+    let n = settled - before - own;
+    let by_request: Vec<String> = env
+        ._env
+        .request_counts()
+        .into_iter()
+        .filter_map(|(key, count)| {
+            let delta = count - counts_before.get(&key).copied().unwrap_or(0);
+            (delta > 0).then(|| format!("{} {} ×{delta}", key.0, key.1))
+        })
+        .collect();
+    println!(
+        "controller noop reconcile of 1000 objects: {n} requests (with the test's {own}: {})",
+        by_request.join(", ")
+    );
+    assert!(
+        n <= 10,
+        "a noop reconcile of 1000 objects cost {n} requests"
+    );
+}
