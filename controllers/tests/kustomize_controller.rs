@@ -781,3 +781,79 @@ async fn a_noop_reconcile_of_1000_objects_costs_at_most_ten_requests() {
         "a noop reconcile of 1000 objects cost {n} requests"
     );
 }
+
+/// `spec.serviceAccountName`: the objects are applied as that service account (Flux's
+/// multi-tenancy), so what its Role allows is applied and what it does not fails the
+/// reconcile, naming the account, without pruning.
+#[tokio::test]
+async fn a_service_account_applies_only_what_its_role_allows() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    let rbac = [
+        json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "deployer", "namespace": ns}}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "configmaps", "namespace": ns},
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}]}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "deployer", "namespace": ns},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "configmaps"},
+            "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": ns}]}),
+    ];
+    for object in rbac {
+        let kind = object["kind"].as_str().unwrap();
+        let resource = match kind {
+            "ServiceAccount" => {
+                kube::core::ApiResource::erase::<k8s_openapi::api::core::v1::ServiceAccount>(&())
+            }
+            "Role" => kube::core::ApiResource::erase::<k8s_openapi::api::rbac::v1::Role>(&()),
+            _ => kube::core::ApiResource::erase::<k8s_openapi::api::rbac::v1::RoleBinding>(&()),
+        };
+        let api: Api<kube::core::DynamicObject> =
+            Api::namespaced_with(env.client.clone(), &ns, &resource);
+        let name = object["metadata"]["name"].as_str().unwrap();
+        api.patch(name, &PatchParams::apply("test"), &Patch::Apply(&object))
+            .await
+            .unwrap();
+    }
+
+    let first = env
+        .publish("app", 'a', &[("a.yaml", cm(&ns, "a"))], None)
+        .await;
+    env.kustomization("app", "app", json!({"serviceAccountName": "deployer"}))
+        .await;
+    env.wait_for("app", "applied as the service account", applied(&first))
+        .await;
+    assert_eq!(env.cm_names().await, ["a"]);
+
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\n  namespace: {ns}\nstringData:\n  token: x\n"
+    );
+    let second = env
+        .publish(
+            "app",
+            'b',
+            &[("b.yaml", cm(&ns, "b")), ("secret.yaml", secret)],
+            None,
+        )
+        .await;
+    let status = env
+        .wait_for("app", "the Secret refused", |s| {
+            s["lastAttemptedRevision"] == second.as_str()
+                && ready(s).is_some_and(|(st, _, _)| st == "False")
+        })
+        .await;
+    let (_, reason, message) = ready(&status).unwrap();
+    assert_eq!(reason, "ReconciliationFailed", "{message}");
+    assert!(
+        message.contains("system:serviceaccount:apps:deployer") && message.contains("secrets"),
+        "{message}"
+    );
+    assert_eq!(status["lastAppliedRevision"], first.as_str());
+    assert!(
+        env.cm_names().await.contains(&"a".to_string()),
+        "a failed apply prunes nothing"
+    );
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(env.client.clone(), &ns);
+    assert!(secrets.get_opt("token").await.unwrap().is_none());
+}

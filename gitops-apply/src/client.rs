@@ -46,6 +46,41 @@ pub fn impersonating(config: &Config, namespace: &str, name: &str) -> Result<Cli
     })
 }
 
+/// A client that sends every request of `client` as the service account `namespace/name`
+/// (the `Impersonate-User` header), as Flux's kustomize-controller acts for
+/// `spec.serviceAccountName`.
+///
+/// Unlike [`impersonating`], it needs no [`Config`]: it wraps an existing client, whose own
+/// credentials, user agent and connection pool it keeps, so a controller holding only a
+/// `Client` can build one per Kustomization. The client's own user must be allowed to
+/// impersonate service accounts (the API server answers 403 otherwise).
+///
+/// ```
+/// # async fn example(client: kube::Client) -> Result<(), gitops_apply::client::ClientError> {
+/// let deployer = gitops_apply::client::acting_as(&client, "apps", "deployer")?;
+/// // Every request of `deployer` is authorized as system:serviceaccount:apps:deployer.
+/// # let _ = deployer;
+/// # Ok(())
+/// # }
+/// ```
+pub fn acting_as(client: &Client, namespace: &str, name: &str) -> Result<Client, ClientError> {
+    let user = service_account_user(namespace, name);
+    let value = http::HeaderValue::from_str(&user).map_err(|e| ClientError::Build {
+        target: user.clone(),
+        source: kube::Error::HttpError(http::Error::from(e)),
+    })?;
+    let base = client.clone();
+    let service = tower::service_fn(move |mut request: http::Request<kube::client::Body>| {
+        let base = base.clone();
+        request.headers_mut().insert(
+            http::HeaderName::from_static("impersonate-user"),
+            value.clone(),
+        );
+        async move { base.send(request).await }
+    });
+    Ok(Client::new(service, namespace))
+}
+
 /// A client for a remote cluster from the contents of a kubeconfig Secret key (`value` or
 /// `value.yaml`); `source_name` names the Secret and key in errors.
 pub async fn from_kubeconfig(text: &str, source_name: &str) -> Result<Client, ClientError> {

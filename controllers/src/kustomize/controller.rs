@@ -34,8 +34,8 @@ use gitops_apply::ResourceManager;
 use gitops_core::api::{FINALIZER, REQUESTED_AT_ANNOTATION};
 use gitops_core::plan::Owner;
 use gitops_core::reconcile::{
-    Clock, Event, EventType, Finalizer, KustomizationOptions, KustomizationReconciler, Outcome,
-    Requeue,
+    Clock, Cluster, Event, EventType, Finalizer, KustomizationOptions, KustomizationReconciler,
+    Outcome, Requeue,
 };
 use gitops_core::schedule;
 use gitops_core::status::{ConditionStatus, KustomizationStatus, condition, reason};
@@ -49,6 +49,7 @@ use tracing::Instrument as _;
 
 use super::artifact::ArtifactFetcher;
 use super::status::status_patch;
+use super::tenant::Tenant;
 use crate::api::unsupported::{Support, UnsupportedField, summary, unsupported_fields_of};
 use crate::api::{ConversionError, GitRepository, Kustomization, to_core};
 use crate::health::{Health, ReadyCheck};
@@ -77,6 +78,10 @@ pub struct ControllerOptions {
     pub metrics: Metrics,
     /// Where the watches report that they have synced (`/readyz`).
     pub health: Health,
+    /// `--default-service-account`: the service account a Kustomization without
+    /// `spec.serviceAccountName` is applied as (in its own namespace); `None` applies those
+    /// with the controller's identity.
+    pub default_service_account: Option<String>,
 }
 
 impl Default for ControllerOptions {
@@ -89,6 +94,7 @@ impl Default for ControllerOptions {
             instance: std::env::var("HOSTNAME").unwrap_or_else(|_| COMPONENT.into()),
             metrics: Metrics::default(),
             health: Health::default(),
+            default_service_account: None,
         }
     }
 }
@@ -120,41 +126,89 @@ impl Clock for SecondsClock {
     }
 }
 
+/// The cluster a Kustomization reconciles against and the service account it acts as.
+type Managed = (Option<String>, Arc<dyn Cluster>);
+
 struct Context {
     client: kube::Client,
     fetcher: ArtifactFetcher,
     events: EventRecorder,
     options: ControllerOptions,
     metrics: ControllerMetrics,
-    /// One apply engine per Kustomization (`namespace/name`): its owner labels and what it
-    /// applied last. Locked only to look one up, never across a reconcile.
-    managers: Mutex<HashMap<String, Arc<ResourceManager>>>,
+    /// One apply engine per Kustomization (`namespace/name`), with the service account it
+    /// acts as: its owner labels and what it applied last. Locked only to look one up, never
+    /// across a reconcile.
+    managers: Mutex<HashMap<String, Managed>>,
 }
 
 impl Context {
-    fn managers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ResourceManager>>> {
+    fn managers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Managed>> {
         self.managers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn manager(&self, namespace: &str, name: &str) -> Arc<ResourceManager> {
+    /// The service account `ks` is applied as: its `spec.serviceAccountName`, else
+    /// `--default-service-account`, else none (the controller's own identity).
+    fn service_account<'a>(&'a self, ks: &'a gitops_core::api::Kustomization) -> Option<&'a str> {
+        ks.spec
+            .service_account_name
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .or(self.options.default_service_account.as_deref())
+    }
+
+    /// The apply engine of `ks`, acting as its service account when it has one. Another
+    /// service account gets a new engine (which forgets what the old one applied).
+    fn manager(
+        &self,
+        ks: &gitops_core::api::Kustomization,
+    ) -> Result<Arc<dyn Cluster>, gitops_apply::client::ClientError> {
+        let (namespace, name) = (&ks.metadata.namespace, &ks.metadata.name);
         let key = format!("{namespace}/{name}");
+        let account = self.service_account(ks);
+        if let Some((acting_as, manager)) = self.managers().get(&key)
+            && acting_as.as_deref() == account
+        {
+            return Ok(manager.clone());
+        }
+        let engine = |client: kube::Client| {
+            let manager = ResourceManager::new(client, Owner::new(name, namespace))
+                .with_field_manager(&self.options.reconciler.field_manager);
+            Arc::new(
+                self.options
+                    .reconciler
+                    .override_managers
+                    .iter()
+                    .fold(manager, |m, o| m.with_override_manager(o)),
+            )
+        };
+        let own = engine(self.client.clone());
+        let manager: Arc<dyn Cluster> = match account {
+            Some(account) => Arc::new(Tenant {
+                controller: own,
+                tenant: engine(gitops_apply::client::acting_as(
+                    &self.client,
+                    namespace,
+                    account,
+                )?),
+            }),
+            None => own,
+        };
         self.managers()
-            .entry(key)
-            .or_insert_with(|| {
-                let manager =
-                    ResourceManager::new(self.client.clone(), Owner::new(name, namespace))
-                        .with_field_manager(&self.options.reconciler.field_manager);
-                Arc::new(
-                    self.options
-                        .reconciler
-                        .override_managers
-                        .iter()
-                        .fold(manager, |m, o| m.with_override_manager(o)),
-                )
-            })
-            .clone()
+            .insert(key, (account.map(str::to_string), manager.clone()));
+        Ok(manager)
+    }
+
+    /// Whether the service account `ks` is applied as is gone: Flux then skips garbage
+    /// collection on deletion (the objects stay) rather than fail to delete them forever.
+    async fn service_account_gone(&self, ks: &gitops_core::api::Kustomization) -> bool {
+        let Some(account) = self.service_account(ks) else {
+            return false;
+        };
+        let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+            Api::namespaced(self.client.clone(), &ks.metadata.namespace);
+        matches!(accounts.get_opt(account).await, Ok(None))
     }
 }
 
@@ -344,7 +398,30 @@ async fn run_core(
     ks: &gitops_core::api::Kustomization,
     context: &Context,
 ) -> Outcome<KustomizationStatus> {
-    let manager = context.manager(&ks.metadata.namespace, &ks.metadata.name);
+    let manager = match context.manager(ks) {
+        Ok(manager) => manager,
+        Err(e) => return failed(ks, e.to_string()),
+    };
+    let orphaning;
+    let ks = if ks.metadata.deletion_timestamp.is_some()
+        && ks.spec.prune
+        && context.service_account_gone(ks).await
+    {
+        tracing::info!(
+            kustomization = %format!("{}/{}", ks.metadata.namespace, ks.metadata.name),
+            "skipping garbage collection: the service account is gone"
+        );
+        orphaning = gitops_core::api::Kustomization {
+            spec: gitops_core::api::KustomizationSpec {
+                prune: false,
+                ..ks.spec.clone()
+            },
+            ..ks.clone()
+        };
+        &orphaning
+    } else {
+        ks
+    };
     let reconciler = KustomizationReconciler {
         source: &context.fetcher,
         cluster: &*manager,
@@ -358,25 +435,15 @@ async fn run_core(
     match tokio::time::timeout(timeout, reconciler.reconcile(ks)).await {
         Ok(outcome) => outcome,
         Err(_) => {
-            let now = SecondsClock.now();
-            let mut status = ks.status.clone();
-            status.conditions.set(
-                condition::READY,
-                ConditionStatus::False,
-                reason::RECONCILIATION_FAILED,
+            let mut outcome = failed(
+                ks,
                 format!(
                     "reconciliation did not finish within its timeout of {}; raise spec.timeout or reduce what it applies",
                     schedule::format_duration(timeout)
                 ),
-                ks.metadata.generation,
-                now,
             );
-            Outcome {
-                status,
-                requeue: Requeue::After(ks.retry_interval().unwrap_or(timeout)),
-                events: Vec::new(),
-                finalizer: Finalizer::Keep,
-            }
+            outcome.requeue = Requeue::After(ks.retry_interval().unwrap_or(timeout));
+            outcome
         }
     }
 }
@@ -464,6 +531,26 @@ async fn reconcile_object(
     })
 }
 
+/// A reconcile that failed before the core could run, or overran its timeout: Ready=False
+/// `ReconciliationFailed` with `message`, retried after the retry interval.
+fn failed(ks: &gitops_core::api::Kustomization, message: String) -> Outcome<KustomizationStatus> {
+    let mut status = ks.status.clone();
+    status.conditions.set(
+        condition::READY,
+        ConditionStatus::False,
+        reason::RECONCILIATION_FAILED,
+        message,
+        ks.metadata.generation,
+        SecondsClock.now(),
+    );
+    Outcome {
+        status,
+        requeue: Requeue::After(ks.retry_interval().unwrap_or(Duration::from_secs(60))),
+        events: Vec::new(),
+        finalizer: Finalizer::Keep,
+    }
+}
+
 /// The condition type that lists fields accepted and ignored (deprecated `v1beta2` fields
 /// Flux stopped acting on too); status True while any is set.
 pub const FIELDS_IGNORED: &str = "FieldsIgnored";
@@ -475,26 +562,11 @@ fn refuse_unsupported(
     ks: &gitops_core::api::Kustomization,
     fields: &[UnsupportedField],
 ) -> Option<Outcome<KustomizationStatus>> {
-    let mut missing: Vec<UnsupportedField> = fields
+    let missing: Vec<UnsupportedField> = fields
         .iter()
         .filter(|f| f.support == Support::NotImplemented)
         .cloned()
         .collect();
-    // The apply engine can impersonate (`gitops_apply::client::impersonating`), but this
-    // controller does not build impersonating clients yet: applying with its own identity
-    // would be a silent privilege escalation, so it refuses instead.
-    if ks
-        .spec
-        .service_account_name
-        .as_deref()
-        .is_some_and(|s| !s.is_empty())
-    {
-        missing.push(UnsupportedField {
-            path: "spec.serviceAccountName".into(),
-            support: Support::NotImplemented,
-            reason: "impersonation is not wired into this kustomize controller yet",
-        });
-    }
     if missing.is_empty() || ks.metadata.deletion_timestamp.is_some() || ks.spec.suspend {
         return None;
     }
@@ -604,26 +676,11 @@ mod tests {
     }
 
     #[test]
-    fn a_service_account_is_refused_rather_than_ignored() {
+    fn a_service_account_is_acted_on_not_refused() {
         let ks = kustomization(json!({
             "interval": "10m", "prune": true, "serviceAccountName": "deployer",
             "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
         }));
-        let outcome = refuse_unsupported(&ks, &[]).expect("refused");
-        let ready = outcome.status.conditions.get(condition::READY).unwrap();
-        assert_eq!(ready.reason, reason::UNSUPPORTED_FIELD);
-        assert!(
-            ready.message.starts_with("spec.serviceAccountName"),
-            "{}",
-            ready.message
-        );
-        assert!(outcome.status.conditions.is_true(condition::STALLED));
-        assert_eq!(outcome.finalizer, Finalizer::Add);
-
-        let plain = kustomization(json!({
-            "interval": "10m", "prune": false,
-            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
-        }));
-        assert!(refuse_unsupported(&plain, &[]).is_none());
+        assert!(refuse_unsupported(&ks, &[]).is_none());
     }
 }

@@ -46,6 +46,11 @@ pub struct KustomizeFlags {
     /// Refuse sourceRef and dependsOn references to other namespaces.
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub no_cross_namespace_refs: bool,
+    /// The service account Kustomizations without `spec.serviceAccountName` are applied as,
+    /// in their own namespace (multi-tenancy lockdown); unset, they are applied with the
+    /// controller's identity.
+    #[arg(long, value_name = "NAME")]
+    pub default_service_account: Option<String>,
 }
 
 /// Flux's kustomize-controller `--concurrent` default.
@@ -94,6 +99,10 @@ impl KustomizeFlags {
         };
         options.reconciler.requeue_dependency = requeue_dependency;
         options.reconciler.no_cross_namespace_refs = self.no_cross_namespace_refs;
+        options.default_service_account = self
+            .default_service_account
+            .clone()
+            .filter(|s| !s.is_empty());
         options.reconciler.jitter = watch.jitter;
         // Flux never prunes the namespace it runs in.
         if let Some(ns) = crate::flags::runtime_namespace()
@@ -124,5 +133,16 @@ mod tests {
             err.to_string(),
             "invalid --requeue-dependency 'soon': expected a duration such as 750ms, 1m or 1h30m"
         );
+    }
+
+    #[test]
+    fn a_default_service_account_applies_to_kustomizations_without_one() {
+        let cli = Cli::parse_from(["gitops", "--default-service-account=tenant"]);
+        let options = cli.flags.options().unwrap();
+        assert_eq!(options.default_service_account.as_deref(), Some("tenant"));
+        let cli = Cli::parse_from(["gitops", "--default-service-account="]);
+        assert_eq!(cli.flags.options().unwrap().default_service_account, None);
+        let cli = Cli::parse_from(["gitops"]);
+        assert_eq!(cli.flags.options().unwrap().default_service_account, None);
     }
 }

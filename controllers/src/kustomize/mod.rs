@@ -32,6 +32,7 @@ pub mod artifact;
 pub mod controller;
 pub mod flags;
 pub mod status;
+mod tenant;
 
 pub use artifact::ArtifactFetcher;
 pub use controller::{COMPONENT, ControllerOptions, Error};
