@@ -857,3 +857,81 @@ async fn a_service_account_applies_only_what_its_role_allows() {
     let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(env.client.clone(), &ns);
     assert!(secrets.get_opt("token").await.unwrap().is_none());
 }
+
+/// `spec.kubeConfig.secretRef`: the objects go to the cluster of the kubeconfig in the
+/// Secret (here a second API server), the source is still read here, and a missing Secret
+/// fails the reconcile naming it.
+#[tokio::test]
+async fn a_kubeconfig_secret_applies_to_the_other_cluster() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    let remote = TestEnv::start().await.expect("start the remote testenv");
+    let remote_client = remote.client().unwrap();
+    let namespaces: Api<Namespace> = Api::all(remote_client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+        )
+        .await
+        .unwrap();
+
+    let revision = env
+        .publish("app", 'a', &[("a.yaml", cm(&ns, "remote-a"))], None)
+        .await;
+    env.kustomization(
+        "app",
+        "app",
+        json!({"kubeConfig": {"secretRef": {"name": "prod-kubeconfig"}}}),
+    )
+    .await;
+    let status = env
+        .wait_for("app", "the missing Secret reported", |s| {
+            ready(s).is_some_and(|(st, _, _)| st == "False")
+        })
+        .await;
+    let (_, _, message) = ready(&status).unwrap();
+    assert!(
+        message.contains("KubeConfig secret 'apps/prod-kubeconfig' not found"),
+        "{message}"
+    );
+
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(env.client.clone(), &ns);
+    secrets
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "prod-kubeconfig", "namespace": ns},
+                "stringData": {"value": remote.kubeconfig()},
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    // A requested reconcile picks the Secret up (Flux watches it only when labelled).
+    env.kustomizations()
+        .patch(
+            "app",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                "reconcile.fluxcd.io/requestedAt": "now"}}})),
+        )
+        .await
+        .unwrap();
+    env.wait_for("app", "applied to the remote cluster", applied(&revision))
+        .await;
+    let there: Api<ConfigMap> = Api::namespaced(remote_client, &ns);
+    let applied_there = there.get("remote-a").await.unwrap();
+    assert_eq!(
+        applied_there
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .get("kustomize.toolkit.fluxcd.io/name"),
+        Some(&"app".to_string())
+    );
+    assert!(
+        env.cms().get_opt("remote-a").await.unwrap().is_none(),
+        "nothing is applied to the controller's own cluster"
+    );
+}

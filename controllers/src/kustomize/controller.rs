@@ -126,8 +126,92 @@ impl Clock for SecondsClock {
     }
 }
 
-/// The cluster a Kustomization reconciles against and the service account it acts as.
-type Managed = (Option<String>, Arc<dyn Cluster>);
+/// The cluster a Kustomization reconciles against, and what it was built for.
+type Managed = (Target, Arc<dyn Cluster>);
+
+/// What a Kustomization's cluster is built for: the service account it acts as and the
+/// remote cluster it applies to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Target {
+    account: Option<String>,
+    /// The kubeconfig Secret and its resourceVersion: a changed Secret builds a new client.
+    remote: Option<String>,
+}
+
+/// The remote cluster of a Kustomization's `spec.kubeConfig.secretRef`.
+struct Remote {
+    /// `<namespace>/<secret>@<resourceVersion>`.
+    identity: String,
+    client: kube::Client,
+}
+
+/// Why the remote cluster of `spec.kubeConfig` could not be reached.
+#[derive(Debug, thiserror::Error)]
+enum RemoteError {
+    #[error("unable to read KubeConfig secret '{secret}': {source}")]
+    Read {
+        secret: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("KubeConfig secret '{secret}' not found; create it or remove spec.kubeConfig")]
+    Missing { secret: String },
+    #[error("KubeConfig secret '{secret}' does not contain a '{key}' key")]
+    NoKey { secret: String, key: String },
+    #[error(transparent)]
+    Client(#[from] gitops_apply::client::ClientError),
+}
+
+/// The client for the cluster named by `spec.kubeConfig.secretRef` of `object`, `None`
+/// when it applies here. The Secret is read in the Kustomization's namespace with the
+/// controller's identity; its key is `secretRef.key`, else `value`, else `value.yaml`, as
+/// Flux reads it.
+async fn remote(
+    client: &kube::Client,
+    object: &Kustomization,
+) -> Result<Option<Remote>, RemoteError> {
+    let Some(reference) = object
+        .spec
+        .kube_config
+        .as_ref()
+        .and_then(|k| k.secret_ref.as_ref())
+    else {
+        return Ok(None);
+    };
+    let namespace = object.namespace().unwrap_or_default();
+    let secret = format!("{namespace}/{}", reference.name);
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), &namespace);
+    let found = secrets
+        .get_opt(&reference.name)
+        .await
+        .map_err(|source| RemoteError::Read {
+            secret: secret.clone(),
+            source,
+        })?
+        .ok_or_else(|| RemoteError::Missing {
+            secret: secret.clone(),
+        })?;
+    let data = found.data.unwrap_or_default();
+    let keys: Vec<&str> = match reference.key.as_deref().filter(|k| !k.is_empty()) {
+        Some(key) => vec![key],
+        None => vec!["value", "value.yaml"],
+    };
+    let Some((key, value)) = keys.iter().find_map(|k| data.get(*k).map(|v| (*k, v))) else {
+        return Err(RemoteError::NoKey {
+            secret,
+            key: keys.join("' or '"),
+        });
+    };
+    let text = String::from_utf8_lossy(&value.0);
+    let source_name = format!("Secret/{secret} key {key}");
+    let client = gitops_apply::client::from_kubeconfig(&text, &source_name).await?;
+    let version = found.metadata.resource_version.unwrap_or_default();
+    Ok(Some(Remote {
+        identity: format!("{secret}@{version}"),
+        client,
+    }))
+}
 
 struct Context {
     client: kube::Client,
@@ -158,46 +242,69 @@ impl Context {
             .or(self.options.default_service_account.as_deref())
     }
 
-    /// The apply engine of `ks`, acting as its service account when it has one. Another
-    /// service account gets a new engine (which forgets what the old one applied).
+    /// The cluster `ks` reconciles against: this one with the controller's identity; as its
+    /// service account when it has one; the `remote` cluster of its `spec.kubeConfig` when
+    /// set (acting as the service account there). Sources and `dependsOn` are always read
+    /// here, as the controller. Another target gets a new engine (which forgets what the
+    /// old one applied).
     fn manager(
         &self,
         ks: &gitops_core::api::Kustomization,
+        remote: Option<Remote>,
     ) -> Result<Arc<dyn Cluster>, gitops_apply::client::ClientError> {
         let (namespace, name) = (&ks.metadata.namespace, &ks.metadata.name);
         let key = format!("{namespace}/{name}");
-        let account = self.service_account(ks);
-        if let Some((acting_as, manager)) = self.managers().get(&key)
-            && acting_as.as_deref() == account
+        let target = Target {
+            account: self.service_account(ks).map(str::to_string),
+            remote: remote.as_ref().map(|r| r.identity.clone()),
+        };
+        if let Some((cached, manager)) = self.managers().get(&key)
+            && *cached == target
         {
             return Ok(manager.clone());
         }
-        let engine = |client: kube::Client| {
-            let manager = ResourceManager::new(client, Owner::new(name, namespace))
-                .with_field_manager(&self.options.reconciler.field_manager);
-            Arc::new(
-                self.options
-                    .reconciler
-                    .override_managers
-                    .iter()
-                    .fold(manager, |m, o| m.with_override_manager(o)),
-            )
+        let own = self.own(ks);
+        let (base, elsewhere) = match remote {
+            Some(remote) => (remote.client, true),
+            None => (self.client.clone(), false),
         };
-        let own = engine(self.client.clone());
-        let manager: Arc<dyn Cluster> = match account {
-            Some(account) => Arc::new(Tenant {
+        let tenant = match &target.account {
+            Some(account) => Some(gitops_apply::client::acting_as(&base, namespace, account)?),
+            None if elsewhere => Some(base),
+            None => None,
+        };
+        let manager: Arc<dyn Cluster> = match tenant {
+            Some(client) => Arc::new(Tenant {
                 controller: own,
-                tenant: engine(gitops_apply::client::acting_as(
-                    &self.client,
-                    namespace,
-                    account,
-                )?),
+                tenant: self.engine(ks, client),
             }),
             None => own,
         };
-        self.managers()
-            .insert(key, (account.map(str::to_string), manager.clone()));
+        self.managers().insert(key, (target, manager.clone()));
         Ok(manager)
+    }
+
+    /// An apply engine for `ks` on `client`.
+    fn engine(
+        &self,
+        ks: &gitops_core::api::Kustomization,
+        client: kube::Client,
+    ) -> Arc<ResourceManager> {
+        let owner = Owner::new(&ks.metadata.name, &ks.metadata.namespace);
+        let manager = ResourceManager::new(client, owner)
+            .with_field_manager(&self.options.reconciler.field_manager);
+        Arc::new(
+            self.options
+                .reconciler
+                .override_managers
+                .iter()
+                .fold(manager, |m, o| m.with_override_manager(o)),
+        )
+    }
+
+    /// The engine of `ks` with the controller's own identity, on this cluster.
+    fn own(&self, ks: &gitops_core::api::Kustomization) -> Arc<ResourceManager> {
+        self.engine(ks, self.client.clone())
     }
 
     /// Whether the service account `ks` is applied as is gone: Flux then skips garbage
@@ -395,22 +502,50 @@ async fn reconcile_traced(
 /// Runs the core's reconciler within the object's `spec.timeout`: a run that overruns it
 /// fails with Flux's reason and is retried, instead of holding a worker.
 async fn run_core(
+    object: &Kustomization,
     ks: &gitops_core::api::Kustomization,
     context: &Context,
 ) -> Outcome<KustomizationStatus> {
-    let manager = match context.manager(ks) {
+    // `spec.kubeConfig` is this controller's to act on (the core refuses fields it does not
+    // model): once its cluster is resolved below, the core need not see it.
+    let resolved;
+    let ks = if ks.spec.other.contains_key("kubeConfig") {
+        let mut without = ks.clone();
+        without.spec.other.remove("kubeConfig");
+        resolved = without;
+        &resolved
+    } else {
+        ks
+    };
+    let deleting = ks.metadata.deletion_timestamp.is_some();
+    let target = match remote(&context.client, object).await {
+        Ok(remote) => context.manager(ks, remote).map_err(RemoteError::from),
+        Err(e) => Err(e),
+    };
+    // Nothing can be collected from a cluster that cannot be reached, or as a service
+    // account that is gone: on deletion the objects stay and the finalizer goes, as Flux
+    // does, instead of failing to delete them forever.
+    let orphan = deleting
+        && ks.spec.prune
+        && match &target {
+            Err(e) => {
+                tracing::info!(error = %e, "skipping garbage collection: the target cluster cannot be reached");
+                true
+            }
+            Ok(_) if context.service_account_gone(ks).await => {
+                tracing::info!("skipping garbage collection: the service account is gone");
+                true
+            }
+            Ok(_) => false,
+        };
+    let manager = match target {
         Ok(manager) => manager,
+        // With pruning off, deletion asks nothing of the cluster.
+        Err(_) if orphan => context.own(ks),
         Err(e) => return failed(ks, e.to_string()),
     };
     let orphaning;
-    let ks = if ks.metadata.deletion_timestamp.is_some()
-        && ks.spec.prune
-        && context.service_account_gone(ks).await
-    {
-        tracing::info!(
-            kustomization = %format!("{}/{}", ks.metadata.namespace, ks.metadata.name),
-            "skipping garbage collection: the service account is gone"
-        );
+    let ks = if orphan {
         orphaning = gitops_core::api::Kustomization {
             spec: gitops_core::api::KustomizationSpec {
                 prune: false,
@@ -465,7 +600,7 @@ async fn reconcile_object(
     let outcome = match refuse_unsupported(&ks, &fields) {
         Some(refused) => refused,
         None => {
-            let mut outcome = run_core(&ks, &context).await;
+            let mut outcome = run_core(&object, &ks, &context).await;
             note_ignored(&ks, &fields, &mut outcome.status);
             outcome
         }
