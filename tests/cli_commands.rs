@@ -3,7 +3,7 @@
 //! `suspend`, `resume`, `events`, `tree`, `diff`), against testenv through a kubeconfig.
 //!
 //! - `get_tree_events_and_suspend_read_what_the_api_server_holds`: objects whose status the
-//!   test writes itself: flux's exact table, `-A`, `-o yaml|json`, not-found exit codes,
+//!   test writes itself: flux's exact table, `-A`, `-w`, `-o yaml|json`, not-found exit codes,
 //!   `suspend` flipping `spec.suspend`, the inventory tree, the events table.
 //! - `reconcile_resume_and_diff_against_running_controllers`: `gitops controller all` as a
 //!   process with a Git server on 127.0.0.1: `reconcile --with-source` reports the applied
@@ -14,6 +14,7 @@
 #[path = "../gitops-git/tests/common/mod.rs"]
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -312,6 +313,40 @@ async fn get_tree_events_and_suspend_read_what_the_api_server_holds() {
     assert!(err.contains("✔ source git suspended"), "{err}");
     let repo = cluster.get("GitRepository", "flux-system", "podinfo").await;
     assert_eq!(repo["spec"]["suspend"], true);
+
+    // -w: the objects as they are, then a row for each change, until stopped.
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_gitops"))
+        .args(["get", "sources", "git", "-w", "--kubeconfig"])
+        .arg(cluster.kubeconfig())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let _watch = Process(watch);
+    let header = lines.next().unwrap().unwrap();
+    assert!(header.starts_with("NAME   \tREVISION"), "{header}");
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.starts_with("podinfo\tmain@sha1:696f056d\tTrue"),
+        "{first}"
+    );
+    cluster
+        .api("GitRepository", "flux-system")
+        .patch_status(
+            "podinfo",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"conditions": [
+                ready("False", "GitOperationFailed", "failed to checkout"),
+            ]}})),
+        )
+        .await
+        .unwrap();
+    let changed = lines.next().unwrap().unwrap();
+    assert_eq!(
+        changed,
+        "podinfo\tmain@sha1:696f056d\tTrue\tFalse\tfailed to checkout\t"
+    );
 
     // events: flux objects' events only, oldest first.
     let events: Api<k8s_openapi::api::core::v1::Event> =
