@@ -24,7 +24,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand};
 use gitops_core::api::Kustomization;
 use gitops_core::plan::Owner;
-use gitops_core::{Error as CoreError, Object, manifests, render, substitute, yaml};
+use gitops_core::{Error as CoreError, Manifest, Object, manifests, render, substitute, yaml};
 use gitops_git::disk::DiskFs;
 
 /// Arguments of `gitops build`.
@@ -114,7 +114,23 @@ pub fn build_kustomization(args: &KustomizationArgs) -> anyhow::Result<String> {
         );
     };
     let ks = read_kustomization(file, &args.name, &args.namespace)?;
-    let (fs, path) = open(&args.path, args.root.as_deref().unwrap_or(&args.path))?;
+    let root = args.root.as_deref().unwrap_or(&args.path);
+    let desired = render_kustomization(&ks, &args.path, root, args.strict_substitute)?;
+    let objects: Vec<Object> = desired.into_iter().map(|m| m.object).collect();
+    Ok(yaml::to_string(&objects))
+}
+
+/// Renders `path` (inside the sandbox `root`) as the Kustomization `ks` would: its overlay
+/// fields, its postBuild substitution (`substituteFrom` sources live in a cluster, so a
+/// non-optional one is an error naming it), its owner labels and `commonMetadata`. `gitops
+/// build kustomization` prints the result; `gitops diff kustomization` dry-runs it.
+pub fn render_kustomization(
+    ks: &Kustomization,
+    path: &Path,
+    root: &Path,
+    strict_substitute: bool,
+) -> anyhow::Result<Vec<Manifest>> {
+    let (fs, path) = open(path, root)?;
     let mut desired = render::build_with(&fs, &path, &ks.overlay())?;
     if let Some(post_build) = &ks.spec.post_build {
         let mut sources = Vec::new();
@@ -130,24 +146,22 @@ pub fn build_kustomization(args: &KustomizationArgs) -> anyhow::Result<String> {
         }
         let vars = substitute::variables(post_build, &sources)?;
         let options = substitute::Options {
-            strict: args.strict_substitute,
+            strict: strict_substitute,
             strategy: substitute::Strategy::parse(post_build.substitute_strategy.as_deref())?,
         };
         desired = substitute::apply(desired, &vars, &options)?;
     }
     let owner = Owner::new(&ks.metadata.name, &ks.metadata.namespace);
-    let objects: Vec<Object> = desired
+    Ok(desired
         .into_iter()
-        .map(|m| {
-            let mut object = m.object;
-            owner.label(&mut object);
+        .map(|mut m| {
+            owner.label(&mut m.object);
             if let Some(common) = &ks.spec.common_metadata {
-                common.apply_to(&mut object);
+                common.apply_to(&mut m.object);
             }
-            object
+            m
         })
-        .collect();
-    Ok(yaml::to_string(&objects))
+        .collect())
 }
 
 /// The Kustomization named `name` in the YAML file `file`.

@@ -1,7 +1,11 @@
 //! The `gitops` command line.
 //!
 //! Results go to stdout, diagnostics to stderr. Exit codes: 0 success, 1 the command ran and
-//! found a failure (e.g. a reconciliation that did not become ready), 2 usage or input errors.
+//! found a failure (e.g. a reconciliation that did not become ready, an object not found, a
+//! difference found by `diff`), 2 usage or input errors.
+//!
+//! The day-to-day commands of a Flux user (`get`, `reconcile`, `suspend`, `resume`, `events`,
+//! `tree`, `diff`) live in [`crate::commands`], one module each; this module only dispatches.
 
 use std::process::ExitCode;
 
@@ -39,6 +43,23 @@ pub enum Command {
     /// cluster, in it or outside it through a kubeconfig, with Flux's metrics, health probes
     /// and leader election; runs until Ctrl-C or SIGTERM.
     Controller(crate::controller::Args),
+    /// Get the Flux objects and their status (`get sources git`, `get kustomizations`), as
+    /// `flux get` prints them; `-w` to watch, `-o yaml|json` for the objects themselves.
+    Get(crate::commands::get::GetArgs),
+    /// Ask the controller to reconcile an object now and wait until it is done (`reconcile
+    /// source git NAME`, `reconcile kustomization NAME [--with-source]`).
+    Reconcile(crate::commands::reconcile::ReconcileArgs),
+    /// Suspend the reconciliation of an object (`spec.suspend: true`).
+    Suspend(crate::commands::suspend::SuspendArgs),
+    /// Resume a suspended object and wait for the reconciliation that follows.
+    Resume(crate::commands::suspend::SuspendArgs),
+    /// Print the Events of Flux objects (`--for Kind/name` for one object and its source).
+    Events(crate::commands::events::EventsArgs),
+    /// Print what a Kustomization manages as a tree, from its inventory.
+    Tree(crate::commands::tree::TreeArgs),
+    /// Show what applying a local directory as a Kustomization would change in the
+    /// cluster: exit 0 no change, 1 a change, 2 an error.
+    Diff(crate::commands::diff::DiffArgs),
 }
 
 /// Arguments of `gitops crds`.
@@ -89,6 +110,47 @@ pub fn main() -> ExitCode {
         Command::Testenv(args) => exit(crate::testenv::run(&args, &mut std::io::stdout())),
         Command::Crds(args) => exit(crds(&args, &mut std::io::stdout().lock())),
         Command::Controller(args) => exit(crate::controller::run(&args, &mut std::io::stdout())),
+        Command::Get(args) => flux_exit(crate::commands::get::run(
+            &args,
+            &mut std::io::stdout().lock(),
+        )),
+        Command::Reconcile(args) => flux_exit(crate::commands::reconcile::run(&args)),
+        Command::Suspend(args) => flux_exit(crate::commands::suspend::suspend(&args)),
+        Command::Resume(args) => flux_exit(crate::commands::suspend::resume(&args)),
+        Command::Events(args) => flux_exit(crate::commands::events::run(
+            &args,
+            &mut std::io::stdout().lock(),
+        )),
+        Command::Tree(args) => flux_exit(crate::commands::tree::run(
+            &args,
+            &mut std::io::stdout().lock(),
+        )),
+        Command::Diff(args) => {
+            match crate::commands::diff::run(&args, &mut std::io::stdout().lock()) {
+                Ok(false) => ExitCode::SUCCESS,
+                Ok(true) => ExitCode::from(1),
+                Err(e) => {
+                    crate::commands::progress::Progress.failure(&format!("{e:#}"));
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+/// Exit 0 on success; otherwise print the error as flux does (`✗ ...`) and exit 1 when the
+/// command ran and found a failure ([`crate::commands::Failed`]), 2 otherwise.
+fn flux_exit(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            crate::commands::progress::Progress.failure(&format!("{e:#}"));
+            if e.downcast_ref::<crate::commands::Failed>().is_some() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(2)
+            }
+        }
     }
 }
 

@@ -27,7 +27,9 @@
 //! Kustomization pipeline on real parts (testenv, a Git server over smart HTTP and both
 //! controllers, all on 127.0.0.1); [`build`] (`gitops build`), which renders a
 //! directory from disk as `kubectl kustomize` and `flux build kustomization` do;
-//! `gitops testenv`; and `gitops crds`, which prints the CRDs.
+//! `gitops testenv`; and `gitops crds`, which prints the CRDs. [`commands`] has what a Flux
+//! user runs day to day against a cluster: `get`, `reconcile`, `suspend`/`resume`, `events`,
+//! `tree` and `diff`, with flux's columns, progress lines and exit codes.
 //!
 //! It does no reconciliation logic of its own: every decision comes from
 //! [`gitops_core::reconcile`].
@@ -35,6 +37,7 @@
 pub mod api;
 pub mod build;
 pub mod cli;
+pub mod commands;
 pub mod config_flags;
 pub mod controller;
 pub mod endpoint;

@@ -43,7 +43,8 @@
 //! API server through it; an operator can also use it directly (`examples/embed_apply.rs`).
 //!
 //! Modules are named after what they own: [`discovery`] (kind → resource and scope, cached),
-//! [`apply`] (validate, stages, drift memory), [`prune`], [`wait`], [`client`]
+//! [`apply`] (validate, stages, drift memory), [`diff`] (what an apply would change),
+//! [`prune`], [`wait`], [`client`]
 //! (impersonation, kubeconfig Secrets) and [`error`].
 //!
 //! Behind the `testenv` feature, `testenv` is an in-process Kubernetes API server that
@@ -57,6 +58,7 @@ pub mod apply;
 pub mod client;
 mod cluster;
 pub mod dependency;
+pub mod diff;
 pub mod discovery;
 pub mod error;
 mod manager;
@@ -65,6 +67,7 @@ pub mod throttle;
 pub mod wait;
 
 pub use apply::{Applied, ApplyOptions};
+pub use diff::{DiffAction, DiffEntry};
 pub use error::Error;
 pub use manager::{PROTECTED_NAMESPACES, ResourceManager};
 pub use wait::WaitOptions;
