@@ -39,6 +39,12 @@ pub enum Command {
     /// cluster, in it or outside it through a kubeconfig, with Flux's metrics, health probes
     /// and leader election; runs until Ctrl-C or SIGTERM.
     Controller(crate::controller::Args),
+    /// Print (`--export`) or apply the manifests that run the controllers in a cluster, as
+    /// `flux install` does: the namespace, the CRDs, RBAC, the Service and the Deployments.
+    Install(crate::install::Args),
+    /// Commit the install and sync manifests to a Git repository and sync the cluster with
+    /// it, as `flux bootstrap git` does; running it again changes nothing.
+    Bootstrap(crate::bootstrap::Args),
 }
 
 /// Arguments of `gitops crds`.
@@ -89,6 +95,12 @@ pub fn main() -> ExitCode {
         Command::Testenv(args) => exit(crate::testenv::run(&args, &mut std::io::stdout())),
         Command::Crds(args) => exit(crds(&args, &mut std::io::stdout().lock())),
         Command::Controller(args) => exit(crate::controller::run(&args, &mut std::io::stdout())),
+        Command::Install(args) => exit(crate::install::run(
+            &args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr(),
+        )),
+        Command::Bootstrap(args) => exit(crate::bootstrap::run(&args, &mut std::io::stderr())),
     }
 }
 

@@ -33,6 +33,7 @@
 //! [`gitops_core::reconcile`].
 
 pub mod api;
+pub mod bootstrap;
 pub mod build;
 pub mod cli;
 pub mod config_flags;
@@ -40,6 +41,7 @@ pub mod controller;
 pub mod endpoint;
 pub mod flags;
 pub mod health;
+pub mod install;
 pub mod kustomize;
 pub mod leader;
 pub mod logging;
