@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use gitops_apply::{ApplyOptions, ResourceManager, WaitOptions};
+use gitops_core::plan::takeover::Cleanup;
 use gitops_core::plan::{ChangeAction, Owner};
 use gitops_core::{Inventory, Manifest, Object, Origin};
 
@@ -115,8 +116,19 @@ pub async fn install(
 /// A manager applying with field manager `gitops` and the owner labels of the
 /// `<namespace>/<namespace>` Kustomization bootstrap creates.
 pub(crate) fn manager(client: &kube::Client, namespace: &str) -> ResourceManager {
+    let mut cleanup = Cleanup::flux(FIELD_MANAGER);
+    // Flux takes over its own pre-SSA updates by name prefix, but `gitops` is the prefix of
+    // the controllers' and the CLI's own managers (`gitops-source-controller`,
+    // `gitops-cli`): taking those over would drop the finalizers and the requestedAt
+    // annotations they set. Only updates made as `gitops` itself are ours.
+    for manager in &mut cleanup.managers {
+        if manager.name == FIELD_MANAGER {
+            manager.exact = true;
+        }
+    }
     ResourceManager::new(client.clone(), Owner::new(namespace, namespace))
         .with_field_manager(FIELD_MANAGER)
+        .with_cleanup(cleanup)
 }
 
 /// Applies `objects` staged (no prune), printing each created or configured object; returns
