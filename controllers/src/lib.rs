@@ -27,7 +27,9 @@
 //! Kustomization pipeline on real parts (testenv, a Git server over smart HTTP and both
 //! controllers, all on 127.0.0.1); [`build`] (`gitops build`), which renders a
 //! directory from disk as `kubectl kustomize` and `flux build kustomization` do;
-//! `gitops testenv`; and `gitops crds`, which prints the CRDs.
+//! `gitops testenv`; `gitops crds`, which prints the CRDs; [`install`] (`gitops install
+//! [--export]`, Flux's install manifests for both controllers); and [`bootstrap`] (`gitops
+//! bootstrap git`, the manifests committed to a repository the cluster then syncs from).
 //!
 //! It does no reconciliation logic of its own: every decision comes from
 //! [`gitops_core::reconcile`].
