@@ -106,7 +106,6 @@ pub struct GitArgs {
 }
 
 /// What a bootstrap is built from, checked before anything is written.
-#[derive(Debug)]
 struct Plan {
     url: String,
     branch: String,
@@ -119,6 +118,20 @@ struct Plan {
     /// The Secret's data (never printed).
     secret: BTreeMap<String, Vec<u8>>,
     image: String,
+}
+
+/// The Secret's values are left out: a plan may be printed, a credential never.
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("url", &self.url)
+            .field("branch", &self.branch)
+            .field("path", &self.path)
+            .field("namespace", &self.namespace)
+            .field("auth", &self.auth)
+            .field("secret_keys", &self.secret.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Plan {
@@ -244,27 +257,38 @@ fn clean_path(path: &str) -> anyhow::Result<String> {
     Ok(trimmed.to_string())
 }
 
-/// The SSH server's host keys as `known_hosts` lines, by `ssh-keyscan`.
-fn scan_host_key(url: &str) -> anyhow::Result<Vec<u8>> {
+/// The host and port of an `ssh://[user@]host[:port]/path` URL (port 22 by default;
+/// `[v6]` hosts without their brackets).
+fn ssh_host_port(url: &str) -> (String, String) {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let authority = rest.split('/').next().unwrap_or("");
     let host_port = authority.rsplit('@').next().unwrap_or(authority);
-    let (host, port) = match host_port.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || host_port.starts_with('[') => (h, p),
-        _ => (host_port, "22"),
-    };
+    if let Some(v6) = host_port.strip_prefix('[') {
+        return match v6.split_once(']') {
+            Some((host, tail)) => (
+                host.to_string(),
+                tail.strip_prefix(':').unwrap_or("22").to_string(),
+            ),
+            None => (v6.to_string(), "22".to_string()),
+        };
+    }
+    match host_port.rsplit_once(':') {
+        Some((host, port)) => (host.to_string(), port.to_string()),
+        None => (host_port.to_string(), "22".to_string()),
+    }
+}
+
+/// The SSH server's host keys as `known_hosts` lines, by `ssh-keyscan`, as Flux scans them.
+fn scan_host_key(url: &str) -> anyhow::Result<Vec<u8>> {
+    let (host, port) = ssh_host_port(url);
     let output = std::process::Command::new("ssh-keyscan")
-        .args([
-            "-p",
-            port,
-            host.trim_start_matches('[').trim_end_matches(']'),
-        ])
+        .args(["-p", &port, &host])
         .output()
         .context(
             "cannot run ssh-keyscan to read the server's host key; pass --known-hosts-file FILE",
         )?;
     if !output.status.success() || output.stdout.is_empty() {
-        bail!("ssh-keyscan found no host key for {host_port}; pass --known-hosts-file FILE");
+        bail!("ssh-keyscan found no host key for {host} port {port}; pass --known-hosts-file FILE");
     }
     Ok(output.stdout)
 }
@@ -668,6 +692,37 @@ spec:
             root.file("kustomization.yaml"),
             "flux-system/kustomization.yaml"
         );
+    }
+
+    #[test]
+    fn ssh_keeps_the_key_and_known_hosts_in_fluxs_secret_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, hosts) = (dir.path().join("id"), dir.path().join("known_hosts"));
+        std::fs::write(&key, "PRIVATE KEY").unwrap();
+        std::fs::write(&hosts, "git.example.invalid ssh-ed25519 AAAA").unwrap();
+        let plan = plan(&[
+            "--url=ssh://git@git.example.invalid:2222/fleet.git",
+            &format!("--private-key-file={}", key.display()),
+            &format!("--known-hosts-file={}", hosts.display()),
+        ])
+        .unwrap();
+        assert_eq!(plan.secret["identity"], b"PRIVATE KEY");
+        assert_eq!(
+            plan.secret["known_hosts"],
+            b"git.example.invalid ssh-ed25519 AAAA"
+        );
+        assert!(plan.auth.ssh.is_some() && plan.auth.basic.is_none());
+        // The key never shows in a debug print of the plan.
+        assert!(!format!("{plan:?}").contains("PRIVATE KEY"), "{plan:?}");
+        for (url, want) in [
+            ("ssh://git@host.invalid:2222/x", ("host.invalid", "2222")),
+            ("ssh://host.invalid/x", ("host.invalid", "22")),
+            ("ssh://git@[::1]:2022/x", ("::1", "2022")),
+            ("ssh://[::1]/x", ("::1", "22")),
+        ] {
+            let (host, port) = ssh_host_port(url);
+            assert_eq!((host.as_str(), port.as_str()), want, "{url}");
+        }
     }
 
     #[test]
