@@ -60,6 +60,12 @@ pub enum Command {
     /// Show what applying a local directory as a Kustomization would change in the
     /// cluster: exit 0 no change, 1 a change, 2 an error.
     Diff(crate::commands::diff::DiffArgs),
+    /// Print (`--export`) or apply the manifests that run the controllers in a cluster, as
+    /// `flux install` does: the namespace, the CRDs, RBAC, the Service and the Deployments.
+    Install(crate::install::Args),
+    /// Commit the install and sync manifests to a Git repository and sync the cluster with
+    /// it, as `flux bootstrap git` does; running it again changes nothing.
+    Bootstrap(crate::bootstrap::Args),
 }
 
 /// Arguments of `gitops crds`.
@@ -135,6 +141,12 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Command::Install(args) => exit(crate::install::run(
+            &args,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr(),
+        )),
+        Command::Bootstrap(args) => exit(crate::bootstrap::run(&args, &mut std::io::stderr())),
     }
 }
 

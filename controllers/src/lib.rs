@@ -27,14 +27,18 @@
 //! Kustomization pipeline on real parts (testenv, a Git server over smart HTTP and both
 //! controllers, all on 127.0.0.1); [`build`] (`gitops build`), which renders a
 //! directory from disk as `kubectl kustomize` and `flux build kustomization` do;
-//! `gitops testenv`; and `gitops crds`, which prints the CRDs. [`commands`] has what a Flux
-//! user runs day to day against a cluster: `get`, `reconcile`, `suspend`/`resume`, `events`,
-//! `tree` and `diff`, with flux's columns, progress lines and exit codes.
+//! `gitops testenv`; `gitops crds`, which prints the CRDs; [`install`] (`gitops install
+//! [--export]`, Flux's install manifests for both controllers); and [`bootstrap`] (`gitops
+//! bootstrap git`, the manifests committed to a repository the cluster then syncs from).
+//! [`commands`] has what a Flux user runs day to day against a cluster: `get`, `reconcile`,
+//! `suspend`/`resume`, `events`, `tree` and `diff`, with flux's columns, progress lines and
+//! exit codes.
 //!
 //! It does no reconciliation logic of its own: every decision comes from
 //! [`gitops_core::reconcile`].
 
 pub mod api;
+pub mod bootstrap;
 pub mod build;
 pub mod cli;
 pub mod commands;
@@ -43,6 +47,7 @@ pub mod controller;
 pub mod endpoint;
 pub mod flags;
 pub mod health;
+pub mod install;
 pub mod kustomize;
 pub mod leader;
 pub mod logging;
