@@ -935,3 +935,62 @@ async fn a_kubeconfig_secret_applies_to_the_other_cluster() {
         "nothing is applied to the controller's own cluster"
     );
 }
+
+/// A ConfigMap of `postBuild.substituteFrom` labelled `reconcile.fluxcd.io/watch: Enabled`
+/// reconciles the Kustomization when it changes, without waiting for the interval (1h).
+#[tokio::test]
+async fn a_watched_substitution_config_map_reconciles_on_change() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    let vars: Api<ConfigMap> = Api::namespaced(env.client.clone(), &ns);
+    let vars_object = |greeting: &str| -> ConfigMap {
+        serde_json::from_value(json!({
+            "metadata": {"name": "vars", "namespace": ns,
+                "labels": {"reconcile.fluxcd.io/watch": "Enabled"}},
+            "data": {"greeting": greeting},
+        }))
+        .unwrap()
+    };
+    vars.create(&PostParams::default(), &vars_object("hello"))
+        .await
+        .unwrap();
+    let template = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: {ns}\ndata:\n  greeting: ${{greeting}}\n"
+    );
+    let revision = env
+        .publish("app", 'a', &[("web.yaml", template)], None)
+        .await;
+    env.kustomization(
+        "app",
+        "app",
+        json!({"postBuild": {"substituteFrom": [{"kind": "ConfigMap", "name": "vars"}]}}),
+    )
+    .await;
+    env.wait_for("app", "applied", applied(&revision)).await;
+    let greeting = |cm: ConfigMap| cm.data.unwrap_or_default().get("greeting").cloned();
+    assert_eq!(
+        greeting(env.cms().get("web").await.unwrap()).as_deref(),
+        Some("hello")
+    );
+
+    vars.replace("vars", &PostParams::default(), &{
+        let mut changed = vars_object("bonjour");
+        changed.metadata.resource_version =
+            vars.get("vars").await.unwrap().metadata.resource_version;
+        changed
+    })
+    .await
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = greeting(env.cms().get("web").await.unwrap());
+        if now.as_deref() == Some("bonjour") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the change of the watched ConfigMap was not applied: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -39,10 +39,12 @@ use gitops_core::reconcile::{
 };
 use gitops_core::schedule;
 use gitops_core::status::{ConditionStatus, KustomizationStatus, condition, reason};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, Patch, PatchParams};
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{Controller, WatchStreamExt as _, reflector, watcher};
+use kube::runtime::{Controller, WatchStreamExt as _, predicates, reflector, watcher};
 use kube::{Resource, ResourceExt as _};
 use serde_json::json;
 use tracing::Instrument as _;
@@ -55,6 +57,9 @@ use crate::api::{ConversionError, GitRepository, Kustomization, to_core};
 use crate::health::{Health, ReadyCheck};
 use crate::metrics::{ControllerMetrics, Metrics};
 use crate::source::events::EventRecorder;
+
+/// Flux's default `--watch-configs-label-selector`.
+pub const WATCH_CONFIGS_SELECTOR: &str = "reconcile.fluxcd.io/watch=Enabled";
 
 /// The component name events and logs carry, Flux's.
 pub const COMPONENT: &str = "kustomize-controller";
@@ -78,6 +83,11 @@ pub struct ControllerOptions {
     pub metrics: Metrics,
     /// Where the watches report that they have synced (`/readyz`).
     pub health: Health,
+    /// `--watch-configs-label-selector`: the ConfigMaps and Secrets watched for changes that
+    /// reconcile the Kustomizations naming them in `postBuild.substituteFrom` or
+    /// `kubeConfig.secretRef` (Flux's default `reconcile.fluxcd.io/watch=Enabled`); `None`
+    /// watches none.
+    pub watch_configs_label_selector: Option<String>,
     /// `--default-service-account`: the service account a Kustomization without
     /// `spec.serviceAccountName` is applied as (in its own namespace); `None` applies those
     /// with the controller's identity.
@@ -95,6 +105,7 @@ impl Default for ControllerOptions {
             metrics: Metrics::default(),
             health: Health::default(),
             default_service_account: None,
+            watch_configs_label_selector: Some(WATCH_CONFIGS_SELECTOR.into()),
         }
     }
 }
@@ -366,6 +377,37 @@ fn referencing(
         .collect()
 }
 
+/// The Kustomizations in `store` that read the ConfigMap or Secret `kind`/`namespace`/`name`:
+/// through `postBuild.substituteFrom`, or (a Secret) as their `kubeConfig.secretRef`.
+fn reading_config(
+    store: &Store<Kustomization>,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Vec<ObjectRef<Kustomization>> {
+    store
+        .state()
+        .into_iter()
+        .filter(|ks| ks.namespace().as_deref() == Some(namespace))
+        .filter(|ks| {
+            let substitutes = ks.spec.post_build.as_ref().is_some_and(|p| {
+                p.substitute_from
+                    .iter()
+                    .any(|r| r.kind == kind && r.name == name)
+            });
+            let kubeconfig = kind == "Secret"
+                && ks
+                    .spec
+                    .kube_config
+                    .as_ref()
+                    .and_then(|k| k.secret_ref.as_ref())
+                    .is_some_and(|r| r.name == name);
+            substitutes || kubeconfig
+        })
+        .map(|ks| ObjectRef::from_obj(&*ks))
+        .collect()
+}
+
 /// Runs the Kustomization controller (`kustomize.toolkit.fluxcd.io/v1`) until `shutdown`
 /// completes.
 ///
@@ -444,12 +486,38 @@ async fn watch_and_reconcile(
         .applied_objects()
         .predicate_filter(artifact_hash, Default::default());
     let cache = reader.clone();
+    let configs = context.options.watch_configs_label_selector.clone();
+    let namespace = context.options.namespace.clone();
+    let (config_maps, secrets) =
+        config_changes(&context.client, namespace.as_deref(), configs.as_deref());
+    let (by_config_map, by_secret) = (reader.clone(), reader.clone());
+    let (config_added, secret_added) = (metrics.clone(), metrics.clone());
     Controller::for_stream(triggers, reader)
         .with_config(config)
         .watches_stream(new_artifacts, move |repo| {
             let referencing = referencing(&cache, &repo);
             metrics.added(referencing.len() as u64);
             referencing
+        })
+        .watches_stream(config_maps, move |cm| {
+            let reading = reading_config(
+                &by_config_map,
+                "ConfigMap",
+                &cm.namespace().unwrap_or_default(),
+                &cm.name_any(),
+            );
+            config_added.added(reading.len() as u64);
+            reading
+        })
+        .watches_stream(secrets, move |secret| {
+            let reading = reading_config(
+                &by_secret,
+                "Secret",
+                &secret.namespace().unwrap_or_default(),
+                &secret.name_any(),
+            );
+            secret_added.added(reading.len() as u64);
+            reading
         })
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, context)
@@ -459,6 +527,56 @@ async fn watch_and_reconcile(
             }
         })
         .await;
+}
+
+/// The changed objects of one kind, as their metadata.
+type Changes<K> = futures::stream::BoxStream<'static, Result<PartialObjectMeta<K>, watcher::Error>>;
+
+/// The changes of the ConfigMaps and Secrets matching `selector` (their metadata only: the
+/// values are read by the reconcile). The objects of a list (at start-up, or after the watch
+/// expired) wake nothing: at start-up every Kustomization reconciles anyway, and a change
+/// missed while relisting is caught by the Kustomization's interval. With no selector the
+/// streams are empty.
+fn config_changes(
+    client: &kube::Client,
+    namespace: Option<&str>,
+    selector: Option<&str>,
+) -> (Changes<ConfigMap>, Changes<Secret>) {
+    let Some(selector) = selector.filter(|s| !s.is_empty()) else {
+        return (
+            futures::stream::empty().boxed(),
+            futures::stream::empty().boxed(),
+        );
+    };
+    let config = watcher::Config::default().labels(selector);
+    fn changes<K>(api: Api<PartialObjectMeta<K>>, config: watcher::Config) -> Changes<K>
+    where
+        K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+        K::DynamicType: Default + Eq + Hash + Clone + Send,
+    {
+        watcher(api, config)
+            .default_backoff()
+            // `Apply` only: the objects of a (re)list are not changes.
+            .filter_map(|event| {
+                futures::future::ready(match event {
+                    Ok(watcher::Event::Apply(object)) => Some(Ok(object)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                })
+            })
+            .predicate_filter(predicates::resource_version, Default::default())
+            .boxed()
+    }
+    match namespace {
+        Some(ns) => (
+            changes(Api::namespaced(client.clone(), ns), config.clone()),
+            changes(Api::namespaced(client.clone(), ns), config),
+        ),
+        None => (
+            changes(Api::all(client.clone()), config.clone()),
+            changes(Api::all(client.clone()), config),
+        ),
+    }
 }
 
 fn error_policy(object: Arc<Kustomization>, error: &Error, context: Arc<Context>) -> Action {

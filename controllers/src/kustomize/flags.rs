@@ -51,6 +51,11 @@ pub struct KustomizeFlags {
     /// controller's identity.
     #[arg(long, value_name = "NAME")]
     pub default_service_account: Option<String>,
+    /// The label selector of the ConfigMaps and Secrets whose changes reconcile the
+    /// Kustomizations that reference them (`postBuild.substituteFrom`, `kubeConfig`); empty
+    /// watches none.
+    #[arg(long, default_value = super::controller::WATCH_CONFIGS_SELECTOR, value_name = "SELECTOR")]
+    pub watch_configs_label_selector: String,
 }
 
 /// Flux's kustomize-controller `--concurrent` default.
@@ -99,6 +104,8 @@ impl KustomizeFlags {
         };
         options.reconciler.requeue_dependency = requeue_dependency;
         options.reconciler.no_cross_namespace_refs = self.no_cross_namespace_refs;
+        options.watch_configs_label_selector =
+            Some(self.watch_configs_label_selector.clone()).filter(|s| !s.is_empty());
         options.default_service_account = self
             .default_service_account
             .clone()

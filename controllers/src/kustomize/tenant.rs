@@ -1,7 +1,8 @@
-//! The cluster a Kustomization with a service account reconciles against: Flux's
-//! multi-tenancy split, where the controller reads its own kinds (the source, the
-//! Kustomizations named in `dependsOn`) with its own identity and everything the
-//! Kustomization applies, prunes and waits for goes through the service account.
+//! The cluster a Kustomization with a service account (or a remote kubeconfig) reconciles
+//! against: Flux's multi-tenancy split, where the controller reads what it consults (the
+//! source, the Kustomizations named in `dependsOn`, the `substituteFrom` ConfigMaps and
+//! Secrets) with its own identity on its own cluster, and everything the Kustomization
+//! applies, prunes and waits for goes through the service account or the remote cluster.
 //!
 //! Flux's kustomize-controller does the same: its manager's client reads sources and
 //! dependencies, and only the `ResourceManager` of a reconcile is built on the impersonating
@@ -20,13 +21,7 @@ use gitops_core::schema::Schema;
 use gitops_core::{Error, InventoryEntry, Object, ObjectRef};
 use jiff::Timestamp;
 
-/// The groups whose objects the controller reads with its own identity.
-const FLUX_GROUPS: [&str; 2] = [
-    gitops_core::api::SOURCE_GROUP,
-    gitops_core::api::KUSTOMIZE_GROUP,
-];
-
-/// Reads Flux's kinds through `controller`, does everything else through `tenant`.
+/// Reads single objects through `controller`, does everything else through `tenant`.
 pub(crate) struct Tenant {
     /// The controller's own engine.
     pub controller: Arc<ResourceManager>,
@@ -36,12 +31,13 @@ pub(crate) struct Tenant {
 
 #[async_trait]
 impl Cluster for Tenant {
+    /// The core reads single objects only for what the controller itself consults: the
+    /// source, the Kustomizations of `dependsOn` and the ConfigMaps and Secrets of
+    /// `postBuild.substituteFrom`. Flux reads those with its own client too, so a tenant
+    /// needs no RBAC on them; the live state of what is applied comes through
+    /// [`Cluster::read_set`], as the tenant.
     async fn get(&self, object: &ObjectRef, api_version: &str) -> Result<Option<Object>, Error> {
-        if FLUX_GROUPS.contains(&object.group.as_str()) {
-            Cluster::get(&*self.controller, object, api_version).await
-        } else {
-            Cluster::get(&*self.tenant, object, api_version).await
-        }
+        Cluster::get(&*self.controller, object, api_version).await
     }
 
     async fn apply(&self, object: &Object, field_manager: &str) -> Result<Object, Error> {
