@@ -182,6 +182,18 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<()> {
                 )
             }
         };
+        // One rate limit per controller client, as each Flux controller has.
+        let components = components
+            .into_iter()
+            .map(|mut component| {
+                component.client = gitops_apply::client::rate_limited(
+                    &component.client,
+                    manager.kube_api_qps,
+                    manager.kube_api_burst,
+                );
+                component
+            })
+            .collect();
         serve(components, &manager, out).await
     })
 }

@@ -119,6 +119,12 @@ pub struct ManagerFlags {
     /// pod's namespace, else `flux-system`.
     #[arg(long)]
     pub leader_election_namespace: Option<String>,
+    /// The average number of requests per second to the API server.
+    #[arg(long, default_value_t = 50.0)]
+    pub kube_api_qps: f64,
+    /// The most requests sent to the API server at once, above `--kube-api-qps`.
+    #[arg(long, default_value_t = 300)]
+    pub kube_api_burst: u32,
 }
 
 /// The settings [`ManagerFlags`] select.
@@ -132,6 +138,10 @@ pub struct Manager {
     pub leader_election: bool,
     /// The namespace of the Lease.
     pub leader_election_namespace: String,
+    /// `--kube-api-qps`, at least a thousandth.
+    pub kube_api_qps: f64,
+    /// `--kube-api-burst`, at least 1.
+    pub kube_api_burst: u32,
 }
 
 /// An address flag that is not `[ip]:port`.
@@ -153,6 +163,8 @@ impl ManagerFlags {
             metrics_addr: bind_addr("metrics-addr", &self.metrics_addr)?,
             health_addr: bind_addr("health-addr", &self.health_addr)?,
             leader_election: self.enable_leader_election,
+            kube_api_qps: self.kube_api_qps.max(0.001),
+            kube_api_burst: self.kube_api_burst.max(1),
             leader_election_namespace: crate::leader::namespace(
                 self.leader_election_namespace.as_deref(),
             ),
@@ -204,6 +216,27 @@ mod tests {
             e.to_string()
                 .starts_with("invalid --health-addr 'localhost'"),
             "{e}"
+        );
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        manager: ManagerFlags,
+    }
+
+    #[test]
+    fn the_client_rate_limit_defaults_to_fluxs() {
+        use clap::Parser as _;
+        let manager = Cli::parse_from(["gitops"]).manager.options().unwrap();
+        assert_eq!((manager.kube_api_qps, manager.kube_api_burst), (50.0, 300));
+        let manager = Cli::parse_from(["gitops", "--kube-api-qps=500", "--kube-api-burst=1000"])
+            .manager
+            .options()
+            .unwrap();
+        assert_eq!(
+            (manager.kube_api_qps, manager.kube_api_burst),
+            (500.0, 1000)
         );
     }
 }

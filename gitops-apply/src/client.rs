@@ -81,6 +81,26 @@ pub fn acting_as(client: &Client, namespace: &str, name: &str) -> Result<Client,
     Ok(Client::new(service, namespace))
 }
 
+/// A client that sends `client`'s requests at `qps` per second on average and at most `burst`
+/// at once, as `--kube-api-qps` and `--kube-api-burst` limit a Flux controller's client
+/// (Flux's defaults: 50 and 300). Every request takes a token, watches included, as
+/// client-go's rate limiter counts them; the limit is the process's, shared by every engine
+/// and watch built on the returned client (a per-engine limit would grow with the number of
+/// Kustomizations).
+pub fn rate_limited(client: &Client, qps: f64, burst: u32) -> Client {
+    let throttle = std::sync::Arc::new(crate::throttle::Throttle::new(qps, burst));
+    let base = client.clone();
+    let namespace = client.default_namespace().to_string();
+    let service = tower::service_fn(move |request: http::Request<kube::client::Body>| {
+        let (base, throttle) = (base.clone(), throttle.clone());
+        async move {
+            throttle.acquire().await;
+            base.send(request).await
+        }
+    });
+    Client::new(service, namespace)
+}
+
 /// A client for a remote cluster from the contents of a kubeconfig Secret key (`value` or
 /// `value.yaml`); `source_name` names the Secret and key in errors.
 pub async fn from_kubeconfig(text: &str, source_name: &str) -> Result<Client, ClientError> {
