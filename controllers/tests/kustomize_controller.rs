@@ -95,10 +95,41 @@ async fn start() -> Env {
 
 /// `no_cross_namespace_refs`: the `--no-cross-namespace-refs` flag.
 async fn start_with(no_cross_namespace_refs: bool) -> Env {
+    start_setup(Setup {
+        no_cross_namespace_refs,
+        ..Setup::default()
+    })
+    .await
+}
+
+/// How a test's API server and controller are set up.
+struct Setup {
+    /// `--no-cross-namespace-refs`.
+    no_cross_namespace_refs: bool,
+    /// Whether testenv rolls workloads out (a Deployment becomes available at once).
+    rollouts: bool,
+    /// The controller's fallback poll of a health wait.
+    health_poll: Duration,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            no_cross_namespace_refs: false,
+            rollouts: true,
+            health_poll: ControllerOptions::default().health_poll,
+        }
+    }
+}
+
+async fn start_setup(setup: Setup) -> Env {
+    let no_cross_namespace_refs = setup.no_cross_namespace_refs;
     install_crypto_provider();
     let env = TestEnv::start().await.expect("start testenv");
     env.enable_controllers();
-    env.enable_rollouts();
+    if setup.rollouts {
+        env.enable_rollouts();
+    }
     let client = env.client().unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for c in crd::crds().unwrap() {
@@ -131,6 +162,7 @@ async fn start_with(no_cross_namespace_refs: bool) -> Env {
             no_cross_namespace_refs,
             ..Default::default()
         },
+        health_poll: setup.health_poll,
         ..Default::default()
     };
     let task = tokio::spawn(controller::run(client.clone(), options, async move {
@@ -993,4 +1025,60 @@ async fn a_watched_substitution_config_map_reconciles_on_change() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A Kustomization waiting on a Deployment's health is woken by the Deployment's status
+/// write (the watch behind its wait), not by its poll, which is an hour here.
+#[tokio::test]
+async fn a_health_wait_is_woken_by_the_rollout_not_by_a_poll() {
+    let env = start_setup(Setup {
+        rollouts: false,
+        health_poll: Duration::from_secs(3600),
+        ..Setup::default()
+    })
+    .await;
+    let ns = env.ns.clone();
+    let deployment = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n"
+    );
+    let revision = env
+        .publish("app", 'a', &[("web.yaml", deployment)], None)
+        .await;
+    env.kustomization("app", "app", json!({"wait": true, "timeout": "10m"}))
+        .await;
+    env.wait_for("app", "waiting on health", |s| {
+        s["conditions"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "Healthy" && c["status"] == "Unknown")
+        })
+    })
+    .await;
+
+    // The rollout finishes, as the deployment controller reports it.
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(env.client.clone(), &ns);
+    let generation = deployments
+        .get("web")
+        .await
+        .unwrap()
+        .metadata
+        .generation
+        .unwrap();
+    deployments
+        .patch_status(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {
+                "observedGeneration": generation,
+                "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
+                "conditions": [
+                    {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
+                ],
+            }})),
+        )
+        .await
+        .unwrap();
+    env.wait_for("app", "Ready once the rollout finished", applied(&revision))
+        .await;
 }

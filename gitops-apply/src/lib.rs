@@ -44,7 +44,8 @@
 //!
 //! Modules are named after what they own: [`discovery`] (kind → resource and scope, cached),
 //! [`apply`] (validate, stages, drift memory), [`diff`] (what an apply would change),
-//! [`prune`], [`wait`], [`client`]
+//! [`prune`], [`wait`], [`health_watch`] (waking a health wait when its objects change),
+//! [`client`]
 //! (impersonation, kubeconfig Secrets) and [`error`].
 //!
 //! Behind the `testenv` feature, `testenv` is an in-process Kubernetes API server that
@@ -61,6 +62,7 @@ pub mod dependency;
 pub mod diff;
 pub mod discovery;
 pub mod error;
+pub mod health_watch;
 mod manager;
 pub mod prune;
 pub mod throttle;

@@ -31,11 +31,12 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use gitops_apply::ResourceManager;
+use gitops_apply::health_watch::HealthWatch;
 use gitops_core::api::{FINALIZER, REQUESTED_AT_ANNOTATION};
 use gitops_core::plan::Owner;
 use gitops_core::reconcile::{
     Clock, Cluster, Event, EventType, Finalizer, KustomizationOptions, KustomizationReconciler,
-    Outcome, Requeue,
+    Outcome, Requeue, health_check_set,
 };
 use gitops_core::schedule;
 use gitops_core::status::{ConditionStatus, KustomizationStatus, condition, reason};
@@ -88,6 +89,9 @@ pub struct ControllerOptions {
     /// `kubeConfig.secretRef` (Flux's default `reconcile.fluxcd.io/watch=Enabled`); `None`
     /// watches none.
     pub watch_configs_label_selector: Option<String>,
+    /// How often a health wait in progress is assessed when none of its objects changed
+    /// (the watches wake it at once when one does).
+    pub health_poll: Duration,
     /// `--default-service-account`: the service account a Kustomization without
     /// `spec.serviceAccountName` is applied as (in its own namespace); `None` applies those
     /// with the controller's identity.
@@ -105,6 +109,7 @@ impl Default for ControllerOptions {
             metrics: Metrics::default(),
             health: Health::default(),
             default_service_account: None,
+            health_poll: Duration::from_secs(30),
             watch_configs_label_selector: Some(WATCH_CONFIGS_SELECTOR.into()),
         }
     }
@@ -234,6 +239,8 @@ struct Context {
     /// acts as: its owner labels and what it applied last. Locked only to look one up, never
     /// across a reconcile.
     managers: Mutex<HashMap<String, Managed>>,
+    /// The watches that wake a Kustomization whose health wait is in progress.
+    health_watch: HealthWatch<ObjectRef<Kustomization>>,
 }
 
 impl Context {
@@ -459,6 +466,7 @@ async fn watch_and_reconcile(
         watch = watch.labels(selector);
     }
     let config = kube::runtime::controller::Config::default().concurrency(options.concurrent);
+    let (health_watch, settling) = HealthWatch::new(client.clone());
     let context = Arc::new(Context {
         events: EventRecorder::new(client.clone(), COMPONENT, &options.instance),
         fetcher: ArtifactFetcher::default(),
@@ -466,6 +474,7 @@ async fn watch_and_reconcile(
         options,
         metrics: metrics.clone(),
         managers: Mutex::new(HashMap::new()),
+        health_watch,
     });
     let (reader, writer) = reflector::store();
     let added = metrics.clone();
@@ -519,6 +528,7 @@ async fn watch_and_reconcile(
             secret_added.added(reading.len() as u64);
             reading
         })
+        .reconcile_on(settling)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, context)
         .for_each(|result| async move {
@@ -724,6 +734,7 @@ async fn reconcile_object(
         }
     };
     let reference = object.object_ref(&());
+    let this = ObjectRef::from_obj(&*object);
     let publish = |outcome: &Outcome<KustomizationStatus>| {
         let (context, reference, key) = (&context, &reference, &key);
         let events = outcome.events.clone();
@@ -748,6 +759,7 @@ async fn reconcile_object(
                 patch_finalizers(&api, &key, &object, &remaining).await?;
             }
             context.managers().remove(&key);
+            context.health_watch.release(&this);
             return Ok(Action::await_change());
         }
         Finalizer::Add => {
@@ -776,6 +788,27 @@ async fn reconcile_object(
         })?;
     }
     publish(&outcome).await;
+
+    // A health wait in progress is woken by the watches of what it waits for; the requeue
+    // is only the fallback.
+    let waiting = outcome
+        .status
+        .conditions
+        .get(condition::HEALTHY)
+        .is_some_and(|c| c.status == ConditionStatus::Unknown)
+        && outcome.requeue == Requeue::After(schedule::HEALTH_POLL);
+    let inventory = outcome.status.inventory.clone().unwrap_or_default();
+    let members = if waiting {
+        health_check_set(&ks, &inventory)
+    } else {
+        Vec::new()
+    };
+    if members.is_empty() {
+        context.health_watch.release(&this);
+    } else {
+        context.health_watch.register(this.clone(), &members).await;
+        return Ok(Action::requeue(context.options.health_poll));
+    }
 
     Ok(match outcome.requeue {
         Requeue::After(after) => Action::requeue(after),

@@ -612,25 +612,7 @@ impl<'a> KustomizationReconciler<'a> {
         out: &mut Outcome<KustomizationStatus>,
         now: Timestamp,
     ) -> Result<Option<Requeue>, Failure> {
-        let refs: Vec<SetMember> = if ks.spec.wait {
-            plan.inventory
-                .entries
-                .iter()
-                .map(|e| (e.object.clone(), e.api_version()))
-                .collect()
-        } else {
-            ks.spec
-                .health_checks
-                .iter()
-                .map(|h| {
-                    let api_version = h.api_version.clone().unwrap_or_default();
-                    let group = crate::split_api_version(&api_version).0;
-                    let ns = h.namespace.clone().unwrap_or_default();
-                    (ObjectRef::new(group, &h.kind, ns, &h.name), api_version)
-                })
-                .filter(|(r, _)| *r != ks.object_ref())
-                .collect()
-        };
+        let refs = health_check_set(ks, &plan.inventory);
         let generation = ks.metadata.generation;
         let st = &mut out.status;
         if refs.is_empty() {
@@ -901,5 +883,30 @@ fn build_message(e: &Error) -> String {
             e.to_string()
         }
         other => message::build_failed(&other.to_string()),
+    }
+}
+
+/// The objects whose health a Kustomization waits for once `inventory` is applied: all of
+/// them under `spec.wait`, else those of `spec.healthChecks` (never itself). A controller
+/// uses it to know what to watch while a wait is in progress.
+pub fn health_check_set(ks: &Kustomization, inventory: &crate::Inventory) -> Vec<SetMember> {
+    if ks.spec.wait {
+        inventory
+            .entries
+            .iter()
+            .map(|e| (e.object.clone(), e.api_version()))
+            .collect()
+    } else {
+        ks.spec
+            .health_checks
+            .iter()
+            .map(|h| {
+                let api_version = h.api_version.clone().unwrap_or_default();
+                let group = crate::split_api_version(&api_version).0;
+                let ns = h.namespace.clone().unwrap_or_default();
+                (ObjectRef::new(group, &h.kind, ns, &h.name), api_version)
+            })
+            .filter(|(r, _)| *r != ks.object_ref())
+            .collect()
     }
 }

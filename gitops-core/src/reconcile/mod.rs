@@ -23,7 +23,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-pub use kustomization::{KustomizationOptions, KustomizationReconciler};
+pub use kustomization::{KustomizationOptions, KustomizationReconciler, health_check_set};
 pub use source::GitRepositoryReconciler;
 
 use crate::api::GitRepository;
