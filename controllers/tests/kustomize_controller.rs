@@ -1082,3 +1082,48 @@ async fn a_health_wait_is_woken_by_the_rollout_not_by_a_poll() {
     env.wait_for("app", "Ready once the rollout finished", applied(&revision))
         .await;
 }
+
+/// `spec.deletionPolicy`: `Orphan` leaves the objects of a pruning Kustomization when it is
+/// deleted; `Delete` and `WaitForTermination` collect those of one that does not prune.
+#[tokio::test]
+async fn the_deletion_policy_decides_what_deletion_collects() {
+    let env = start().await;
+    let ns = env.ns.clone();
+    let cases = [
+        ("orphan", 'a', "Orphan", true, true),
+        ("delete", 'b', "Delete", false, false),
+        ("terminate", 'c', "WaitForTermination", false, false),
+    ];
+    for (name, commit, policy, prune, kept) in cases {
+        let object = cm(&ns, &format!("{name}-cm"));
+        let revision = env
+            .publish(name, commit, &[("cm.yaml", object)], None)
+            .await;
+        env.kustomization(
+            name,
+            name,
+            json!({"deletionPolicy": policy, "prune": prune}),
+        )
+        .await;
+        env.wait_for(name, "applied", applied(&revision)).await;
+        env.kustomizations()
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while env.kustomizations().get_opt(name).await.unwrap().is_some() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name}: finalizer not released"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let left = env.cms().get_opt(&format!("{name}-cm")).await.unwrap();
+        assert_eq!(
+            left.is_some(),
+            kept,
+            "{policy}: the object kept: {}",
+            left.is_some()
+        );
+    }
+}

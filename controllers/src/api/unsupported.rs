@@ -102,11 +102,13 @@ pub const KUSTOMIZATION_ACTED_ON: &[&str] = &[
     "spec.commonMetadata",
     "spec.serviceAccountName",
     "spec.kubeConfig.secretRef",
+    "spec.deletionPolicy",
 ];
 
 /// Top-level Kustomization fields the kustomize controller acts on itself, before the core
-/// runs (the core's type leaves them in `other`): `spec.kubeConfig` picks the cluster.
-pub const KUSTOMIZATION_CONTROLLER_OWN: &[&str] = &["spec.kubeConfig"];
+/// runs (the core's type leaves them in `other`): `spec.kubeConfig` picks the cluster,
+/// `spec.deletionPolicy` what deletion collects.
+pub const KUSTOMIZATION_CONTROLLER_OWN: &[&str] = &["spec.kubeConfig", "spec.deletionPolicy"];
 
 /// Fields with a known reason; the rest of those not acted on get [`NOT_IMPLEMENTED`].
 const KNOWN: &[(&str, Support, &str)] = &[
@@ -382,7 +384,6 @@ mod tests {
             paths(&fields),
             [
                 ("spec.decryption", Support::NotImplemented),
-                ("spec.deletionPolicy", Support::NotImplemented),
                 ("spec.dependsOn[1].readyExpr", Support::NotImplemented),
             ]
         );

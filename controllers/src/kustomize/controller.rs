@@ -627,8 +627,8 @@ async fn reconcile_traced(
     reconcile_object(object, ks, context).instrument(span).await
 }
 
-/// Runs the core's reconciler within the object's `spec.timeout`: a run that overruns it
-/// fails with Flux's reason and is retried, instead of holding a worker.
+/// Resolves the cluster `ks` reconciles against (its service account, its remote
+/// kubeconfig) and its deletion policy, then runs the core's reconciler.
 async fn run_core(
     object: &Kustomization,
     ks: &gitops_core::api::Kustomization,
@@ -636,20 +636,27 @@ async fn run_core(
 ) -> Outcome<KustomizationStatus> {
     // `spec.kubeConfig` is this controller's to act on (the core refuses fields it does not
     // model): once its cluster is resolved below, the core need not see it.
-    let resolved;
-    let ks = if ks.spec.other.contains_key("kubeConfig") {
-        let mut without = ks.clone();
-        without.spec.other.remove("kubeConfig");
-        resolved = without;
-        &resolved
-    } else {
-        ks
-    };
+    // `spec.kubeConfig` and `spec.deletionPolicy` are this controller's to act on (the core
+    // refuses fields it does not model): the cluster is resolved and the policy applied
+    // below, so the core need not see them.
+    let mut ks = ks.clone();
+    ks.spec.other.remove("kubeConfig");
+    ks.spec.other.remove("deletionPolicy");
     let deleting = ks.metadata.deletion_timestamp.is_some();
+    let policy = DeletionPolicy::of(object);
     let target = match remote(&context.client, object).await {
-        Ok(remote) => context.manager(ks, remote).map_err(RemoteError::from),
+        Ok(remote) => context.manager(&ks, remote).map_err(RemoteError::from),
         Err(e) => Err(e),
     };
+    if deleting {
+        // Flux's deletion policies: MirrorPrune deletes what `prune` would, Delete and
+        // WaitForTermination always delete, Orphan never does.
+        ks.spec.prune = match policy {
+            DeletionPolicy::MirrorPrune => ks.spec.prune,
+            DeletionPolicy::Delete | DeletionPolicy::WaitForTermination => true,
+            DeletionPolicy::Orphan => false,
+        };
+    }
     // Nothing can be collected from a cluster that cannot be reached, or as a service
     // account that is gone: on deletion the objects stay and the finalizer goes, as Flux
     // does, instead of failing to delete them forever.
@@ -660,7 +667,7 @@ async fn run_core(
                 tracing::info!(error = %e, "skipping garbage collection: the target cluster cannot be reached");
                 true
             }
-            Ok(_) if context.service_account_gone(ks).await => {
+            Ok(_) if context.service_account_gone(&ks).await => {
                 tracing::info!("skipping garbage collection: the service account is gone");
                 true
             }
@@ -669,25 +676,87 @@ async fn run_core(
     let manager = match target {
         Ok(manager) => manager,
         // With pruning off, deletion asks nothing of the cluster.
-        Err(_) if orphan => context.own(ks),
-        Err(e) => return failed(ks, e.to_string()),
+        Err(_) if orphan => context.own(&ks),
+        Err(e) => return failed(&ks, e.to_string()),
     };
-    let orphaning;
-    let ks = if orphan {
-        orphaning = gitops_core::api::Kustomization {
-            spec: gitops_core::api::KustomizationSpec {
-                prune: false,
-                ..ks.spec.clone()
-            },
-            ..ks.clone()
-        };
-        &orphaning
-    } else {
-        ks
-    };
+    if orphan {
+        ks.spec.prune = false;
+    }
+    let ks = &ks;
+    let outcome = run_reconciler(ks, context, &*manager).await;
+    if deleting
+        && ks.spec.prune
+        && policy == DeletionPolicy::WaitForTermination
+        && outcome.finalizer == Finalizer::Remove
+    {
+        wait_for_termination(ks, &*manager).await;
+    }
+    outcome
+}
+
+/// `spec.deletionPolicy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DeletionPolicy {
+    MirrorPrune,
+    Delete,
+    WaitForTermination,
+    Orphan,
+}
+
+impl DeletionPolicy {
+    /// The policy of `object`; the CRD admits only these values, and unset is MirrorPrune.
+    fn of(object: &Kustomization) -> Self {
+        match object.spec.deletion_policy.as_deref() {
+            Some("Delete") => Self::Delete,
+            Some("WaitForTermination") => Self::WaitForTermination,
+            Some("Orphan") => Self::Orphan,
+            _ => Self::MirrorPrune,
+        }
+    }
+}
+
+/// `WaitForTermination`: after the inventory's objects were deleted, waits (within
+/// `spec.timeout`, every 2s as Flux) until they are gone, so that their finalizers have run
+/// before the Kustomization goes. The finalizer is released either way, as Flux does.
+async fn wait_for_termination(ks: &gitops_core::api::Kustomization, cluster: &dyn Cluster) {
+    let members: Vec<gitops_core::reconcile::SetMember> = ks
+        .status
+        .inventory
+        .as_ref()
+        .map(|i| {
+            i.entries
+                .iter()
+                .map(|e| (e.object.clone(), e.api_version()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let timeout = ks.timeout().unwrap_or(Duration::from_secs(300));
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match cluster.read_set(&members).await {
+            Ok(live) if live.is_empty() => return,
+            Ok(_) | Err(_) if tokio::time::Instant::now() >= deadline => {
+                tracing::info!(
+                    kustomization = %format!("{}/{}", ks.metadata.namespace, ks.metadata.name),
+                    "objects still terminating after the timeout; releasing the finalizer"
+                );
+                return;
+            }
+            _ => tokio::time::sleep(Duration::from_secs(2)).await,
+        }
+    }
+}
+
+/// Runs the core's reconciler within the object's `spec.timeout`: a run that overruns it
+/// fails with Flux's reason and is retried, instead of holding a worker.
+async fn run_reconciler(
+    ks: &gitops_core::api::Kustomization,
+    context: &Context,
+    manager: &dyn Cluster,
+) -> Outcome<KustomizationStatus> {
     let reconciler = KustomizationReconciler {
         source: &context.fetcher,
-        cluster: &*manager,
+        cluster: manager,
         clock: &SecondsClock,
         options: context.options.reconciler.clone(),
     };
