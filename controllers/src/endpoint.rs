@@ -1,5 +1,6 @@
 //! An HTTP endpoint the process serves beside its controllers: the metrics on
-//! `--metrics-addr` ([`crate::metrics`]) or the probes on `--health-addr` ([`crate::health`]).
+//! `--metrics-addr` ([`crate::metrics`]), the probes on `--health-addr` ([`crate::health`])
+//! or the artifacts on `--storage-addr` ([`crate::source::ArtifactServer`]).
 //! It is bound before the controllers start, so a taken port fails the process at once, as
 //! controller-runtime's manager does, and it stops with the process.
 
@@ -49,7 +50,18 @@ impl Endpoint {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(bind_error)?;
-        let bound = listener.local_addr().map_err(bind_error)?;
+        Self::serve(what, listener, router).map_err(bind_error)
+    }
+
+    /// Serves `router` on a listener already bound (when the caller needs the port the
+    /// system picked before serving, as the artifact server does for its advertised
+    /// address). `what` names it in logs.
+    pub fn serve(
+        what: &'static str,
+        listener: tokio::net::TcpListener,
+        router: Router,
+    ) -> std::io::Result<Self> {
+        let bound = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async {

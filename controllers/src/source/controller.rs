@@ -202,6 +202,33 @@ pub fn run(
     run_for::<crate::api::GitRepository>(client, storage, options, shutdown)
 }
 
+/// A Rust type of the GitRepository resource [`run_for`] reconciles: a namespaced kube
+/// resource with the JSON shape of Flux's (this crate's [`crate::api::GitRepository`], or an
+/// embedder's own generated type).
+pub trait GitRepositoryKind:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + std::fmt::Debug
+    + Serialize
+    + DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<K> GitRepositoryKind for K where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + Serialize
+        + DeserializeOwned
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// [`run`] for any Rust type of the GitRepository resource with the same JSON shape (an
 /// embedder's own generated type, for instance).
 pub fn run_for<K>(
@@ -211,14 +238,7 @@ pub fn run_for<K>(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> impl Future<Output = ()> + Send + 'static
 where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + Serialize
-        + DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
+    K: GitRepositoryKind,
 {
     let metrics = options
         .metrics
@@ -237,14 +257,7 @@ async fn watch_and_reconcile<K>(
     synced: crate::health::ReadyCheck,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + Serialize
-        + DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
+    K: GitRepositoryKind,
 {
     let api: Api<K> = match &options.namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
@@ -324,14 +337,7 @@ async fn blocking<T: Send + 'static>(
 
 async fn reconcile<K>(object: Arc<K>, context: Arc<Context>) -> Result<Action, Error>
 where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + Serialize
-        + DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
+    K: GitRepositoryKind,
 {
     let namespace = object.namespace().unwrap_or_default();
     let name = object.name_any();
@@ -343,14 +349,7 @@ where
 
 async fn reconcile_traced<K>(object: Arc<K>, context: Arc<Context>) -> Result<Action, Error>
 where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + Serialize
-        + DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
+    K: GitRepositoryKind,
 {
     let repo = status::to_core(&*object)?;
     let span = tracing::info_span!(
@@ -369,14 +368,7 @@ async fn reconcile_object<K>(
     context: Arc<Context>,
 ) -> Result<Action, Error>
 where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + Serialize
-        + DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
+    K: GitRepositoryKind,
 {
     let namespace = repo.metadata.namespace.clone();
     let name = repo.metadata.name.clone();

@@ -26,10 +26,9 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use super::storage::Storage;
+use crate::endpoint::Endpoint;
 
 /// The artifact server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -57,9 +56,7 @@ pub fn router(storage: Storage) -> Router {
 /// A running artifact server; it stops when dropped.
 #[derive(Debug)]
 pub struct ArtifactServer {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    endpoint: Endpoint,
 }
 
 impl ArtifactServer {
@@ -74,52 +71,22 @@ impl ArtifactServer {
     /// Serves `storage` on a listener already bound (when the advertised address depends on
     /// the port the system picked).
     pub fn serve(listener: tokio::net::TcpListener, storage: Storage) -> Result<Self, Error> {
-        let bound = listener.local_addr().map_err(|error| Error::Bind {
-            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-            error,
-        })?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(storage);
-        let task = tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "artifact server failed");
-            }
-        });
-        tracing::info!(addr = %bound, "serving artifacts");
-        Ok(Self {
-            addr: bound,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let endpoint = Endpoint::serve("artifacts", listener, router(storage))
+            .map_err(|error| Error::Bind { addr, error })?;
+        Ok(Self { endpoint })
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.endpoint.addr()
     }
 
     /// Stops serving and waits for the open connections to finish.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for ArtifactServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.endpoint.shutdown().await;
     }
 }
 
