@@ -597,7 +597,17 @@ fn error_policy(object: Arc<Kustomization>, error: &Error, context: Arc<Context>
     );
     tracing::warn!(kustomization = %key, error = %error, "reconcile failed");
     context.metrics.retried();
-    // A failed write is retried after the object's retry interval (its interval when unset).
+    // A write that lost a race with another writer (409 Conflict) is retried at once, with
+    // the object read again, as controller-runtime requeues it with a short backoff; any
+    // other failed write after the object's retry interval (its interval when unset).
+    if let Error::Write {
+        error: kube::Error::Api(status),
+        ..
+    } = error
+        && status.code == 409
+    {
+        return Action::requeue(Duration::from_secs(1));
+    }
     let retry = to_core::<_, gitops_core::api::Kustomization>(&*object)
         .ok()
         .and_then(|ks| ks.retry_interval().ok())
