@@ -150,16 +150,19 @@ fn lock<T>(state: &Mutex<State<T>>) -> MutexGuard<'_, State<T>> {
 
 /// Stops the watches of kinds no registered set holds.
 fn stop_unused<T>(state: &mut State<T>) {
-    let held: HashSet<&str> = state
+    let held: HashSet<(&str, &str)> = state
         .sets
         .values()
         .flatten()
-        .map(|o| o.kind.as_str())
+        .map(|o| (o.group.as_str(), o.kind.as_str()))
         .collect();
     let unused: Vec<Kind> = state
         .watches
         .keys()
-        .filter(|(_, kind)| !held.contains(kind.as_str()))
+        .filter(|(api_version, kind)| {
+            let group = gitops_core::split_api_version(api_version).0;
+            !held.contains(&(group, kind.as_str()))
+        })
         .cloned()
         .collect();
     for kind in unused {
