@@ -33,7 +33,9 @@
 //!    object (16 in flight, no dry-run, no reads) against another fresh one.
 //!
 //! `CONTROLLERS_BENCH_N` changes the number of apps (default 1,000), `CONTROLLERS_BENCH_CONCURRENT`
-//! the `--concurrent` flag (default 20), `CONTROLLERS_BENCH_TIMEOUT` the seconds to wait for
+//! the `--concurrent` flag (default 20), `CONTROLLERS_BENCH_QPS` and `CONTROLLERS_BENCH_BURST`
+//! the client rate limit (`--kube-api-qps`, `--kube-api-burst`; default Flux's 50 and 300,
+//! which flux-benchmark keeps), `CONTROLLERS_BENCH_TIMEOUT` the seconds to wait for
 //! the Kustomizations (default 1,200). Every process is killed and every temporary directory
 //! removed at the end, on failure too. Nothing is asserted about wall-clock time.
 
@@ -482,6 +484,7 @@ async fn controller_run(
     revision: &str,
     n: usize,
     concurrent: u64,
+    limit: (u64, u64),
     timeout: Duration,
 ) -> anyhow::Result<ControllerRun> {
     let testenv = Testenv::start(dir, "testenv-controllers")?;
@@ -505,6 +508,8 @@ async fn controller_run(
             .arg(format!("--metrics-addr=127.0.0.1:{metrics_port}"))
             .arg("--health-addr=0")
             .arg(format!("--concurrent={concurrent}"))
+            .arg(format!("--kube-api-qps={}", limit.0))
+            .arg(format!("--kube-api-burst={}", limit.1))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log)?),
     )?;
@@ -704,6 +709,11 @@ fn metric_lines(metrics: &str) -> Vec<&str> {
 fn main() -> anyhow::Result<()> {
     let n = env_number("CONTROLLERS_BENCH_N", 1000) as usize;
     let concurrent = env_number("CONTROLLERS_BENCH_CONCURRENT", 20);
+    // Flux's defaults, which flux-benchmark keeps.
+    let limit = (
+        env_number("CONTROLLERS_BENCH_QPS", 50),
+        env_number("CONTROLLERS_BENCH_BURST", 300),
+    );
     let timeout = Duration::from_secs(env_number("CONTROLLERS_BENCH_TIMEOUT", 1200));
     gitops::apply::testenv::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -741,9 +751,12 @@ fn main() -> anyhow::Result<()> {
         let revision = pushed.revision.to_string();
         println!("pushed {n} apps ({} objects) as {revision}", 4 * n);
 
-        println!("gitops controller all --concurrent={concurrent}:");
+        println!(
+            "gitops controller all --concurrent={concurrent} --kube-api-qps={} --kube-api-burst={}:",
+            limit.0, limit.1
+        );
         let controller =
-            controller_run(dir.path(), &url, &revision, n, concurrent, timeout).await?;
+            controller_run(dir.path(), &url, &revision, n, concurrent, limit, timeout).await?;
         println!("bulk apply with the engine:");
         let engine = engine_run(dir.path(), n).await?;
         println!("plain server-side apply:");
@@ -789,7 +802,8 @@ fn main() -> anyhow::Result<()> {
     );
     println!("|---|---:|---:|---:|");
     println!(
-        "| controller wall time to all Ready (`--concurrent={concurrent}`) | {} ({:.1}s) | | {FLUX_TIME} |",
+        "| controller wall time to all Ready (`--concurrent={concurrent} --kube-api-qps={}`) | {} ({:.1}s) | | {FLUX_TIME} |",
+        limit.0,
         minutes(controller.all_ready),
         controller.all_ready.as_secs_f64()
     );

@@ -50,7 +50,7 @@ pub struct ResourceManager {
     pub(crate) cleanup: Cleanup,
     pub(crate) concurrency: usize,
     pub(crate) protected: Vec<String>,
-    pub(crate) discovery: Discovery,
+    pub(crate) discovery: Arc<Discovery>,
     pub(crate) memory: Mutex<HashMap<ObjectRef, Remembered>>,
     /// Objects whose dry-run passed, with the digest they passed with.
     pub(crate) validated: Mutex<HashMap<ObjectRef, Digest>>,
@@ -73,7 +73,7 @@ impl ResourceManager {
             cleanup: Cleanup::flux(FIELD_MANAGER),
             concurrency: 8,
             protected: PROTECTED_NAMESPACES.iter().map(|s| s.to_string()).collect(),
-            discovery: Discovery::new(),
+            discovery: Arc::new(Discovery::new()),
             memory: Mutex::new(HashMap::new()),
             validated: Mutex::new(HashMap::new()),
             waiting: Mutex::new(HashMap::new()),
@@ -146,6 +146,14 @@ impl ResourceManager {
     /// The discovery cache.
     pub fn discovery(&self) -> &Discovery {
         &self.discovery
+    }
+
+    /// Shares `discovery` with other managers of the same cluster: a controller running
+    /// one manager per Kustomization asks the server for each group version once, not once
+    /// per Kustomization. Managers of different clusters must not share one.
+    pub fn with_discovery(mut self, discovery: Arc<Discovery>) -> Self {
+        self.discovery = discovery;
+        self
     }
 
     /// Forgets what was applied: the next run reads and compares everything again.

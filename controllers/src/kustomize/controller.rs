@@ -241,6 +241,8 @@ struct Context {
     managers: Mutex<HashMap<String, Managed>>,
     /// The watches that wake a Kustomization whose health wait is in progress.
     health_watch: HealthWatch<ObjectRef<Kustomization>>,
+    /// What the engines on this cluster learnt of its kinds, shared by all of them.
+    discovery: Arc<gitops_apply::discovery::Discovery>,
 }
 
 impl Context {
@@ -294,7 +296,7 @@ impl Context {
         let manager: Arc<dyn Cluster> = match tenant {
             Some(client) => Arc::new(Tenant {
                 controller: own,
-                tenant: self.engine(ks, client),
+                tenant: self.engine(ks, client, !elsewhere),
             }),
             None => own,
         };
@@ -302,15 +304,21 @@ impl Context {
         Ok(manager)
     }
 
-    /// An apply engine for `ks` on `client`.
+    /// An apply engine for `ks` on `client`; on this cluster (`here`) it shares the
+    /// controller's discovery cache, so a thousand Kustomizations discover each group
+    /// version once.
     fn engine(
         &self,
         ks: &gitops_core::api::Kustomization,
         client: kube::Client,
+        here: bool,
     ) -> Arc<ResourceManager> {
         let owner = Owner::new(&ks.metadata.name, &ks.metadata.namespace);
-        let manager = ResourceManager::new(client, owner)
+        let mut manager = ResourceManager::new(client, owner)
             .with_field_manager(&self.options.reconciler.field_manager);
+        if here {
+            manager = manager.with_discovery(self.discovery.clone());
+        }
         Arc::new(
             self.options
                 .reconciler
@@ -322,7 +330,7 @@ impl Context {
 
     /// The engine of `ks` with the controller's own identity, on this cluster.
     fn own(&self, ks: &gitops_core::api::Kustomization) -> Arc<ResourceManager> {
-        self.engine(ks, self.client.clone())
+        self.engine(ks, self.client.clone(), true)
     }
 
     /// Whether the service account `ks` is applied as is gone: Flux then skips garbage
@@ -475,6 +483,7 @@ async fn watch_and_reconcile(
         metrics: metrics.clone(),
         managers: Mutex::new(HashMap::new()),
         health_watch,
+        discovery: Arc::default(),
     });
     let (reader, writer) = reflector::store();
     let added = metrics.clone();
