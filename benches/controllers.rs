@@ -282,22 +282,6 @@ spec:
     )
 }
 
-fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .context("cannot run git (the bench needs git on the PATH)")?;
-    if !out.status.success() {
-        bail!(
-            "git {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
 fn flux_api(group: &str, kind: &str) -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk(group, "v1", kind))
 }
@@ -726,21 +710,8 @@ fn main() -> anyhow::Result<()> {
     let (controller, engine, plain) = runtime.block_on(async {
         // The Git repository: one commit with every app.
         let repos = dir.path().join("git");
-        std::fs::create_dir_all(&repos)?;
-        git(
-            &repos,
-            &[
-                "init",
-                "--quiet",
-                "--bare",
-                "--initial-branch=main",
-                "fleet.git",
-            ],
-        )?;
-        git(
-            &repos.join("fleet.git"),
-            &["config", "http.receivepack", "true"],
-        )?;
+        gitops::controllers::quickstart::git_http::init_bare(&repos, "fleet.git")
+            .context("cannot create the Git repository (the bench needs git on the PATH)")?;
         let server = GitHttp::serve(repos.clone()).await?;
         let url = server.url("fleet.git");
         let commit = (0..n).fold(Commit::new("main", "Add the apps"), |c, i| {

@@ -195,7 +195,6 @@ async fn watch_kind<T>(
     let api: Api<PartialObjectMeta<DynamicObject>> = Api::all_with(client, &resource);
     let group = resource.group.clone();
     let kind = resource.kind.clone();
-    let mut versions: HashMap<ObjectRef, String> = HashMap::new();
     let events = watcher(api, watcher::Config::default()).default_backoff();
     futures::pin_mut!(events);
     while let Some(event) = events.next().await {
@@ -207,28 +206,14 @@ async fn watch_kind<T>(
                 object.metadata.name.as_deref().unwrap_or_default(),
             )
         };
+        // After a (re)list, every `Apply` is a change the server reported: the objects of the
+        // list itself come as `InitApply` and are covered by `Listed`.
         let seen = match event {
-            Ok(watcher::Event::InitApply(object)) => {
-                let version = object.metadata.resource_version.clone().unwrap_or_default();
-                versions.insert(reference(&object), version);
-                continue;
-            }
             Ok(watcher::Event::InitDone) => Seen::Listed,
-            Ok(watcher::Event::Apply(object)) => {
-                let key = reference(&object);
-                let version = object.metadata.resource_version.clone().unwrap_or_default();
-                if versions.get(&key) == Some(&version) {
-                    continue;
-                }
-                versions.insert(key.clone(), version);
-                Seen::Changed(key)
+            Ok(watcher::Event::Apply(object) | watcher::Event::Delete(object)) => {
+                Seen::Changed(reference(&object))
             }
-            Ok(watcher::Event::Delete(object)) => {
-                let key = reference(&object);
-                versions.remove(&key);
-                Seen::Changed(key)
-            }
-            Ok(watcher::Event::Init) | Err(_) => continue,
+            Ok(watcher::Event::Init | watcher::Event::InitApply(_)) | Err(_) => continue,
         };
         let woken: Vec<T> = lock(&state)
             .sets

@@ -12,6 +12,8 @@ use k8s_openapi::api::core::v1::Event;
 use kube::Api;
 use kube::api::ListParams;
 
+use gitops_core::schedule::human_duration;
+
 use super::block_on;
 use super::kind::FluxKind;
 use super::progress::Progress;
@@ -158,7 +160,7 @@ fn first_time(e: &Event) -> Option<Timestamp> {
 /// One event's row (flux's `getEventRow`, `getLastSeen`).
 fn row(e: &Event, show_namespace: bool, now: Timestamp) -> Vec<String> {
     let since = |t: Option<Timestamp>| match t {
-        Some(t) => human_duration(now.duration_since(t).as_secs()),
+        Some(t) => human_duration(now.duration_since(t).as_nanos()),
         None => "<unknown>".to_string(),
     };
     let count = e.count.unwrap_or(0);
@@ -188,72 +190,13 @@ fn row(e: &Event, show_namespace: bool, now: Timestamp) -> Vec<String> {
     row
 }
 
-/// kubectl's `duration.HumanDuration` of a number of seconds: `45s`, `5m3s`, `45m`,
-/// `5h30m`, `20h`, `3d4h`, `30d`, `2y10d`.
-pub fn human_duration(seconds: i64) -> String {
-    if seconds < -1 {
-        return "<invalid>".into();
-    }
-    if seconds < 0 {
-        return "0s".into();
-    }
-    if seconds < 120 {
-        return format!("{seconds}s");
-    }
-    let minutes = seconds / 60;
-    if minutes < 10 {
-        let s = seconds % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
-    }
-    if minutes < 180 {
-        return format!("{minutes}m");
-    }
-    let hours = minutes / 60;
-    if hours < 8 {
-        let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    let days = hours / 24;
-    if hours < 24 * 8 {
-        let h = hours % 24;
-        return if h == 0 {
-            format!("{days}d")
-        } else {
-            format!("{days}d{h}h")
-        };
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{days}d");
-    }
-    let years = days / 365;
-    if hours < 24 * 365 * 8 {
-        let d = days % 365;
-        return if d == 0 {
-            format!("{years}y")
-        } else {
-            format!("{years}y{d}d")
-        };
-    }
-    format!("{years}y")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn durations_read_as_kubectls() {
+        let human_duration = |seconds: i128| human_duration(seconds * 1_000_000_000);
         assert_eq!(human_duration(45), "45s");
         assert_eq!(human_duration(303), "5m3s");
         assert_eq!(human_duration(45 * 60), "45m");

@@ -10,13 +10,45 @@
 //! inside the root, and no system configuration.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use tokio::io::AsyncWriteExt as _;
+
+/// Creates the bare repository `root/name` with the branch `main` and pushes over HTTP
+/// enabled (`http.receivepack`), ready for [`GitHttp::serve`] on `root`. `git` runs with no
+/// system or global configuration.
+pub fn init_bare(root: &Path, name: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(root)?;
+    let repository = root.join(name);
+    let git = |dir: &Path, args: &[&str]| -> std::io::Result<()> {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .stdout(Stdio::null())
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!(
+                "git {} failed in {}",
+                args.join(" "),
+                dir.display()
+            )))
+        }
+    };
+    git(
+        root,
+        &["init", "--quiet", "--bare", "--initial-branch=main", name],
+    )?;
+    git(&repository, &["config", "http.receivepack", "true"])?;
+    Ok(repository)
+}
 
 /// A running server; it stops when dropped.
 #[derive(Debug)]

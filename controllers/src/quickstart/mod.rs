@@ -166,21 +166,8 @@ impl Quickstart {
         writeln!(out, "► API server (testenv) on {}", server.url())?;
 
         let repos = dir.join("git");
-        std::fs::create_dir_all(&repos).context("cannot create the Git directory")?;
-        git(
-            &repos,
-            &[
-                "init",
-                "--quiet",
-                "--bare",
-                "--initial-branch=main",
-                "fleet.git",
-            ],
-        )?;
-        git(
-            &repos.join("fleet.git"),
-            &["config", "http.receivepack", "true"],
-        )?;
+        git_http::init_bare(&repos, "fleet.git")
+            .context("cannot create the Git repository; the quickstart needs the git program")?;
         let git = git_http::GitHttp::serve(repos)
             .await
             .context("cannot start the Git HTTP server")?;
@@ -561,21 +548,6 @@ async fn create_flux_objects(client: &kube::Client, url: &str) -> Result<()> {
             }
         }
         .with_context(|| format!("cannot apply {name}"))?;
-    }
-    Ok(())
-}
-
-/// Runs `git` in `dir` with no system or global configuration.
-fn git(dir: &Path, args: &[&str]) -> Result<()> {
-    let status = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .context("cannot run git; the quickstart needs the git program")?;
-    if !status.success() {
-        bail!("git {} failed in {}", args.join(" "), dir.display());
     }
     Ok(())
 }

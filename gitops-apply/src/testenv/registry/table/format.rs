@@ -45,64 +45,7 @@ pub(crate) fn parse_time(value: &Value) -> Option<i128> {
     (parsed.as_second() != -62_135_596_800).then(|| parsed.as_nanosecond())
 }
 
-/// k8s.io/apimachinery `duration.HumanDuration` of a duration in nanoseconds.
-pub(crate) fn human_duration(nanos: i128) -> String {
-    const SECOND: i128 = 1_000_000_000;
-    let seconds = nanos / SECOND;
-    if seconds < -1 {
-        return "<invalid>".into();
-    }
-    if seconds < 0 {
-        return "0s".into();
-    }
-    if seconds < 60 * 2 {
-        return format!("{seconds}s");
-    }
-    let minutes = nanos / (60 * SECOND);
-    if minutes < 10 {
-        let s = seconds % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
-    }
-    if minutes < 60 * 3 {
-        return format!("{minutes}m");
-    }
-    let hours = nanos / (3600 * SECOND);
-    if hours < 8 {
-        let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    if hours < 24 * 8 {
-        let h = hours % 24;
-        return if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        };
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{}d", hours / 24);
-    }
-    if hours < 24 * 365 * 8 {
-        let d = (hours / 24) % 365;
-        return if d == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{d}d", hours / 24 / 365)
-        };
-    }
-    format!("{}y", hours / 24 / 365)
-}
+pub(crate) use gitops_core::schedule::human_duration;
 
 /// The string at a JSON pointer, or "".
 pub(crate) fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
@@ -384,23 +327,6 @@ pub(crate) fn go_json(value: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn human_duration_follows_apimachinery() {
-        let s = 1_000_000_000i128;
-        assert_eq!(human_duration(-3 * s), "<invalid>");
-        assert_eq!(human_duration(-s / 2), "0s");
-        assert_eq!(human_duration(119 * s), "119s");
-        assert_eq!(human_duration(120 * s), "2m");
-        assert_eq!(human_duration(125 * s), "2m5s");
-        assert_eq!(human_duration(179 * 60 * s), "179m");
-        assert_eq!(human_duration((3 * 3600 + 60) * s), "3h1m");
-        assert_eq!(human_duration(47 * 3600 * s), "47h");
-        assert_eq!(human_duration(50 * 3600 * s), "2d2h");
-        assert_eq!(human_duration(400 * 24 * 3600 * s), "400d");
-        assert_eq!(human_duration(731 * 24 * 3600 * s), "2y1d");
-        assert_eq!(human_duration(9 * 365 * 24 * 3600 * s), "9y");
-    }
 
     #[test]
     fn selectors_print_as_labels_selector_string() {
